@@ -1,0 +1,1 @@
+//! PKCS#8 key files.
