@@ -5,7 +5,8 @@
 //! (a block vote, a handshake); the chain id, the hash of the genesis file, keeps a
 //! transaction signed for one game from being valid in another.
 
-use ed25519_dalek::{Signer, VerifyingKey};
+use ed25519_dalek::Signer;
+pub use ed25519_dalek::VerifyingKey;
 
 use crate::error::KeyError;
 use crate::identity::{Keypair, PublicKey};
@@ -13,7 +14,9 @@ use crate::identity::{Keypair, PublicKey};
 pub use ed25519_dalek::Signature;
 
 /// The hash of a game's canonical genesis: it names the chain.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ChainId(pub [u8; 32]);
 
 impl std::fmt::Debug for ChainId {
@@ -124,7 +127,14 @@ mod tests {
     fn sign_then_verify() {
         let k = Keypair::from_label("alice");
         let sig = k.sign(Domain::Transaction, &chain(1), b"buy 10 ACME");
-        verify_one(&k.public(), Domain::Transaction, &chain(1), b"buy 10 ACME", &sig).unwrap();
+        verify_one(
+            &k.public(),
+            Domain::Transaction,
+            &chain(1),
+            b"buy 10 ACME",
+            &sig,
+        )
+        .unwrap();
     }
 
     #[test]
@@ -132,15 +142,38 @@ mod tests {
         let k = Keypair::from_label("alice");
         let sig = k.sign(Domain::Transaction, &chain(1), b"buy 10 ACME");
         let other = Keypair::from_label("bob").public();
-        assert!(verify_one(&k.public(), Domain::Transaction, &chain(2), b"buy 10 ACME", &sig).is_err());
-        assert!(verify_one(&k.public(), Domain::Transaction, &chain(1), b"buy 11 ACME", &sig).is_err());
+        assert!(
+            verify_one(
+                &k.public(),
+                Domain::Transaction,
+                &chain(2),
+                b"buy 10 ACME",
+                &sig
+            )
+            .is_err()
+        );
+        assert!(
+            verify_one(
+                &k.public(),
+                Domain::Transaction,
+                &chain(1),
+                b"buy 11 ACME",
+                &sig
+            )
+            .is_err()
+        );
         assert!(verify_one(&other, Domain::Transaction, &chain(1), b"buy 10 ACME", &sig).is_err());
     }
 
     #[test]
     fn batch_reports_exactly_the_bad_signatures() {
-        let keys: Vec<Keypair> = (0..8).map(|i| Keypair::from_label(&format!("k{i}"))).collect();
-        let vks: Vec<VerifyingKey> = keys.iter().map(|k| k.public().verifying_key().unwrap()).collect();
+        let keys: Vec<Keypair> = (0..8)
+            .map(|i| Keypair::from_label(&format!("k{i}")))
+            .collect();
+        let vks: Vec<VerifyingKey> = keys
+            .iter()
+            .map(|k| k.public().verifying_key().unwrap())
+            .collect();
         let messages: Vec<Vec<u8>> = (0..8)
             .map(|i| signing_message(Domain::Transaction, &chain(7), format!("tx {i}").as_bytes()))
             .collect();
@@ -150,7 +183,11 @@ mod tests {
             .map(|(k, m)| k.signing_key().sign(m))
             .collect();
         let all_good: Vec<BatchItem> = (0..8)
-            .map(|i| BatchItem { key: &vks[i], message: &messages[i], signature: &sigs[i] })
+            .map(|i| BatchItem {
+                key: &vks[i],
+                message: &messages[i],
+                signature: &sigs[i],
+            })
             .collect();
         assert_eq!(verify_batch(&all_good), vec![true; 8]);
         drop(all_good);
@@ -161,9 +198,16 @@ mod tests {
         sigs[2] = Signature::from_bytes(&bytes);
         sigs[5] = sigs[4];
         let items: Vec<BatchItem> = (0..8)
-            .map(|i| BatchItem { key: &vks[i], message: &messages[i], signature: &sigs[i] })
+            .map(|i| BatchItem {
+                key: &vks[i],
+                message: &messages[i],
+                signature: &sigs[i],
+            })
             .collect();
         let verdicts = verify_batch(&items);
-        assert_eq!(verdicts, vec![true, true, false, true, true, false, true, true]);
+        assert_eq!(
+            verdicts,
+            vec![true, true, false, true, true, false, true, true]
+        );
     }
 }

@@ -23,8 +23,7 @@ fn hrp() -> Hrp {
 
 impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        bech32::encode_lower_to_fmt::<Bech32m, _>(f, hrp(), &self.0)
-            .map_err(|_| fmt::Error)
+        bech32::encode_lower_to_fmt::<Bech32m, _>(f, hrp(), &self.0).map_err(|_| fmt::Error)
     }
 }
 
@@ -52,10 +51,12 @@ impl FromStr for PublicKey {
                 reason: format!("a QRaft public key starts with \"{KEY_PREFIX}1\""),
             });
         }
-        let bytes: [u8; 32] = data.try_into().map_err(|data: Vec<u8>| KeyError::BadKeyText {
-            text: text.to_string(),
-            reason: format!("holds {} bytes, a public key is 32", data.len()),
-        })?;
+        let bytes: [u8; 32] = data
+            .try_into()
+            .map_err(|data: Vec<u8>| KeyError::BadKeyText {
+                text: text.to_string(),
+                reason: format!("holds {} bytes, a public key is 32", data.len()),
+            })?;
         PublicKey::from_bytes(bytes)
     }
 }
@@ -81,7 +82,13 @@ mod tests {
         let spaced: String = text
             .chars()
             .enumerate()
-            .flat_map(|(i, c)| if i > 0 && i % 8 == 0 { vec!['-', c] } else { vec![c] })
+            .flat_map(|(i, c)| {
+                if i > 0 && i % 8 == 0 {
+                    vec!['-', c]
+                } else {
+                    vec![c]
+                }
+            })
             .collect();
         assert_eq!(spaced.parse::<PublicKey>().unwrap(), key);
         assert_eq!(format!(" {} ", key).parse::<PublicKey>().unwrap(), key);
@@ -106,7 +113,9 @@ mod tests {
 
     #[test]
     fn wrong_prefix_and_length_are_explained() {
-        let err = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4".parse::<PublicKey>().unwrap_err();
+        let err = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+            .parse::<PublicKey>()
+            .unwrap_err();
         assert!(err.to_string().contains("qk1"), "{err}");
         let short = bech32::encode::<Bech32m>(hrp(), &[1u8; 20]).unwrap();
         let err = short.parse::<PublicKey>().unwrap_err();
