@@ -1,0 +1,66 @@
+//! Participant accounts: cash, positions and what open orders hold.
+
+use qraft_keys::PublicKey;
+
+use super::digest::Lanes;
+use crate::core::types::{Cents, Role, Shares};
+
+/// Shares of one symbol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// Negative when short.
+    pub shares: i64,
+    /// Shares held for open sell orders.
+    pub reserved: Shares,
+}
+
+/// One participant's account.
+#[derive(Clone, Debug)]
+pub(crate) struct Account {
+    pub key: PublicKey,
+    pub name: String,
+    pub role: Role,
+    pub suspended: bool,
+    pub cash: Cents,
+    /// Cash held for open buy orders (never more than `cash`).
+    pub cash_reserved: Cents,
+    /// Indexed by symbol index; shorter than the symbol list means zero beyond.
+    pub positions: Vec<Position>,
+    /// The last nonce used; a new transaction must have a greater one.
+    pub last_nonce: u64,
+    /// Digest bookkeeping: the leaf hash folded into the digest, and whether it is stale.
+    pub committed: Lanes,
+    pub dirty: bool,
+}
+
+impl Account {
+    pub fn new(key: PublicKey, name: String, role: Role, cash: Cents) -> Account {
+        Account {
+            key,
+            name,
+            role,
+            suspended: false,
+            cash,
+            cash_reserved: 0,
+            positions: Vec::new(),
+            last_nonce: 0,
+            committed: Lanes::ZERO,
+            dirty: true,
+        }
+    }
+
+    pub fn position(&self, symbol: usize) -> Position {
+        self.positions.get(symbol).copied().unwrap_or_default()
+    }
+
+    pub fn position_mut(&mut self, symbol: usize) -> &mut Position {
+        if self.positions.len() <= symbol {
+            self.positions.resize(symbol + 1, Position::default());
+        }
+        &mut self.positions[symbol]
+    }
+
+    pub fn free_cash(&self) -> Cents {
+        self.cash - self.cash_reserved
+    }
+}

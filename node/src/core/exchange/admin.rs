@@ -1,0 +1,150 @@
+//! Game administration: market sessions, participants, symbols, cash, news, the end.
+
+use super::Exchange;
+use super::reject::Rejection;
+use super::views::NewsItem;
+use super::MAX_NEWS;
+use crate::core::tx::{AdminAction, MAX_NEWS_BYTES, Scope};
+use crate::core::types::Session;
+
+/// The session changes an admin can make.
+#[derive(Clone, Copy)]
+enum Transition {
+    Open,
+    Halt,
+    Resume,
+    Close,
+}
+
+impl Transition {
+    /// The new session, or why this transition does not apply from `from`.
+    fn apply(self, from: Session, what: &str) -> Result<Session, Rejection> {
+        let wrong = |hint: &str| Rejection::WrongState {
+            what: what.to_string(),
+            state: from.to_string(),
+            hint: hint.to_string(),
+        };
+        let already = |state: &str| Rejection::AlreadyInState {
+            what: what.to_string(),
+            state: state.to_string(),
+        };
+        match (self, from) {
+            (Transition::Open, Session::Closed) => Ok(Session::Open),
+            (Transition::Open, Session::Open) => Err(already("open")),
+            (Transition::Open, Session::Halted) => Err(wrong("resume it instead")),
+            (Transition::Halt, Session::Open) => Ok(Session::Halted),
+            (Transition::Halt, Session::Halted) => Err(already("halted")),
+            (Transition::Halt, Session::Closed) => Err(wrong("only an open market can be halted")),
+            (Transition::Resume, Session::Halted) => Ok(Session::Open),
+            (Transition::Resume, Session::Open) => Err(already("open")),
+            (Transition::Resume, Session::Closed) => Err(wrong("open it instead")),
+            (Transition::Close, Session::Open | Session::Halted) => Ok(Session::Closed),
+            (Transition::Close, Session::Closed) => Err(already("closed")),
+        }
+    }
+}
+
+impl Exchange {
+    pub(super) fn apply_admin(&mut self, action: &AdminAction) -> Result<(), Rejection> {
+        match action {
+            AdminAction::Open(scope) => self.transition(*scope, Transition::Open),
+            AdminAction::Halt(scope) => self.transition(*scope, Transition::Halt),
+            AdminAction::Resume(scope) => self.transition(*scope, Transition::Resume),
+            AdminAction::Close(scope) => self.transition(*scope, Transition::Close),
+            AdminAction::AddParticipant(spec) => self.add_participant(spec),
+            AdminAction::SuspendParticipant { key } => {
+                let index = *self.account_index.get(key).ok_or(Rejection::UnknownParticipant)?;
+                let account = &self.accounts[index as usize];
+                if account.role == crate::core::types::Role::Admin {
+                    return Err(Rejection::CannotSuspendAdmin);
+                }
+                if account.suspended {
+                    return Err(Rejection::AlreadyInState {
+                        what: account.name.clone(),
+                        state: "suspended".into(),
+                    });
+                }
+                for slot in self.books.account_orders(index) {
+                    self.cancel_slot(slot);
+                }
+                self.accounts[index as usize].suspended = true;
+                self.touch_account(index);
+                Ok(())
+            }
+            AdminAction::ReinstateParticipant { key } => {
+                let index = *self.account_index.get(key).ok_or(Rejection::UnknownParticipant)?;
+                let account = &mut self.accounts[index as usize];
+                if !account.suspended {
+                    return Err(Rejection::AlreadyInState {
+                        what: account.name.clone(),
+                        state: "active".into(),
+                    });
+                }
+                account.suspended = false;
+                self.touch_account(index);
+                Ok(())
+            }
+            AdminAction::ListSymbol(spec) => self.list_symbol(spec.clone()),
+            AdminAction::AdjustCash { key, amount } => {
+                let index = *self.account_index.get(key).ok_or(Rejection::UnknownParticipant)?;
+                let account = &mut self.accounts[index as usize];
+                let cash = account.cash.checked_add(*amount).ok_or(Rejection::ValueTooLarge)?;
+                if cash < account.cash_reserved || cash < 0 {
+                    return Err(Rejection::CashBelowReserved {
+                        cash: account.cash,
+                        reserved: account.cash_reserved,
+                    });
+                }
+                account.cash = cash;
+                self.touch_account(index);
+                Ok(())
+            }
+            AdminAction::News { headline } => {
+                let headline = headline.trim();
+                if headline.is_empty() {
+                    return Err(Rejection::InvalidSpec("the headline is empty".into()));
+                }
+                if headline.len() > MAX_NEWS_BYTES {
+                    return Err(Rejection::InvalidSpec(format!(
+                        "a headline may have at most {MAX_NEWS_BYTES} bytes"
+                    )));
+                }
+                if self.news.len() == MAX_NEWS {
+                    self.news.pop_front();
+                }
+                self.news.push_back(NewsItem {
+                    height: self.height,
+                    timestamp_ms: self.timestamp_ms,
+                    headline: headline.to_string(),
+                });
+                Ok(())
+            }
+            AdminAction::EndGame => {
+                let slots: Vec<u32> = (0..self.accounts.len() as u32)
+                    .flat_map(|account| self.books.account_orders(account))
+                    .collect();
+                for slot in slots {
+                    self.cancel_slot(slot);
+                }
+                self.session = Session::Closed;
+                self.game_over = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn transition(&mut self, scope: Scope, transition: Transition) -> Result<(), Rejection> {
+        match scope {
+            Scope::All => {
+                self.session = transition.apply(self.session, "the market")?;
+            }
+            Scope::Symbol(ticker) => {
+                let index = self.symbol_of(ticker)? as usize;
+                let symbol = &mut self.symbols[index];
+                symbol.session = transition.apply(symbol.session, ticker.as_str())?;
+                symbol.dirty = true;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,462 @@
+//! The exchange: a pure, deterministic matching engine with accounts.
+//!
+//! Module map:
+//! - [`account`]: cash, positions, reservations.
+//! - [`book`]: resting orders in per-symbol books (price-time priority) and per-account
+//!   lists, O(1) to add, fill and cancel.
+//! - [`symbol`]: a symbol's session, last price and candles.
+//! - [`orders`]: placing, matching and cancelling orders.
+//! - [`admin`]: game administration transactions.
+//! - [`views`]: read-only market data and account views (depth, trades, candles,
+//!   leaderboard, portfolio).
+//! - [`digest`]: the incremental state digest.
+//! - [`snapshot`]: snapshot and restore (postcard).
+//! - [`receipt`] and [`reject`]: what applying a transaction did, and why it was refused.
+//!
+//! Use: [`Exchange::begin_block`], then [`Exchange::apply`] for each transaction (whose
+//! signature the caller has checked), then [`Exchange::end_block`] for the state digest.
+//! Nothing here reads a clock, does IO, draws randomness or touches a float, and no hash
+//! map's iteration order reaches an output: the same transactions give the same receipts
+//! and the same digest on every node.
+
+mod account;
+mod admin;
+mod book;
+pub mod digest;
+mod orders;
+pub mod receipt;
+pub mod reject;
+pub mod snapshot;
+mod symbol;
+pub mod views;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use qraft_keys::PublicKey;
+use rustc_hash::FxHashMap;
+
+use self::account::Account;
+use self::book::OrderBooks;
+use self::digest::{Globals, Lanes};
+use self::receipt::{Outcome, Trade};
+use self::reject::Rejection;
+use self::symbol::SymbolState;
+use super::genesis::{Genesis, Rules};
+use super::hash::Hash32;
+use super::tx::{ParticipantSpec, SymbolSpec, Tx, TxBody};
+use super::types::{Role, Session, Ticker};
+
+pub use self::receipt::{CancelReason, Effect, Fill, OrderResult, PublicTrade, Receipt};
+pub use self::symbol::Candle;
+pub use self::views::{
+    AccountView, DepthLevel, DepthView, LeaderboardRow, NewsItem, OrderView, PositionView, QueuedOrder,
+    SymbolView,
+};
+
+/// How many recent trades the exchange keeps for market data.
+pub const MAX_RECENT_TRADES: usize = 1_000;
+/// How many news items the exchange keeps.
+pub const MAX_NEWS: usize = 100;
+/// The highest price, in ticks, an order may have.
+pub const MAX_PRICE_TICKS: u64 = 1_000_000_000;
+
+/// Why an exchange could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("genesis is inconsistent: {0}")]
+    BadGenesis(String),
+    #[error("snapshot cannot be read: {0}")]
+    BadSnapshot(String),
+}
+
+/// The whole exchange state.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    rules: Rules,
+    session: Session,
+    game_over: bool,
+    symbols: Vec<SymbolState>,
+    symbol_index: BTreeMap<Ticker, u16>,
+    accounts: Vec<Account>,
+    account_index: FxHashMap<PublicKey, u32>,
+    books: OrderBooks,
+    next_order_id: u64,
+    next_trade_seq: u64,
+    recent_trades: VecDeque<Trade>,
+    news: VecDeque<NewsItem>,
+    // Block context.
+    height: u64,
+    timestamp_ms: u64,
+    block_trades: Vec<Trade>,
+    // Digest.
+    dirty_accounts: Vec<u32>,
+    accumulator: Lanes,
+    digest: Hash32,
+}
+
+impl Exchange {
+    /// The exchange at the start of a game.
+    pub fn from_genesis(genesis: &Genesis) -> Result<Exchange, ExchangeError> {
+        let mut exchange = Exchange {
+            rules: genesis.rules.clone(),
+            session: if genesis.rules.open_at_start {
+                Session::Open
+            } else {
+                Session::Closed
+            },
+            game_over: false,
+            symbols: Vec::new(),
+            symbol_index: BTreeMap::new(),
+            accounts: Vec::new(),
+            account_index: FxHashMap::default(),
+            books: OrderBooks::default(),
+            next_order_id: 1,
+            next_trade_seq: 1,
+            recent_trades: VecDeque::new(),
+            news: VecDeque::new(),
+            height: 0,
+            timestamp_ms: 0,
+            block_trades: Vec::new(),
+            dirty_accounts: Vec::new(),
+            accumulator: Lanes::ZERO,
+            digest: Hash32::ZERO,
+        };
+        for spec in &genesis.symbols {
+            exchange
+                .list_symbol(spec.clone())
+                .map_err(|r| ExchangeError::BadGenesis(format!("symbol {}: {r}", spec.ticker)))?;
+        }
+        for spec in &genesis.participants {
+            exchange
+                .add_participant(spec)
+                .map_err(|r| ExchangeError::BadGenesis(format!("participant {}: {r}", spec.name)))?;
+        }
+        exchange.fold_digest();
+        Ok(exchange)
+    }
+
+    /// Starts a block: trades and candles use this height and time.
+    pub fn begin_block(&mut self, height: u64, timestamp_ms: u64) {
+        self.height = height;
+        self.timestamp_ms = timestamp_ms;
+        self.block_trades.clear();
+    }
+
+    /// Applies one transaction whose signature has been checked. Returns what happened;
+    /// a rejected transaction changes nothing but its signer's nonce.
+    pub fn apply(&mut self, tx: &Tx) -> Outcome {
+        match self.apply_inner(tx) {
+            Ok(effect) => Outcome::Accepted(effect),
+            Err(rejection) => Outcome::Rejected(rejection),
+        }
+    }
+
+    fn apply_inner(&mut self, tx: &Tx) -> Result<Effect, Rejection> {
+        let account = *self
+            .account_index
+            .get(&tx.signer)
+            .ok_or(Rejection::UnknownSigner)?;
+        {
+            let acct = &self.accounts[account as usize];
+            if tx.nonce <= acct.last_nonce {
+                return Err(Rejection::StaleNonce {
+                    nonce: tx.nonce,
+                    last: acct.last_nonce,
+                });
+            }
+        }
+        // From here on the nonce is used, whatever the outcome.
+        self.accounts[account as usize].last_nonce = tx.nonce;
+        self.touch_account(account);
+        if self.game_over {
+            return Err(Rejection::GameOver);
+        }
+        let acct = &self.accounts[account as usize];
+        if acct.suspended {
+            return Err(Rejection::Suspended);
+        }
+        let is_admin = acct.role == Role::Admin;
+        match &tx.body {
+            TxBody::Order(order) => self.place_order(account, order).map(Effect::Order),
+            TxBody::Cancel { order } => self.cancel_one(account, *order),
+            TxBody::CancelAll { symbol } => self.cancel_all(account, *symbol),
+            TxBody::Admin(action) => {
+                if !is_admin {
+                    return Err(Rejection::NotAdmin);
+                }
+                self.apply_admin(action).map(|()| Effect::Admin)
+            }
+        }
+    }
+
+    /// Ends a block: folds every change into the state digest and returns it.
+    pub fn end_block(&mut self) -> Hash32 {
+        self.fold_digest();
+        self.digest
+    }
+
+    /// The digest as of the last [`Exchange::end_block`].
+    pub fn digest(&self) -> Hash32 {
+        self.digest
+    }
+
+    /// Trades made since [`Exchange::begin_block`].
+    pub fn block_trades(&self) -> &[Trade] {
+        &self.block_trades
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    pub fn session(&self) -> Session {
+        self.session
+    }
+
+    pub fn is_game_over(&self) -> bool {
+        self.game_over
+    }
+
+    /// The role of a participant, if the key is one.
+    pub fn role_of(&self, key: &PublicKey) -> Option<Role> {
+        let index = *self.account_index.get(key)?;
+        Some(self.accounts[index as usize].role)
+    }
+
+    /// The last nonce a participant used (0 before the first transaction).
+    pub fn last_nonce(&self, key: &PublicKey) -> Option<u64> {
+        let index = *self.account_index.get(key)?;
+        Some(self.accounts[index as usize].last_nonce)
+    }
+
+    /// Every participant's key, in the order they joined.
+    pub fn participant_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.accounts.iter().map(|a| &a.key)
+    }
+
+    // --- Shared helpers -------------------------------------------------------------------
+
+    fn touch_account(&mut self, account: u32) {
+        let acct = &mut self.accounts[account as usize];
+        if !acct.dirty {
+            acct.dirty = true;
+            self.dirty_accounts.push(account);
+        }
+    }
+
+    fn symbol_of(&self, ticker: Ticker) -> Result<u16, Rejection> {
+        self.symbol_index
+            .get(&ticker)
+            .copied()
+            .ok_or(Rejection::UnknownSymbol(ticker))
+    }
+
+    fn list_symbol(&mut self, spec: SymbolSpec) -> Result<(), Rejection> {
+        if self.symbol_index.contains_key(&spec.ticker) {
+            return Err(Rejection::DuplicateSymbol(spec.ticker));
+        }
+        if spec.tick_size <= 0 {
+            return Err(Rejection::InvalidSpec("the tick size must be above zero".into()));
+        }
+        if spec.reference_price == 0 || spec.reference_price > MAX_PRICE_TICKS {
+            return Err(Rejection::InvalidSpec(format!(
+                "the reference price must be between 1 and {MAX_PRICE_TICKS} ticks"
+            )));
+        }
+        if spec.name.len() > super::tx::MAX_NAME_BYTES * 2 {
+            return Err(Rejection::InvalidSpec("the symbol's name is too long".into()));
+        }
+        if self.symbols.len() >= u16::MAX as usize {
+            return Err(Rejection::InvalidSpec("too many symbols".into()));
+        }
+        let index = self.symbols.len() as u16;
+        self.symbol_index.insert(spec.ticker, index);
+        self.symbols.push(SymbolState::new(spec));
+        self.books.add_symbol();
+        Ok(())
+    }
+
+    fn add_participant(&mut self, spec: &ParticipantSpec) -> Result<(), Rejection> {
+        let name = spec.name.trim();
+        if name.is_empty() || name.len() > super::tx::MAX_NAME_BYTES {
+            return Err(Rejection::InvalidSpec(format!(
+                "a participant's name must be 1 to {} bytes",
+                super::tx::MAX_NAME_BYTES
+            )));
+        }
+        if spec.key.verifying_key().is_err() {
+            return Err(Rejection::InvalidSpec(
+                "the participant's key is not a valid (strong) ed25519 public key".into(),
+            ));
+        }
+        if self.account_index.contains_key(&spec.key) {
+            return Err(Rejection::DuplicateKey);
+        }
+        if self.accounts.iter().any(|a| a.name == name) {
+            return Err(Rejection::DuplicateName(name.to_string()));
+        }
+        if spec.cash < 0 {
+            return Err(Rejection::InvalidSpec("starting cash cannot be negative".into()));
+        }
+        let mut account = Account::new(spec.key, name.to_string(), spec.role, spec.cash);
+        for (ticker, shares) in &spec.holdings {
+            let symbol = self.symbol_of(*ticker)?;
+            let shares = i64::try_from(*shares)
+                .map_err(|_| Rejection::InvalidSpec("too many shares".into()))?;
+            account.position_mut(symbol as usize).shares += shares;
+        }
+        let index = self.accounts.len() as u32;
+        self.account_index.insert(spec.key, index);
+        self.accounts.push(account);
+        self.dirty_accounts.push(index);
+        self.books.ensure_account(index);
+        Ok(())
+    }
+
+    fn globals(&self) -> Globals {
+        Globals {
+            session: self.session,
+            game_over: self.game_over,
+            next_order_id: self.next_order_id,
+            next_trade_seq: self.next_trade_seq,
+            accounts: self.accounts.len() as u64,
+            symbols: self.symbols.len() as u64,
+        }
+    }
+
+    fn fold_digest(&mut self) {
+        let mut accumulator = self.accumulator;
+        for index in std::mem::take(&mut self.dirty_accounts) {
+            let account = &mut self.accounts[index as usize];
+            if !account.dirty {
+                continue;
+            }
+            account.dirty = false;
+            let leaf = digest::account_leaf(index, account);
+            accumulator.sub(&account.committed);
+            accumulator.add(&leaf);
+            account.committed = leaf;
+        }
+        for (index, symbol) in self.symbols.iter_mut().enumerate() {
+            if symbol.dirty {
+                symbol.dirty = false;
+                let leaf = digest::symbol_leaf(index, symbol);
+                accumulator.sub(&symbol.committed);
+                accumulator.add(&leaf);
+                symbol.committed = leaf;
+            }
+        }
+        let (added, removed) = self.books.fold_digest(digest::order_leaf);
+        accumulator.add(&added);
+        accumulator.sub(&removed);
+        self.accumulator = accumulator;
+        self.digest = digest::finish(&self.accumulator, &self.globals());
+    }
+
+    /// Recomputes the digest from the whole state, ignoring incremental bookkeeping. Equal
+    /// to [`Exchange::digest`] after `end_block`; used by tests and the audit tool.
+    pub fn recompute_digest(&self) -> Hash32 {
+        let mut accumulator = Lanes::ZERO;
+        for (index, account) in self.accounts.iter().enumerate() {
+            accumulator.add(&digest::account_leaf(index as u32, account));
+        }
+        for (index, symbol) in self.symbols.iter().enumerate() {
+            accumulator.add(&digest::symbol_leaf(index, symbol));
+        }
+        for slot in self.books.all_slots_by_id() {
+            accumulator.add(&digest::order_leaf(self.books.get(slot)));
+        }
+        digest::finish(&accumulator, &self.globals())
+    }
+
+    /// Rebuilds every committed leaf from scratch (after a restore).
+    fn reset_digest(&mut self) {
+        let mut accumulator = Lanes::ZERO;
+        for (index, account) in self.accounts.iter_mut().enumerate() {
+            account.committed = digest::account_leaf(index as u32, account);
+            account.dirty = false;
+            accumulator.add(&account.committed);
+        }
+        for (index, symbol) in self.symbols.iter_mut().enumerate() {
+            symbol.committed = digest::symbol_leaf(index, symbol);
+            symbol.dirty = false;
+            accumulator.add(&symbol.committed);
+        }
+        self.dirty_accounts.clear();
+        let mut orders = Lanes::ZERO;
+        self.books.set_all_committed(|node| {
+            let leaf = digest::order_leaf(node);
+            orders.add(&leaf);
+            leaf
+        });
+        accumulator.add(&orders);
+        self.accumulator = accumulator;
+        self.digest = digest::finish(&self.accumulator, &self.globals());
+    }
+
+    /// Checks every invariant of the state (conservation aside, which needs history):
+    /// books are well formed and never crossed, reservations match open orders and are
+    /// never negative, no account spends cash it does not have. For tests.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        use crate::core::types::Side;
+        self.books.check_structure()?;
+        for (index, book) in self.books.books.iter().enumerate() {
+            if let (Some((bid, _)), Some((ask, _))) = (book.best(Side::Buy), book.best(Side::Sell))
+                && bid >= ask
+            {
+                return Err(format!(
+                    "book {} is crossed: bid {bid} >= ask {ask}",
+                    self.symbols[index].spec.ticker
+                ));
+            }
+        }
+        for (index, account) in self.accounts.iter().enumerate() {
+            let mut cash_reserved: i128 = 0;
+            let mut shares_reserved = vec![0u64; self.symbols.len()];
+            for slot in self.books.account_orders(index as u32) {
+                let order = self.books.get(slot);
+                match order.side {
+                    Side::Buy => {
+                        cash_reserved += order.remaining as i128
+                            * order.price as i128
+                            * self.symbols[order.symbol as usize].spec.tick_size as i128
+                    }
+                    Side::Sell => shares_reserved[order.symbol as usize] += order.remaining,
+                }
+            }
+            if cash_reserved != account.cash_reserved as i128 {
+                return Err(format!(
+                    "{}: cash reserved {} but open buys hold {cash_reserved}",
+                    account.name, account.cash_reserved
+                ));
+            }
+            if account.cash_reserved < 0 || account.cash < account.cash_reserved {
+                return Err(format!(
+                    "{}: cash {} below reserved {}",
+                    account.name, account.cash, account.cash_reserved
+                ));
+            }
+            for (symbol, reserved) in shares_reserved.iter().enumerate() {
+                let position = account.position(symbol);
+                if position.reserved != *reserved {
+                    return Err(format!(
+                        "{}: {} shares reserved {} but open sells hold {reserved}",
+                        account.name, self.symbols[symbol].spec.ticker, position.reserved
+                    ));
+                }
+                let floor = if self.rules.short_selling {
+                    -(self.rules.max_short_shares as i64)
+                } else {
+                    0
+                };
+                if position.shares - (position.reserved as i64) < floor {
+                    return Err(format!(
+                        "{}: {} position {} with {} reserved is beyond the short limit",
+                        account.name, self.symbols[symbol].spec.ticker, position.shares, position.reserved
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,350 @@
+//! Placing, matching and cancelling orders.
+//!
+//! Matching is price-time priority: an incoming order trades with the best opposite price
+//! first and, within a price, with the oldest order first, always at the resting order's
+//! price. Self-trade prevention cancels the rest of an incoming order when the next
+//! order it would trade with is the sender's own. Funds are checked before matching for
+//! the worst price the order may trade at, and whatever rests reserves its cash (buys) or
+//! shares (sells), so nobody can spend the same cash or shares twice.
+
+use super::Exchange;
+use super::book::{NewResting, OrderNode};
+use super::receipt::{CancelReason, Effect, Fill, OrderResult, Trade};
+use super::reject::Rejection;
+use super::{MAX_PRICE_TICKS, MAX_RECENT_TRADES};
+use crate::core::tx::{NewOrder, OrderKind};
+use crate::core::types::{Cents, OrderId, Session, Shares, Side, Ticker, Ticks};
+
+/// The largest order value (in cents) accepted: far above any game, far below overflow.
+const MAX_ORDER_VALUE: i128 = (i64::MAX / 4) as i128;
+
+impl Exchange {
+    fn check_trading(&self, symbol: u16) -> Result<(), Rejection> {
+        match self.session {
+            Session::Open => {}
+            Session::Closed => return Err(Rejection::MarketClosed),
+            Session::Halted => return Err(Rejection::MarketHalted),
+        }
+        let state = &self.symbols[symbol as usize];
+        match state.session {
+            Session::Open => Ok(()),
+            Session::Closed => Err(Rejection::SymbolClosed(state.spec.ticker)),
+            Session::Halted => Err(Rejection::SymbolHalted(state.spec.ticker)),
+        }
+    }
+
+    /// The worst price a market order may trade at: the mark price moved by the band
+    /// (at least one tick), never below one tick.
+    fn band_limit(&self, symbol: u16, side: Side) -> Ticks {
+        let mark = self.symbols[symbol as usize].mark_price();
+        let width = (mark as u128 * self.rules.price_band_bps as u128 / 10_000).max(1) as u64;
+        match side {
+            Side::Buy => mark.saturating_add(width).min(MAX_PRICE_TICKS),
+            Side::Sell => mark.saturating_sub(width).max(1),
+        }
+    }
+
+    pub(super) fn place_order(
+        &mut self,
+        account: u32,
+        order: &NewOrder,
+    ) -> Result<OrderResult, Rejection> {
+        let symbol = self.symbol_of(order.symbol)?;
+        self.check_trading(symbol)?;
+        if order.quantity == 0 {
+            return Err(Rejection::ZeroQuantity);
+        }
+        if order.quantity > self.rules.max_order_shares {
+            return Err(Rejection::OrderTooLarge {
+                quantity: order.quantity,
+                max: self.rules.max_order_shares,
+            });
+        }
+        let (limit, may_rest) = match order.kind {
+            OrderKind::Limit { price } => (price, true),
+            OrderKind::ImmediateOrCancel { price } => (price, false),
+            OrderKind::Market => (self.band_limit(symbol, order.side), false),
+        };
+        if limit == 0 {
+            return Err(Rejection::ZeroPrice);
+        }
+        if limit > MAX_PRICE_TICKS {
+            return Err(Rejection::PriceTooHigh {
+                max: MAX_PRICE_TICKS,
+            });
+        }
+        self.check_funds(account, symbol, order.side, order.quantity, limit)?;
+
+        let id = self.next_order_id;
+        self.next_order_id += 1;
+        let is_market = matches!(order.kind, OrderKind::Market);
+        let (fills, remaining, stop) =
+            self.match_incoming(account, symbol, order.side, order.quantity, limit, id, is_market);
+
+        let mut result = OrderResult {
+            order: id,
+            fills,
+            resting: 0,
+            cancelled: 0,
+            cancel_reason: None,
+        };
+        if remaining > 0 {
+            if may_rest && stop != Some(CancelReason::SelfTrade) {
+                self.rest(account, symbol, order.side, limit, remaining, order.quantity, id);
+                result.resting = remaining;
+            } else {
+                result.cancelled = remaining;
+                result.cancel_reason = Some(stop.unwrap_or(CancelReason::NoMoreLiquidity));
+            }
+        }
+        Ok(result)
+    }
+
+    fn check_funds(
+        &self,
+        account: u32,
+        symbol: u16,
+        side: Side,
+        quantity: Shares,
+        limit: Ticks,
+    ) -> Result<(), Rejection> {
+        let acct = &self.accounts[account as usize];
+        match side {
+            Side::Buy => {
+                let tick = self.symbols[symbol as usize].spec.tick_size;
+                let needed = quantity as i128 * limit as i128 * tick as i128;
+                if needed > MAX_ORDER_VALUE {
+                    return Err(Rejection::ValueTooLarge);
+                }
+                let needed = needed as Cents;
+                if needed > acct.free_cash() {
+                    return Err(Rejection::InsufficientCash {
+                        needed,
+                        available: acct.free_cash(),
+                        reserved: acct.cash_reserved,
+                    });
+                }
+            }
+            Side::Sell => {
+                let position = acct.position(symbol as usize);
+                let free = position.shares - position.reserved as i64;
+                let after = free - quantity as i64;
+                let ticker = self.symbols[symbol as usize].spec.ticker;
+                if self.rules.short_selling {
+                    let floor = -(self.rules.max_short_shares as i64);
+                    if after < floor {
+                        return Err(Rejection::ShortLimit {
+                            symbol: ticker,
+                            max: self.rules.max_short_shares,
+                            would_be: -after,
+                        });
+                    }
+                } else if after < 0 {
+                    return Err(Rejection::InsufficientShares {
+                        symbol: ticker,
+                        needed: quantity,
+                        available: free,
+                        reserved: position.reserved,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Trades an incoming order against the book. Returns the fills, what is left, and why
+    /// matching stopped early, if it stopped for a reason other than running out of
+    /// orders at acceptable prices (self-trade, or a market order reaching its band).
+    #[allow(clippy::too_many_arguments)]
+    fn match_incoming(
+        &mut self,
+        account: u32,
+        symbol: u16,
+        side: Side,
+        quantity: Shares,
+        limit: Ticks,
+        id: OrderId,
+        band_limited: bool,
+    ) -> (Vec<Fill>, Shares, Option<CancelReason>) {
+        let mut fills = Vec::new();
+        let mut remaining = quantity;
+        let mut stop = None;
+        while remaining > 0 {
+            let Some((price, slot)) = self.books.books[symbol as usize].best(side.opposite()) else {
+                break;
+            };
+            let crosses = match side {
+                Side::Buy => price <= limit,
+                Side::Sell => price >= limit,
+            };
+            if !crosses {
+                if band_limited {
+                    stop = Some(CancelReason::PriceBand);
+                }
+                break;
+            }
+            let maker = self.books.get(slot);
+            if maker.account == account {
+                stop = Some(CancelReason::SelfTrade);
+                break;
+            }
+            let (maker_id, maker_account) = (maker.id, maker.account);
+            let traded = remaining.min(maker.remaining);
+            if traded == maker.remaining {
+                self.books.remove(slot);
+            } else {
+                self.books.reduce(slot, traded);
+            }
+            let (buyer, seller, buy_order, sell_order) = match side {
+                Side::Buy => (account, maker_account, id, maker_id),
+                Side::Sell => (maker_account, account, maker_id, id),
+            };
+            self.settle(symbol, price, traded, buyer, seller, side);
+            self.record_trade(symbol, price, traded, side, buy_order, sell_order, buyer, seller);
+            fills.push(Fill {
+                resting_order: maker_id,
+                price,
+                quantity: traded,
+            });
+            remaining -= traded;
+        }
+        (fills, remaining, stop)
+    }
+
+    /// Moves cash and shares for one trade. `aggressor` is the incoming order's side; the
+    /// other side is the resting order, whose reservation is released.
+    fn settle(&mut self, symbol: u16, price: Ticks, quantity: Shares, buyer: u32, seller: u32, aggressor: Side) {
+        let tick = self.symbols[symbol as usize].spec.tick_size;
+        let value = (quantity as i128 * price as i128 * tick as i128) as Cents;
+        let s = symbol as usize;
+        {
+            let b = &mut self.accounts[buyer as usize];
+            b.cash -= value;
+            if aggressor == Side::Sell {
+                b.cash_reserved -= value;
+            }
+            b.position_mut(s).shares += quantity as i64;
+        }
+        {
+            let seller_acct = &mut self.accounts[seller as usize];
+            seller_acct.cash += value;
+            let position = seller_acct.position_mut(s);
+            position.shares -= quantity as i64;
+            if aggressor == Side::Buy {
+                position.reserved -= quantity;
+            }
+        }
+        self.touch_account(buyer);
+        self.touch_account(seller);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_trade(
+        &mut self,
+        symbol: u16,
+        price: Ticks,
+        quantity: Shares,
+        aggressor: Side,
+        buy_order: OrderId,
+        sell_order: OrderId,
+        buyer: u32,
+        seller: u32,
+    ) {
+        let candle_ms = self.rules.candle_ms;
+        let state = &mut self.symbols[symbol as usize];
+        state.record_trade(price, quantity, self.timestamp_ms, candle_ms);
+        let trade = Trade {
+            seq: self.next_trade_seq,
+            height: self.height,
+            timestamp_ms: self.timestamp_ms,
+            symbol: state.spec.ticker,
+            price,
+            quantity,
+            aggressor,
+            buy_order,
+            sell_order,
+            buyer: self.accounts[buyer as usize].key,
+            seller: self.accounts[seller as usize].key,
+        };
+        self.next_trade_seq += 1;
+        if self.recent_trades.len() == MAX_RECENT_TRADES {
+            self.recent_trades.pop_front();
+        }
+        self.recent_trades.push_back(trade.clone());
+        self.block_trades.push(trade);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rest(
+        &mut self,
+        account: u32,
+        symbol: u16,
+        side: Side,
+        price: Ticks,
+        remaining: Shares,
+        original: Shares,
+        id: OrderId,
+    ) {
+        let tick = self.symbols[symbol as usize].spec.tick_size;
+        let acct = &mut self.accounts[account as usize];
+        match side {
+            Side::Buy => acct.cash_reserved += (remaining as i128 * price as i128 * tick as i128) as Cents,
+            Side::Sell => acct.position_mut(symbol as usize).reserved += remaining,
+        }
+        self.touch_account(account);
+        self.books.insert(NewResting {
+            id,
+            account,
+            symbol,
+            side,
+            price,
+            remaining,
+            original,
+            placed_height: self.height,
+        });
+    }
+
+    /// Gives back what a resting order held.
+    fn release(&mut self, order: &OrderNode) {
+        let tick = self.symbols[order.symbol as usize].spec.tick_size;
+        let acct = &mut self.accounts[order.account as usize];
+        match order.side {
+            Side::Buy => {
+                acct.cash_reserved -= (order.remaining as i128 * order.price as i128 * tick as i128) as Cents
+            }
+            Side::Sell => acct.position_mut(order.symbol as usize).reserved -= order.remaining,
+        }
+        self.touch_account(order.account);
+    }
+
+    /// Removes a resting order and releases what it held; returns (id, shares left).
+    pub(super) fn cancel_slot(&mut self, slot: u32) -> (OrderId, Shares) {
+        let order = self.books.remove(slot);
+        self.release(&order);
+        (order.id, order.remaining)
+    }
+
+    pub(super) fn cancel_one(&mut self, account: u32, order: OrderId) -> Result<Effect, Rejection> {
+        let slot = self
+            .books
+            .slot_of(order)
+            .filter(|slot| self.books.get(*slot).account == account)
+            .ok_or(Rejection::NotYourOpenOrder(order))?;
+        Ok(Effect::Cancelled(vec![self.cancel_slot(slot)]))
+    }
+
+    pub(super) fn cancel_all(&mut self, account: u32, symbol: Option<Ticker>) -> Result<Effect, Rejection> {
+        let only = symbol.map(|t| self.symbol_of(t)).transpose()?;
+        let slots: Vec<u32> = self
+            .books
+            .account_orders(account)
+            .into_iter()
+            .filter(|slot| only.is_none_or(|s| self.books.get(*slot).symbol == s))
+            .collect();
+        if slots.is_empty() {
+            return Err(Rejection::NothingToCancel(symbol));
+        }
+        let cancelled = slots.into_iter().map(|slot| self.cancel_slot(slot)).collect();
+        Ok(Effect::Cancelled(cancelled))
+    }
+}
