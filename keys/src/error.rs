@@ -85,6 +85,7 @@ pub enum KeyError {
 
 impl KeyError {
     /// The problem itself, without the path of the file it was found in.
+    #[must_use]
     pub fn problem(&self) -> &KeyError {
         match self {
             KeyError::KeyFile { problem, .. } => problem,

@@ -106,6 +106,7 @@ impl Keypair {
 impl PublicKey {
     /// The key as SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`), as
     /// `openssl pkey -pubout` writes it.
+    #[must_use]
     pub fn to_public_pem(&self) -> String {
         PublicKeyBytes(self.0)
             .to_public_key_pem(LineEnding::LF)
@@ -149,6 +150,7 @@ impl PublicKey {
 
 /// Whether `text` is an encrypted PKCS#8 key (`-----BEGIN ENCRYPTED PRIVATE KEY-----`), so
 /// that reading it needs a passphrase.
+#[must_use]
 pub fn is_encrypted(text: &str) -> bool {
     pem_label(text) == Some(ENCRYPTED_PRIVATE_KEY_LABEL)
 }
@@ -185,17 +187,18 @@ pub fn write_key_file(
 
 /// Reads the key file at `path`, decrypting it with `passphrase` if it is encrypted.
 ///
-/// Refuses a file that group or others may access ([`KeyError::InsecurePermissions`]): a
-/// private key they can read is no longer private. Every error names the file.
+/// Refuses a private key file that group or others may access
+/// ([`KeyError::InsecurePermissions`]): a private key they can read is no longer private.
+/// A file that holds no private key at all is reported as such, whatever its mode. Every
+/// error names the file.
 pub fn read_key_file(
     path: impl AsRef<Path>,
     passphrase: Option<&str>,
 ) -> Result<Keypair, KeyError> {
     let path = path.as_ref();
     let (bytes, mode) = read_small_file(path)?;
-    refuse_insecure_mode(path, mode)?;
     let text = key_text(&bytes).map_err(|e| e.in_file(path))?;
-    Keypair::from_pem(text, passphrase).map_err(|e| e.in_file(path))
+    private_key_from_file(path, text, mode, passphrase)
 }
 
 /// The public key in the file at `path`: either a public key PEM file (any mode) or a
@@ -211,10 +214,28 @@ pub fn read_public_key_file(
     if pem_label(text) == Some(PUBLIC_KEY_LABEL) {
         return PublicKey::from_public_pem(text).map_err(|e| e.in_file(path));
     }
-    refuse_insecure_mode(path, mode)?;
-    Keypair::from_pem(text, passphrase)
-        .map(|key| key.public())
-        .map_err(|e| e.in_file(path))
+    private_key_from_file(path, text, mode, passphrase).map(|key| key.public())
+}
+
+/// Parses the private key read from `path`, after refusing it if the file's `mode` lets
+/// others at it.
+fn private_key_from_file(
+    path: &Path,
+    text: &str,
+    mode: u32,
+    passphrase: Option<&str>,
+) -> Result<Keypair, KeyError> {
+    if matches!(
+        pem_label(text),
+        Some(PRIVATE_KEY_LABEL | ENCRYPTED_PRIVATE_KEY_LABEL)
+    ) && mode & GROUP_OR_OTHER_BITS != 0
+    {
+        return Err(KeyError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Keypair::from_pem(text, passphrase).map_err(|e| e.in_file(path))
 }
 
 /// The label of the first PEM block in `text` ("PRIVATE KEY" for `-----BEGIN PRIVATE
@@ -279,7 +300,7 @@ fn algorithm_name(oid: &ObjectIdentifier) -> String {
     let name = match oid.to_string().as_str() {
         "1.2.840.113549.1.1.1" => "RSA",
         "1.2.840.113549.1.1.10" => "RSA-PSS",
-        "1.2.840.10045.2.1" => "an elliptic-curve (ECDSA) key",
+        "1.2.840.10045.2.1" => "ECDSA",
         "1.2.840.10040.4.1" => "DSA",
         "1.3.101.110" => "X25519",
         "1.3.101.111" => "X448",
@@ -320,30 +341,20 @@ fn read_small_file(path: &Path) -> Result<(Zeroizing<Vec<u8>>, u32), KeyError> {
     };
     let file = File::open(path).map_err(io_error("open"))?;
     let mode = file.metadata().map_err(io_error("inspect"))?.mode() & 0o7777;
+    let limit = usize::try_from(MAX_KEY_FILE_BYTES).expect("64 KiB fits in usize");
     // Room for the limit and one byte more, so the buffer never reallocates and leaves a
     // stray copy of a secret behind.
-    let capacity = usize::try_from(MAX_KEY_FILE_BYTES + 1).expect("64 KiB fits in usize");
-    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    let mut bytes = Zeroizing::new(Vec::with_capacity(limit + 1));
     file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io_error("read"))?;
-    if bytes.len() > capacity - 1 {
+    if bytes.len() > limit {
         return Err(KeyError::FileTooLarge {
             path: path.to_path_buf(),
             limit: MAX_KEY_FILE_BYTES,
         });
     }
     Ok((bytes, mode))
-}
-
-fn refuse_insecure_mode(path: &Path, mode: u32) -> Result<(), KeyError> {
-    if mode & GROUP_OR_OTHER_BITS != 0 {
-        return Err(KeyError::InsecurePermissions {
-            path: path.to_path_buf(),
-            mode,
-        });
-    }
-    Ok(())
 }
 
 /// Creates `path` (it must not exist) with mode 0600 and writes and fsyncs `contents`. On
@@ -669,6 +680,19 @@ MC4CAQAwBQYDK2VuBCIEIKDJtY6mLbX+y0O15kuCUrgWYi95pcQfqfsiCHJx2slt
         }
         set_mode(&path, 0o400);
         read_key_file(&path, None).unwrap();
+    }
+
+    #[test]
+    fn readable_file_that_is_no_private_key_is_called_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        fs::write(&path, "shopping list\n").unwrap();
+        set_mode(&path, 0o644);
+        let err = read_key_file(&path, None).unwrap_err();
+        assert!(
+            matches!(err.problem(), KeyError::NotPrivateKeyPem { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! The command groups.
+
+pub mod keys;
