@@ -1,0 +1,606 @@
+//! The rules a genesis must satisfy, whether it was read from a file or built in code.
+//!
+//! [`Genesis::validate`] checks a whole value. The same checks run while
+//! [`parse_genesis`](super::parse_genesis) reads a file, item by item through a
+//! [`Checker`], so that one pass reports every problem: a check that compares items (unique
+//! names, keys, ids) runs on whatever items could be read, and a check that needs a whole
+//! list (at least one admin, holdings naming listed symbols) runs only once that list was
+//! read without errors, so a typo in one entry never causes a false report about another.
+//!
+//! Problems name fields by their path in the genesis file's vocabulary
+//! (`participants[2].cash`, `rules.price_band`; indices count from 0), which the parser
+//! turns into a line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use qraft_keys::PublicKey;
+
+use super::{Genesis, NodeSpec, Rules};
+use crate::core::tx::{MAX_NAME_BYTES, ParticipantSpec, SymbolSpec};
+use crate::core::types::{Cents, NodeId, Role, Ticker, format_cents};
+
+/// The most voters a game may have. Raft needs a majority of voters for every commit, so
+/// more voters make every commit slower and buy nothing in a classroom.
+pub const MAX_VOTERS: usize = 7;
+/// The longest game name, in bytes.
+pub const MAX_GAME_NAME_BYTES: usize = 64;
+/// The longest symbol name (`"Acme Corporation"`), in bytes.
+pub const MAX_SYMBOL_NAME_BYTES: usize = 64;
+/// The narrowest price band: 0.01%.
+pub const MIN_PRICE_BAND_BPS: u32 = 1;
+/// The widest price band: 100%.
+pub const MAX_PRICE_BAND_BPS: u32 = 10_000;
+
+/// One rule a genesis breaks: the field, as a path in the genesis file
+/// (`participants[2].cash`), and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl Genesis {
+    /// Checks every rule of a genesis (see the [module docs](self)) and returns every
+    /// violation, in file order.
+    ///
+    /// [`parse_genesis`](super::parse_genesis) only returns genesis values that pass;
+    /// code that builds a [`Genesis`] itself (tests, `qraft init`) should call this before
+    /// using or writing it.
+    pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        let mut checker = Checker::new();
+        checker.game(&self.game);
+        checker.rules(&self.rules);
+        checker.symbol_count(self.symbols.len());
+        for (i, symbol) in self.symbols.iter().enumerate() {
+            checker.symbol(&format!("symbols[{i}]"), symbol);
+        }
+        checker.symbols_complete();
+        for (i, participant) in self.participants.iter().enumerate() {
+            checker.participant(&format!("participants[{i}]"), participant);
+        }
+        checker.participants_complete(self.participants.len());
+        checker.voter_count(self.voters.len());
+        for (i, node) in self.voters.iter().enumerate() {
+            checker.node(&format!("voters[{i}]"), node);
+        }
+        for (i, node) in self.learners.iter().enumerate() {
+            checker.node(&format!("learners[{i}]"), node);
+        }
+        let violations = checker.finish();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations)
+        }
+    }
+}
+
+/// Runs the checks item by item, remembering what it has seen for the checks that compare
+/// items. Items must be given in file order: game, rules, symbols, participants, voters,
+/// learners.
+#[derive(Debug, Default)]
+pub(super) struct Checker {
+    violations: Vec<Violation>,
+    /// Listed tickers, and the path of the symbol that lists each.
+    tickers: BTreeMap<Ticker, String>,
+    /// Set once every symbol was read: holdings can then be checked against the list.
+    symbols_complete: bool,
+    /// Participant names, lower-cased, and the path of the participant with each.
+    participant_names: BTreeMap<String, String>,
+    /// Participant keys and the path of the participant with each.
+    participant_keys: BTreeMap<PublicKey, String>,
+    admins: usize,
+    node_ids: BTreeMap<NodeId, String>,
+    node_names: BTreeMap<String, String>,
+    node_keys: BTreeMap<PublicKey, String>,
+    node_addresses: BTreeMap<String, String>,
+}
+
+impl Checker {
+    pub(super) fn new() -> Checker {
+        Checker::default()
+    }
+
+    fn violation(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.violations.push(Violation {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    pub(super) fn game(&mut self, game: &str) {
+        if let Err(message) = check_text("the game's name", game, MAX_GAME_NAME_BYTES) {
+            self.violation("game", message);
+        }
+    }
+
+    pub(super) fn rules(&mut self, rules: &Rules) {
+        if rules.max_order_shares == 0 {
+            self.violation(
+                "rules.max_order_shares",
+                "must be at least 1, or no order could be placed",
+            );
+        }
+        if !(MIN_PRICE_BAND_BPS..=MAX_PRICE_BAND_BPS).contains(&rules.price_band_bps) {
+            self.violation(
+                "rules.price_band",
+                format!(
+                    "is {}; it must be between {} and {}",
+                    format_bps(rules.price_band_bps),
+                    format_bps(MIN_PRICE_BAND_BPS),
+                    format_bps(MAX_PRICE_BAND_BPS)
+                ),
+            );
+        }
+        if rules.candle_ms == 0 {
+            self.violation("rules.candle_seconds", "must be at least 1");
+        } else if !rules.candle_ms.is_multiple_of(1000) {
+            self.violation(
+                "rules.candle_seconds",
+                format!(
+                    "must be a whole number of seconds; it is {} ms",
+                    rules.candle_ms
+                ),
+            );
+        }
+        match (rules.short_selling, rules.max_short_shares) {
+            (false, n) if n > 0 => self.violation(
+                "rules.max_short_shares",
+                format!(
+                    "is {n} but short_selling is false: set it to 0, or set short_selling = true"
+                ),
+            ),
+            (true, 0) => self.violation(
+                "rules.max_short_shares",
+                "short_selling is true but max_short_shares is 0, so nobody could sell \
+                 short: set the most shares of one symbol a participant may be short",
+            ),
+            _ => {}
+        }
+    }
+
+    /// Whether there is any symbol at all; `count` is the length of the list in the file.
+    pub(super) fn symbol_count(&mut self, count: usize) {
+        if count == 0 {
+            self.violation(
+                "symbols",
+                "no symbols: list at least one [[symbols]] entry to trade",
+            );
+        }
+    }
+
+    pub(super) fn symbol(&mut self, path: &str, symbol: &SymbolSpec) {
+        if let Err(message) = check_text("a symbol's name", &symbol.name, MAX_SYMBOL_NAME_BYTES) {
+            self.violation(format!("{path}.name"), message);
+        }
+        if let Err(message) = check_tick_size(symbol.tick_size) {
+            self.violation(format!("{path}.tick_size"), message);
+        } else if symbol.reference_price == 0 {
+            self.violation(format!("{path}.reference_price"), "must be more than 0.00");
+        } else if i64::try_from(symbol.reference_price)
+            .ok()
+            .and_then(|ticks| ticks.checked_mul(symbol.tick_size))
+            .is_none()
+        {
+            self.violation(
+                format!("{path}.reference_price"),
+                format!(
+                    "{} ticks of {} is more money than can be counted",
+                    symbol.reference_price,
+                    format_cents(symbol.tick_size.into())
+                ),
+            );
+        }
+        match self.tickers.get(&symbol.ticker) {
+            Some(first) => {
+                let message = format!("{} is listed twice (also at {first})", symbol.ticker);
+                self.violation(format!("{path}.ticker"), message);
+            }
+            None => {
+                self.tickers.insert(symbol.ticker, path.to_string());
+            }
+        }
+    }
+
+    /// Every symbol in the file was read: from now on holdings are checked against them.
+    pub(super) fn symbols_complete(&mut self) {
+        self.symbols_complete = true;
+    }
+
+    pub(super) fn participant(&mut self, path: &str, participant: &ParticipantSpec) {
+        if let Err(message) = check_text("a participant's name", &participant.name, MAX_NAME_BYTES)
+        {
+            self.violation(format!("{path}.name"), message);
+        }
+        let folded = participant.name.to_lowercase();
+        match self.participant_names.get(&folded) {
+            Some(first) => {
+                let message = format!(
+                    "{:?} is taken (by {first}; names differing only in case count as the same)",
+                    participant.name
+                );
+                self.violation(format!("{path}.name"), message);
+            }
+            None => {
+                self.participant_names.insert(folded, path.to_string());
+            }
+        }
+        self.key(&format!("{path}.key"), &participant.key);
+        match self.participant_keys.get(&participant.key) {
+            Some(first) => {
+                let message =
+                    format!("this key is already {first}'s: every participant needs its own key");
+                self.violation(format!("{path}.key"), message);
+            }
+            None => {
+                self.participant_keys
+                    .insert(participant.key, path.to_string());
+            }
+        }
+        if participant.role == Role::Admin {
+            self.admins += 1;
+        }
+        if participant.cash < 0 {
+            self.violation(
+                format!("{path}.cash"),
+                format!(
+                    "is {}; starting cash must not be negative",
+                    format_cents(participant.cash.into())
+                ),
+            );
+        }
+        for pair in participant.holdings.windows(2) {
+            let (before, after) = (pair[0].0, pair[1].0);
+            if before == after {
+                self.violation(
+                    format!("{path}.holdings.{after}"),
+                    format!("{after} is listed twice"),
+                );
+            } else if before > after {
+                self.violation(
+                    format!("{path}.holdings.{after}"),
+                    format!("holdings must be in ticker order: {after} comes before {before}"),
+                );
+            }
+        }
+        if self.symbols_complete {
+            for (ticker, _) in &participant.holdings {
+                if !self.tickers.contains_key(ticker) {
+                    let listed = self
+                        .tickers
+                        .keys()
+                        .map(Ticker::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.violation(
+                        format!("{path}.holdings.{ticker}"),
+                        format!("{ticker} is not a listed symbol (listed: {listed})"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every participant in the file was read (`count` of them).
+    pub(super) fn participants_complete(&mut self, count: usize) {
+        if self.admins == 0 {
+            let message = if count == 0 {
+                "no participants: list at least one, with role = \"admin\" to run the game"
+            } else {
+                "no participant has role = \"admin\": a game needs an admin to run it"
+            };
+            self.violation("participants", message);
+        }
+    }
+
+    /// Whether the number of voters is allowed; `count` is the length of the list in the
+    /// file.
+    pub(super) fn voter_count(&mut self, count: usize) {
+        if !(1..=MAX_VOTERS).contains(&count) {
+            self.violation(
+                "voters",
+                format!(
+                    "a game needs 1 to {MAX_VOTERS} voters (3 or 5 keep going when one \
+                     fails); there are {count}"
+                ),
+            );
+        }
+    }
+
+    pub(super) fn node(&mut self, path: &str, node: &NodeSpec) {
+        if node.id == 0 {
+            self.violation(
+                format!("{path}.id"),
+                "must be at least 1 (0 is not a Raft id)",
+            );
+        } else {
+            match self.node_ids.get(&node.id) {
+                Some(first) => {
+                    let message = format!("id {} is already {first}'s", node.id);
+                    self.violation(format!("{path}.id"), message);
+                }
+                None => {
+                    self.node_ids.insert(node.id, path.to_string());
+                }
+            }
+        }
+        if let Err(message) = check_text("a node's name", &node.name, MAX_NAME_BYTES) {
+            self.violation(format!("{path}.name"), message);
+        }
+        let folded = node.name.to_lowercase();
+        match self.node_names.get(&folded) {
+            Some(first) => {
+                let message = format!("{:?} is already {first}'s name", node.name);
+                self.violation(format!("{path}.name"), message);
+            }
+            None => {
+                self.node_names.insert(folded, path.to_string());
+            }
+        }
+        self.key(&format!("{path}.key"), &node.key);
+        if let Some(participant) = self.participant_keys.get(&node.key) {
+            let message =
+                format!("this key is also {participant}'s key: a node needs a key of its own");
+            self.violation(format!("{path}.key"), message);
+        }
+        match self.node_keys.get(&node.key) {
+            Some(first) => {
+                let message =
+                    format!("this key is already {first}'s: every node needs its own key");
+                self.violation(format!("{path}.key"), message);
+            }
+            None => {
+                self.node_keys.insert(node.key, path.to_string());
+            }
+        }
+        match check_address(&node.address) {
+            Err(message) => self.violation(format!("{path}.address"), message),
+            Ok(()) => {
+                let folded = node.address.to_ascii_lowercase();
+                match self.node_addresses.get(&folded) {
+                    Some(first) => {
+                        let message = format!("{} is already {first}'s address", node.address);
+                        self.violation(format!("{path}.address"), message);
+                    }
+                    None => {
+                        self.node_addresses.insert(folded, path.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A key's bytes may come from code rather than from the checked text form.
+    fn key(&mut self, path: &str, key: &PublicKey) {
+        if let Err(error) = key.verifying_key() {
+            self.violation(path, format!("{key} is refused: {error}"));
+        }
+    }
+
+    /// Every violation, in the order the items were given.
+    pub(super) fn finish(self) -> Vec<Violation> {
+        self.violations
+    }
+}
+
+/// A tick size must be a positive amount of cents.
+pub(super) fn check_tick_size(tick_size: Cents) -> Result<(), String> {
+    if tick_size > 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "is {}; it must be at least 0.01",
+            format_cents(tick_size.into())
+        ))
+    }
+}
+
+/// A name people read: not blank, no spaces around it, no control characters, not too long.
+fn check_text(what: &str, text: &str, max_bytes: usize) -> Result<(), String> {
+    if text.trim().is_empty() {
+        Err(format!("{what} is empty"))
+    } else if text.trim() != text {
+        Err(format!("{what} {text:?} has spaces at the start or end"))
+    } else if text.chars().any(char::is_control) {
+        Err(format!("{what} {text:?} contains a control character"))
+    } else if text.len() > max_bytes {
+        Err(format!(
+            "{what} is {} bytes long; the limit is {max_bytes}",
+            text.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `host:port`: a DNS name or IPv4 address, or an IPv6 address in brackets, and a port
+/// from 1 to 65535. Checked as text: the core does no name resolution.
+pub(super) fn check_address(address: &str) -> Result<(), String> {
+    const EXAMPLE: &str = "write it as host:port, like \"192.168.1.20:7801\"";
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("{address:?} has no port: {EXAMPLE}"));
+    };
+    let port_ok = !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p != 0);
+    if !port_ok {
+        return Err(format!(
+            "{address:?}: the port {port:?} must be a number from 1 to 65535"
+        ));
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        return match inner.strip_suffix(']') {
+            Some(ip) if ip.parse::<core::net::Ipv6Addr>().is_ok() => Ok(()),
+            _ => Err(format!("{address:?}: {host:?} is not an IPv6 address")),
+        };
+    }
+    if host.contains(':') {
+        return Err(format!(
+            "{address:?}: an IPv6 address goes in brackets, like \"[::1]:7801\""
+        ));
+    }
+    if is_host_name(host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{address:?}: {host:?} is neither a host name nor an IP address; {EXAMPLE}"
+        ))
+    }
+}
+
+/// A DNS name (letters, digits and `-` in dot-separated labels) or a dotted IPv4 address.
+fn is_host_name(host: &str) -> bool {
+    if host.is_empty() || host.len() > 253 {
+        return false;
+    }
+    let labels_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    labels_ok && (!numeric || host.parse::<core::net::Ipv4Addr>().is_ok())
+}
+
+/// Basis points as a percentage: `1000` -> `10%`, `250` -> `2.5%`, `1` -> `0.01%`.
+pub fn format_bps(bps: u32) -> String {
+    let (whole, hundredths) = (bps / 100, bps % 100);
+    match hundredths {
+        0 => format!("{whole}%"),
+        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
+        h => format!("{whole}.{h:02}%"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use qraft_keys::Keypair;
+
+    use super::*;
+    use crate::core::genesis::Rules;
+
+    fn genesis() -> Genesis {
+        let acme = Ticker::new("ACME").unwrap();
+        Genesis {
+            game: "Test".to_string(),
+            rules: Rules::default(),
+            symbols: vec![SymbolSpec {
+                ticker: acme,
+                name: "Acme".to_string(),
+                tick_size: 1,
+                reference_price: 1250,
+            }],
+            participants: vec![ParticipantSpec {
+                name: "admin".to_string(),
+                key: Keypair::from_label("admin").public(),
+                role: Role::Admin,
+                cash: 0,
+                holdings: vec![(acme, 5)],
+            }],
+            voters: vec![NodeSpec {
+                id: 1,
+                name: "node1".to_string(),
+                key: Keypair::from_label("node1").public(),
+                address: "127.0.0.1:7801".to_string(),
+            }],
+            learners: vec![],
+        }
+    }
+
+    fn paths(genesis: &Genesis) -> Vec<String> {
+        match genesis.validate() {
+            Ok(()) => vec![],
+            Err(violations) => violations.into_iter().map(|v| v.path).collect(),
+        }
+    }
+
+    #[test]
+    fn a_minimal_game_is_valid() {
+        assert_eq!(paths(&genesis()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn rules_only_code_can_break_are_caught() {
+        let mut g = genesis();
+        g.rules.candle_ms = 1500;
+        assert_eq!(paths(&g), ["rules.candle_seconds"]);
+
+        let mut g = genesis();
+        let (acme, zeta) = (Ticker::new("ACME").unwrap(), Ticker::new("ZETA").unwrap());
+        g.symbols.push(SymbolSpec {
+            ticker: zeta,
+            name: "Zeta".to_string(),
+            tick_size: 1,
+            reference_price: 1,
+        });
+        g.participants[0].holdings = vec![(zeta, 1), (acme, 1)];
+        assert_eq!(paths(&g), ["participants[0].holdings.ACME"]);
+
+        let mut g = genesis();
+        g.symbols[0].tick_size = 100;
+        g.symbols[0].reference_price = u64::MAX / 10;
+        assert_eq!(paths(&g), ["symbols[0].reference_price"]);
+    }
+
+    #[test]
+    fn weak_key_bytes_are_refused() {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut g = genesis();
+        g.voters[0].key = PublicKey(identity);
+        let err = g.validate().unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].path, "voters[0].key");
+        assert!(err[0].message.contains("weak"), "{}", err[0]);
+    }
+
+    #[test]
+    fn addresses() {
+        for ok in [
+            "127.0.0.1:7801",
+            "localhost:1",
+            "laptop-3.local:65535",
+            "[::1]:7801",
+            "[fe80::1]:80",
+        ] {
+            assert_eq!(check_address(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:0",
+            "127.0.0.1:65536",
+            "127.0.0.1:+80",
+            ":7801",
+            "::1:7801",
+            "[::1:7801",
+            "[zz]:7801",
+            "999.1.1.1:7801",
+            "-bad.example:7801",
+            "has space:7801",
+            "a..b:7801",
+        ] {
+            assert!(check_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bps_format() {
+        assert_eq!(format_bps(1000), "10%");
+        assert_eq!(format_bps(250), "2.5%");
+        assert_eq!(format_bps(1), "0.01%");
+        assert_eq!(format_bps(10_000), "100%");
+        assert_eq!(format_bps(1234), "12.34%");
+    }
+}
