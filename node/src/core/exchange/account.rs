@@ -12,6 +12,16 @@ pub(crate) struct Position {
     pub shares: i64,
     /// Shares held for open sell orders.
     pub reserved: Shares,
+    /// Digest bookkeeping: the leaf folded into the digest (none while the position is
+    /// empty), and whether it is stale.
+    pub committed: Option<Lanes>,
+    pub dirty: bool,
+}
+
+impl Position {
+    pub fn is_empty(&self) -> bool {
+        self.shares == 0 && self.reserved == 0
+    }
 }
 
 /// One participant's account.
@@ -28,9 +38,11 @@ pub(crate) struct Account {
     pub positions: Vec<Position>,
     /// The last nonce used; a new transaction must have a greater one.
     pub last_nonce: u64,
-    /// Digest bookkeeping: the leaf hash folded into the digest, and whether it is stale.
+    /// Digest bookkeeping: the core leaf folded into the digest, whether it is stale, and
+    /// whether the (unchanging) identity leaf has been folded in.
     pub committed: Lanes,
     pub dirty: bool,
+    pub identity_committed: bool,
 }
 
 impl Account {
@@ -46,6 +58,7 @@ impl Account {
             last_nonce: 0,
             committed: Lanes::ZERO,
             dirty: true,
+            identity_committed: false,
         }
     }
 
@@ -53,11 +66,14 @@ impl Account {
         self.positions.get(symbol).copied().unwrap_or_default()
     }
 
+    /// A position to change; marks it for the digest. The caller also touches the account.
     pub fn position_mut(&mut self, symbol: usize) -> &mut Position {
         if self.positions.len() <= symbol {
             self.positions.resize(symbol + 1, Position::default());
         }
-        &mut self.positions[symbol]
+        let position = &mut self.positions[symbol];
+        position.dirty = true;
+        position
     }
 
     pub fn free_cash(&self) -> Cents {

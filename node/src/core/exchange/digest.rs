@@ -11,12 +11,14 @@
 //! scratch recomputes the same value ([`super::Exchange::recompute_digest`]).
 //!
 //! Leaf hashes are keyed blake3 in XOF mode (64 bytes), one key per leaf kind, so an
-//! account can never collide with an order. Market history (trades, candles, news) is
+//! account can never collide with an order. Leaves are kept small and split by how
+//! often they change (an account's identity, its balances, each position), so a block
+//! rehashes only the few bytes it changed. Market history (trades, candles, news) is
 //! not part of the digest: blocks and receipts already commit to it.
 
 use serde::{Deserialize, Serialize};
 
-use super::account::Account;
+use super::account::{Account, Position};
 use super::book::OrderNode;
 use super::symbol::SymbolState;
 use crate::core::hash::Hash32;
@@ -53,35 +55,46 @@ impl Lanes {
 const ACCOUNT_KEY: &[u8; 32] = b"qraft/digest/leaf/account/v1....";
 const ORDER_KEY: &[u8; 32] = b"qraft/digest/leaf/order/v1......";
 const SYMBOL_KEY: &[u8; 32] = b"qraft/digest/leaf/symbol/v1.....";
+const IDENTITY_KEY: &[u8; 32] = b"qraft/digest/leaf/identity/v1...";
+const POSITION_KEY: &[u8; 32] = b"qraft/digest/leaf/position/v1...";
 
-/// A tiny append-only encoder for leaf bytes: fixed-width little-endian fields, so the
-/// encoding is unambiguous without a serializer.
+/// A tiny append-only encoder for leaf bytes on the stack: fixed-width little-endian
+/// fields, so the encoding is unambiguous without a serializer. Leaves are small (one or
+/// two blake3 blocks), which is what keeps the per-block digest cheap.
 struct LeafBytes {
-    buf: Vec<u8>,
+    buf: [u8; 128],
+    len: usize,
 }
 
 impl LeafBytes {
     fn new() -> Self {
-        LeafBytes {
-            buf: Vec::with_capacity(128),
-        }
+        LeafBytes { buf: [0; 128], len: 0 }
+    }
+    fn raw(&mut self, v: &[u8]) -> &mut Self {
+        let end = (self.len + v.len()).min(self.buf.len());
+        self.buf[self.len..end].copy_from_slice(&v[..end - self.len]);
+        self.len = end;
+        self
     }
     fn u64(&mut self, v: u64) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self
+        self.raw(&v.to_le_bytes())
     }
     fn i64(&mut self, v: i64) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self
+        self.raw(&v.to_le_bytes())
     }
+    /// A length-prefixed byte string. Callers keep leaves within 128 bytes (names and
+    /// tickers are bounded); anything longer is hashed instead of copied.
     fn bytes(&mut self, v: &[u8]) -> &mut Self {
         self.u64(v.len() as u64);
-        self.buf.extend_from_slice(v);
-        self
+        if v.len() <= 64 {
+            self.raw(v)
+        } else {
+            self.raw(blake3::hash(v).as_bytes())
+        }
     }
     fn hash(&self, key: &[u8; 32]) -> Lanes {
         let mut hasher = blake3::Hasher::new_keyed(key);
-        hasher.update(&self.buf);
+        hasher.update(&self.buf[..self.len]);
         let mut out = [0u8; 64];
         hasher.finalize_xof().fill(&mut out);
         let mut lanes = [0u64; 8];
@@ -100,22 +113,34 @@ fn session_code(session: Session) -> u64 {
     }
 }
 
-pub(crate) fn account_leaf(index: u32, account: &Account) -> Lanes {
+/// What never changes about an account: who it is.
+pub(crate) fn account_identity_leaf(index: u32, account: &Account) -> Lanes {
     let mut b = LeafBytes::new();
     b.u64(index as u64)
-        .bytes(account.key.as_bytes())
-        .bytes(account.name.as_bytes())
-        .u64(account.role as u64)
-        .u64(account.suspended as u64)
+        .raw(account.key.as_bytes())
+        .bytes(account.name.as_bytes());
+    b.hash(IDENTITY_KEY)
+}
+
+/// An account's balances and status (48 bytes: one blake3 block).
+pub(crate) fn account_core_leaf(index: u32, account: &Account) -> Lanes {
+    let mut b = LeafBytes::new();
+    b.u64(index as u64)
+        .u64(account.role as u64 | (account.suspended as u64) << 8)
         .i64(account.cash)
         .i64(account.cash_reserved)
         .u64(account.last_nonce);
-    for (symbol, position) in account.positions.iter().enumerate() {
-        if position.shares != 0 || position.reserved != 0 {
-            b.u64(symbol as u64).i64(position.shares).u64(position.reserved);
-        }
-    }
     b.hash(ACCOUNT_KEY)
+}
+
+/// One non-empty position.
+pub(crate) fn position_leaf(index: u32, symbol: usize, position: &Position) -> Lanes {
+    let mut b = LeafBytes::new();
+    b.u64(index as u64)
+        .u64(symbol as u64)
+        .i64(position.shares)
+        .u64(position.reserved);
+    b.hash(POSITION_KEY)
 }
 
 pub(crate) fn order_leaf(order: &OrderNode) -> Lanes {

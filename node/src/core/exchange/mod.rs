@@ -332,10 +332,28 @@ impl Exchange {
                 continue;
             }
             account.dirty = false;
-            let leaf = digest::account_leaf(index, account);
+            if !account.identity_committed {
+                account.identity_committed = true;
+                accumulator.add(&digest::account_identity_leaf(index, account));
+            }
+            let leaf = digest::account_core_leaf(index, account);
             accumulator.sub(&account.committed);
             accumulator.add(&leaf);
             account.committed = leaf;
+            for (symbol, position) in account.positions.iter_mut().enumerate() {
+                if !position.dirty {
+                    continue;
+                }
+                position.dirty = false;
+                if let Some(old) = position.committed.take() {
+                    accumulator.sub(&old);
+                }
+                if !position.is_empty() {
+                    let leaf = digest::position_leaf(index, symbol, position);
+                    accumulator.add(&leaf);
+                    position.committed = Some(leaf);
+                }
+            }
         }
         for (index, symbol) in self.symbols.iter_mut().enumerate() {
             if symbol.dirty {
@@ -353,12 +371,24 @@ impl Exchange {
         self.digest = digest::finish(&self.accumulator, &self.globals());
     }
 
+    /// Every leaf of one account, for full recomputes.
+    fn account_leaves(index: u32, account: &Account) -> Lanes {
+        let mut sum = digest::account_identity_leaf(index, account);
+        sum.add(&digest::account_core_leaf(index, account));
+        for (symbol, position) in account.positions.iter().enumerate() {
+            if !position.is_empty() {
+                sum.add(&digest::position_leaf(index, symbol, position));
+            }
+        }
+        sum
+    }
+
     /// Recomputes the digest from the whole state, ignoring incremental bookkeeping. Equal
     /// to [`Exchange::digest`] after `end_block`; used by tests and the audit tool.
     pub fn recompute_digest(&self) -> Hash32 {
         let mut accumulator = Lanes::ZERO;
         for (index, account) in self.accounts.iter().enumerate() {
-            accumulator.add(&digest::account_leaf(index as u32, account));
+            accumulator.add(&Self::account_leaves(index as u32, account));
         }
         for (index, symbol) in self.symbols.iter().enumerate() {
             accumulator.add(&digest::symbol_leaf(index, symbol));
@@ -369,29 +399,32 @@ impl Exchange {
         digest::finish(&accumulator, &self.globals())
     }
 
-    /// Rebuilds every committed leaf from scratch (after a restore).
+    /// Marks all state as changed and folds it: the digest from scratch (after a restore).
     fn reset_digest(&mut self) {
-        let mut accumulator = Lanes::ZERO;
-        for (index, account) in self.accounts.iter_mut().enumerate() {
-            account.committed = digest::account_leaf(index as u32, account);
-            account.dirty = false;
-            accumulator.add(&account.committed);
-        }
-        for (index, symbol) in self.symbols.iter_mut().enumerate() {
-            symbol.committed = digest::symbol_leaf(index, symbol);
-            symbol.dirty = false;
-            accumulator.add(&symbol.committed);
-        }
+        self.accumulator = Lanes::ZERO;
         self.dirty_accounts.clear();
+        for (index, account) in self.accounts.iter_mut().enumerate() {
+            account.dirty = true;
+            account.identity_committed = false;
+            account.committed = Lanes::ZERO;
+            for position in account.positions.iter_mut() {
+                position.dirty = true;
+                position.committed = None;
+            }
+            self.dirty_accounts.push(index as u32);
+        }
+        for symbol in self.symbols.iter_mut() {
+            symbol.dirty = true;
+            symbol.committed = Lanes::ZERO;
+        }
         let mut orders = Lanes::ZERO;
         self.books.set_all_committed(|node| {
             let leaf = digest::order_leaf(node);
             orders.add(&leaf);
             leaf
         });
-        accumulator.add(&orders);
-        self.accumulator = accumulator;
-        self.digest = digest::finish(&self.accumulator, &self.globals());
+        self.accumulator.add(&orders);
+        self.fold_digest();
     }
 
     /// Checks every invariant of the state (conservation aside, which needs history):

@@ -12,7 +12,7 @@ use qraft_keys::PublicKey;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::account::{Account, Position};
+use super::account::Account;
 use super::book::{NewResting, OrderBooks};
 use super::digest::Lanes;
 use super::receipt::Trade;
@@ -158,7 +158,9 @@ impl Exchange {
                 if symbol as usize >= s.symbols.len() {
                     return Err(bad(format!("position in unknown symbol {symbol}")));
                 }
-                *account.position_mut(symbol as usize) = Position { shares, reserved };
+                let position = account.position_mut(symbol as usize);
+                position.shares = shares;
+                position.reserved = reserved;
             }
             books.ensure_account(i as u32);
             accounts.push(account);

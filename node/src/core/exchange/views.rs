@@ -292,3 +292,23 @@ impl Exchange {
         )
     }
 }
+
+impl Exchange {
+    /// An open order by id, with its owner's key (the caller decides who may see it).
+    pub fn open_order(&self, id: OrderId) -> Option<(PublicKey, OrderView)> {
+        let slot = self.books.slot_of(id)?;
+        let o = self.books.get(slot);
+        Some((
+            self.accounts[o.account as usize].key,
+            OrderView {
+                id: o.id,
+                symbol: self.symbols[o.symbol as usize].spec.ticker,
+                side: o.side,
+                price: o.price,
+                remaining: o.remaining,
+                original: o.original,
+                placed_height: o.placed_height,
+            },
+        ))
+    }
+}
