@@ -1,1 +1,48 @@
-fn main() {}
+//! `qraft`: one executable for the whole game: node, dashboard, client and tools.
+//!
+//! Module map:
+//! - `cli`: one file per command group (`keys`, `init`, `genesis`, ...), each a clap
+//!   `Args`/`Subcommand` type and a `run` function.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+/// QRaft: a permissioned blockchain, ordered by Raft, that runs a classroom stock market
+/// game.
+#[derive(Parser)]
+#[command(name = "qraft", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a ready classroom network into a directory: genesis, node configs and keys.
+    Init(cli::init::InitArgs),
+    /// The genesis file: check a game's symbols, participants, rules and nodes.
+    Genesis {
+        #[command(subcommand)]
+        command: cli::genesis::GenesisCommand,
+    },
+    /// Key files: make, show, import and export ed25519 keys.
+    #[command(subcommand)]
+    Keys(cli::keys::KeysCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Init(args) => cli::init::run(args),
+        Command::Genesis { command } => cli::genesis::run(command),
+        Command::Keys(cmd) => cli::keys::run(cmd),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
