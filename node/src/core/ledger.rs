@@ -264,3 +264,127 @@ impl Ledger {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::genesis::sample::{SampleOptions, sample_game};
+    use crate::core::tx::{NewOrder, OrderKind, Tx, TxBody};
+    use crate::core::types::Side;
+
+    fn order(game: &crate::core::genesis::sample::SampleGame, ledger: &Ledger, trader: usize, nonce: u64, side: Side, price: u64) -> SignedTx {
+        let key = &game.traders[trader];
+        Tx {
+            signer: key.public(),
+            nonce,
+            body: TxBody::Order(NewOrder {
+                symbol: game.genesis.symbols[0].ticker,
+                side,
+                quantity: 5,
+                kind: OrderKind::Limit { price },
+            }),
+        }
+        .sign(key, &ledger.chain_id())
+    }
+
+    fn chain() -> (Genesis, Vec<Block>) {
+        let game = sample_game(&SampleOptions::default());
+        let mut ledger = Ledger::new(&game.genesis).unwrap();
+        let mut blocks = Vec::new();
+        for height in 1..=5u64 {
+            let txs = vec![
+                order(&game, &ledger, 0, height, Side::Buy, 1_000),
+                order(&game, &ledger, 1, height, Side::Sell, 1_000),
+            ];
+            blocks.push(
+                ledger
+                    .apply_batch(Batch {
+                        proposer: 1,
+                        timestamp_ms: 10_000 - height, // a clock going backwards
+                        txs,
+                    })
+                    .block,
+            );
+        }
+        (game.genesis, blocks)
+    }
+
+    #[test]
+    fn blocks_chain_by_hash_and_time_never_goes_back() {
+        let (genesis, blocks) = chain();
+        assert_eq!(blocks[0].header.prev_hash, genesis_prev_hash(&genesis.chain_id()));
+        for pair in blocks.windows(2) {
+            assert_eq!(pair[1].header.prev_hash, pair[0].hash());
+            assert_eq!(pair[1].header.height, pair[0].header.height + 1);
+            assert!(pair[1].header.timestamp_ms >= pair[0].header.timestamp_ms);
+        }
+    }
+
+    #[test]
+    fn replay_reproduces_every_block() {
+        let (genesis, blocks) = chain();
+        let mut auditor = Ledger::new(&genesis).unwrap();
+        for block in &blocks {
+            auditor.replay_block(block).unwrap();
+        }
+        assert_eq!(auditor.head().hash, blocks.last().unwrap().hash());
+    }
+
+    #[test]
+    fn replay_names_what_was_tampered_with() {
+        let (genesis, blocks) = chain();
+
+        let mut tampered = blocks.clone();
+        tampered[2].txs[0].tx.nonce += 100; // signature no longer matches: a different receipt
+        let mut auditor = Ledger::new(&genesis).unwrap();
+        auditor.replay_block(&tampered[0]).unwrap();
+        auditor.replay_block(&tampered[1]).unwrap();
+        let err = auditor.replay_block(&tampered[2]).unwrap_err();
+        assert!(err.to_string().starts_with("block 3: transaction root"), "{err}");
+
+        let mut tampered = blocks.clone();
+        tampered[1].header.state_digest = Hash32([7; 32]);
+        let mut auditor = Ledger::new(&genesis).unwrap();
+        auditor.replay_block(&tampered[0]).unwrap();
+        let err = auditor.replay_block(&tampered[1]).unwrap_err();
+        assert!(err.to_string().starts_with("block 2: state digest"), "{err}");
+
+        let mut auditor = Ledger::new(&genesis).unwrap();
+        let err = auditor.replay_block(&blocks[1]).unwrap_err();
+        assert!(err.to_string().contains("height"), "{err}");
+    }
+
+    #[test]
+    fn snapshots_restore_only_into_their_own_chain_and_intact() {
+        let (genesis, blocks) = chain();
+        let mut ledger = Ledger::new(&genesis).unwrap();
+        for block in &blocks {
+            ledger.replay_block(block).unwrap();
+        }
+        let bytes = ledger.snapshot();
+        let restored = Ledger::restore(&bytes, genesis.chain_id()).unwrap();
+        assert_eq!(restored.head(), ledger.head());
+        assert!(Ledger::restore(&bytes, ChainId([9; 32])).is_err());
+        // Damaged bytes are an error, never a panic.
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Ledger::restore(&bytes[..cut], genesis.chain_id()).is_err());
+        }
+        // Any damaged byte either makes the snapshot unreadable or is caught by the state
+        // digest, unless it only touches market history (recent trades, candles, news),
+        // which the digest does not cover; it never yields a different trading state.
+        let mut refused = 0;
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x5a;
+            match Ledger::restore(&flipped, genesis.chain_id()) {
+                Err(_) => refused += 1,
+                Ok(other) => assert_eq!(
+                    other.exchange().recompute_digest(),
+                    ledger.exchange().digest(),
+                    "byte {i} changed the trading state undetected"
+                ),
+            }
+        }
+        assert!(refused > bytes.len() / 2, "only {refused} of {} flips refused", bytes.len());
+    }
+}
