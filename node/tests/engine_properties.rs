@@ -2,7 +2,8 @@
 //!
 //! Random sequences of orders, cancels and market-session changes from several traders are
 //! applied in random-sized blocks. After every transaction or block:
-//! - cash and shares are conserved (trading only moves them);
+//! - cash and shares are conserved (trading only moves them), and nobody trades with
+//!   themselves (self-trade prevention);
 //! - no book is ever left crossed, and reservations equal exactly what open orders hold
 //!   and are never negative (`check_invariants`);
 //! - an order's fills are exactly a prefix of the opposite side's queue in price-time
@@ -207,6 +208,9 @@ fn apply_checked(ledger: &mut Ledger, harness: &mut Harness, tx: SignedTx) -> Re
         txs: vec![tx],
     });
     let receipt = &applied.receipts[0];
+    for trade in &applied.trades {
+        prop_assert_ne!(trade.buyer, trade.seller, "a participant traded with itself");
+    }
     if let (Some(order), Outcome::Accepted(Effect::Order(result))) = (&order, &receipt.outcome) {
         harness.seen_orders.push(result.order);
         prop_assert_eq!(
