@@ -240,7 +240,7 @@ fn apply_checked(ledger: &mut Ledger, harness: &mut Harness, tx: SignedTx) -> Re
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn trading_conserves_and_keeps_every_invariant(
