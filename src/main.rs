@@ -20,6 +20,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Write a ready classroom network into a directory: genesis, node configs and keys.
+    ///
+    /// DIR gets genesis.toml (the game), one node configuration per voter (node1.toml,
+    /// ...) and keys/ with a fresh key file (mode 0600) for every voter node, the admin,
+    /// each trader and each bot. Everyone starts with $10,000.00 and 100 shares of each
+    /// symbol; the market is open from the first block; voters listen on 127.0.0.1 at
+    /// consecutive ports. Edit genesis.toml to taste (laptops as learners, real
+    /// addresses), then check it with `qraft genesis check DIR/genesis.toml`.
     Init(cli::init::InitArgs),
     /// The genesis file: check a game's symbols, participants, rules and nodes.
     Genesis {

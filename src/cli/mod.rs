@@ -1,3 +1,5 @@
 //! The command groups.
 
+pub mod genesis;
+pub mod init;
 pub mod keys;
