@@ -56,7 +56,7 @@ fn workload(count: usize) -> Workload {
         traders: ACCOUNTS,
         symbols: SYMBOLS,
         voters: 3,
-        cash: 1_000_000_000_00,
+        cash: 100_000_000_000, // $1,000,000,000.00
         shares: 1_000_000,
         rules: Rules {
             max_order_shares: 1_000,
@@ -66,7 +66,12 @@ fn workload(count: usize) -> Workload {
     let mut generator = Exchange::from_genesis(&game.genesis).expect("sample genesis");
     let start = generator.clone();
     let tickers: Vec<_> = game.genesis.symbols.iter().map(|s| s.ticker).collect();
-    let mut mids: Vec<Ticks> = game.genesis.symbols.iter().map(|s| s.reference_price).collect();
+    let mut mids: Vec<Ticks> = game
+        .genesis
+        .symbols
+        .iter()
+        .map(|s| s.reference_price)
+        .collect();
     let mut live: Vec<Vec<u64>> = vec![Vec::new(); ACCOUNTS];
     let mut nonces = vec![0u64; ACCOUNTS];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -87,7 +92,11 @@ fn workload(count: usize) -> Workload {
             }
         } else {
             let symbol = rng.below(SYMBOLS as u64) as usize;
-            let side = if rng.below(2) == 0 { Side::Buy } else { Side::Sell };
+            let side = if rng.below(2) == 0 {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
             let quantity = 1 + rng.below(100);
             let mid = mids[symbol];
             // Near the touch: within 4 ticks of the mid, crossing now and then.

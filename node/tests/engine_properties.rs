@@ -88,7 +88,7 @@ impl Harness {
             traders: TRADERS,
             symbols: SYMBOLS,
             voters: 3,
-            cash: 20_000_00,
+            cash: 2_000_000, // $20,000.00
             shares: 200,
             rules,
         });
@@ -162,7 +162,11 @@ impl Harness {
                     2 => AdminAction::Halt(Scope::Symbol(self.tickers[0])),
                     _ => AdminAction::Resume(Scope::Symbol(self.tickers[0])),
                 };
-                (self.game.admin.clone(), self.admin_nonce, TxBody::Admin(action))
+                (
+                    self.game.admin.clone(),
+                    self.admin_nonce,
+                    TxBody::Admin(action),
+                )
             }
         };
         Tx {
@@ -182,7 +186,10 @@ fn totals(ledger: &Ledger, tickers: &[Ticker]) -> (i64, Vec<i64>) {
         let account = ex.account(key).expect("participant has an account");
         cash += account.cash;
         for p in &account.positions {
-            let i = tickers.iter().position(|t| *t == p.symbol).expect("known symbol");
+            let i = tickers
+                .iter()
+                .position(|t| *t == p.symbol)
+                .expect("known symbol");
             shares[i] += p.shares;
         }
     }
@@ -190,7 +197,11 @@ fn totals(ledger: &Ledger, tickers: &[Ticker]) -> (i64, Vec<i64>) {
 }
 
 /// Applies one transaction as its own block and checks every per-order property.
-fn apply_checked(ledger: &mut Ledger, harness: &mut Harness, tx: SignedTx) -> Result<(), TestCaseError> {
+fn apply_checked(
+    ledger: &mut Ledger,
+    harness: &mut Harness,
+    tx: SignedTx,
+) -> Result<(), TestCaseError> {
     let order = match &tx.tx.body {
         TxBody::Order(order) => Some(order.clone()),
         _ => None,
@@ -209,7 +220,11 @@ fn apply_checked(ledger: &mut Ledger, harness: &mut Harness, tx: SignedTx) -> Re
     });
     let receipt = &applied.receipts[0];
     for trade in &applied.trades {
-        prop_assert_ne!(trade.buyer, trade.seller, "a participant traded with itself");
+        prop_assert_ne!(
+            trade.buyer,
+            trade.seller,
+            "a participant traded with itself"
+        );
     }
     if let (Some(order), Outcome::Accepted(Effect::Order(result))) = (&order, &receipt.outcome) {
         harness.seen_orders.push(result.order);
@@ -223,11 +238,23 @@ fn apply_checked(ledger: &mut Ledger, harness: &mut Harness, tx: SignedTx) -> Re
             let queued = queue_before
                 .get(i)
                 .ok_or_else(|| TestCaseError::fail("more fills than resting orders"))?;
-            prop_assert_eq!(fill.resting_order, queued.id, "fill {} skipped the queue", i);
+            prop_assert_eq!(
+                fill.resting_order,
+                queued.id,
+                "fill {} skipped the queue",
+                i
+            );
             prop_assert_eq!(fill.price, queued.price);
-            prop_assert!(fill.quantity <= queued.remaining, "filled more than the resting order had");
+            prop_assert!(
+                fill.quantity <= queued.remaining,
+                "filled more than the resting order had"
+            );
             if i + 1 < result.fills.len() {
-                prop_assert_eq!(fill.quantity, queued.remaining, "only the last fill may be partial");
+                prop_assert_eq!(
+                    fill.quantity,
+                    queued.remaining,
+                    "only the last fill may be partial"
+                );
             }
         }
     }
@@ -235,7 +262,10 @@ fn apply_checked(ledger: &mut Ledger, harness: &mut Harness, tx: SignedTx) -> Re
         .exchange()
         .check_invariants()
         .map_err(TestCaseError::fail)?;
-    prop_assert_eq!(ledger.exchange().recompute_digest(), applied.block.header.state_digest);
+    prop_assert_eq!(
+        ledger.exchange().recompute_digest(),
+        applied.block.header.state_digest
+    );
     Ok(())
 }
 

@@ -126,7 +126,10 @@ impl World {
     fn price(&self, symbol: Ticker, text: &str) -> u64 {
         let cents = parse_cents(text).unwrap_or_else(|| panic!("bad price {text}"));
         let tick = self.tick_size(symbol);
-        assert!(cents % tick == 0, "price {text} is not a whole number of ticks");
+        assert!(
+            cents % tick == 0,
+            "price {text} is not a whole number of ticks"
+        );
         (cents / tick) as u64
     }
 
@@ -142,7 +145,11 @@ impl World {
         match words {
             [side @ ("buy" | "sell"), symbol, qty, rest @ ..] => {
                 let symbol = ticker(symbol);
-                let side = if *side == "buy" { Side::Buy } else { Side::Sell };
+                let side = if *side == "buy" {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                };
                 let quantity = qty.parse().expect("quantity");
                 let kind = match rest {
                     ["market"] => OrderKind::Market,
@@ -175,17 +182,19 @@ impl World {
             ["news", rest @ ..] => TxBody::Admin(AdminAction::News {
                 headline: rest.join(" "),
             }),
-            ["add", name, role, cash] => TxBody::Admin(AdminAction::AddParticipant(ParticipantSpec {
-                name: name.to_string(),
-                key: self.key(name).public(),
-                role: match *role {
-                    "admin" => Role::Admin,
-                    "bot" => Role::Bot,
-                    _ => Role::Trader,
-                },
-                cash: parse_cents(cash).expect("cash"),
-                holdings: vec![],
-            })),
+            ["add", name, role, cash] => {
+                TxBody::Admin(AdminAction::AddParticipant(ParticipantSpec {
+                    name: name.to_string(),
+                    key: self.key(name).public(),
+                    role: match *role {
+                        "admin" => Role::Admin,
+                        "bot" => Role::Bot,
+                        _ => Role::Trader,
+                    },
+                    cash: parse_cents(cash).expect("cash"),
+                    holdings: vec![],
+                }))
+            }
             ["suspend", name] => TxBody::Admin(AdminAction::SuspendParticipant {
                 key: self.key(name).public(),
             }),
@@ -213,7 +222,10 @@ impl World {
     fn submit(&mut self, who: &str, words: &[&str]) -> String {
         let key = self.key(who);
         let (signed, tamper) = match words {
-            ["replay"] => (self.last_tx.get(who).expect("nothing to replay").clone(), false),
+            ["replay"] => (
+                self.last_tx.get(who).expect("nothing to replay").clone(),
+                false,
+            ),
             ["nonce", n, rest @ ..] => {
                 let body = self.body(rest);
                 let tx = Tx {
@@ -288,7 +300,11 @@ impl World {
     }
 
     fn render_receipt(&self, receipt: &Receipt, words: &[&str]) -> String {
-        let symbol = words.iter().find_map(|w| Ticker::new(w).ok().filter(|t| self.ledger.exchange().symbol(*t).is_some()));
+        let symbol = words.iter().find_map(|w| {
+            Ticker::new(w)
+                .ok()
+                .filter(|t| self.ledger.exchange().symbol(*t).is_some())
+        });
         match &receipt.outcome {
             Outcome::Rejected(reason) => format!("rejected: {reason}"),
             Outcome::Accepted(Effect::Admin) => "accepted".into(),
@@ -346,11 +362,25 @@ impl World {
                 );
                 out.push_str("\n  asks:");
                 for level in depth.asks.iter().rev() {
-                    write!(out, "\n    {} x {} ({})", self.show_price(symbol, level.price), level.quantity, plural(level.orders, "order")).unwrap();
+                    write!(
+                        out,
+                        "\n    {} x {} ({})",
+                        self.show_price(symbol, level.price),
+                        level.quantity,
+                        plural(level.orders, "order")
+                    )
+                    .unwrap();
                 }
                 out.push_str("\n  bids:");
                 for level in &depth.bids {
-                    write!(out, "\n    {} x {} ({})", self.show_price(symbol, level.price), level.quantity, plural(level.orders, "order")).unwrap();
+                    write!(
+                        out,
+                        "\n    {} x {} ({})",
+                        self.show_price(symbol, level.price),
+                        level.quantity,
+                        plural(level.orders, "order")
+                    )
+                    .unwrap();
                 }
                 out
             }
@@ -387,7 +417,14 @@ impl World {
             ["leaderboard"] => ex
                 .leaderboard()
                 .iter()
-                .map(|r| format!("{}. {} {}", r.rank, r.name, format_cents(r.net_worth as i128)))
+                .map(|r| {
+                    format!(
+                        "{}. {} {}",
+                        r.rank,
+                        r.name,
+                        format_cents(r.net_worth as i128)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
             ["trades", rest @ ..] => ex
@@ -421,7 +458,9 @@ impl World {
                         s.name,
                         s.session,
                         format_cents(s.tick_size as i128),
-                        s.last_price.map(|p| self.show_price(s.ticker, p)).unwrap_or_else(|| "-".into())
+                        s.last_price
+                            .map(|p| self.show_price(s.ticker, p))
+                            .unwrap_or_else(|| "-".into())
                     )
                 })
                 .collect::<Vec<_>>()
@@ -444,7 +483,11 @@ impl World {
 }
 
 fn plural(n: u32, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn game_world(options: &[&str]) -> World {

@@ -203,10 +203,18 @@ impl Ledger {
             recomputed: r,
         };
         if stored.height != self.head.height + 1 {
-            return Err(mismatch("height", stored.height.to_string(), (self.head.height + 1).to_string()));
+            return Err(mismatch(
+                "height",
+                stored.height.to_string(),
+                (self.head.height + 1).to_string(),
+            ));
         }
         if stored.prev_hash != self.head.hash {
-            return Err(mismatch("previous hash", stored.prev_hash.to_hex(), self.head.hash.to_hex()));
+            return Err(mismatch(
+                "previous hash",
+                stored.prev_hash.to_hex(),
+                self.head.hash.to_hex(),
+            ));
         }
         let applied = self.apply_batch(Batch {
             proposer: stored.proposer,
@@ -215,11 +223,31 @@ impl Ledger {
         });
         let ours = &applied.block.header;
         let checks: [(&'static str, String, String); 5] = [
-            ("timestamp", stored.timestamp_ms.to_string(), ours.timestamp_ms.to_string()),
-            ("transaction root", stored.tx_root.to_hex(), ours.tx_root.to_hex()),
-            ("receipts root", stored.receipts_root.to_hex(), ours.receipts_root.to_hex()),
-            ("state digest", stored.state_digest.to_hex(), ours.state_digest.to_hex()),
-            ("transaction count", stored.tx_count.to_string(), ours.tx_count.to_string()),
+            (
+                "timestamp",
+                stored.timestamp_ms.to_string(),
+                ours.timestamp_ms.to_string(),
+            ),
+            (
+                "transaction root",
+                stored.tx_root.to_hex(),
+                ours.tx_root.to_hex(),
+            ),
+            (
+                "receipts root",
+                stored.receipts_root.to_hex(),
+                ours.receipts_root.to_hex(),
+            ),
+            (
+                "state digest",
+                stored.state_digest.to_hex(),
+                ours.state_digest.to_hex(),
+            ),
+            (
+                "transaction count",
+                stored.tx_count.to_string(),
+                ours.tx_count.to_string(),
+            ),
         ];
         for (what, s, r) in checks {
             if s != r {
@@ -272,7 +300,14 @@ mod tests {
     use crate::core::tx::{NewOrder, OrderKind, Tx, TxBody};
     use crate::core::types::Side;
 
-    fn order(game: &crate::core::genesis::sample::SampleGame, ledger: &Ledger, trader: usize, nonce: u64, side: Side, price: u64) -> SignedTx {
+    fn order(
+        game: &crate::core::genesis::sample::SampleGame,
+        ledger: &Ledger,
+        trader: usize,
+        nonce: u64,
+        side: Side,
+        price: u64,
+    ) -> SignedTx {
         let key = &game.traders[trader];
         Tx {
             signer: key.public(),
@@ -312,7 +347,10 @@ mod tests {
     #[test]
     fn blocks_chain_by_hash_and_time_never_goes_back() {
         let (genesis, blocks) = chain();
-        assert_eq!(blocks[0].header.prev_hash, genesis_prev_hash(&genesis.chain_id()));
+        assert_eq!(
+            blocks[0].header.prev_hash,
+            genesis_prev_hash(&genesis.chain_id())
+        );
         for pair in blocks.windows(2) {
             assert_eq!(pair[1].header.prev_hash, pair[0].hash());
             assert_eq!(pair[1].header.height, pair[0].header.height + 1);
@@ -340,14 +378,20 @@ mod tests {
         auditor.replay_block(&tampered[0]).unwrap();
         auditor.replay_block(&tampered[1]).unwrap();
         let err = auditor.replay_block(&tampered[2]).unwrap_err();
-        assert!(err.to_string().starts_with("block 3: transaction root"), "{err}");
+        assert!(
+            err.to_string().starts_with("block 3: transaction root"),
+            "{err}"
+        );
 
         let mut tampered = blocks.clone();
         tampered[1].header.state_digest = Hash32([7; 32]);
         let mut auditor = Ledger::new(&genesis).unwrap();
         auditor.replay_block(&tampered[0]).unwrap();
         let err = auditor.replay_block(&tampered[1]).unwrap_err();
-        assert!(err.to_string().starts_with("block 2: state digest"), "{err}");
+        assert!(
+            err.to_string().starts_with("block 2: state digest"),
+            "{err}"
+        );
 
         let mut auditor = Ledger::new(&genesis).unwrap();
         let err = auditor.replay_block(&blocks[1]).unwrap_err();
@@ -385,6 +429,10 @@ mod tests {
                 ),
             }
         }
-        assert!(refused > bytes.len() / 2, "only {refused} of {} flips refused", bytes.len());
+        assert!(
+            refused > bytes.len() / 2,
+            "only {refused} of {} flips refused",
+            bytes.len()
+        );
     }
 }

@@ -111,14 +111,23 @@ pub enum AdminAction {
     Close(Scope),
     AddParticipant(ParticipantSpec),
     /// Stops a participant from sending anything; cancels their resting orders.
-    SuspendParticipant { key: PublicKey },
+    SuspendParticipant {
+        key: PublicKey,
+    },
     /// Lets a suspended participant trade again.
-    ReinstateParticipant { key: PublicKey },
+    ReinstateParticipant {
+        key: PublicKey,
+    },
     ListSymbol(SymbolSpec),
     /// Adds (or with a negative amount, takes) cash.
-    AdjustCash { key: PublicKey, amount: Cents },
+    AdjustCash {
+        key: PublicKey,
+        amount: Cents,
+    },
     /// A headline every participant sees.
-    News { headline: String },
+    News {
+        headline: String,
+    },
     /// Ends the game: cancels every order, stops all trading, freezes the leaderboard.
     EndGame,
 }
@@ -242,11 +251,17 @@ mod tests {
             SignedTx::decode(&vec![0u8; MAX_TX_BYTES + 1]),
             Err(TxDecodeError::TooLarge { .. })
         ));
-        assert!(matches!(SignedTx::decode(&[0xff; 40]), Err(TxDecodeError::Malformed(_))));
+        assert!(matches!(
+            SignedTx::decode(&[0xff; 40]),
+            Err(TxDecodeError::Malformed(_))
+        ));
         let key = Keypair::from_label("alice");
         let mut bytes = order_tx(&key, 1).sign(&key, &ChainId([0; 32])).encode();
         bytes.push(0);
-        assert!(matches!(SignedTx::decode(&bytes), Err(TxDecodeError::TrailingBytes(1))));
+        assert!(matches!(
+            SignedTx::decode(&bytes),
+            Err(TxDecodeError::TrailingBytes(1))
+        ));
     }
 
     #[test]

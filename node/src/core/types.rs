@@ -26,7 +26,7 @@ pub fn format_cents(cents: i128) -> String {
     let whole = (abs / 100).to_string();
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
     for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -34,9 +34,19 @@ pub fn format_cents(cents: i128) -> String {
     format!("{sign}{grouped}.{:02}", abs % 100)
 }
 
-/// Parses a decimal money amount (`12`, `12.5`, `$1,012.50`) into cents.
+/// Parses a decimal money amount (`12`, `12.5`, `$1,012.50`) into cents. Commas are
+/// accepted only as thousands separators.
 pub fn parse_cents(text: &str) -> Option<i64> {
-    let text: String = text.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
+    let text = text.trim().trim_start_matches('$');
+    let whole_part = text.split('.').next().unwrap_or("").trim_start_matches('-');
+    if whole_part.contains(',') {
+        let groups: Vec<&str> = whole_part.split(',').collect();
+        let first_ok = (1..=3).contains(&groups[0].len());
+        if !first_ok || groups[1..].iter().any(|g| g.len() != 3) {
+            return None;
+        }
+    }
+    let text: String = text.chars().filter(|c| *c != ',').collect();
     let text = text.as_str();
     let (negative, text) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -52,7 +62,11 @@ pub fn parse_cents(text: &str) -> Option<i64> {
     if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let frac: i64 = match frac.len() {
         0 => 0,
         1 => frac.parse::<i64>().ok()? * 10,
@@ -287,6 +301,10 @@ mod tests {
         assert_eq!(format_cents(123456789), "1,234,567.89");
         assert_eq!(format_cents(100000), "1,000.00");
         assert_eq!(parse_cents("$1,234.50"), Some(123450));
+        assert_eq!(parse_cents("12,345,678"), Some(1_234_567_800));
+        assert_eq!(parse_cents("1,2.50"), None);
+        assert_eq!(parse_cents(",100"), None);
+        assert_eq!(parse_cents("1000,000"), None);
         assert_eq!(format_cents(5), "0.05");
     }
 }

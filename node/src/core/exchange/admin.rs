@@ -1,9 +1,9 @@
 //! Game administration: market sessions, participants, symbols, cash, news, the end.
 
 use super::Exchange;
+use super::MAX_NEWS;
 use super::reject::Rejection;
 use super::views::NewsItem;
-use super::MAX_NEWS;
 use crate::core::tx::{AdminAction, MAX_NEWS_BYTES, Scope};
 use crate::core::types::Session;
 
@@ -53,7 +53,10 @@ impl Exchange {
             AdminAction::Close(scope) => self.transition(*scope, Transition::Close),
             AdminAction::AddParticipant(spec) => self.add_participant(spec),
             AdminAction::SuspendParticipant { key } => {
-                let index = *self.account_index.get(key).ok_or(Rejection::UnknownParticipant)?;
+                let index = *self
+                    .account_index
+                    .get(key)
+                    .ok_or(Rejection::UnknownParticipant)?;
                 let account = &self.accounts[index as usize];
                 if account.role == crate::core::types::Role::Admin {
                     return Err(Rejection::CannotSuspendAdmin);
@@ -72,7 +75,10 @@ impl Exchange {
                 Ok(())
             }
             AdminAction::ReinstateParticipant { key } => {
-                let index = *self.account_index.get(key).ok_or(Rejection::UnknownParticipant)?;
+                let index = *self
+                    .account_index
+                    .get(key)
+                    .ok_or(Rejection::UnknownParticipant)?;
                 let account = &mut self.accounts[index as usize];
                 if !account.suspended {
                     return Err(Rejection::AlreadyInState {
@@ -86,9 +92,15 @@ impl Exchange {
             }
             AdminAction::ListSymbol(spec) => self.list_symbol(spec.clone()),
             AdminAction::AdjustCash { key, amount } => {
-                let index = *self.account_index.get(key).ok_or(Rejection::UnknownParticipant)?;
+                let index = *self
+                    .account_index
+                    .get(key)
+                    .ok_or(Rejection::UnknownParticipant)?;
                 let account = &mut self.accounts[index as usize];
-                let cash = account.cash.checked_add(*amount).ok_or(Rejection::ValueTooLarge)?;
+                let cash = account
+                    .cash
+                    .checked_add(*amount)
+                    .ok_or(Rejection::ValueTooLarge)?;
                 if cash < account.cash_reserved || cash < 0 {
                     return Err(Rejection::CashBelowReserved {
                         cash: account.cash,

@@ -213,7 +213,9 @@ impl OrderBooks {
         debug_assert!(node.live);
         // Price level list.
         let side = self.books[node.symbol as usize].side_mut(node.side);
-        let level = side.get_mut(&node.price).expect("a resting order's level exists");
+        let level = side
+            .get_mut(&node.price)
+            .expect("a resting order's level exists");
         level.total -= node.remaining;
         level.count -= 1;
         if level.count == 0 {
@@ -284,7 +286,8 @@ impl OrderBooks {
 
     /// Every live order's slot, in order id order (for snapshots and full digests).
     pub fn all_slots_by_id(&self) -> Vec<u32> {
-        let mut slots: Vec<(OrderId, u32)> = self.by_id.iter().map(|(id, slot)| (*id, *slot)).collect();
+        let mut slots: Vec<(OrderId, u32)> =
+            self.by_id.iter().map(|(id, slot)| (*id, *slot)).collect();
         slots.sort_unstable();
         slots.into_iter().map(|(_, slot)| slot).collect()
     }
@@ -330,7 +333,11 @@ impl OrderBooks {
                     let mut last_id = 0;
                     for slot in self.level_orders(level) {
                         let node = &self.slots[slot as usize];
-                        if !node.live || node.price != *price || node.side != side || node.symbol as usize != symbol {
+                        if !node.live
+                            || node.price != *price
+                            || node.side != side
+                            || node.symbol as usize != symbol
+                        {
                             return Err(format!("order #{} is in the wrong level", node.id));
                         }
                         if node.id <= last_id {
@@ -351,7 +358,10 @@ impl OrderBooks {
             }
         }
         if seen != self.by_id.len() {
-            return Err(format!("{seen} orders in books, {} by id", self.by_id.len()));
+            return Err(format!(
+                "{seen} orders in books, {} by id",
+                self.by_id.len()
+            ));
         }
         Ok(())
     }

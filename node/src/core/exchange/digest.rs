@@ -68,7 +68,10 @@ struct LeafBytes {
 
 impl LeafBytes {
     fn new() -> Self {
-        LeafBytes { buf: [0; 128], len: 0 }
+        LeafBytes {
+            buf: [0; 128],
+            len: 0,
+        }
     }
     fn raw(&mut self, v: &[u8]) -> &mut Self {
         let end = (self.len + v.len()).min(self.buf.len());

@@ -49,8 +49,8 @@ use super::types::{Role, Session, Ticker};
 pub use self::receipt::{CancelReason, Effect, Fill, OrderResult, PublicTrade, Receipt};
 pub use self::symbol::Candle;
 pub use self::views::{
-    AccountView, DepthLevel, DepthView, LeaderboardRow, NewsItem, OrderView, PositionView, QueuedOrder,
-    SymbolView,
+    AccountView, DepthLevel, DepthView, LeaderboardRow, NewsItem, OrderView, PositionView,
+    QueuedOrder, SymbolView,
 };
 
 /// How many recent trades the exchange keeps for market data.
@@ -127,9 +127,9 @@ impl Exchange {
                 .map_err(|r| ExchangeError::BadGenesis(format!("symbol {}: {r}", spec.ticker)))?;
         }
         for spec in &genesis.participants {
-            exchange
-                .add_participant(spec)
-                .map_err(|r| ExchangeError::BadGenesis(format!("participant {}: {r}", spec.name)))?;
+            exchange.add_participant(spec).map_err(|r| {
+                ExchangeError::BadGenesis(format!("participant {}: {r}", spec.name))
+            })?;
         }
         exchange.fold_digest();
         Ok(exchange)
@@ -256,7 +256,9 @@ impl Exchange {
             return Err(Rejection::DuplicateSymbol(spec.ticker));
         }
         if spec.tick_size <= 0 {
-            return Err(Rejection::InvalidSpec("the tick size must be above zero".into()));
+            return Err(Rejection::InvalidSpec(
+                "the tick size must be above zero".into(),
+            ));
         }
         if spec.reference_price == 0 || spec.reference_price > MAX_PRICE_TICKS {
             return Err(Rejection::InvalidSpec(format!(
@@ -264,7 +266,9 @@ impl Exchange {
             )));
         }
         if spec.name.len() > super::tx::MAX_NAME_BYTES * 2 {
-            return Err(Rejection::InvalidSpec("the symbol's name is too long".into()));
+            return Err(Rejection::InvalidSpec(
+                "the symbol's name is too long".into(),
+            ));
         }
         if self.symbols.len() >= u16::MAX as usize {
             return Err(Rejection::InvalidSpec("too many symbols".into()));
@@ -296,7 +300,9 @@ impl Exchange {
             return Err(Rejection::DuplicateName(name.to_string()));
         }
         if spec.cash < 0 {
-            return Err(Rejection::InvalidSpec("starting cash cannot be negative".into()));
+            return Err(Rejection::InvalidSpec(
+                "starting cash cannot be negative".into(),
+            ));
         }
         let mut account = Account::new(spec.key, name.to_string(), spec.role, spec.cash);
         for (ticker, shares) in &spec.holdings {
@@ -485,7 +491,10 @@ impl Exchange {
                 if position.shares - (position.reserved as i64) < floor {
                     return Err(format!(
                         "{}: {} position {} with {} reserved is beyond the short limit",
-                        account.name, self.symbols[symbol].spec.ticker, position.shares, position.reserved
+                        account.name,
+                        self.symbols[symbol].spec.ticker,
+                        position.shares,
+                        position.reserved
                     ));
                 }
             }

@@ -78,8 +78,15 @@ impl Exchange {
         let id = self.next_order_id;
         self.next_order_id += 1;
         let is_market = matches!(order.kind, OrderKind::Market);
-        let (fills, remaining, stop) =
-            self.match_incoming(account, symbol, order.side, order.quantity, limit, id, is_market);
+        let (fills, remaining, stop) = self.match_incoming(
+            account,
+            symbol,
+            order.side,
+            order.quantity,
+            limit,
+            id,
+            is_market,
+        );
 
         let mut result = OrderResult {
             order: id,
@@ -90,7 +97,15 @@ impl Exchange {
         };
         if remaining > 0 {
             if may_rest && stop != Some(CancelReason::SelfTrade) {
-                self.rest(account, symbol, order.side, limit, remaining, order.quantity, id);
+                self.rest(
+                    account,
+                    symbol,
+                    order.side,
+                    limit,
+                    remaining,
+                    order.quantity,
+                    id,
+                );
                 result.resting = remaining;
             } else {
                 result.cancelled = remaining;
@@ -170,7 +185,8 @@ impl Exchange {
         let mut remaining = quantity;
         let mut stop = None;
         while remaining > 0 {
-            let Some((price, slot)) = self.books.books[symbol as usize].best(side.opposite()) else {
+            let Some((price, slot)) = self.books.books[symbol as usize].best(side.opposite())
+            else {
                 break;
             };
             let crosses = match side {
@@ -200,7 +216,9 @@ impl Exchange {
                 Side::Sell => (maker_account, account, maker_id, id),
             };
             self.settle(symbol, price, traded, buyer, seller, side);
-            self.record_trade(symbol, price, traded, side, buy_order, sell_order, buyer, seller);
+            self.record_trade(
+                symbol, price, traded, side, buy_order, sell_order, buyer, seller,
+            );
             fills.push(Fill {
                 resting_order: maker_id,
                 price,
@@ -213,7 +231,15 @@ impl Exchange {
 
     /// Moves cash and shares for one trade. `aggressor` is the incoming order's side; the
     /// other side is the resting order, whose reservation is released.
-    fn settle(&mut self, symbol: u16, price: Ticks, quantity: Shares, buyer: u32, seller: u32, aggressor: Side) {
+    fn settle(
+        &mut self,
+        symbol: u16,
+        price: Ticks,
+        quantity: Shares,
+        buyer: u32,
+        seller: u32,
+        aggressor: Side,
+    ) {
         let tick = self.symbols[symbol as usize].spec.tick_size;
         let value = (quantity as i128 * price as i128 * tick as i128) as Cents;
         let s = symbol as usize;
@@ -288,7 +314,9 @@ impl Exchange {
         let tick = self.symbols[symbol as usize].spec.tick_size;
         let acct = &mut self.accounts[account as usize];
         match side {
-            Side::Buy => acct.cash_reserved += (remaining as i128 * price as i128 * tick as i128) as Cents,
+            Side::Buy => {
+                acct.cash_reserved += (remaining as i128 * price as i128 * tick as i128) as Cents
+            }
             Side::Sell => acct.position_mut(symbol as usize).reserved += remaining,
         }
         self.touch_account(account);
@@ -310,7 +338,8 @@ impl Exchange {
         let acct = &mut self.accounts[order.account as usize];
         match order.side {
             Side::Buy => {
-                acct.cash_reserved -= (order.remaining as i128 * order.price as i128 * tick as i128) as Cents
+                acct.cash_reserved -=
+                    (order.remaining as i128 * order.price as i128 * tick as i128) as Cents
             }
             Side::Sell => acct.position_mut(order.symbol as usize).reserved -= order.remaining,
         }
@@ -333,7 +362,11 @@ impl Exchange {
         Ok(Effect::Cancelled(vec![self.cancel_slot(slot)]))
     }
 
-    pub(super) fn cancel_all(&mut self, account: u32, symbol: Option<Ticker>) -> Result<Effect, Rejection> {
+    pub(super) fn cancel_all(
+        &mut self,
+        account: u32,
+        symbol: Option<Ticker>,
+    ) -> Result<Effect, Rejection> {
         let only = symbol.map(|t| self.symbol_of(t)).transpose()?;
         let slots: Vec<u32> = self
             .books
@@ -344,7 +377,10 @@ impl Exchange {
         if slots.is_empty() {
             return Err(Rejection::NothingToCancel(symbol));
         }
-        let cancelled = slots.into_iter().map(|slot| self.cancel_slot(slot)).collect();
+        let cancelled = slots
+            .into_iter()
+            .map(|slot| self.cancel_slot(slot))
+            .collect();
         Ok(Effect::Cancelled(cancelled))
     }
 }

@@ -78,7 +78,9 @@ pub enum Rejection {
     },
     #[error("the order's value is too large to handle")]
     ValueTooLarge,
-    #[error("order #{0} is not one of your open orders (it may have been filled or cancelled already)")]
+    #[error(
+        "order #{0} is not one of your open orders (it may have been filled or cancelled already)"
+    )]
     NotYourOpenOrder(OrderId),
     #[error("you have no open orders{} to cancel", match .0 { Some(s) => format!(" in {s}"), None => String::new() })]
     NothingToCancel(Option<Ticker>),

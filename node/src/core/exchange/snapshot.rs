@@ -171,7 +171,10 @@ impl Exchange {
                 return Err(bad(format!("order #{} is out of sequence", o.id)));
             }
             if o.account as usize >= accounts.len() || o.symbol as usize >= s.symbols.len() {
-                return Err(bad(format!("order #{} names an unknown account or symbol", o.id)));
+                return Err(bad(format!(
+                    "order #{} names an unknown account or symbol",
+                    o.id
+                )));
             }
             if o.remaining == 0 || o.price == 0 {
                 return Err(bad(format!("order #{} is empty", o.id)));

@@ -57,7 +57,13 @@ impl SymbolState {
     }
 
     /// Records a trade in the price history.
-    pub fn record_trade(&mut self, price: Ticks, quantity: Shares, timestamp_ms: u64, candle_ms: u64) {
+    pub fn record_trade(
+        &mut self,
+        price: Ticks,
+        quantity: Shares,
+        timestamp_ms: u64,
+        candle_ms: u64,
+    ) {
         self.last_price = Some(price);
         self.volume += quantity;
         self.dirty = true;

@@ -240,7 +240,11 @@ impl Exchange {
                 cash: a.cash,
             })
             .collect();
-        rows.sort_by(|a, b| b.net_worth.cmp(&a.net_worth).then_with(|| a.name.cmp(&b.name)));
+        rows.sort_by(|a, b| {
+            b.net_worth
+                .cmp(&a.net_worth)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         let mut rank = 0;
         let mut previous = None;
         for (position, row) in rows.iter_mut().enumerate() {

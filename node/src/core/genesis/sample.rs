@@ -44,7 +44,7 @@ impl Default for SampleOptions {
             traders: 4,
             symbols: 3,
             voters: 3,
-            cash: 1_000_000_00,
+            cash: 100_000_000, // $1,000,000.00
             shares: 1_000,
             rules: Rules::default(),
         }
