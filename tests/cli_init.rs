@@ -1,12 +1,14 @@
 //! `qraft init` and `qraft genesis check` end to end: runs the built binary.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use qraft_keys::keyfile::read_key_file;
 use qraft_node::core::genesis::{Genesis, parse_genesis};
+
+mod common;
+use common::*;
 
 fn qraft(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_qraft"))
@@ -15,39 +17,10 @@ fn qraft(args: &[&str]) -> Output {
         .expect("qraft runs")
 }
 
-/// Stdout of a run that must succeed.
-fn success(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "qraft failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("stdout is UTF-8")
-}
-
-/// Stderr of a run that must fail.
-fn failure(output: Output) -> String {
-    assert!(
-        !output.status.success(),
-        "qraft succeeded but should not have; stdout: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8(output.stderr).expect("stderr is UTF-8")
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
 fn read_genesis(dir: &Path) -> Genesis {
     let path = dir.join("genesis.toml");
     let text = fs::read_to_string(&path).unwrap();
     parse_genesis(&text, arg(&path)).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn mode_of(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
@@ -87,7 +60,7 @@ fn init_writes_a_network_that_checks() {
 
     // One private key file per node and participant, readable by the owner alone, each
     // holding the key genesis names.
-    assert_eq!(mode_of(&dir.join("keys")), 0o700);
+    assert_eq!(mode(&dir.join("keys")), 0o700);
     let keys = genesis
         .voters
         .iter()
@@ -95,7 +68,7 @@ fn init_writes_a_network_that_checks() {
         .chain(genesis.participants.iter().map(|p| (&p.name, p.key)));
     for (name, public) in keys {
         let path = dir.join("keys").join(format!("{name}.key"));
-        assert_eq!(mode_of(&path), 0o600, "{}", path.display());
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
         assert_eq!(
             read_key_file(&path, None).unwrap().public(),
             public,

@@ -3,11 +3,13 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::{Command, Output};
 
 use qraft_keys::keyfile::read_key_file;
 use qraft_keys::{Keypair, PublicKey};
+
+mod common;
+use common::*;
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -31,35 +33,6 @@ fn qraft_with_passphrase(args: &[&str], passphrase: &str) -> Output {
         .env("QRAFT_PASSPHRASE", passphrase)
         .output()
         .expect("qraft runs")
-}
-
-/// Stdout of a run that must succeed.
-fn success(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "qraft failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("stdout is UTF-8")
-}
-
-/// Stderr of a run that must fail.
-fn failure(output: Output) -> String {
-    assert!(
-        !output.status.success(),
-        "qraft succeeded but should not have; stdout: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8(output.stderr).expect("stderr is UTF-8")
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 fn public_key_line(stdout: &str) -> PublicKey {

@@ -183,18 +183,7 @@ impl Exchange {
             .books
             .account_orders(index)
             .into_iter()
-            .map(|slot| {
-                let o = self.books.get(slot);
-                OrderView {
-                    id: o.id,
-                    symbol: self.symbols[o.symbol as usize].spec.ticker,
-                    side: o.side,
-                    price: o.price,
-                    remaining: o.remaining,
-                    original: o.original,
-                    placed_height: o.placed_height,
-                }
-            })
+            .map(|slot| self.order_view(slot))
             .collect();
         Some(AccountView {
             key: account.key,
@@ -301,18 +290,20 @@ impl Exchange {
     /// An open order by id, with its owner's key (the caller decides who may see it).
     pub fn open_order(&self, id: OrderId) -> Option<(PublicKey, OrderView)> {
         let slot = self.books.slot_of(id)?;
+        let owner = self.accounts[self.books.get(slot).account as usize].key;
+        Some((owner, self.order_view(slot)))
+    }
+
+    fn order_view(&self, slot: u32) -> OrderView {
         let o = self.books.get(slot);
-        Some((
-            self.accounts[o.account as usize].key,
-            OrderView {
-                id: o.id,
-                symbol: self.symbols[o.symbol as usize].spec.ticker,
-                side: o.side,
-                price: o.price,
-                remaining: o.remaining,
-                original: o.original,
-                placed_height: o.placed_height,
-            },
-        ))
+        OrderView {
+            id: o.id,
+            symbol: self.symbols[o.symbol as usize].spec.ticker,
+            side: o.side,
+            price: o.price,
+            remaining: o.remaining,
+            original: o.original,
+            placed_height: o.placed_height,
+        }
     }
 }
