@@ -1,9 +1,9 @@
 //! Game administration: market sessions, participants, symbols, cash, news, the end.
 
 use super::Exchange;
-use super::MAX_NEWS;
 use super::reject::Rejection;
 use super::views::NewsItem;
+use super::{MAX_CASH, MAX_NEWS};
 use crate::core::tx::{AdminAction, MAX_NEWS_BYTES, Scope};
 use crate::core::types::Session;
 
@@ -101,6 +101,11 @@ impl Exchange {
                     .cash
                     .checked_add(*amount)
                     .ok_or(Rejection::ValueTooLarge)?;
+                if *amount > 0 && cash > MAX_CASH {
+                    return Err(Rejection::InvalidSpec(
+                        "an account may be given at most 1,000,000,000,000.00 in cash".into(),
+                    ));
+                }
                 if cash < account.cash_reserved || cash < 0 {
                     return Err(Rejection::CashBelowReserved {
                         cash: account.cash,

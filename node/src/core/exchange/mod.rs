@@ -59,6 +59,18 @@ pub const MAX_RECENT_TRADES: usize = 1_000;
 pub const MAX_NEWS: usize = 100;
 /// The highest price, in ticks, an order may have.
 pub const MAX_PRICE_TICKS: u64 = 1_000_000_000;
+/// The largest `max_order_shares` a game may set.
+pub const MAX_ORDER_SHARES: u64 = 1_000_000_000;
+/// The largest tick size, in cents ($1,000,000.00).
+pub const MAX_TICK_SIZE: i64 = 100_000_000;
+/// The most cash an account may be given, by genesis or an adjustment, in cents
+/// ($1,000,000,000,000.00). With [`MAX_ACCOUNTS`] this keeps every sum of cash far from
+/// overflow: trading only moves cash between accounts.
+pub const MAX_CASH: i64 = 100_000_000_000_000;
+/// The most shares of one symbol an account may start with.
+pub const MAX_HOLDING_SHARES: u64 = 1_000_000_000_000;
+/// The most participants a game may have.
+pub const MAX_ACCOUNTS: usize = 50_000;
 
 /// Why an exchange could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +109,11 @@ pub struct Exchange {
 impl Exchange {
     /// The exchange at the start of a game.
     pub fn from_genesis(genesis: &Genesis) -> Result<Exchange, ExchangeError> {
+        if genesis.rules.max_order_shares > MAX_ORDER_SHARES {
+            return Err(ExchangeError::BadGenesis(format!(
+                "max_order_shares may be at most {MAX_ORDER_SHARES}"
+            )));
+        }
         let mut exchange = Exchange {
             rules: genesis.rules.clone(),
             session: if genesis.rules.open_at_start {
@@ -307,8 +324,12 @@ impl Exchange {
         let mut account = Account::new(spec.key, name.to_string(), spec.role, spec.cash);
         for (ticker, shares) in &spec.holdings {
             let symbol = self.symbol_of(*ticker)?;
-            let shares = i64::try_from(*shares)
-                .map_err(|_| Rejection::InvalidSpec("too many shares".into()))?;
+            if *shares > MAX_HOLDING_SHARES {
+                return Err(Rejection::InvalidSpec(format!(
+                    "a starting holding may have at most {MAX_HOLDING_SHARES} shares"
+                )));
+            }
+            let shares = *shares as i64;
             account.position_mut(symbol as usize).shares += shares;
         }
         let index = self.accounts.len() as u32;

@@ -15,8 +15,9 @@ use super::{MAX_PRICE_TICKS, MAX_RECENT_TRADES};
 use crate::core::tx::{NewOrder, OrderKind};
 use crate::core::types::{Cents, OrderId, Session, Shares, Side, Ticker, Ticks};
 
-/// The largest order value (in cents) accepted: far above any game, far below overflow.
-const MAX_ORDER_VALUE: i128 = (i64::MAX / 4) as i128;
+/// The largest order value (in cents) accepted: $10 trillion, far above any game and far
+/// below overflow (limits on quantity, price and tick size keep the product within i128).
+const MAX_ORDER_VALUE: i128 = 1_000_000_000_000_000;
 
 impl Exchange {
     fn check_trading(&self, symbol: u16) -> Result<(), Rejection> {

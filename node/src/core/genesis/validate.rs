@@ -17,6 +17,9 @@ use std::fmt;
 use qraft_keys::PublicKey;
 
 use super::{Genesis, NodeSpec, Rules};
+use crate::core::exchange::{
+    MAX_ACCOUNTS, MAX_CASH, MAX_HOLDING_SHARES, MAX_ORDER_SHARES, MAX_TICK_SIZE,
+};
 use crate::core::tx::{MAX_NAME_BYTES, ParticipantSpec, SymbolSpec};
 use crate::core::types::{Cents, NodeId, Role, Ticker, format_cents};
 
@@ -126,6 +129,15 @@ impl Checker {
             self.violation(
                 "rules.max_order_shares",
                 "must be at least 1, or no order could be placed",
+            );
+        }
+        if rules.max_order_shares > MAX_ORDER_SHARES {
+            self.violation(
+                "rules.max_order_shares",
+                format!(
+                    "is {}; it may be at most {MAX_ORDER_SHARES}",
+                    rules.max_order_shares
+                ),
             );
         }
         if !(MIN_PRICE_BAND_BPS..=MAX_PRICE_BAND_BPS).contains(&rules.price_band_bps) {
@@ -256,6 +268,26 @@ impl Checker {
                 ),
             );
         }
+        if participant.cash > MAX_CASH {
+            self.violation(
+                format!("{path}.cash"),
+                format!(
+                    "is {}; starting cash may be at most {}",
+                    format_cents(participant.cash.into()),
+                    format_cents(MAX_CASH.into())
+                ),
+            );
+        }
+        for (ticker, shares) in &participant.holdings {
+            if *shares > MAX_HOLDING_SHARES {
+                self.violation(
+                    format!("{path}.holdings.{ticker}"),
+                    format!(
+                        "is {shares}; a starting holding may be at most {MAX_HOLDING_SHARES} shares"
+                    ),
+                );
+            }
+        }
         for pair in participant.holdings.windows(2) {
             let (before, after) = (pair[0].0, pair[1].0);
             if before == after {
@@ -290,6 +322,12 @@ impl Checker {
 
     /// Every participant in the file was read (`count` of them).
     pub(super) fn participants_complete(&mut self, count: usize) {
+        if count > MAX_ACCOUNTS {
+            self.violation(
+                "participants",
+                format!("{count} participants; a game may have at most {MAX_ACCOUNTS}"),
+            );
+        }
         if self.admins == 0 {
             let message = if count == 0 {
                 "no participants: list at least one, with role = \"admin\" to run the game"
@@ -392,7 +430,13 @@ impl Checker {
 
 /// A tick size must be a positive amount of cents.
 pub(super) fn check_tick_size(tick_size: Cents) -> Result<(), String> {
-    if tick_size > 0 {
+    if tick_size > MAX_TICK_SIZE {
+        Err(format!(
+            "is {}; it may be at most {}",
+            format_cents(tick_size.into()),
+            format_cents(MAX_TICK_SIZE.into())
+        ))
+    } else if tick_size > 0 {
         Ok(())
     } else {
         Err(format!(
