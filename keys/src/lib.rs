@@ -10,6 +10,22 @@
 //! - [`keyfile`]: PKCS#8 PEM key files (optionally passphrase-encrypted), written with mode
 //!   0600; files readable by others are refused.
 //! - [`error`]: the crate's error enum.
+//!
+//! ```
+//! use qraft_keys::{ChainId, Domain, Keypair, PublicKey, verify_one};
+//!
+//! let alice = Keypair::from_label("alice (an example, never a real key)");
+//! let game = ChainId([7; 32]);
+//! let signature = alice.sign(Domain::Transaction, &game, b"buy 10 ACME @ 12.50");
+//!
+//! // People exchange the short text form; a typo is caught by its checksum.
+//! let text = alice.public().to_string();
+//! let key: PublicKey = text.parse()?;
+//! assert!(verify_one(&key, Domain::Transaction, &game, b"buy 10 ACME @ 12.50", &signature).is_ok());
+//! // The same signature is void in another game.
+//! assert!(verify_one(&key, Domain::Transaction, &ChainId([8; 32]), b"buy 10 ACME @ 12.50", &signature).is_err());
+//! # Ok::<(), qraft_keys::KeyError>(())
+//! ```
 
 pub mod error;
 pub mod identity;

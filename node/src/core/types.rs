@@ -19,7 +19,13 @@ pub type OrderId = u64;
 /// A Raft node id (as named in genesis).
 pub type NodeId = u64;
 
-/// Formats cents as dollars with thousands separators: `-123456` -> `-1,234.56`.
+/// Formats cents as dollars with thousands separators.
+///
+/// ```
+/// use qraft_node::core::types::{format_cents, parse_cents};
+/// assert_eq!(format_cents(-123456), "-1,234.56");
+/// assert_eq!(parse_cents(&format_cents(100_000_007)), Some(100_000_007));
+/// ```
 pub fn format_cents(cents: i128) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
