@@ -221,57 +221,33 @@ impl World {
 
     fn submit(&mut self, who: &str, words: &[&str]) -> String {
         let key = self.key(who);
-        let (signed, tamper) = match words {
-            ["replay"] => (
-                self.last_tx.get(who).expect("nothing to replay").clone(),
-                false,
-            ),
-            ["nonce", n, rest @ ..] => {
-                let body = self.body(rest);
-                let tx = Tx {
-                    signer: key.public(),
-                    nonce: n.parse().expect("nonce"),
-                    body,
-                };
-                (tx.sign(&key, &self.ledger.chain_id()), false)
-            }
-            ["other-chain", rest @ ..] => {
-                let body = self.body(rest);
-                let nonce = self.next_nonce(who);
-                let tx = Tx {
-                    signer: key.public(),
-                    nonce,
-                    body,
-                };
-                (tx.sign(&key, &ChainId([0xee; 32])), false)
-            }
-            ["tamper", rest @ ..] => {
-                let body = self.body(rest);
-                let nonce = self.next_nonce(who);
-                let tx = Tx {
-                    signer: key.public(),
-                    nonce,
-                    body,
-                };
-                (tx.sign(&key, &self.ledger.chain_id()), true)
-            }
+        let signed = match words {
+            ["replay"] => self.last_tx.get(who).expect("nothing to replay").clone(),
             _ => {
-                let body = self.body(words);
-                let nonce = self.next_nonce(who);
-                let tx = Tx {
+                // Variants: an explicit nonce, another game's chain id, a damaged signature.
+                let (nonce, chain, tamper, command) = match words {
+                    ["nonce", n, rest @ ..] => (Some(n.parse().expect("nonce")), None, false, rest),
+                    ["other-chain", rest @ ..] => (None, Some(ChainId([0xee; 32])), false, rest),
+                    ["tamper", rest @ ..] => (None, None, true, rest),
+                    _ => (None, None, false, words),
+                };
+                let body = self.body(command);
+                let nonce = nonce.unwrap_or_else(|| self.next_nonce(who));
+                let chain = chain.unwrap_or_else(|| self.ledger.chain_id());
+                let mut signed = Tx {
                     signer: key.public(),
                     nonce,
                     body,
-                };
-                (tx.sign(&key, &self.ledger.chain_id()), false)
+                }
+                .sign(&key, &chain);
+                if tamper {
+                    let mut bytes = signed.signature.to_bytes();
+                    bytes[10] ^= 0x40;
+                    signed.signature = qraft_keys::Signature::from_bytes(&bytes);
+                }
+                signed
             }
         };
-        let mut signed = signed;
-        if tamper {
-            let mut bytes = signed.signature.to_bytes();
-            bytes[10] ^= 0x40;
-            signed.signature = qraft_keys::Signature::from_bytes(&bytes);
-        }
         self.last_tx.insert(who.to_string(), signed.clone());
         self.clock_ms += 1_000;
         let applied = self.ledger.apply_batch(Batch {

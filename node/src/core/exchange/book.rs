@@ -93,7 +93,8 @@ pub(crate) struct OrderBooks {
     removed_leaves: Lanes,
 }
 
-/// What to rest.
+/// What to rest; also how a snapshot stores a resting order.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct NewResting {
     pub id: OrderId,
     pub account: u32,

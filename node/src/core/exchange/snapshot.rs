@@ -21,7 +21,7 @@ use super::views::NewsItem;
 use super::{Exchange, ExchangeError};
 use crate::core::genesis::Rules;
 use crate::core::hash::Hash32;
-use crate::core::types::{Cents, OrderId, Role, Session, Shares, Side, Ticks};
+use crate::core::types::{Cents, Role, Session, Shares};
 
 const SNAPSHOT_VERSION: u32 = 1;
 
@@ -37,7 +37,7 @@ struct SnapshotV1 {
     timestamp_ms: u64,
     symbols: Vec<SymbolState>,
     accounts: Vec<AccountSnapshot>,
-    orders: Vec<OrderSnapshot>,
+    orders: Vec<NewResting>,
     recent_trades: Vec<Trade>,
     news: Vec<NewsItem>,
     digest: Hash32,
@@ -54,18 +54,6 @@ struct AccountSnapshot {
     last_nonce: u64,
     /// (symbol index, shares, reserved), non-zero only.
     positions: Vec<(u16, i64, Shares)>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct OrderSnapshot {
-    id: OrderId,
-    account: u32,
-    symbol: u16,
-    side: Side,
-    price: Ticks,
-    remaining: Shares,
-    original: Shares,
-    placed_height: u64,
 }
 
 impl Exchange {
@@ -97,7 +85,7 @@ impl Exchange {
             .into_iter()
             .map(|slot| {
                 let o = self.books.get(slot);
-                OrderSnapshot {
+                NewResting {
                     id: o.id,
                     account: o.account,
                     symbol: o.symbol,
@@ -180,16 +168,7 @@ impl Exchange {
                 return Err(bad(format!("order #{} is empty", o.id)));
             }
             last_id = o.id;
-            books.insert(NewResting {
-                id: o.id,
-                account: o.account,
-                symbol: o.symbol,
-                side: o.side,
-                price: o.price,
-                remaining: o.remaining,
-                original: o.original,
-                placed_height: o.placed_height,
-            });
+            books.insert(o);
         }
         let mut exchange = Exchange {
             rules: s.rules,
