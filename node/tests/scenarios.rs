@@ -336,27 +336,22 @@ impl World {
                         .map(|p| self.show_price(symbol, p))
                         .unwrap_or_else(|| "-".into())
                 );
-                out.push_str("\n  asks:");
-                for level in depth.asks.iter().rev() {
-                    write!(
-                        out,
-                        "\n    {} x {} ({})",
-                        self.show_price(symbol, level.price),
-                        level.quantity,
-                        plural(level.orders, "order")
-                    )
-                    .unwrap();
-                }
-                out.push_str("\n  bids:");
-                for level in &depth.bids {
-                    write!(
-                        out,
-                        "\n    {} x {} ({})",
-                        self.show_price(symbol, level.price),
-                        level.quantity,
-                        plural(level.orders, "order")
-                    )
-                    .unwrap();
+                let sides = [
+                    ("asks", depth.asks.iter().rev().collect::<Vec<_>>()),
+                    ("bids", depth.bids.iter().collect()),
+                ];
+                for (name, levels) in sides {
+                    write!(out, "\n  {name}:").unwrap();
+                    for level in levels {
+                        write!(
+                            out,
+                            "\n    {} x {} ({})",
+                            self.show_price(symbol, level.price),
+                            level.quantity,
+                            plural(level.orders, "order")
+                        )
+                        .unwrap();
+                    }
                 }
                 out
             }

@@ -125,22 +125,25 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
     }
 }
 
+/// Asks for the new file's passphrase (if it is to be encrypted) and writes the key file.
+/// Returns whether the file is encrypted.
+fn write_with_new_passphrase(
+    out: &Path,
+    key: &Keypair,
+    write: &WriteArgs,
+    passphrases: &Passphrases,
+) -> Result<bool> {
+    let passphrase = new_passphrase(write, out, passphrases)?;
+    write_key(out, key, passphrase.as_ref().map(|p| p.as_str()), write)?;
+    Ok(passphrase.is_some())
+}
+
 fn new(args: &NewArgs, passphrases: &Passphrases) -> Result<()> {
-    let passphrase = new_passphrase(&args.write, &args.out, passphrases)?;
     let key = Keypair::generate()?;
-    write_key(
-        &args.out,
-        &key,
-        passphrase.as_ref().map(|p| p.as_str()),
-        &args.write,
-    )?;
+    let encrypted = write_with_new_passphrase(&args.out, &key, &args.write, passphrases)?;
     eprintln!(
         "Wrote a new {}key to {}. Its public key:",
-        if passphrase.is_some() {
-            "encrypted "
-        } else {
-            ""
-        },
+        if encrypted { "encrypted " } else { "" },
         args.out.display()
     );
     print_stdout(&format!("{}\n", key.public()))
@@ -166,13 +169,7 @@ fn import(args: &ImportArgs, passphrases: &Passphrases) -> Result<()> {
     let key = with_passphrase(&args.src, passphrases, |passphrase| {
         keyfile::read_key_file(&args.src, passphrase)
     })?;
-    let passphrase = new_passphrase(&args.write, &args.out, passphrases)?;
-    write_key(
-        &args.out,
-        &key,
-        passphrase.as_ref().map(|p| p.as_str()),
-        &args.write,
-    )?;
+    write_with_new_passphrase(&args.out, &key, &args.write, passphrases)?;
     eprintln!(
         "Imported {} into {}. Its public key:",
         args.src.display(),
