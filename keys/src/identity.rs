@@ -29,10 +29,14 @@ impl PublicKey {
         &self.0
     }
 
-    /// Decompresses the point, refusing invalid encodings and weak (small-order) keys, for
-    /// which signatures prove nothing.
+    /// Decompresses the point, refusing invalid or non-canonical encodings and weak
+    /// (small-order) keys, for which signatures prove nothing: exactly the keys that
+    /// [`crate::verify`] accepts.
     pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
         let key = VerifyingKey::from_bytes(&self.0).map_err(|_| KeyError::InvalidPublicKey)?;
+        if !crate::verify::is_canonical_encoding(&self.0) {
+            return Err(KeyError::InvalidPublicKey);
+        }
         if key.is_weak() {
             return Err(KeyError::WeakPublicKey);
         }
@@ -136,6 +140,35 @@ mod tests {
             PublicKey::from_bytes(identity),
             Err(KeyError::WeakPublicKey)
         ));
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        // y and y + p name the same point, and y + p still fits in 255 bits when y < 19:
+        // find such a y that is a strong point and encode it the long way.
+        let mut found = false;
+        for y in 0u8..19 {
+            let mut canonical = [0u8; 32];
+            canonical[0] = y;
+            let Ok(key) = PublicKey::from_bytes(canonical) else {
+                continue;
+            };
+            // y + p = y + 2^255 - 19: low byte y + 0xed, then 0xff.., top 0x7f.
+            let mut bytes = [0xffu8; 32];
+            bytes[0] = y + 0xed;
+            bytes[31] = 0x7f;
+            assert!(
+                VerifyingKey::from_bytes(&bytes).is_ok(),
+                "dalek decodes y + p"
+            );
+            assert!(matches!(
+                PublicKey::from_bytes(bytes),
+                Err(KeyError::InvalidPublicKey)
+            ));
+            key.verifying_key().unwrap();
+            found = true;
+        }
+        assert!(found, "some y < 19 is a strong point");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Module map:
 //! - [`identity`]: [`PublicKey`] (a participant's or node's public identity, 32 bytes) and
 //!   [`Keypair`] (its ed25519 signing key).
-//! - [`signing`]: domain-separated signing ([`Domain`], [`ChainId`]), `verify_strict`, and
-//!   batch verification for blocks.
+//! - [`signing`]: domain-separated signing ([`Domain`], [`ChainId`]) and [`verify_one`].
+//! - [`verify`]: the one verification rule (cofactored, canonical, no small-order points)
+//!   behind [`verify_one`] and [`verify_batch`], the batch verification of blocks; each
+//!   signature's verdict is the same alone and in any batch.
 //! - [`text`]: the short, checksummed text form of a public key that people exchange
 //!   (`qk1...`).
 //! - [`keyfile`]: PKCS#8 PEM key files (optionally passphrase-encrypted), written with mode
@@ -32,6 +34,7 @@ pub mod identity;
 pub mod keyfile;
 pub mod signing;
 pub mod text;
+pub mod verify;
 
 pub use error::KeyError;
 pub use identity::{Keypair, PublicKey};

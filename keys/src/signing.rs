@@ -10,6 +10,7 @@ pub use ed25519_dalek::VerifyingKey;
 
 use crate::error::KeyError;
 use crate::identity::{Keypair, PublicKey};
+pub use crate::verify::{BatchItem, verify_batch, verify_message};
 
 pub use ed25519_dalek::Signature;
 
@@ -71,7 +72,13 @@ impl Keypair {
     }
 }
 
-/// Verifies one signature with `verify_strict` (no malleable or small-order components).
+/// Verifies one signature by `key` on `payload` for `domain` on `chain`, under the rule of
+/// [`crate::verify`]: canonical encodings, no small-order key or `R`, and the cofactored
+/// equation. Gives the same verdict as [`verify_batch`] would for this signature.
+///
+/// A key that is not a valid, canonical, non-weak point is [`KeyError::InvalidPublicKey`]
+/// or [`KeyError::WeakPublicKey`]; every other failure is [`KeyError::BadSignature`] (use
+/// [`verify_message`] for the precise reason).
 pub fn verify_one(
     key: &PublicKey,
     domain: Domain,
@@ -80,39 +87,8 @@ pub fn verify_one(
     signature: &Signature,
 ) -> Result<(), KeyError> {
     let key = key.verifying_key()?;
-    key.verify_strict(&signing_message(domain, chain, payload), signature)
+    verify_message(&key, &signing_message(domain, chain, payload), signature)
         .map_err(|_| KeyError::BadSignature)
-}
-
-/// One item of a batch: an already-decompressed key (callers cache these per account),
-/// the full signed message (see [`signing_message`]) and the signature.
-pub struct BatchItem<'a> {
-    pub key: &'a VerifyingKey,
-    pub message: &'a [u8],
-    pub signature: &'a Signature,
-}
-
-/// Verifies many signatures at once and says which ones are bad.
-///
-/// Returns one `bool` per item, `true` for a good signature. The fast path verifies the
-/// whole batch in one multiscalar multiplication (about three times the single-signature
-/// rate); if the batch fails, every item is checked alone with `verify_strict` so exactly
-/// the bad ones are reported. The result is a pure function of the input, so every node
-/// reaches the same verdicts.
-pub fn verify_batch(items: &[BatchItem<'_>]) -> Vec<bool> {
-    if items.is_empty() {
-        return Vec::new();
-    }
-    let messages: Vec<&[u8]> = items.iter().map(|i| i.message).collect();
-    let signatures: Vec<Signature> = items.iter().map(|i| *i.signature).collect();
-    let keys: Vec<VerifyingKey> = items.iter().map(|i| *i.key).collect();
-    if items.len() > 1 && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-        return vec![true; items.len()];
-    }
-    items
-        .iter()
-        .map(|i| i.key.verify_strict(i.message, i.signature).is_ok())
-        .collect()
 }
 
 #[cfg(test)]
