@@ -5,7 +5,28 @@
 //!   engine and the ledger that turns ordered transactions into hash-chained blocks. No IO,
 //!   no clock, no randomness, no floats; same blocks in, same state digest out.
 //!
-//! Consensus (raft), storage (fjall) and networking (quinn) build on these types in the
-//! modules that follow; they are the only places that do IO.
+//! The rest needs the `runtime` feature (on by default):
+//! - [`raft`]: a sans-IO driver around raft-rs's `RawNode`, and Raft messages in our own
+//!   postcard wire form.
+//! - [`replica`]: one node's whole state machine, sans IO: the Raft driver, the fjall
+//!   store, the leader's mempool and batch cutting, applying committed entries as blocks,
+//!   snapshots and compaction. Time is passed in.
+//! - [`io`]: the only code that touches disk, threads and time: the fjall [`io::store`],
+//!   the node thread ([`io::runner`]) and the in-memory transport ([`io::memnet`]).
+//! - [`api`]: the [`api::Handle`] the TUI, CLI and network server use: submit and get the
+//!   receipt, subscribe to events, query.
+//! - [`cluster`]: whole clusters in one process: the deterministic simulator and the
+//!   threaded local cluster used by tests and benchmarks.
 
 pub mod core;
+
+#[cfg(feature = "runtime")]
+pub mod api;
+#[cfg(feature = "runtime")]
+pub mod cluster;
+#[cfg(feature = "runtime")]
+pub mod io;
+#[cfg(feature = "runtime")]
+pub mod raft;
+#[cfg(feature = "runtime")]
+pub mod replica;

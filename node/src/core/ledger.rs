@@ -106,11 +106,17 @@ impl Ledger {
         &self.exchange
     }
 
-    /// Verifies every signature of `txs` in one batch; `true` where good.
-    fn verify_signatures(&mut self, txs: &[SignedTx]) -> Vec<bool> {
+    /// Checks the signatures of `txs` in one batch; `true` where good. Unknown signers'
+    /// transactions are `false`. A verdict depends on its transaction alone (qraft-keys'
+    /// rule), so a node may check at admission and skip the check when applying.
+    pub fn verify_signatures<'a>(
+        &mut self,
+        txs: impl ExactSizeIterator<Item = &'a SignedTx>,
+    ) -> Vec<bool> {
+        let txs: Vec<&SignedTx> = txs.collect();
         let messages: Vec<Vec<u8>> = txs.iter().map(|t| t.signing_message(&self.chain)).collect();
         let mut keys = Vec::with_capacity(txs.len());
-        for tx in txs {
+        for tx in &txs {
             let key = match self.keys.get(&tx.tx.signer) {
                 Some(key) => Some(*key),
                 None => {
@@ -147,9 +153,24 @@ impl Ledger {
 
     /// Applies a committed batch: the next block.
     pub fn apply_batch(&mut self, batch: Batch) -> AppliedBlock {
+        let preverified = vec![false; batch.txs.len()];
+        self.apply_batch_preverified(batch, &preverified)
+    }
+
+    /// Applies a committed batch whose signatures marked `true` in `preverified` this node
+    /// has already checked (at admission); the others are checked here, in one batch.
+    pub fn apply_batch_preverified(&mut self, batch: Batch, preverified: &[bool]) -> AppliedBlock {
+        debug_assert_eq!(preverified.len(), batch.txs.len());
         let height = self.head.height + 1;
         let timestamp_ms = batch.timestamp_ms.max(self.head.timestamp_ms);
-        let signatures_ok = self.verify_signatures(&batch.txs);
+        let unchecked: Vec<usize> = (0..batch.txs.len())
+            .filter(|&i| !preverified.get(i).copied().unwrap_or(false))
+            .collect();
+        let mut signatures_ok = vec![true; batch.txs.len()];
+        let verdicts = self.verify_signatures(unchecked.iter().map(|&i| &batch.txs[i]));
+        for (&i, ok) in unchecked.iter().zip(verdicts) {
+            signatures_ok[i] = ok;
+        }
         self.exchange.begin_block(height, timestamp_ms);
         let receipts: Vec<Receipt> = batch
             .txs

@@ -1,3 +1,10 @@
-//! IO: storage, transports and the runner — the only code that touches disk, network and time.
+//! IO: storage, transports and the runner — the only code that touches disk, threads
+//! and time.
+//!
+//! - [`store`]: durable Raft storage and the chain store, on fjall.
+//! - [`runner`]: the node thread that drives a replica with real time.
+//! - [`memnet`]: an in-memory transport with seeded faults, for tests and benchmarks.
 
+pub mod memnet;
+pub mod runner;
 pub mod store;

@@ -1,6 +1,11 @@
 //! The Raft layer: consensus on the order of transactions, built on raft-rs.
 //!
+//! - [`driver`]: a sans-IO driver around raft-rs's `RawNode` (`handle_*` in, `poll_ready`
+//!   out, the Ready loop's order spelled out in [`driver::ReadyWork`]).
 //! - [`wire`]: Raft messages in our own postcard form, so no protobuf parser ever reads
 //!   bytes from the network.
+//! - `logger`: raft-rs's slog records, handed to `tracing`.
 
+pub mod driver;
+mod logger;
 pub mod wire;

@@ -1,0 +1,8 @@
+//! The node's in-process API: a cloneable [`Handle`] to submit transactions, subscribe
+//! to events and query state. The TUI, the CLI and the network server all go through it.
+
+pub mod event;
+pub mod handle;
+
+pub use event::NodeEvent;
+pub use handle::{Committed, Handle, NodeStopped, PendingSubmit, SubmitError};

@@ -1,0 +1,16 @@
+//! Test and benchmark harnesses: whole clusters in one process.
+//!
+//! - [`sim`]: a deterministic simulator. N [`Replica`](crate::replica::Replica)s on real
+//!   fjall stores in temp dirs, a virtual clock, and a network that drops, delays,
+//!   duplicates, reorders and partitions messages as a seeded RNG decides; crash and
+//!   restart any node. The same seed replays the same run.
+//! - [`local`]: real node threads ([`RunningNode`](crate::io::runner::RunningNode)) and
+//!   [`Handle`](crate::api::Handle)s over the in-memory transport
+//!   ([`MemNet`](crate::io::memnet::MemNet)), with the same seeded faults: what the
+//!   crash tests and the benchmark use.
+//! - [`faults`]: the fault model both share; [`workload`]: signed random orders.
+
+pub mod faults;
+pub mod local;
+pub mod sim;
+pub mod workload;

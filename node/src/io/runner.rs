@@ -1,0 +1,204 @@
+//! The node thread: runs a [`Replica`] against real time, a [`Transport`] and a
+//! [`Handle`]. One OS thread per node; it blocks on its inbox until an input arrives or
+//! the replica's next deadline, drains every queued input (so signatures are verified
+//! in batches), processes, and sends what the replica produced.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::oneshot;
+
+use crate::api::Handle;
+use crate::core::tx::SignedTx;
+use crate::core::types::NodeId;
+use crate::replica::{MembershipChange, Now, PeerMessage, Replica, ReplicaError};
+
+/// Inputs to a node's thread.
+pub enum Input {
+    Submit(SignedTx),
+    Peer { from: NodeId, message: PeerMessage },
+    Unreachable(NodeId),
+    Membership(MembershipChange, oneshot::Sender<Result<(), String>>),
+    Query(Box<dyn FnOnce(&Replica) + Send>),
+    Shutdown,
+}
+
+/// Carries peer messages between nodes. `send` must not block for long: it is called
+/// from the node's thread.
+pub trait Transport: Send + Sync + 'static {
+    fn send(&self, from: NodeId, to: NodeId, message: PeerMessage);
+}
+
+/// Inputs handled per loop turn, at most, so a flood cannot starve ticks.
+const MAX_INPUTS_PER_TURN: usize = 20_000;
+
+/// The wall clock and a monotonic clock, as the replica wants them.
+pub struct Clock {
+    start: Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Clock {
+    pub fn now(&self) -> Now {
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Now {
+            mono_ms: self.start.elapsed().as_millis() as u64,
+            unix_ms,
+        }
+    }
+}
+
+/// A node running on its own thread.
+pub struct RunningNode {
+    pub handle: Handle,
+    inbox: Sender<Input>,
+    killed: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<(), ReplicaError>>>,
+}
+
+impl RunningNode {
+    /// Starts `replica` on a new thread.
+    pub fn spawn(
+        replica: Replica,
+        transport: Arc<dyn Transport>,
+        submit_timeout: Duration,
+    ) -> std::io::Result<RunningNode> {
+        let (inbox, receiver) = channel();
+        let id = replica.id();
+        let handle = Handle::new(id, inbox.clone(), submit_timeout);
+        let thread_handle = handle.clone();
+        let killed = Arc::new(AtomicBool::new(false));
+        let thread_killed = killed.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("qraft-node-{id}"))
+            .spawn(move || {
+                let result = run(replica, receiver, transport, &thread_handle, &thread_killed);
+                if let Err(err) = &result {
+                    tracing::error!(node = id, %err, "node stopped on a fatal error");
+                }
+                thread_handle.mark_stopped();
+                result
+            })?;
+        Ok(RunningNode {
+            handle,
+            inbox,
+            killed,
+            thread: Some(thread),
+        })
+    }
+
+    /// Where the transport delivers this node's messages.
+    pub fn inbox(&self) -> Sender<Input> {
+        self.inbox.clone()
+    }
+
+    /// Stops the node as kill -9 would: whatever it has not yet made durable is lost,
+    /// nothing more is sent. (Its store is closed when the thread ends.)
+    pub fn kill(mut self) {
+        self.killed.store(true, Ordering::Release);
+        let _ = self.stop_inner();
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) -> Result<(), ReplicaError> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Result<(), ReplicaError> {
+        let _ = self.inbox.send(Input::Shutdown);
+        match self.thread.take() {
+            Some(thread) => thread.join().unwrap_or_else(|_| {
+                tracing::error!("a node thread panicked");
+                Ok(())
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = self.stop_inner();
+    }
+}
+
+fn run(
+    mut replica: Replica,
+    inbox: Receiver<Input>,
+    transport: Arc<dyn Transport>,
+    handle: &Handle,
+    killed: &AtomicBool,
+) -> Result<(), ReplicaError> {
+    let clock = Clock::default();
+    let id = replica.id();
+    loop {
+        if killed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let now = clock.now();
+        let wait = if replica.has_work() {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(replica.poll_timeout().saturating_sub(now.mono_ms))
+        };
+        let first = match inbox.recv_timeout(wait) {
+            Ok(input) => Some(input),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let mut handled = 0;
+        let mut next = first;
+        while let Some(input) = next {
+            if !handle_input(&mut replica, input) {
+                return Ok(());
+            }
+            handled += 1;
+            next = if handled < MAX_INPUTS_PER_TURN {
+                inbox.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if killed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        replica.process(clock.now())?;
+        while let Some((to, message)) = replica.poll_transmit() {
+            if to == id {
+                continue;
+            }
+            transport.send(id, to, message);
+        }
+        while let Some(event) = replica.poll_event() {
+            handle.dispatch(event);
+        }
+    }
+}
+
+/// Feeds one input to the replica; `false` to stop.
+fn handle_input(replica: &mut Replica, input: Input) -> bool {
+    match input {
+        Input::Submit(tx) => replica.handle_submit(tx),
+        Input::Peer { from, message } => replica.handle_peer(from, message),
+        Input::Unreachable(peer) => replica.handle_unreachable(peer),
+        Input::Membership(change, reply) => {
+            let _ = reply.send(replica.handle_membership(change).map_err(|e| e.to_string()));
+        }
+        Input::Query(job) => job(replica),
+        Input::Shutdown => return false,
+    }
+    true
+}

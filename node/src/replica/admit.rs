@@ -1,0 +1,188 @@
+//! Admission: the cheap checks on a submission (known signer, fresh nonce, signature),
+//! then to the mempool (leader), on to the leader (follower), or parked until a leader
+//! is known; and the leader's batch cutting.
+
+use crate::core::ledger::Batch;
+use crate::core::tx::{SignedTx, TxHash};
+
+use super::mempool::{Origin, Pending};
+use super::{Inflight, Now, PeerMessage, ProposalTag, Refusal, Replica, ReplicaError, Role};
+
+impl Replica {
+    pub(super) fn admit(&mut self, now: Now) {
+        let mut forward = Vec::new();
+        self.release_parked(now, &mut forward);
+        if !self.incoming.is_empty() {
+            let incoming = std::mem::take(&mut self.incoming);
+            for (tx, hash, origin) in self.check(incoming) {
+                self.route(tx, hash, origin, now, &mut forward);
+            }
+        }
+        if !forward.is_empty()
+            && let Some(leader) = self.leader
+        {
+            self.outbox
+                .push_back((leader, PeerMessage::Forward(forward)));
+        }
+    }
+
+    /// Signer, nonce and signature checks; refuses what fails, returns what passes.
+    fn check(&mut self, incoming: Vec<(SignedTx, Origin)>) -> Vec<(SignedTx, TxHash, Origin)> {
+        let mut candidates = Vec::with_capacity(incoming.len());
+        for (tx, origin) in incoming {
+            let hash = tx.hash();
+            let refusal = match self.ledger.exchange().last_nonce(&tx.tx.signer) {
+                None => Some(Refusal::UnknownSigner),
+                Some(last) if tx.tx.nonce <= last => Some(Refusal::StaleNonce {
+                    nonce: tx.tx.nonce,
+                    last,
+                }),
+                Some(_) if self.role == Role::Leader && self.mempool.knows(&hash) => {
+                    Some(Refusal::Duplicate)
+                }
+                Some(_) => None,
+            };
+            match refusal {
+                Some(refusal) => self.refuse(hash, origin, refusal),
+                None => candidates.push((tx, hash, origin)),
+            }
+        }
+        let unchecked: Vec<usize> = (0..candidates.len())
+            .filter(|&i| {
+                let (tx, hash, _) = &candidates[i];
+                self.verified.get(hash) != Some(&tx.signature)
+            })
+            .collect();
+        let verdicts = self
+            .ledger
+            .verify_signatures(unchecked.iter().map(|&i| &candidates[i].0));
+        let mut good = vec![true; candidates.len()];
+        for (&i, ok) in unchecked.iter().zip(verdicts) {
+            good[i] = ok;
+            if ok {
+                if self.verified.len() >= self.config.verified_cache_capacity {
+                    // Only a cache: forgetting costs a second check at apply time.
+                    self.verified.clear();
+                }
+                let (tx, hash, _) = &candidates[i];
+                self.verified.insert(*hash, tx.signature);
+            }
+        }
+        let mut passed = Vec::with_capacity(candidates.len());
+        for ((tx, hash, origin), ok) in candidates.into_iter().zip(good) {
+            if ok {
+                passed.push((tx, hash, origin));
+            } else {
+                self.refuse(hash, origin, Refusal::BadSignature);
+            }
+        }
+        passed
+    }
+
+    fn route(
+        &mut self,
+        tx: SignedTx,
+        hash: TxHash,
+        origin: Origin,
+        now: Now,
+        forward: &mut Vec<SignedTx>,
+    ) {
+        if self.role == Role::Leader {
+            let pending = Pending {
+                tx,
+                hash,
+                origin,
+                arrived_ms: now.mono_ms,
+            };
+            if let Err(refusal) = self.mempool.insert(pending) {
+                self.refuse(hash, origin, refusal);
+            }
+            return;
+        }
+        match (origin, self.leader) {
+            // A leader is known: pass it on.
+            (Origin::Local, Some(_)) => forward.push(tx),
+            // Forwarded to us, but we no longer lead: the submitter's node will learn
+            // of the new leader too.
+            (Origin::Peer(_), _) => self.refuse(hash, origin, Refusal::LeaderChanged),
+            // No leader yet: wait for the election, a while.
+            (Origin::Local, None) => {
+                if self.parked.len() < self.config.max_parked {
+                    self.parked.push_back((tx, origin, now.mono_ms));
+                } else {
+                    self.refuse(hash, origin, Refusal::NoLeader);
+                }
+            }
+        }
+    }
+
+    fn release_parked(&mut self, now: Now, forward: &mut Vec<SignedTx>) {
+        if self.parked.is_empty() {
+            return;
+        }
+        if self.role == Role::Leader || self.leader.is_some() {
+            for (tx, origin, _) in std::mem::take(&mut self.parked) {
+                let hash = tx.hash();
+                self.route(tx, hash, origin, now, forward);
+            }
+            return;
+        }
+        while let Some((_, _, since)) = self.parked.front() {
+            if since + self.config.no_leader_grace_ms > now.mono_ms {
+                break;
+            }
+            let (tx, origin, _) = self.parked.pop_front().expect("front exists");
+            self.refuse(tx.hash(), origin, Refusal::NoLeader);
+        }
+    }
+
+    /// The leader cuts and proposes batches while one is full or due and the pipeline
+    /// has room.
+    pub(super) fn propose_batches(&mut self, now: Now) -> Result<(), ReplicaError> {
+        while self.role == Role::Leader
+            && self.inflight.len() < self.config.max_inflight_batches
+            && let Some(oldest) = self.mempool.oldest_arrival_ms()
+        {
+            let full = self.mempool.len() >= self.config.max_batch_txs;
+            let due = oldest + self.config.max_batch_delay_ms <= now.mono_ms;
+            if !full && !due {
+                break;
+            }
+            let pending = self.mempool.cut(self.config.max_batch_txs);
+            let mut owners = Vec::with_capacity(pending.len());
+            let mut txs = Vec::with_capacity(pending.len());
+            for p in pending {
+                owners.push((p.hash, p.origin));
+                txs.push(p.tx);
+            }
+            let seq = self.next_proposal;
+            self.next_proposal += 1;
+            let tag = ProposalTag {
+                node: self.config.id,
+                seq,
+            };
+            let batch = Batch {
+                proposer: self.config.id,
+                timestamp_ms: now.unix_ms,
+                txs,
+            };
+            let context = postcard::to_stdvec(&tag).expect("encoding into a Vec cannot fail");
+            let data = postcard::to_stdvec(&batch).expect("encoding into a Vec cannot fail");
+            match self.driver.handle_propose(context, data) {
+                Ok(()) => {
+                    // The leader appended the entry at once, at its last index.
+                    let index = self.driver.last_index();
+                    self.inflight.insert(index, Inflight { seq, txs: owners });
+                }
+                Err(err) => {
+                    tracing::warn!(%err, count = owners.len(), "raft dropped a proposal");
+                    self.mempool.forget(owners.iter().map(|(hash, _)| hash));
+                    for (hash, origin) in owners {
+                        self.refuse(hash, origin, Refusal::LeaderChanged);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

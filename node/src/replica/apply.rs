@@ -1,0 +1,230 @@
+//! The Ready loop, in raft-rs's required order, and applying committed entries: each
+//! entry's batch becomes the next block of the chain, stored with its receipts in the
+//! same atomic write as the Raft state of that Ready.
+
+use std::sync::Arc;
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfChangeV2, Entry, EntryType, Message, Snapshot};
+
+use crate::core::exchange::receipt::Outcome;
+use crate::core::exchange::reject::Rejection;
+use crate::core::ledger::{Batch, Ledger};
+use crate::core::tx::TxHash;
+use crate::io::store::WriteSet;
+use crate::raft::wire::WireMessage;
+
+use super::{
+    PeerMessage, ProposalTag, Refusal, Replica, ReplicaError, ReplicaEvent, StoredReceipt,
+};
+
+impl Replica {
+    pub(super) fn run_ready_loop(&mut self) -> Result<(), ReplicaError> {
+        while let Some(work) = self.driver.poll_ready()? {
+            // 1. Messages that need no persistence go out first.
+            self.send_raft(work.messages);
+            if let Some((role, leader)) = work.soft_state {
+                self.set_role(role, leader);
+            }
+            let mut write = WriteSet::default();
+            // 2. A snapshot from the leader replaces our state.
+            if let Some(snapshot) = work.snapshot {
+                self.install_snapshot(&snapshot)?;
+                write.install_snapshot = Some(snapshot);
+            }
+            // 3. Committed entries.
+            for entry in work.committed {
+                self.apply_entry(entry, &mut write)?;
+            }
+            // 4. New entries and hard state, durable before anything that depends on them.
+            write.durable = work.must_sync || !work.entries.is_empty() || work.hard_state.is_some();
+            write.entries = work.entries;
+            write.hard_state = work.hard_state;
+            self.maybe_snapshot(&mut write);
+            self.driver.store_mut().commit(write)?;
+            // 5. Votes and append acknowledgements, now that they are true on disk.
+            self.send_raft(work.persisted_messages);
+            let light = self.driver.handle_persisted()?;
+            self.send_raft(light.messages);
+            let mut write = WriteSet {
+                commit: light.commit,
+                ..Default::default()
+            };
+            for entry in light.committed {
+                self.apply_entry(entry, &mut write)?;
+            }
+            self.maybe_snapshot(&mut write);
+            // Blocks and receipts need not be synced: they are rebuilt from the Raft log
+            // (durable) if lost.
+            self.driver.store_mut().commit(write)?;
+            self.driver.handle_applied(self.applied_index);
+        }
+        Ok(())
+    }
+
+    fn send_raft(&mut self, messages: Vec<Message>) {
+        for message in messages {
+            let to = message.to;
+            self.outbox
+                .push_back((to, PeerMessage::Raft(Box::new(WireMessage::from(message)))));
+        }
+    }
+
+    fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), ReplicaError> {
+        let meta = snapshot.get_metadata();
+        self.ledger = Ledger::restore(&snapshot.data, self.ledger.chain_id())?;
+        self.applied_index = meta.index;
+        self.applied_term = meta.term;
+        self.blocks_since_snapshot = 0;
+        self.verified.clear();
+        self.events.push_back(ReplicaEvent::SnapshotInstalled {
+            height: self.ledger.head().height,
+            index: meta.index,
+        });
+        tracing::info!(
+            index = meta.index,
+            height = self.ledger.head().height,
+            "installed a snapshot from the leader"
+        );
+        Ok(())
+    }
+
+    fn apply_entry(&mut self, entry: Entry, write: &mut WriteSet) -> Result<(), ReplicaError> {
+        if entry.index <= self.applied_index {
+            // Already in the snapshot we restored from.
+            return Ok(());
+        }
+        self.applied_index = entry.index;
+        self.applied_term = entry.term;
+        self.settle_inflight(&entry);
+        match entry.get_entry_type() {
+            EntryType::EntryNormal if entry.data.is_empty() => {
+                // A new leader's empty entry: no block.
+            }
+            EntryType::EntryNormal => self.apply_batch(&entry, write),
+            EntryType::EntryConfChangeV2 => {
+                let mut change = ConfChangeV2::default();
+                if let Err(err) = change.merge_from_bytes(&entry.data) {
+                    tracing::error!(index = entry.index, %err, "skipping an undecodable membership change");
+                    return Ok(());
+                }
+                let conf = self.driver.apply_conf_change(&change)?;
+                self.events.push_back(ReplicaEvent::MembershipChanged {
+                    voters: conf.voters.clone(),
+                    learners: conf.learners.clone(),
+                });
+                write.conf_state = Some(conf);
+                // Snapshot right away: a node being added can only install a snapshot
+                // whose membership includes it.
+                self.snapshot_due = true;
+            }
+            EntryType::EntryConfChange => {
+                tracing::error!(
+                    index = entry.index,
+                    "skipping a v1 membership change: only v2 is proposed"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_batch(&mut self, entry: &Entry, write: &mut WriteSet) {
+        let batch: Batch = match postcard::from_bytes(&entry.data) {
+            Ok(batch) => batch,
+            Err(err) => {
+                // Every node sees the same bytes, so every node skips the same way.
+                tracing::error!(index = entry.index, %err, "skipping an undecodable batch");
+                return;
+            }
+        };
+        let preverified: Vec<bool> = batch
+            .txs
+            .iter()
+            .map(|tx| {
+                let hash = tx.hash();
+                self.verified.remove(&hash) == Some(tx.signature)
+            })
+            .collect();
+        let applied = self.ledger.apply_batch_preverified(batch, &preverified);
+        let height = applied.block.header.height;
+        self.mempool.forget(applied.receipts.iter().map(|r| &r.tx));
+        write.blocks.push((
+            height,
+            postcard::to_stdvec(&applied.block).expect("encoding into a Vec cannot fail"),
+        ));
+        for (index, receipt) in applied.receipts.iter().enumerate() {
+            if matches!(
+                receipt.outcome,
+                Outcome::Rejected(Rejection::StaleNonce { .. })
+            ) && self.has_receipt(&receipt.tx, write)
+            {
+                // A second copy of an applied transaction (resubmitted through another
+                // leader): keep the first copy's receipt, which is the one that counts.
+                continue;
+            }
+            let stored = StoredReceipt {
+                height,
+                index: index as u32,
+                receipt: receipt.clone(),
+            };
+            write.receipts.push((
+                receipt.tx.0,
+                postcard::to_stdvec(&stored).expect("encoding into a Vec cannot fail"),
+            ));
+        }
+        self.blocks_since_snapshot += 1;
+        self.events
+            .push_back(ReplicaEvent::Applied(Arc::new(applied)));
+    }
+
+    /// If this node proposed a batch at `entry`'s index, it either committed (the entry
+    /// is ours) or was replaced in a leader change: then its transactions were never
+    /// applied, and their submitters are told so.
+    fn settle_inflight(&mut self, entry: &Entry) {
+        let Some(inflight) = self.inflight.remove(&entry.index) else {
+            return;
+        };
+        let ours = postcard::from_bytes::<ProposalTag>(&entry.context)
+            .is_ok_and(|tag| tag.node == self.config.id && tag.seq == inflight.seq);
+        if !ours {
+            self.mempool
+                .forget(inflight.txs.iter().map(|(hash, _)| hash));
+            for (hash, origin) in inflight.txs {
+                self.refuse(hash, origin, Refusal::LeaderChanged);
+            }
+        }
+    }
+
+    fn has_receipt(&self, hash: &TxHash, write: &WriteSet) -> bool {
+        write.receipts.iter().any(|(h, _)| *h == hash.0)
+            || matches!(self.store().receipt(&hash.0), Ok(Some(_)))
+    }
+
+    /// Every `snapshot_every_blocks` blocks: snapshot the ledger at the applied index and
+    /// compact the log behind it (keeping some slack for followers a little behind).
+    fn maybe_snapshot(&mut self, write: &mut WriteSet) {
+        if self.blocks_since_snapshot < self.config.snapshot_every_blocks && !self.snapshot_due {
+            return;
+        }
+        self.blocks_since_snapshot = 0;
+        self.snapshot_due = false;
+        let mut snapshot = Snapshot::default();
+        snapshot.data = self.ledger.snapshot().into();
+        let meta = snapshot.mut_metadata();
+        meta.index = self.applied_index;
+        meta.term = self.applied_term;
+        meta.set_conf_state(self.driver.conf_state());
+        write.own_snapshot = Some(snapshot);
+        let compact_to = self
+            .applied_index
+            .saturating_sub(self.config.compaction_slack)
+            .max(1);
+        write.compact_to = Some(compact_to);
+        tracing::debug!(
+            index = self.applied_index,
+            height = self.ledger.head().height,
+            compact_to,
+            "snapshot taken"
+        );
+    }
+}

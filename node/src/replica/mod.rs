@@ -1,0 +1,484 @@
+//! A replica: one node's whole consensus-and-ledger state machine, sans IO.
+//!
+//! It composes the Raft [`Driver`], the durable [`Store`], the leader's [`Mempool`] and
+//! the [`Ledger`]. The caller feeds it inputs (`handle_*`), calls [`Replica::process`]
+//! with the current time, and drains outputs (`poll_transmit`, `poll_event`), sleeping
+//! until [`Replica::poll_timeout`]. It never reads a clock, opens a socket or spawns a
+//! thread, so the same code runs under the threaded runner and under the deterministic
+//! simulator in the tests. (Its one IO is the store it owns: fjall, synchronous.)
+//!
+//! Work is batched by design: `handle_submit` only queues, and `process` checks all the
+//! queued signatures in one batch verification, so a busy node verifies more cheaply.
+
+mod admit;
+mod apply;
+pub mod config;
+pub mod event;
+pub mod mempool;
+pub mod message;
+pub mod status;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+
+use qraft_keys::Signature;
+use raft::StateRole;
+use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::core::exchange::ExchangeError;
+use crate::core::exchange::receipt::Receipt;
+use crate::core::genesis::Genesis;
+use crate::core::ledger::Ledger;
+use crate::core::tx::{SignedTx, TxHash};
+use crate::core::types::NodeId;
+use crate::io::store::{Store, StoreError};
+use crate::raft::driver::{Driver, DriverConfig, DriverError};
+
+pub use config::ReplicaConfig;
+pub use event::ReplicaEvent;
+pub use mempool::Origin;
+pub use message::{PeerMessage, Refusal};
+pub use status::{PeerProgress, Role, Status};
+
+use mempool::Mempool;
+
+/// The time, passed in: a monotonic clock for deadlines and the wall clock the leader
+/// stamps on the batches it cuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    pub mono_ms: u64,
+    pub unix_ms: u64,
+}
+
+/// A receipt as stored, with where its transaction landed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReceipt {
+    pub height: u64,
+    pub index: u32,
+    pub receipt: Receipt,
+}
+
+/// Travels in each proposed entry's context: who proposed it, and which of its proposals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct ProposalTag {
+    node: NodeId,
+    seq: u64,
+}
+
+/// A batch this node proposed and has not yet seen applied.
+struct Inflight {
+    seq: u64,
+    txs: Vec<(TxHash, Origin)>,
+}
+
+/// A membership change, proposed by the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipChange {
+    AddLearner(NodeId),
+    /// Make a learner a voter.
+    Promote(NodeId),
+    Remove(NodeId),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("raft: {0}")]
+    Driver(#[from] DriverError),
+    #[error("the ledger: {0}")]
+    Ledger(#[from] ExchangeError),
+    #[error("this data directory belongs to another game (chain {found}, expected {expected})")]
+    OtherChain { found: String, expected: String },
+    #[error("only the leader can do that; the leader is {leader:?}")]
+    NotLeader { leader: Option<NodeId> },
+}
+
+pub struct Replica {
+    config: ReplicaConfig,
+    driver: Driver<Store>,
+    ledger: Ledger,
+    mempool: Mempool,
+    /// Submissions waiting for `process` to check their signatures.
+    incoming: Vec<(SignedTx, Origin)>,
+    /// Checked submissions waiting for a leader to be known, since when (mono ms).
+    parked: VecDeque<(SignedTx, Origin, u64)>,
+    /// Signatures this node checked at admission, so applying the block does not check
+    /// them again. Sound because a signature's verdict depends on it alone (qraft-keys'
+    /// cofactored rule), never on the batch it was checked in.
+    verified: FxHashMap<TxHash, Signature>,
+    /// This node's proposals not yet applied, by the log index they were appended at.
+    /// When that index is applied with someone else's entry, the proposal was lost in a
+    /// leader change: its transactions were certainly not applied, and are refused.
+    inflight: BTreeMap<u64, Inflight>,
+    next_proposal: u64,
+    applied_index: u64,
+    applied_term: u64,
+    blocks_since_snapshot: u64,
+    /// A snapshot is wanted at the next opportunity (the membership changed).
+    snapshot_due: bool,
+    role: Role,
+    leader: Option<NodeId>,
+    last_tick_ms: Option<u64>,
+    outbox: VecDeque<(NodeId, PeerMessage)>,
+    events: VecDeque<ReplicaEvent>,
+}
+
+impl Replica {
+    /// Opens (or creates) the replica whose data lives in `dir`.
+    pub fn open(
+        config: ReplicaConfig,
+        genesis: &Genesis,
+        dir: &Path,
+    ) -> Result<Replica, ReplicaError> {
+        // A node named in genesis starts with genesis's membership; any other node starts
+        // empty and learns the membership from the leader once it is added.
+        let mut initial = ConfState::default();
+        let named = genesis
+            .voters
+            .iter()
+            .chain(&genesis.learners)
+            .any(|n| n.id == config.id);
+        if named {
+            initial.voters = genesis.voters.iter().map(|n| n.id).collect();
+            initial.learners = genesis.learners.iter().map(|n| n.id).collect();
+        }
+        let mut store = Store::open(dir, initial)?;
+        let chain = genesis.chain_id();
+        match store.meta("chain")? {
+            Some(found) if found != chain.0 => {
+                return Err(ReplicaError::OtherChain {
+                    found: hex_string(&found),
+                    expected: chain.to_string(),
+                });
+            }
+            Some(_) => {}
+            None => store.commit(crate::io::store::WriteSet {
+                meta: vec![("chain".to_string(), chain.0.to_vec())],
+                durable: true,
+                ..Default::default()
+            })?,
+        }
+        let (ledger, applied_index, applied_term) = match store.latest_snapshot() {
+            Some(snapshot) => {
+                let meta = snapshot.get_metadata();
+                (
+                    Ledger::restore(&snapshot.data, chain)?,
+                    meta.index,
+                    meta.term,
+                )
+            }
+            None => (Ledger::new(genesis)?, 0, 0),
+        };
+        let driver = Driver::new(
+            &DriverConfig {
+                id: config.id,
+                election_ticks: config.election_ticks,
+                heartbeat_ticks: config.heartbeat_ticks,
+                fixed_election_ticks: config.fixed_election_ticks,
+                applied: applied_index,
+                max_size_per_msg: config.max_size_per_msg,
+                max_inflight_msgs: 256,
+            },
+            store,
+        )?;
+        let role = if driver.is_learner() {
+            Role::Learner
+        } else {
+            Role::Follower
+        };
+        Ok(Replica {
+            mempool: Mempool::new(config.mempool_capacity),
+            config,
+            driver,
+            ledger,
+            incoming: Vec::new(),
+            parked: VecDeque::new(),
+            verified: FxHashMap::default(),
+            inflight: BTreeMap::new(),
+            next_proposal: 0,
+            applied_index,
+            applied_term,
+            blocks_since_snapshot: 0,
+            snapshot_due: false,
+            role,
+            leader: None,
+            last_tick_ms: None,
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    // --- Inputs ---------------------------------------------------------------------------
+
+    /// A client of this node submits a transaction. Its fate arrives as a
+    /// [`ReplicaEvent::Applied`] block holding its receipt, or a [`ReplicaEvent::Refused`].
+    pub fn handle_submit(&mut self, tx: SignedTx) {
+        self.incoming.push((tx, Origin::Local));
+    }
+
+    /// A message from peer `from` (the transport vouches for who sent it).
+    pub fn handle_peer(&mut self, from: NodeId, message: PeerMessage) {
+        match message {
+            PeerMessage::Raft(wire) => {
+                let message = match raft::eraftpb::Message::try_from(*wire) {
+                    Ok(message) => message,
+                    Err(err) => {
+                        tracing::warn!(peer = from, %err, "dropping a malformed raft message");
+                        return;
+                    }
+                };
+                if message.from != from || message.to != self.config.id {
+                    tracing::warn!(
+                        peer = from,
+                        claimed = message.from,
+                        to = message.to,
+                        "dropping a raft message not from its sender or not for us"
+                    );
+                    return;
+                }
+                if let Err(err) = self.driver.handle_message(message) {
+                    tracing::debug!(peer = from, %err, "raft refused a message");
+                }
+            }
+            PeerMessage::Forward(txs) => {
+                self.incoming
+                    .extend(txs.into_iter().map(|tx| (tx, Origin::Peer(from))));
+            }
+            PeerMessage::Refused(refusals) => {
+                for (hash, refusal) in refusals {
+                    self.events
+                        .push_back(ReplicaEvent::Refused { hash, refusal });
+                }
+            }
+        }
+    }
+
+    /// The transport could not reach `peer`.
+    pub fn handle_unreachable(&mut self, peer: NodeId) {
+        self.driver.report_unreachable(peer);
+    }
+
+    /// Proposes a membership change (leader only); it takes effect when applied, with a
+    /// [`ReplicaEvent::MembershipChanged`].
+    pub fn handle_membership(&mut self, change: MembershipChange) -> Result<(), ReplicaError> {
+        if self.role != Role::Leader {
+            return Err(ReplicaError::NotLeader {
+                leader: self.leader,
+            });
+        }
+        let (change_type, node) = match change {
+            MembershipChange::AddLearner(node) => (ConfChangeType::AddLearnerNode, node),
+            MembershipChange::Promote(node) => (ConfChangeType::AddNode, node),
+            MembershipChange::Remove(node) => (ConfChangeType::RemoveNode, node),
+        };
+        let mut single = ConfChangeSingle::default();
+        single.set_change_type(change_type);
+        single.node_id = node;
+        let mut cc = ConfChangeV2::default();
+        cc.set_changes(vec![single].into());
+        self.driver.handle_conf_change(Vec::new(), cc)?;
+        Ok(())
+    }
+
+    /// Makes this node campaign now (tests and leadership hand-over).
+    pub fn campaign(&mut self) -> Result<(), ReplicaError> {
+        Ok(self.driver.campaign()?)
+    }
+
+    /// Does all pending work at time `now`: ticks, admission, batching, and the Raft
+    /// Ready loop with its durable writes. An error is fatal for this replica (its store
+    /// or state can no longer be trusted): drop it and reopen from disk.
+    pub fn process(&mut self, now: Now) -> Result<(), ReplicaError> {
+        self.tick_if_due(now);
+        self.admit(now);
+        self.propose_batches(now)?;
+        self.run_ready_loop()?;
+        // Applying may have made room in the pipeline, or changed the leader.
+        self.admit(now);
+        self.propose_batches(now)?;
+        self.run_ready_loop()?;
+        Ok(())
+    }
+
+    fn tick_if_due(&mut self, now: Now) {
+        let tick = self.config.tick_ms;
+        match self.last_tick_ms {
+            None => self.last_tick_ms = Some(now.mono_ms),
+            Some(last) if now.mono_ms >= last + tick => {
+                self.driver.handle_tick();
+                // After a stall, tick once rather than in a burst: a starved node should
+                // not start an election the moment it wakes up.
+                let next = if now.mono_ms >= last + 2 * tick {
+                    now.mono_ms
+                } else {
+                    last + tick
+                };
+                self.last_tick_ms = Some(next);
+            }
+            Some(_) => {}
+        }
+    }
+
+    // --- Outputs --------------------------------------------------------------------------
+
+    pub fn poll_transmit(&mut self) -> Option<(NodeId, PeerMessage)> {
+        self.outbox.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<ReplicaEvent> {
+        self.events.pop_front()
+    }
+
+    /// When `process` must run next (mono ms) even if no input arrives.
+    pub fn poll_timeout(&self) -> u64 {
+        let mut at = self.last_tick_ms.unwrap_or(0) + self.config.tick_ms;
+        if self.role == Role::Leader
+            && let Some(oldest) = self.mempool.oldest_arrival_ms()
+            && self.inflight.len() < self.config.max_inflight_batches
+        {
+            at = at.min(oldest + self.config.max_batch_delay_ms);
+        }
+        if let Some((_, _, since)) = self.parked.front() {
+            at = at.min(since + self.config.no_leader_grace_ms);
+        }
+        at
+    }
+
+    /// Whether `process` has queued work to do right away.
+    pub fn has_work(&self) -> bool {
+        !self.incoming.is_empty() || self.driver.has_ready()
+    }
+
+    // --- Views ----------------------------------------------------------------------------
+
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    pub fn config(&self) -> &ReplicaConfig {
+        &self.config
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    pub fn term(&self) -> u64 {
+        self.driver.term()
+    }
+
+    pub fn store(&self) -> &Store {
+        self.driver.store()
+    }
+
+    pub fn status(&self) -> Status {
+        let conf = self.driver.conf_state();
+        let head = self.ledger.head();
+        Status {
+            id: self.config.id,
+            role: self.role,
+            term: self.driver.term(),
+            leader: self.leader,
+            commit_index: self.driver.commit_index(),
+            applied_index: self.applied_index,
+            last_index: self.driver.last_index(),
+            height: head.height,
+            head_hash: head.hash,
+            state_digest: head.state_digest,
+            voters: conf.voters.clone(),
+            learners: conf.learners.clone(),
+            mempool: self.mempool.len(),
+            inflight_batches: self.inflight.len(),
+            peers: self
+                .driver
+                .progress()
+                .into_iter()
+                .map(|(id, matched, next, active)| PeerProgress {
+                    id,
+                    matched,
+                    next,
+                    active,
+                })
+                .collect(),
+        }
+    }
+
+    /// A stored block by height (absent below a snapshot this node installed).
+    pub fn block(&self, height: u64) -> Result<Option<crate::core::block::Block>, ReplicaError> {
+        Ok(self
+            .store()
+            .block(height)?
+            .and_then(|bytes| postcard::from_bytes(&bytes).ok()))
+    }
+
+    /// A stored receipt by transaction hash.
+    pub fn receipt(&self, hash: &TxHash) -> Result<Option<StoredReceipt>, ReplicaError> {
+        Ok(self
+            .store()
+            .receipt(&hash.0)?
+            .and_then(|bytes| postcard::from_bytes(&bytes).ok()))
+    }
+
+    fn set_role(&mut self, raft_role: StateRole, leader: u64) {
+        let was_leader = self.role == Role::Leader;
+        self.role = match raft_role {
+            StateRole::Leader => Role::Leader,
+            StateRole::Candidate => Role::Candidate,
+            StateRole::PreCandidate => Role::PreCandidate,
+            StateRole::Follower if self.driver.is_learner() => Role::Learner,
+            StateRole::Follower => Role::Follower,
+        };
+        self.leader = (leader != raft::INVALID_ID).then_some(leader);
+        if was_leader && self.role != Role::Leader {
+            // Waiting transactions were never proposed: hand them back. Proposed ones
+            // may still commit under the next leader: `inflight` settles them when their
+            // log index is applied.
+            for pending in self.mempool.drain() {
+                self.refuse(pending.hash, pending.origin, Refusal::LeaderChanged);
+            }
+        }
+        self.events.push_back(ReplicaEvent::RoleChanged {
+            role: self.role,
+            leader: self.leader,
+            term: self.driver.term(),
+        });
+    }
+
+    fn refuse(&mut self, hash: TxHash, origin: Origin, refusal: Refusal) {
+        self.verified.remove(&hash);
+        match origin {
+            Origin::Local => self
+                .events
+                .push_back(ReplicaEvent::Refused { hash, refusal }),
+            Origin::Peer(peer) => {
+                // Coalesce with a refusal already queued for the same peer.
+                if let Some((_, PeerMessage::Refused(list))) = self
+                    .outbox
+                    .iter_mut()
+                    .rev()
+                    .find(|(to, m)| *to == peer && matches!(m, PeerMessage::Refused(_)))
+                {
+                    list.push((hash, refusal));
+                } else {
+                    self.outbox
+                        .push_back((peer, PeerMessage::Refused(vec![(hash, refusal)])));
+                }
+            }
+        }
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
