@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qraft_keys::Keypair;
-use qraft_node::api::{Committed, SubmitError};
+use qraft_node::api::{Committed, NodeEvent, SubmitError};
+use qraft_node::cluster::faults::Partition;
 use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
 use qraft_node::cluster::workload::OrderFlow;
 use qraft_node::core::genesis::sample::SampleOptions;
+use qraft_node::core::tx::{NewOrder, OrderKind};
 use qraft_node::core::tx::{Tx, TxBody, TxHash};
+use qraft_node::core::types::Side;
 use qraft_node::replica::Refusal;
 use tokio::sync::Mutex;
 
@@ -152,8 +155,10 @@ async fn a_full_mempool_answers_busy() {
     assert_eq!(busy, 8, "the rest were told busy");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_leader_mid_load_loses_nothing_acknowledged() {
+/// Eight submitters spread over all nodes; `victim` picks the node to kill -9 a little
+/// into the load and restart from its data directory later. Nothing acknowledged may be
+/// lost, and every node (the restarted one too) must end with the same chain.
+async fn kill_mid_load(victim: fn(leader: u64) -> u64) {
     let cluster = Arc::new(Mutex::new(LocalCluster::start(options()).unwrap()));
     let (leader, handles, genesis, traders) = {
         let c = cluster.lock().await;
@@ -184,9 +189,10 @@ async fn killing_the_leader_mid_load_loses_nothing_acknowledged() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    cluster.lock().await.kill(leader);
+    let victim = victim(leader);
+    cluster.lock().await.kill(victim);
     tokio::time::sleep(Duration::from_millis(700)).await;
-    cluster.lock().await.start_node(leader).unwrap();
+    cluster.lock().await.start_node(victim).unwrap();
 
     let mut acked = BTreeMap::new();
     let mut unknown = 0;
@@ -208,4 +214,169 @@ async fn killing_the_leader_mid_load_loses_nothing_acknowledged() {
         "{} acknowledged, {unknown} with unknown outcome (their node was killed)",
         acked.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_leader_mid_load_loses_nothing_acknowledged() {
+    kill_mid_load(|leader| leader).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_follower_mid_load_loses_nothing_acknowledged() {
+    kill_mid_load(|leader| if leader == 1 { 2 } else { 1 }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_cluster_restart_keeps_the_chain_and_carries_on() {
+    let mut cluster = LocalCluster::start(options()).unwrap();
+    cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 9);
+    let mut acked = BTreeMap::new();
+    for i in 0..40 {
+        let handle = cluster.handle(1 + i % 3);
+        let tx = flow.next_tx();
+        let hash = tx.hash();
+        acked.insert(hash, handle.submit(tx).await.expect("applied"));
+    }
+    let before = cluster.handle(1).status().await.unwrap();
+    for id in cluster.ids() {
+        cluster.kill(id);
+    }
+    for id in cluster.ids() {
+        cluster.start_node(id).unwrap();
+    }
+    let leader = cluster
+        .wait_for_leader(WAIT)
+        .await
+        .expect("a leader after restart");
+    let after = cluster.handle(leader).status().await.unwrap();
+    assert!(after.height >= before.height, "{after:?} vs {before:?}");
+    let more = cluster
+        .handle(leader)
+        .submit(flow.next_tx())
+        .await
+        .expect("applied");
+    assert!(more.height > before.height);
+    acked.insert(more.receipt.tx, more);
+    assert_agree(&cluster, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_see_blocks_trades_and_book_changes_and_queries_answer() {
+    let cluster = LocalCluster::start(options()).unwrap();
+    let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let follower = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
+    let handle = cluster.handle(follower);
+    let mut events = handle.subscribe();
+    let chain = cluster.game.genesis.chain_id();
+    let symbol = cluster.game.genesis.symbols[0].ticker;
+    let (buyer, seller) = (&cluster.game.traders[0], &cluster.game.traders[1]);
+    let order = |key: &Keypair, side, nonce| {
+        Tx {
+            signer: key.public(),
+            nonce,
+            body: TxBody::Order(NewOrder {
+                symbol,
+                side,
+                quantity: 10,
+                kind: OrderKind::Limit { price: 1_000 },
+            }),
+        }
+        .sign(key, &chain)
+    };
+    let resting = handle.submit(order(seller, Side::Sell, 1)).await.unwrap();
+    let book = handle
+        .depth(symbol, 5)
+        .await
+        .unwrap()
+        .expect("the symbol exists");
+    assert_eq!(book.asks.len(), 1, "the sell order rests: {book:?}");
+    let crossing = handle.submit(order(buyer, Side::Buy, 1)).await.unwrap();
+    assert!(crossing.height > resting.height);
+
+    let (mut blocks, mut trades, mut book_changes) = (0, Vec::new(), Vec::new());
+    while trades.is_empty() {
+        match tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("events arrive")
+        {
+            Ok(NodeEvent::Block(block)) => {
+                blocks += 1;
+                assert!(block.block.header.height <= crossing.height);
+            }
+            Ok(NodeEvent::Trades(list)) => trades.extend(list.iter().cloned()),
+            Ok(NodeEvent::BookChanged { symbols, .. }) => book_changes.extend(symbols),
+            Ok(_) => {}
+            Err(err) => panic!("subscriber lagged: {err}"),
+        }
+    }
+    assert!(blocks >= 2);
+    assert_eq!(trades.len(), 1);
+    assert_eq!((trades[0].quantity, trades[0].price), (10, 1_000));
+    assert_eq!(trades[0].buyer, buyer.public());
+    assert!(book_changes.contains(&symbol));
+
+    let account = handle
+        .account(buyer.public())
+        .await
+        .unwrap()
+        .expect("a participant");
+    let position = account
+        .positions
+        .iter()
+        .find(|p| p.symbol == symbol)
+        .unwrap();
+    assert_eq!(
+        position.shares,
+        1_000 + 10,
+        "the sample game starts everyone with 1,000"
+    );
+    let tape = handle.recent_trades(Some(symbol), 10).await.unwrap();
+    assert_eq!(tape.len(), 1);
+    let stored = handle
+        .receipt(crossing.receipt.tx)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.receipt, crossing.receipt);
+    let status = cluster.handle(leader).status().await.unwrap();
+    assert_eq!(
+        status.peers.len(),
+        3,
+        "the leader tracks every voter: {status:?}"
+    );
+    assert!(status.peers.iter().all(|p| p.matched > 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_the_leader_says_no_leader() {
+    let mut opts = options();
+    opts.tune = |config| {
+        config.tick_ms = 20;
+        config.no_leader_grace_ms = 600;
+    };
+    let cluster = LocalCluster::start(opts).unwrap();
+    let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let lonely = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
+    let others: Vec<u64> = cluster
+        .ids()
+        .into_iter()
+        .filter(|&id| id != lonely)
+        .collect();
+    cluster
+        .net()
+        .set_partition(Partition::groups(vec![vec![lonely], others]));
+    // Wait for it to notice: its election timeout passes and its pre-vote fails.
+    let handle = cluster.handle(lonely);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while handle.status().await.unwrap().leader.is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "it never lost the leader"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 3);
+    let result = handle.submit(flow.next_tx()).await;
+    assert_eq!(result, Err(SubmitError::Refused(Refusal::NoLeader)));
 }

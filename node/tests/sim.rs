@@ -161,3 +161,64 @@ fn a_learner_added_late_catches_up_by_snapshot_after_compaction() {
     sim.settle(30_000)
         .expect("the cluster settles with the learner");
 }
+
+#[test]
+fn membership_changes_add_promote_and_remove_nodes() {
+    let mut sim = Sim::new(7, 3);
+    assert!(sim.run_until(10_000, |s| s.leader().is_some()));
+    for _ in 0..30 {
+        let leader = sim.leader().expect("a leader");
+        sim.submit_random(leader);
+        sim.run_for(20);
+    }
+    sim.add_node(4);
+    sim.change_membership(MembershipChange::AddLearner(4))
+        .expect("add learner");
+    assert!(sim.run_until(20_000, |s| s.pending() == 0 && s.converged()));
+
+    sim.change_membership(MembershipChange::Promote(4))
+        .expect("promote");
+    assert!(
+        sim.run_until(10_000, |s| s.node_ids().iter().all(|&id| s
+            .replica(id)
+            .unwrap()
+            .status()
+            .voters
+            == vec![1, 2, 3, 4])),
+        "node 4 did not become a voter everywhere"
+    );
+
+    // Remove a follower that is not the leader, then retire it.
+    let leader = sim.leader().expect("a leader");
+    let victim = [1, 2, 3].into_iter().find(|&id| id != leader).unwrap();
+    sim.change_membership(MembershipChange::Remove(victim))
+        .expect("remove");
+    assert!(
+        sim.run_until(10_000, |s| s
+            .node_ids()
+            .iter()
+            .filter(|&&id| id != victim)
+            .all(|&id| !s.replica(id).unwrap().status().voters.contains(&victim))),
+        "node {victim} was not removed"
+    );
+    sim.retire(victim);
+
+    // Three voters remain (the promoted learner among them) and still commit; node 4
+    // now votes, so losing one more voter leaves a quorum.
+    let remaining: Vec<u64> = sim.node_ids();
+    assert_eq!(remaining.len(), 3);
+    let other = remaining
+        .into_iter()
+        .find(|&id| Some(id) != sim.leader())
+        .unwrap();
+    sim.crash(other);
+    for _ in 0..10 {
+        let leader = sim.leader().expect("a leader");
+        sim.submit_random(leader);
+    }
+    assert!(
+        sim.run_until(20_000, |s| s.pending() == 0),
+        "two of three voters did not commit"
+    );
+    sim.settle(30_000).expect("settles");
+}

@@ -10,11 +10,14 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::core::block::{Block, BlockHash};
-use crate::core::exchange::receipt::Receipt;
+use crate::core::exchange::receipt::{PublicTrade, Receipt};
+use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, SymbolView};
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
+use crate::core::types::Ticker;
 use crate::io::runner::Input;
 use crate::replica::{MembershipChange, Refusal, Replica, ReplicaEvent, Status, StoredReceipt};
+use qraft_keys::PublicKey;
 
 use super::event::NodeEvent;
 
@@ -155,6 +158,44 @@ impl Handle {
 
     pub async fn receipt(&self, hash: TxHash) -> Result<Option<StoredReceipt>, NodeStopped> {
         self.query(move |replica| replica.receipt(&hash).ok().flatten())
+            .await
+    }
+
+    /// The order book of `symbol`, `levels` price levels a side (`None`: no such symbol).
+    pub async fn depth(
+        &self,
+        symbol: Ticker,
+        levels: usize,
+    ) -> Result<Option<DepthView>, NodeStopped> {
+        self.query(move |replica| replica.ledger().exchange().depth(symbol, levels))
+            .await
+    }
+
+    /// Every symbol with its last price, change and volume.
+    pub async fn symbols(&self) -> Result<Vec<SymbolView>, NodeStopped> {
+        self.query(|replica| replica.ledger().exchange().symbols())
+            .await
+    }
+
+    /// A participant's own account: cash, positions, open orders. (Who may see which
+    /// account is the network server's business; in process, the caller is trusted.)
+    pub async fn account(&self, key: PublicKey) -> Result<Option<AccountView>, NodeStopped> {
+        self.query(move |replica| replica.ledger().exchange().account(&key))
+            .await
+    }
+
+    /// The most recent trades, newest first, in one symbol or all.
+    pub async fn recent_trades(
+        &self,
+        symbol: Option<Ticker>,
+        limit: usize,
+    ) -> Result<Vec<PublicTrade>, NodeStopped> {
+        self.query(move |replica| replica.ledger().exchange().recent_trades(symbol, limit))
+            .await
+    }
+
+    pub async fn leaderboard(&self) -> Result<Vec<LeaderboardRow>, NodeStopped> {
+        self.query(|replica| replica.ledger().exchange().leaderboard())
             .await
     }
 

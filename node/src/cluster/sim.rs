@@ -184,6 +184,13 @@ impl Sim {
         self.pending.retain(|_, (node, _)| *node != id);
     }
 
+    /// Takes node `id` out of the simulation for good (after removing it from the
+    /// cluster).
+    pub fn retire(&mut self, id: NodeId) {
+        self.crash(id);
+        self.nodes.remove(&id);
+    }
+
     /// Restarts a crashed node from its data directory.
     pub fn restart(&mut self, id: NodeId) {
         let genesis = &self.game.genesis;

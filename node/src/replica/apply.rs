@@ -109,10 +109,11 @@ impl Replica {
                     return Ok(());
                 }
                 let conf = self.driver.apply_conf_change(&change)?;
-                self.events.push_back(ReplicaEvent::MembershipChanged {
-                    voters: conf.voters.clone(),
-                    learners: conf.learners.clone(),
-                });
+                let (mut voters, mut learners) = (conf.voters.clone(), conf.learners.clone());
+                voters.sort_unstable();
+                learners.sort_unstable();
+                self.events
+                    .push_back(ReplicaEvent::MembershipChanged { voters, learners });
                 write.conf_state = Some(conf);
                 // Snapshot right away: a node being added can only install a snapshot
                 // whose membership includes it.

@@ -384,6 +384,10 @@ impl Replica {
 
     pub fn status(&self) -> Status {
         let conf = self.driver.conf_state();
+        let mut voters = conf.voters.clone();
+        let mut learners = conf.learners.clone();
+        voters.sort_unstable();
+        learners.sort_unstable();
         let head = self.ledger.head();
         Status {
             id: self.config.id,
@@ -396,8 +400,8 @@ impl Replica {
             height: head.height,
             head_hash: head.hash,
             state_digest: head.state_digest,
-            voters: conf.voters.clone(),
-            learners: conf.learners.clone(),
+            voters,
+            learners,
             mempool: self.mempool.len(),
             inflight_batches: self.inflight.len(),
             peers: self
