@@ -13,13 +13,30 @@
 //! (`Message::snapshot`, `Snapshot::metadata`, `SnapshotMetadata::conf_state`) are
 //! `Option`s here, so the round trip `eraftpb -> wire -> eraftpb` is exact.
 //!
+//! Entry data is opaque to this module, except for membership changes, whose `data` raft-rs
+//! fills with a protobuf-encoded `ConfChangeV2` that both raft-rs (a leader stepping a
+//! forwarded proposal) and our apply path parse. Those are transcoded at this boundary: the
+//! sender parses its own, locally produced protobuf and sends the postcard
+//! [`WireConfChangeV2`] in the wire entry's `data`; the receiver decodes that strictly and
+//! re-encodes it as protobuf, so protobuf only ever *encodes* bytes that came from a peer,
+//! and the receiver's entry is byte for byte the sender's. v1 `EntryConfChange` entries,
+//! which QRaft never proposes, are refused.
+//!
 //! Not carried: `Entry::sync_log` (deprecated and never read by raft-rs 0.7; it comes back
-//! `false`) and protobuf unknown fields (never set, since we never parse protobuf).
+//! `false`) and protobuf unknown fields. The messages raft-rs builds have none, since no
+//! protobuf is parsed on their way; a local `ConfChangeV2` with some would not transcode
+//! exactly, so it is not sent (see [`WireEntry`]).
 
 use ::raft::eraftpb::{
-    ConfState, Entry, EntryType, Message, MessageType, Snapshot, SnapshotMetadata,
+    ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
+    EntryType, Message, MessageType, Snapshot, SnapshotMetadata,
 };
+use protobuf::Message as _;
 use serde::{Deserialize, Serialize};
+
+/// The most changes one membership-change entry may carry on the wire. QRaft proposes one
+/// at a time; raft-rs's own auto-leave entry carries none.
+pub const MAX_CONF_CHANGES: usize = 64;
 
 /// Why a frame could not become an `eraftpb::Message`.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +65,39 @@ pub enum WireError {
     },
     #[error("MsgAppend at index {index} with {count} entries overflows the log index")]
     IndexOverflow { index: u64, count: usize },
+    #[error("unknown conf change transition {0}")]
+    UnknownConfChangeTransition(u8),
+    #[error("unknown conf change type {0}")]
+    UnknownConfChangeType(u8),
+    /// The `data` of an `EntryConfChangeV2` entry is not a postcard [`WireConfChangeV2`]
+    /// (a sender whose own protobuf would not transcode sends it empty; see [`WireEntry`]).
+    #[error("membership change entry at index {index} has malformed data: {source}")]
+    ConfChangeDecode {
+        index: u64,
+        #[source]
+        source: postcard::Error,
+    },
+    #[error("membership change entry at index {index} has {count} trailing bytes")]
+    ConfChangeTrailingBytes { index: u64, count: usize },
+    #[error("membership change entry at index {index} has {count} changes, more than {max}")]
+    TooManyConfChanges {
+        index: u64,
+        count: usize,
+        max: usize,
+    },
+    /// `write_to_bytes` refused the rebuilt `ConfChangeV2`. It has no reason to (proto3 has
+    /// no required fields, and the frame limit keeps sizes far from protobuf's 4 GiB), but
+    /// this is an error rather than a panic all the same.
+    #[error("membership change entry at index {index} does not encode as protobuf: {source}")]
+    ConfChangeEncode {
+        index: u64,
+        #[source]
+        source: protobuf::ProtobufError,
+    },
+    /// QRaft proposes only `ConfChangeV2`; a v1 `EntryConfChange` entry would carry
+    /// protobuf that no peer should ask us to parse.
+    #[error("entry at index {index} is a v1 membership change, which QRaft never proposes")]
+    ConfChangeV1 { index: u64 },
 }
 
 /// `eraftpb::MessageType`, with codes equal to the protobuf enum numbers.
@@ -242,6 +292,12 @@ pub struct WireMessage {
 }
 
 /// `eraftpb::Entry` without the deprecated `sync_log`.
+///
+/// `data` is opaque, except in an `EntryConfChangeV2` entry, where it is a postcard
+/// [`WireConfChangeV2`] instead of raft-rs's protobuf `ConfChangeV2`: [`From`] transcodes
+/// the sender's protobuf, [`TryFrom`] decodes the postcard strictly and re-encodes the
+/// protobuf raft-rs expects. A sender whose own protobuf does not transcode exactly sends
+/// the data empty, which every receiver refuses.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct WireEntry {
     pub entry_type: WireEntryType,
@@ -279,6 +335,121 @@ pub struct WireConfState {
     pub voters_outgoing: Vec<u64>,
     pub learners_next: Vec<u64>,
     pub auto_leave: bool,
+}
+
+/// `eraftpb::ConfChangeV2`, the wire form of an `EntryConfChangeV2` entry's `data`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct WireConfChangeV2 {
+    pub transition: WireTransition,
+    /// At most [`MAX_CONF_CHANGES`] on receipt.
+    pub changes: Vec<WireConfChangeSingle>,
+    #[serde(with = "byte_vec")]
+    pub context: Vec<u8>,
+}
+
+/// `eraftpb::ConfChangeSingle`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WireConfChangeSingle {
+    pub change_type: WireConfChangeType,
+    pub node_id: u64,
+}
+
+/// `eraftpb::ConfChangeTransition`, with codes equal to the protobuf enum numbers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(into = "u8", try_from = "u8")]
+#[repr(u8)]
+pub enum WireTransition {
+    Auto = 0,
+    Implicit = 1,
+    Explicit = 2,
+}
+
+impl From<WireTransition> for u8 {
+    fn from(t: WireTransition) -> u8 {
+        t as u8
+    }
+}
+
+impl TryFrom<u8> for WireTransition {
+    type Error = WireError;
+
+    fn try_from(code: u8) -> Result<Self, WireError> {
+        match code {
+            0 => Ok(WireTransition::Auto),
+            1 => Ok(WireTransition::Implicit),
+            2 => Ok(WireTransition::Explicit),
+            _ => Err(WireError::UnknownConfChangeTransition(code)),
+        }
+    }
+}
+
+impl From<ConfChangeTransition> for WireTransition {
+    fn from(t: ConfChangeTransition) -> Self {
+        match t {
+            ConfChangeTransition::Auto => WireTransition::Auto,
+            ConfChangeTransition::Implicit => WireTransition::Implicit,
+            ConfChangeTransition::Explicit => WireTransition::Explicit,
+        }
+    }
+}
+
+impl From<WireTransition> for ConfChangeTransition {
+    fn from(t: WireTransition) -> Self {
+        match t {
+            WireTransition::Auto => ConfChangeTransition::Auto,
+            WireTransition::Implicit => ConfChangeTransition::Implicit,
+            WireTransition::Explicit => ConfChangeTransition::Explicit,
+        }
+    }
+}
+
+/// `eraftpb::ConfChangeType`, with codes equal to the protobuf enum numbers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(into = "u8", try_from = "u8")]
+#[repr(u8)]
+pub enum WireConfChangeType {
+    AddNode = 0,
+    RemoveNode = 1,
+    AddLearnerNode = 2,
+}
+
+impl From<WireConfChangeType> for u8 {
+    fn from(t: WireConfChangeType) -> u8 {
+        t as u8
+    }
+}
+
+impl TryFrom<u8> for WireConfChangeType {
+    type Error = WireError;
+
+    fn try_from(code: u8) -> Result<Self, WireError> {
+        match code {
+            0 => Ok(WireConfChangeType::AddNode),
+            1 => Ok(WireConfChangeType::RemoveNode),
+            2 => Ok(WireConfChangeType::AddLearnerNode),
+            _ => Err(WireError::UnknownConfChangeType(code)),
+        }
+    }
+}
+
+impl From<ConfChangeType> for WireConfChangeType {
+    fn from(t: ConfChangeType) -> Self {
+        match t {
+            ConfChangeType::AddNode => WireConfChangeType::AddNode,
+            ConfChangeType::RemoveNode => WireConfChangeType::RemoveNode,
+            ConfChangeType::AddLearnerNode => WireConfChangeType::AddLearnerNode,
+        }
+    }
+}
+
+impl From<WireConfChangeType> for ConfChangeType {
+    fn from(t: WireConfChangeType) -> Self {
+        match t {
+            WireConfChangeType::AddNode => ConfChangeType::AddNode,
+            WireConfChangeType::RemoveNode => ConfChangeType::RemoveNode,
+            WireConfChangeType::AddLearnerNode => ConfChangeType::AddLearnerNode,
+        }
+    }
 }
 
 // eraftpb -> wire. The protobuf structs are destructured without `..`, so a field added to
@@ -328,6 +499,9 @@ impl From<Message> for WireMessage {
 }
 
 impl From<Entry> for WireEntry {
+    /// Membership changes are transcoded (`conf_change_to_wire`); v1 ones, which QRaft
+    /// never proposes and receivers refuse whatever their data, go out with empty data so
+    /// no protobuf reaches the wire.
     fn from(e: Entry) -> Self {
         let Entry {
             entry_type,
@@ -339,12 +513,103 @@ impl From<Entry> for WireEntry {
             unknown_fields: _,
             cached_size: _,
         } = e;
+        let data = match entry_type {
+            EntryType::EntryNormal => Vec::from(data),
+            EntryType::EntryConfChangeV2 => conf_change_to_wire(index, &data),
+            EntryType::EntryConfChange => {
+                tracing::error!(index, "sending a v1 membership change without its data");
+                Vec::new()
+            }
+        };
         WireEntry {
             entry_type: entry_type.into(),
             term,
             index,
-            data: Vec::from(data),
+            data,
             context: Vec::from(context),
+        }
+    }
+}
+
+/// The wire `data` of a locally produced `EntryConfChangeV2` entry: its protobuf
+/// `ConfChangeV2`, parsed, as a postcard [`WireConfChangeV2`].
+///
+/// The protobuf is our own: raft-rs encoded it, or `conf_change_from_wire` did when the
+/// entry arrived; it is never a peer's bytes. The result is sent only if the receiver's
+/// rebuild (`conf_change_from_wire`, run here on it) gives back exactly these bytes, so a
+/// follower's log holds what the leader's does. If the bytes do not parse, or hold what the
+/// mirror cannot (unknown fields or enum values, a non-canonical encoding, too many
+/// changes) — none of which happens for entries we made — the data goes out empty instead.
+/// Empty is not a valid [`WireConfChangeV2`], so every receiver refuses the message
+/// ([`WireError::ConfChangeDecode`]), every time: the entry stalls replication, loudly, but
+/// no follower ever holds a different membership change than the leader. The alternatives
+/// are worse: a guess (the default change, or the part that parsed) lets a follower commit
+/// something the leader did not, dropping the entry breaks the log's index sequence, and a
+/// panic takes the node down over one message.
+fn conf_change_to_wire(index: u64, data: &[u8]) -> Vec<u8> {
+    let wire = match ConfChangeV2::parse_from_bytes(data) {
+        Ok(cc) => WireConfChangeV2::from(cc),
+        Err(err) => {
+            tracing::error!(
+                index,
+                %err,
+                "sending a membership change whose protobuf does not parse with empty data"
+            );
+            return Vec::new();
+        }
+    };
+    let encoded = postcard::to_stdvec(&wire).expect("encoding into a Vec cannot fail");
+    match conf_change_from_wire(index, &encoded) {
+        Ok(rebuilt) if rebuilt == data => encoded,
+        Ok(_) => {
+            tracing::error!(
+                index,
+                "sending a membership change that does not transcode exactly with empty data"
+            );
+            Vec::new()
+        }
+        Err(err) => {
+            tracing::error!(
+                index,
+                %err,
+                "sending a membership change that does not transcode with empty data"
+            );
+            Vec::new()
+        }
+    }
+}
+
+impl From<ConfChangeV2> for WireConfChangeV2 {
+    fn from(cc: ConfChangeV2) -> Self {
+        let ConfChangeV2 {
+            transition,
+            changes,
+            context,
+            unknown_fields: _,
+            cached_size: _,
+        } = cc;
+        WireConfChangeV2 {
+            transition: transition.into(),
+            changes: changes
+                .into_iter()
+                .map(WireConfChangeSingle::from)
+                .collect(),
+            context: Vec::from(context),
+        }
+    }
+}
+
+impl From<ConfChangeSingle> for WireConfChangeSingle {
+    fn from(c: ConfChangeSingle) -> Self {
+        let ConfChangeSingle {
+            change_type,
+            node_id,
+            unknown_fields: _,
+            cached_size: _,
+        } = c;
+        WireConfChangeSingle {
+            change_type: change_type.into(),
+            node_id,
         }
     }
 }
@@ -416,7 +681,11 @@ impl TryFrom<WireMessage> for Message {
             WireMessageType::MsgAppend => check_contiguous(w.index, &w.entries)?,
             _ => {}
         }
-        let entries: Vec<Entry> = w.entries.into_iter().map(Entry::from).collect();
+        let entries = w
+            .entries
+            .into_iter()
+            .map(Entry::try_from)
+            .collect::<Result<Vec<Entry>, WireError>>()?;
         Ok(Message {
             msg_type: w.msg_type.into(),
             to: w.to,
@@ -459,15 +728,78 @@ fn check_contiguous(index: u64, entries: &[WireEntry]) -> Result<(), WireError> 
     Ok(())
 }
 
-impl From<WireEntry> for Entry {
-    fn from(w: WireEntry) -> Self {
-        Entry {
-            entry_type: w.entry_type.into(),
-            term: w.term,
-            index: w.index,
-            data: w.data.into(),
-            context: w.context.into(),
+impl TryFrom<WireEntry> for Entry {
+    type Error = WireError;
+
+    /// Normal entries' data passes through as is; membership changes are rebuilt as
+    /// protobuf (`conf_change_from_wire`); v1 membership changes are refused.
+    fn try_from(w: WireEntry) -> Result<Self, WireError> {
+        let WireEntry {
+            entry_type,
+            term,
+            index,
+            data,
+            context,
+        } = w;
+        let data = match entry_type {
+            WireEntryType::EntryNormal => data,
+            WireEntryType::EntryConfChangeV2 => conf_change_from_wire(index, &data)?,
+            WireEntryType::EntryConfChange => return Err(WireError::ConfChangeV1 { index }),
+        };
+        Ok(Entry {
+            entry_type: entry_type.into(),
+            term,
+            index,
+            data: data.into(),
+            context: context.into(),
             ..Entry::default()
+        })
+    }
+}
+
+/// The protobuf `data` of the `EntryConfChangeV2` entry at `index`, from its wire `data`:
+/// exactly one postcard [`WireConfChangeV2`] (known enum codes, no trailing bytes, at most
+/// [`MAX_CONF_CHANGES`] changes), which protobuf then only *encodes*.
+fn conf_change_from_wire(index: u64, data: &[u8]) -> Result<Vec<u8>, WireError> {
+    let (wire, rest) = postcard::take_from_bytes::<WireConfChangeV2>(data)
+        .map_err(|source| WireError::ConfChangeDecode { index, source })?;
+    if !rest.is_empty() {
+        return Err(WireError::ConfChangeTrailingBytes {
+            index,
+            count: rest.len(),
+        });
+    }
+    if wire.changes.len() > MAX_CONF_CHANGES {
+        return Err(WireError::TooManyConfChanges {
+            index,
+            count: wire.changes.len(),
+            max: MAX_CONF_CHANGES,
+        });
+    }
+    ConfChangeV2::from(wire)
+        .write_to_bytes()
+        .map_err(|source| WireError::ConfChangeEncode { index, source })
+}
+
+impl From<WireConfChangeV2> for ConfChangeV2 {
+    fn from(w: WireConfChangeV2) -> Self {
+        let changes: Vec<ConfChangeSingle> =
+            w.changes.into_iter().map(ConfChangeSingle::from).collect();
+        ConfChangeV2 {
+            transition: w.transition.into(),
+            changes: changes.into(),
+            context: w.context.into(),
+            ..ConfChangeV2::default()
+        }
+    }
+}
+
+impl From<WireConfChangeSingle> for ConfChangeSingle {
+    fn from(w: WireConfChangeSingle) -> Self {
+        ConfChangeSingle {
+            change_type: w.change_type.into(),
+            node_id: w.node_id,
+            ..ConfChangeSingle::default()
         }
     }
 }
@@ -619,6 +951,64 @@ mod tests {
         }
     }
 
+    /// The membership change of the tests: Explicit, with a context, and every change type.
+    fn conf_change() -> ConfChangeV2 {
+        let single = |change_type, node_id| ConfChangeSingle {
+            change_type,
+            node_id,
+            ..ConfChangeSingle::default()
+        };
+        ConfChangeV2 {
+            transition: ConfChangeTransition::Explicit,
+            changes: vec![
+                single(ConfChangeType::AddLearnerNode, 4),
+                single(ConfChangeType::AddNode, 4),
+                single(ConfChangeType::RemoveNode, 2),
+            ]
+            .into(),
+            context: b"membership context".to_vec().into(),
+            ..ConfChangeV2::default()
+        }
+    }
+
+    /// [`conf_change`] in its wire form.
+    fn wire_conf_change() -> WireConfChangeV2 {
+        let single = |change_type, node_id| WireConfChangeSingle {
+            change_type,
+            node_id,
+        };
+        WireConfChangeV2 {
+            transition: WireTransition::Explicit,
+            changes: vec![
+                single(WireConfChangeType::AddLearnerNode, 4),
+                single(WireConfChangeType::AddNode, 4),
+                single(WireConfChangeType::RemoveNode, 2),
+            ],
+            context: b"membership context".to_vec(),
+        }
+    }
+
+    /// An `EntryConfChangeV2` entry holding `cc` as raft-rs encodes it.
+    fn conf_change_entry(term: u64, index: u64, cc: &ConfChangeV2) -> Entry {
+        entry(
+            EntryType::EntryConfChangeV2,
+            term,
+            index,
+            &cc.write_to_bytes().unwrap(),
+        )
+    }
+
+    /// A wire `EntryConfChangeV2` entry with `data` as its (postcard) data.
+    fn wire_conf_change_entry(data: Vec<u8>) -> WireEntry {
+        WireEntry {
+            entry_type: WireEntryType::EntryConfChangeV2,
+            term: 7,
+            index: 42,
+            data,
+            context: Vec::new(),
+        }
+    }
+
     fn snapshot() -> Snapshot {
         let conf_state = ConfState {
             voters: vec![1, 2, 3],
@@ -649,7 +1039,8 @@ mod tests {
         m.set_entries(
             vec![
                 entry(EntryType::EntryNormal, 7, 42, b"a block of transactions"),
-                entry(EntryType::EntryConfChange, 7, 43, &[0, 1, 2, 255]),
+                conf_change_entry(7, 43, &conf_change()),
+                // raft-rs's own entry to leave a joint configuration.
                 entry(EntryType::EntryConfChangeV2, 7, 44, &[]),
             ]
             .into(),
@@ -748,6 +1139,26 @@ mod tests {
             assert_eq!(WireEntryType::try_from(u8::from(w)).unwrap(), w);
             assert_eq!(EntryType::from(w), t);
         }
+        for t in [
+            ConfChangeTransition::Auto,
+            ConfChangeTransition::Implicit,
+            ConfChangeTransition::Explicit,
+        ] {
+            let w = WireTransition::from(t);
+            assert_eq!(i32::from(u8::from(w)), t as i32);
+            assert_eq!(WireTransition::try_from(u8::from(w)).unwrap(), w);
+            assert_eq!(ConfChangeTransition::from(w), t);
+        }
+        for t in [
+            ConfChangeType::AddNode,
+            ConfChangeType::RemoveNode,
+            ConfChangeType::AddLearnerNode,
+        ] {
+            let w = WireConfChangeType::from(t);
+            assert_eq!(i32::from(u8::from(w)), t as i32);
+            assert_eq!(WireConfChangeType::try_from(u8::from(w)).unwrap(), w);
+            assert_eq!(ConfChangeType::from(w), t);
+        }
         let known = ALL_MESSAGE_TYPES.len();
         for code in 0..=u8::MAX {
             let decoded = WireMessageType::try_from(code);
@@ -760,6 +1171,16 @@ mod tests {
             if let Err(e) = decoded {
                 assert!(matches!(e, WireError::UnknownEntryType(c) if c == code));
             }
+            let decoded = WireTransition::try_from(code);
+            assert_eq!(decoded.is_ok(), code < 3, "{code}");
+            if let Err(e) = decoded {
+                assert!(matches!(e, WireError::UnknownConfChangeTransition(c) if c == code));
+            }
+            let decoded = WireConfChangeType::try_from(code);
+            assert_eq!(decoded.is_ok(), code < 3, "{code}");
+            if let Err(e) = decoded {
+                assert!(matches!(e, WireError::UnknownConfChangeType(c) if c == code));
+            }
         }
     }
 
@@ -769,7 +1190,7 @@ mod tests {
         // log_term, index, entry count, then the first entry's type.
         let mut m = Message::default();
         m.set_msg_type(MessageType::MsgPropose);
-        m.set_entries(vec![entry(EntryType::EntryConfChangeV2, 1, 0, b"x")].into());
+        m.set_entries(vec![conf_change_entry(1, 0, &conf_change())].into());
         let bytes = encode(&WireMessage::from(m));
         assert_eq!(bytes[0], 2, "msg_type is the first byte");
         assert_eq!(bytes[7], 2, "entry_type is the eighth byte");
@@ -905,6 +1326,212 @@ mod tests {
         assert_eq!(through_bytes(m.clone()), m);
     }
 
+    #[test]
+    fn conf_change_round_trips_exactly() {
+        for t in [MessageType::MsgAppend, MessageType::MsgPropose] {
+            let mut m = Message::default();
+            m.set_msg_type(t);
+            (m.to, m.from, m.term) = (2, 1, 7);
+            m.index = 41;
+            m.set_entries(vec![conf_change_entry(7, 42, &conf_change())].into());
+            let wire = WireMessage::from(m.clone());
+            let bytes = encode(&wire);
+            let back = decode(&bytes, LIMIT).unwrap();
+            assert_eq!(back, wire);
+            let back = Message::try_from(back).unwrap();
+            assert_eq!(back, m, "{t:?}");
+            let parsed = ConfChangeV2::parse_from_bytes(&back.get_entries()[0].data).unwrap();
+            assert_eq!(parsed, conf_change());
+        }
+    }
+
+    #[test]
+    fn conf_change_wire_data_is_postcard_not_protobuf() {
+        let protobuf = conf_change().write_to_bytes().unwrap();
+        let mut m = full_message(MessageType::MsgAppend);
+        m.set_entries(vec![conf_change_entry(7, 42, &conf_change())].into());
+        let wire = decode(&encode_message(m), LIMIT).unwrap();
+        let data = &wire.entries[0].data;
+        assert_ne!(data, &protobuf);
+        let (cc, rest) = postcard::take_from_bytes::<WireConfChangeV2>(data).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(cc, wire_conf_change());
+        // And protobuf sent as wire data is refused, not parsed.
+        assert!(matches!(
+            Entry::try_from(wire_conf_change_entry(protobuf)),
+            Err(WireError::ConfChangeDecode { index: 42, .. })
+        ));
+    }
+
+    #[test]
+    fn leaving_a_joint_configuration_round_trips() {
+        // raft-rs proposes the auto-leave as a v2 entry with empty data (the default
+        // ConfChangeV2), which is not empty on the wire.
+        let e = entry(EntryType::EntryConfChangeV2, 7, 44, &[]);
+        let wire = WireEntry::from(e.clone());
+        let cc: WireConfChangeV2 = postcard::from_bytes(&wire.data).unwrap();
+        assert_eq!(
+            cc,
+            WireConfChangeV2 {
+                transition: WireTransition::Auto,
+                changes: Vec::new(),
+                context: Vec::new(),
+            }
+        );
+        assert_eq!(Entry::try_from(wire).unwrap(), e);
+    }
+
+    #[test]
+    fn v1_conf_changes_are_refused() {
+        let v1 = ::raft::eraftpb::ConfChange {
+            change_type: ConfChangeType::AddNode,
+            node_id: 4,
+            context: b"ctx".to_vec().into(),
+            id: 9,
+            ..Default::default()
+        };
+        let mut m = full_message(MessageType::MsgAppend);
+        m.set_entries(
+            vec![entry(
+                EntryType::EntryConfChange,
+                7,
+                42,
+                &v1.write_to_bytes().unwrap(),
+            )]
+            .into(),
+        );
+        let wire = decode(&encode_message(m), LIMIT).unwrap();
+        assert!(wire.entries[0].data.is_empty(), "no protobuf on the wire");
+        assert!(matches!(
+            Message::try_from(wire),
+            Err(WireError::ConfChangeV1 { index: 42 })
+        ));
+        // Whatever the data.
+        for data in [
+            Vec::new(),
+            postcard::to_stdvec(&wire_conf_change()).unwrap(),
+        ] {
+            let w = WireEntry {
+                entry_type: WireEntryType::EntryConfChange,
+                ..wire_conf_change_entry(data)
+            };
+            assert!(matches!(
+                Entry::try_from(w),
+                Err(WireError::ConfChangeV1 { index: 42 })
+            ));
+        }
+    }
+
+    #[test]
+    fn malformed_conf_change_data_is_refused() {
+        let refused = |data: Vec<u8>| Entry::try_from(wire_conf_change_entry(data)).unwrap_err();
+        let good = postcard::to_stdvec(&wire_conf_change()).unwrap();
+        Entry::try_from(wire_conf_change_entry(good.clone())).unwrap();
+
+        // Empty (what a sender whose own protobuf would not transcode sends) and every
+        // other prefix.
+        for len in 0..good.len() {
+            assert!(
+                matches!(
+                    refused(good[..len].to_vec()),
+                    WireError::ConfChangeDecode { index: 42, .. }
+                ),
+                "prefix of {len} bytes"
+            );
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(matches!(
+            refused(trailing),
+            WireError::ConfChangeTrailingBytes {
+                index: 42,
+                count: 1
+            }
+        ));
+        // Layout: transition, change count, then the first change's type.
+        assert_eq!(good[0], 2, "transition is the first byte");
+        assert_eq!(good[1], 3, "change count is the second byte");
+        assert_eq!(good[2], 2, "the first change type is the third byte");
+        for code in [3, 100, 255] {
+            let mut bad = good.clone();
+            bad[0] = code;
+            assert!(matches!(refused(bad), WireError::ConfChangeDecode { .. }));
+            let mut bad = good.clone();
+            bad[2] = code;
+            assert!(matches!(refused(bad), WireError::ConfChangeDecode { .. }));
+        }
+        // Too many changes, and the limit itself.
+        let many = |n: usize| WireConfChangeV2 {
+            changes: vec![wire_conf_change().changes[0]; n],
+            ..wire_conf_change()
+        };
+        Entry::try_from(wire_conf_change_entry(
+            postcard::to_stdvec(&many(MAX_CONF_CHANGES)).unwrap(),
+        ))
+        .unwrap();
+        assert!(matches!(
+            refused(postcard::to_stdvec(&many(MAX_CONF_CHANGES + 1)).unwrap()),
+            WireError::TooManyConfChanges { index: 42, count, max: MAX_CONF_CHANGES }
+                if count == MAX_CONF_CHANGES + 1
+        ));
+        // A huge claimed change count neither allocates nor panics.
+        let mut huge = vec![0];
+        huge.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        assert!(matches!(refused(huge), WireError::ConfChangeDecode { .. }));
+
+        // A refused entry refuses its whole message.
+        let mut m = full_message(MessageType::MsgAppend);
+        m.set_entries(vec![entry(EntryType::EntryNormal, 7, 42, b"tx")].into());
+        let mut wire = WireMessage::from(m);
+        wire.entries.push(WireEntry {
+            index: 43,
+            ..wire_conf_change_entry(vec![9])
+        });
+        assert!(matches!(
+            Message::try_from(wire),
+            Err(WireError::ConfChangeDecode { index: 43, .. })
+        ));
+    }
+
+    #[test]
+    fn untranscodable_local_conf_changes_go_out_empty_and_are_refused() {
+        let good = conf_change().write_to_bytes().unwrap();
+        let with = |extra: &[u8]| [good.as_slice(), extra].concat();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("not protobuf", vec![0xff]),
+            ("truncated", good[..good.len() - 1].to_vec()),
+            // Field 15, a varint: parses, but the mirror has no such field.
+            ("unknown field", with(&[0x78, 0x01])),
+            // Field 1 (transition) = 7: parses, but is no ConfChangeTransition.
+            ("unknown enum value", with(&[0x08, 0x07])),
+            // Field 1 = Auto, written out though proto3 omits defaults.
+            (
+                "non-canonical",
+                [[0x08, 0x00].as_slice(), good.as_slice()].concat(),
+            ),
+            (
+                "too many changes",
+                ConfChangeV2 {
+                    changes: vec![conf_change().changes[0].clone(); MAX_CONF_CHANGES + 1].into(),
+                    ..conf_change()
+                }
+                .write_to_bytes()
+                .unwrap(),
+            ),
+        ];
+        for (case, data) in cases {
+            let wire = WireEntry::from(entry(EntryType::EntryConfChangeV2, 7, 42, &data));
+            assert!(wire.data.is_empty(), "{case}");
+            assert!(
+                matches!(
+                    Entry::try_from(wire),
+                    Err(WireError::ConfChangeDecode { index: 42, .. })
+                ),
+                "{case}"
+            );
+        }
+    }
+
     fn arb_bytes() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(any::<u8>(), 0..40)
     }
@@ -937,9 +1564,55 @@ mod tests {
             .prop_map(|(data, metadata)| WireSnapshot { data, metadata })
     }
 
+    fn arb_conf_change() -> impl Strategy<Value = WireConfChangeV2> {
+        let single = (0..3u8, any::<u64>()).prop_map(|(t, node_id)| WireConfChangeSingle {
+            change_type: WireConfChangeType::try_from(t).unwrap(),
+            node_id,
+        });
+        (0..3u8, prop::collection::vec(single, 0..5), arb_bytes()).prop_map(
+            |(t, changes, context)| WireConfChangeV2 {
+                transition: WireTransition::try_from(t).unwrap(),
+                changes,
+                context,
+            },
+        )
+    }
+
+    /// Random bytes, and valid [`WireConfChangeV2`] encodings with a few bytes changed, cut
+    /// short or extended.
+    fn arb_conf_change_garbage() -> impl Strategy<Value = Vec<u8>> {
+        let edited = (
+            arb_conf_change(),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+            any::<prop::sample::Index>(),
+            prop::collection::vec(any::<u8>(), 0..3),
+        )
+            .prop_map(|(cc, edits, cut, tail)| {
+                let mut bytes = postcard::to_stdvec(&cc).unwrap();
+                for (at, value) in edits {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                bytes.truncate(cut.index(bytes.len() + 1));
+                bytes.extend(tail);
+                bytes
+            });
+        prop_oneof![prop::collection::vec(any::<u8>(), 0..64), edited]
+    }
+
+    /// Normal and v1 entries with arbitrary data; v2 membership changes with valid data.
     fn arb_entry() -> impl Strategy<Value = WireEntry> {
-        (0..3u8, any::<u64>(), any::<u64>(), arb_bytes(), arb_bytes()).prop_map(
-            |(t, term, index, data, context)| WireEntry {
+        let data = (0..3u8).prop_flat_map(|t| {
+            let data = match WireEntryType::try_from(t).unwrap() {
+                WireEntryType::EntryConfChangeV2 => arb_conf_change()
+                    .prop_map(|cc| postcard::to_stdvec(&cc).unwrap())
+                    .boxed(),
+                _ => arb_bytes().boxed(),
+            };
+            (Just(t), data)
+        });
+        (data, any::<u64>(), any::<u64>(), arb_bytes()).prop_map(
+            |((t, data), term, index, context)| WireEntry {
                 entry_type: WireEntryType::try_from(t).unwrap(),
                 term,
                 index,
@@ -1017,9 +1690,43 @@ mod tests {
             let bytes = encode(&wire);
             let back = decode(&bytes, LIMIT).unwrap();
             prop_assert_eq!(&back, &wire);
-            // Through protobuf and back, when raft-rs would accept the shape.
-            if let Ok(pb) = Message::try_from(back) {
-                prop_assert_eq!(WireMessage::from(pb), wire);
+            // Through protobuf and back, when raft-rs would accept the shape; valid
+            // membership changes are never what is refused.
+            match Message::try_from(back) {
+                Ok(pb) => prop_assert_eq!(WireMessage::from(pb), wire),
+                Err(e) => prop_assert!(
+                    matches!(
+                        e,
+                        WireError::EmptyProposal
+                            | WireError::NonContiguousEntries { .. }
+                            | WireError::IndexOverflow { .. }
+                            | WireError::ConfChangeV1 { .. }
+                    ),
+                    "{e}"
+                ),
+            }
+        }
+
+        #[test]
+        fn any_conf_change_round_trips_through_protobuf(cc in arb_conf_change()) {
+            let entry = Entry::try_from(wire_conf_change_entry(postcard::to_stdvec(&cc).unwrap()))
+                .unwrap();
+            let parsed = ConfChangeV2::parse_from_bytes(&entry.data).unwrap();
+            prop_assert_eq!(WireConfChangeV2::from(parsed), cc.clone());
+            let back = WireEntry::from(entry);
+            prop_assert_eq!(postcard::from_bytes::<WireConfChangeV2>(&back.data).unwrap(), cc);
+        }
+
+        #[test]
+        fn garbage_conf_change_data_is_an_error_not_a_panic(data in arb_conf_change_garbage()) {
+            let w = wire_conf_change_entry(data.clone());
+            if let Ok(entry) = Entry::try_from(w) {
+                // Only a whole, valid WireConfChangeV2 gets through, as the protobuf of
+                // that very change.
+                let (cc, rest) = postcard::take_from_bytes::<WireConfChangeV2>(&data).unwrap();
+                prop_assert!(rest.is_empty());
+                let parsed = ConfChangeV2::parse_from_bytes(&entry.data).unwrap();
+                prop_assert_eq!(WireConfChangeV2::from(parsed), cc);
             }
         }
 
