@@ -10,7 +10,12 @@ use qraft_node::replica::MembershipChange;
 use rand::RngExt;
 
 fn scenario(seed: u64) -> Result<Sim, String> {
-    let mut sim = Sim::new(seed, 3);
+    // Frequent snapshots and a short log, so that a node left behind by a partition or a
+    // crash must often catch up by snapshot.
+    let mut sim = Sim::with_tuning(seed, 3, |config| {
+        config.snapshot_every_blocks = 3;
+        config.compaction_slack = 2;
+    });
     if !sim.run_until(10_000, |s| s.leader().is_some()) {
         return Err("no leader elected in 10 s".into());
     }
@@ -85,6 +90,7 @@ fn seeds() -> Vec<u64> {
 fn seeded_faults_keep_the_chain_safe_and_live() {
     let mut failures = Vec::new();
     let mut acked = 0;
+    let mut installed = 0;
     for seed in seeds() {
         let run = std::panic::catch_unwind(|| scenario(seed)).unwrap_or_else(|panic| {
             let text = panic
@@ -97,15 +103,17 @@ fn seeded_faults_keep_the_chain_safe_and_live() {
         match run {
             Ok(sim) => {
                 eprintln!(
-                    "seed {seed}: {} acknowledged, {} refused, {} timed out, heights {:?}, {} messages delivered, {} ms simulated",
+                    "seed {seed}: {} acknowledged, {} refused, {} timed out, heights {:?}, {} snapshots installed, {} messages delivered, {} ms simulated",
                     sim.acked.len(),
                     sim.refused,
                     sim.timed_out,
                     sim.heights(),
+                    sim.snapshots_installed,
                     sim.delivered,
                     sim.now_ms()
                 );
-                acked += sim.acked.len()
+                acked += sim.acked.len();
+                installed += sim.snapshots_installed;
             }
             Err(err) => failures.push(format!(
                 "seed {seed}: {err}\n  rerun: QRAFT_SIM_SEED={seed} cargo test -p qraft-node --test sim seeded"
@@ -114,6 +122,7 @@ fn seeded_faults_keep_the_chain_safe_and_live() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(acked > 0, "no transaction was acknowledged in any run");
+    assert!(installed > 0, "no run made a node catch up by snapshot");
 }
 
 #[test]

@@ -75,12 +75,21 @@ pub struct Sim {
     leaders: BTreeMap<u64, NodeId>,
     violations: Vec<String>,
     pub delivered: u64,
+    /// Snapshots installed from a leader, across nodes.
+    pub snapshots_installed: u64,
+    tune: fn(&mut ReplicaConfig),
 }
 
 impl Sim {
     /// A cluster of `voters` voters on a fresh sample game, every node's store in a new
     /// temp dir.
     pub fn new(seed: u64, voters: usize) -> Sim {
+        Sim::with_tuning(seed, voters, |_| {})
+    }
+
+    /// Like [`Sim::new`], with `tune` applied to every node's configuration after the
+    /// simulator's own settings (fast ticks, fixed staggered election timeouts).
+    pub fn with_tuning(seed: u64, voters: usize, tune: fn(&mut ReplicaConfig)) -> Sim {
         let game = sample_game(&SampleOptions {
             traders: 8,
             voters,
@@ -107,6 +116,8 @@ impl Sim {
             leaders: BTreeMap::new(),
             violations: Vec::new(),
             delivered: 0,
+            snapshots_installed: 0,
+            tune,
             game,
         };
         let ids: Vec<NodeId> = sim.game.genesis.voters.iter().map(|n| n.id).collect();
@@ -126,6 +137,7 @@ impl Sim {
         config.snapshot_every_blocks = 40;
         config.compaction_slack = 10;
         config.no_leader_grace_ms = 2_000;
+        (self.tune)(&mut config);
         let dir = self.root.path().join(format!("node{id}"));
         let replica = Replica::open(config.clone(), &self.game.genesis, &dir)
             .unwrap_or_else(|e| panic!("node {id} failed to open: {e}"));
@@ -404,6 +416,7 @@ impl Sim {
                 self.pending.remove(&hash);
                 self.refused += 1;
             }
+            ReplicaEvent::SnapshotInstalled { .. } => self.snapshots_installed += 1,
             ReplicaEvent::RoleChanged {
                 role: Role::Leader,
                 term,
