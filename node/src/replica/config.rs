@@ -56,3 +56,54 @@ impl ReplicaConfig {
         }
     }
 }
+
+impl ReplicaConfig {
+    /// Checks the settings make sense together; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("id", self.id),
+            ("tick_ms", self.tick_ms),
+            ("max_batch_txs", self.max_batch_txs as u64),
+            ("mempool_capacity", self.mempool_capacity as u64),
+            ("max_inflight_batches", self.max_inflight_batches as u64),
+            ("snapshot_every_blocks", self.snapshot_every_blocks),
+            ("max_size_per_msg", self.max_size_per_msg),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(format!("{field} must be at least 1"));
+            }
+        }
+        if self.heartbeat_ticks == 0 || self.election_ticks <= self.heartbeat_ticks {
+            return Err(format!(
+                "election_ticks ({}) must be greater than heartbeat_ticks ({}), which must be at least 1",
+                self.election_ticks, self.heartbeat_ticks
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_nonsense_is_named() {
+        assert_eq!(ReplicaConfig::new(1).validate(), Ok(()));
+        let mut config = ReplicaConfig::new(1);
+        config.max_batch_txs = 0;
+        assert_eq!(
+            config.validate(),
+            Err("max_batch_txs must be at least 1".into())
+        );
+        let mut config = ReplicaConfig::new(1);
+        config.election_ticks = 2;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("election_ticks (2)")
+        );
+    }
+}

@@ -92,6 +92,8 @@ pub enum ReplicaError {
     Ledger(#[from] ExchangeError),
     #[error("this data directory belongs to another game (chain {found}, expected {expected})")]
     OtherChain { found: String, expected: String },
+    #[error("invalid node configuration: {0}")]
+    Config(String),
     #[error("only the leader can do that; the leader is {leader:?}")]
     NotLeader { leader: Option<NodeId> },
 }
@@ -133,6 +135,7 @@ impl Replica {
         genesis: &Genesis,
         dir: &Path,
     ) -> Result<Replica, ReplicaError> {
+        config.validate().map_err(ReplicaError::Config)?;
         // A node named in genesis starts with genesis's membership; any other node starts
         // empty and learns the membership from the leader once it is added.
         let mut initial = ConfState::default();
@@ -485,4 +488,120 @@ impl Replica {
 
 fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::genesis::sample::{SampleOptions, sample_game};
+    use crate::core::tx::{Tx, TxBody};
+
+    fn now(ms: u64) -> Now {
+        Now {
+            mono_ms: ms,
+            unix_ms: 1_800_000_000_000 + ms,
+        }
+    }
+
+    /// Runs a lone replica until `done` or 100 steps of 10 ms.
+    fn run(
+        replica: &mut Replica,
+        clock: &mut u64,
+        mut done: impl FnMut(&ReplicaEvent) -> bool,
+    ) -> bool {
+        for _ in 0..100 {
+            *clock += 10;
+            replica.process(now(*clock)).unwrap();
+            while replica.poll_transmit().is_some() {}
+            while let Some(event) = replica.poll_event() {
+                if done(&event) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_single_voter_orders_applies_and_recovers_after_reopening() {
+        let game = sample_game(&SampleOptions {
+            voters: 1,
+            ..SampleOptions::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ReplicaConfig::new(1);
+        config.tick_ms = 10;
+        let mut replica = Replica::open(config.clone(), &game.genesis, dir.path()).unwrap();
+        let mut clock = 0;
+        replica.campaign().unwrap();
+        assert!(run(&mut replica, &mut clock, |e| matches!(
+            e,
+            ReplicaEvent::RoleChanged {
+                role: Role::Leader,
+                ..
+            }
+        )));
+
+        let trader = &game.traders[0];
+        let tx = Tx {
+            signer: trader.public(),
+            nonce: 1,
+            body: TxBody::Order(crate::core::tx::NewOrder {
+                symbol: game.genesis.symbols[0].ticker,
+                side: crate::core::types::Side::Buy,
+                quantity: 1,
+                kind: crate::core::tx::OrderKind::Limit { price: 900 },
+            }),
+        }
+        .sign(trader, &game.genesis.chain_id());
+        let hash = tx.hash();
+        replica.handle_submit(tx.clone());
+        let mut height = 0;
+        assert!(run(&mut replica, &mut clock, |e| match e {
+            ReplicaEvent::Applied(block) => {
+                height = block.block.header.height;
+                block
+                    .receipts
+                    .iter()
+                    .any(|r| r.tx == hash && r.is_accepted())
+            }
+            _ => false,
+        }));
+        assert_eq!(replica.receipt(&hash).unwrap().unwrap().height, height);
+
+        // The same transaction again is a replay.
+        replica.handle_submit(tx);
+        assert!(run(&mut replica, &mut clock, |e| matches!(
+            e,
+            ReplicaEvent::Refused {
+                refusal: Refusal::StaleNonce { nonce: 1, last: 1 },
+                ..
+            }
+        )));
+
+        let head = replica.ledger().head().clone();
+        drop(replica);
+        let reopened = Replica::open(config, &game.genesis, dir.path()).unwrap();
+        let mut reopened = reopened;
+        let mut clock2 = clock;
+        // Committed entries are re-applied from the log on the first steps.
+        run(&mut reopened, &mut clock2, |_| false);
+        assert_eq!(reopened.ledger().head(), &head);
+        assert!(reopened.block(height).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_store_of_another_game_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = sample_game(&SampleOptions::default());
+        let other = sample_game(&SampleOptions {
+            traders: 5,
+            ..SampleOptions::default()
+        });
+        drop(Replica::open(ReplicaConfig::new(1), &one.genesis, dir.path()).unwrap());
+        let err = Replica::open(ReplicaConfig::new(1), &other.genesis, dir.path())
+            .err()
+            .expect("refused");
+        assert!(matches!(err, ReplicaError::OtherChain { .. }), "{err}");
+    }
 }
