@@ -160,6 +160,26 @@ async fn drive(
     (elapsed, histogram, tally)
 }
 
+/// This process's CPU time so far (user + system), from /proc (Linux); zero elsewhere.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 fn report(name: &str, elapsed: Duration, histogram: &Histogram<u64>, tally: &Tally) -> f64 {
     let applied = tally.accepted + tally.rejected;
     let rate = applied as f64 / elapsed.as_secs_f64();
@@ -259,8 +279,15 @@ fn main() {
             .unwrap();
         let streams = presign(&cluster, args.orders, 1);
         let handles = vec![cluster.handle(leader)];
+        let cpu_before = cpu_time();
         let (elapsed, histogram, tally) = drive(&handles, streams, args.window, None).await;
+        let cpu = cpu_time().saturating_sub(cpu_before);
         let rate = report("throughput", elapsed, &histogram, &tally);
+        println!(
+            "throughput: CPU busy {:.0}% of {cores} cores during the run; {:.1} µs of CPU per order",
+            100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64() / cores as f64,
+            cpu.as_secs_f64() * 1e6 / (tally.accepted + tally.rejected).max(1) as f64
+        );
         println!(
             "throughput: {:.2}x the 30,000 orders/s target; {:.0}% of this machine's limit",
             rate / 30_000.0,
