@@ -23,6 +23,7 @@ use crate::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
 use crate::core::ledger::Ledger;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
+use crate::raft::wire::WireMessageType;
 use crate::replica::{
     MembershipChange, Now, PeerMessage, Replica, ReplicaConfig, ReplicaEvent, Role,
 };
@@ -375,17 +376,41 @@ impl Sim {
                 events.push(event);
             }
         }
+        let mut snapshot_reports = Vec::new();
         for (to, message) in sends {
-            if self.partition.blocks(id, to) {
+            let is_snapshot = matches!(
+                &message,
+                PeerMessage::Raft(m) if m.msg_type == WireMessageType::MsgSnapshot
+            );
+            let fate = if self.partition.blocks(id, to) || !self.nodes.contains_key(&to) {
+                Vec::new()
+            } else {
+                self.faults.fate(&mut self.rng)
+            };
+            if is_snapshot {
+                snapshot_reports.push((to, !fate.is_empty()));
+            }
+            if fate.is_empty() {
                 continue;
             }
             let bytes = postcard::to_stdvec(&message).expect("encoding into a Vec cannot fail");
-            for delay in self.faults.fate(&mut self.rng) {
+            for delay in fate {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 self.queue.push(Reverse((self.now_ms + delay, seq)));
                 self.messages.insert(seq, (id, to, bytes.clone()));
             }
+        }
+        if !snapshot_reports.is_empty()
+            && let Some(node) = self.nodes.get_mut(&id)
+            && let Some(replica) = node.replica.as_mut()
+        {
+            // The sending side learns whether its snapshot went out, as a transport
+            // that streams snapshots would tell it.
+            for (to, delivered) in snapshot_reports {
+                replica.handle_snapshot_report(to, delivered);
+            }
+            node.touched = true;
         }
         for event in events {
             self.observe(id, event);
@@ -570,10 +595,11 @@ impl Sim {
         });
         if !ok {
             return Err(format!(
-                "no convergence within {max_ms} ms after healing: heights {:?}, {} pending, leader {:?}",
+                "no convergence within {max_ms} ms after healing: heights {:?}, {} pending, leader {:?}\n{}",
                 self.heights(),
                 self.pending.len(),
-                self.leader()
+                self.leader(),
+                self.describe()
             ));
         }
         // Liveness: a fault-free phase makes progress.
@@ -598,6 +624,34 @@ impl Sim {
             ));
         }
         self.check()
+    }
+
+    /// One line per node: role, term, indexes, height, and the leader's view of peers.
+    pub fn describe(&self) -> String {
+        let mut lines = Vec::new();
+        for (id, node) in &self.nodes {
+            match &node.replica {
+                None => lines.push(format!("  node {id}: down")),
+                Some(r) => {
+                    let s = r.status();
+                    lines.push(format!(
+                        "  node {id}: {} term {} leader {:?} commit {} applied {} last {} height {} peers {:?}",
+                        s.role,
+                        s.term,
+                        s.leader,
+                        s.commit_index,
+                        s.applied_index,
+                        s.last_index,
+                        s.height,
+                        s.peers
+                            .iter()
+                            .map(|p| (p.id, p.matched, p.next))
+                            .collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
+        lines.join("\n")
     }
 
     /// A random node id among those configured.

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 
 use crate::cluster::faults::{Faults, Partition};
 use crate::core::types::NodeId;
+use crate::raft::wire::WireMessageType;
 use crate::replica::PeerMessage;
 
 use super::runner::{Input, Transport};
@@ -121,12 +122,29 @@ impl MemNet {
 
 impl Transport for MemNet {
     fn send(&self, from: NodeId, to: NodeId, message: PeerMessage) {
+        let is_snapshot = matches!(
+            &message,
+            PeerMessage::Raft(m) if m.msg_type == WireMessageType::MsgSnapshot
+        );
+        let delivered = self.route(from, to, message);
+        if is_snapshot && let Some(sender) = lock(&self.inner.state).inboxes.get(&from) {
+            let _ = sender.send(Input::SnapshotReport {
+                peer: to,
+                delivered,
+            });
+        }
+    }
+}
+
+impl MemNet {
+    /// Sends copies of `message` as the faults decide; whether any copy goes out.
+    fn route(&self, from: NodeId, to: NodeId, message: PeerMessage) -> bool {
         let (delays, inbox) = {
             let mut state = lock(&self.inner.state);
             state.stats.sent += 1;
             if state.partition.blocks(from, to) {
                 state.stats.blocked += 1;
-                return;
+                return false;
             }
             let State {
                 faults, rng, stats, ..
@@ -140,14 +158,14 @@ impl Transport for MemNet {
             (delays, state.inboxes.get(&to).cloned())
         };
         if delays.is_empty() {
-            return;
+            return false;
         }
         let Some(inbox) = inbox else {
             // Nobody there: tell the sender, as a failed connection would.
             if let Some(sender) = lock(&self.inner.state).inboxes.get(&from) {
                 let _ = sender.send(Input::Unreachable(to));
             }
-            return;
+            return false;
         };
         let bytes =
             Arc::new(postcard::to_stdvec(&message).expect("encoding into a Vec cannot fail"));
@@ -164,6 +182,7 @@ impl Transport for MemNet {
                 self.inner.wake.notify_one();
             }
         }
+        true
     }
 }
 

@@ -19,8 +19,16 @@ use crate::replica::{MembershipChange, Now, PeerMessage, Replica, ReplicaError};
 /// Inputs to a node's thread.
 pub enum Input {
     Submit(SignedTx),
-    Peer { from: NodeId, message: PeerMessage },
+    Peer {
+        from: NodeId,
+        message: PeerMessage,
+    },
     Unreachable(NodeId),
+    /// Whether the snapshot this node sent to a peer arrived.
+    SnapshotReport {
+        peer: NodeId,
+        delivered: bool,
+    },
     Membership(MembershipChange, oneshot::Sender<Result<(), String>>),
     Query(Box<dyn FnOnce(&Replica) + Send>),
     Shutdown,
@@ -194,6 +202,9 @@ fn handle_input(replica: &mut Replica, input: Input) -> bool {
         Input::Submit(tx) => replica.handle_submit(tx),
         Input::Peer { from, message } => replica.handle_peer(from, message),
         Input::Unreachable(peer) => replica.handle_unreachable(peer),
+        Input::SnapshotReport { peer, delivered } => {
+            replica.handle_snapshot_report(peer, delivered)
+        }
         Input::Membership(change, reply) => {
             let _ = reply.send(replica.handle_membership(change).map_err(|e| e.to_string()));
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use protobuf::Message as _;
-use raft::eraftpb::{ConfChangeV2, Entry, EntryType, Message, Snapshot};
+use raft::eraftpb::{ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot};
 
 use crate::core::exchange::receipt::Outcome;
 use crate::core::exchange::reject::Rejection;
@@ -65,6 +65,9 @@ impl Replica {
     fn send_raft(&mut self, messages: Vec<Message>) {
         for message in messages {
             let to = message.to;
+            if message.get_msg_type() == MessageType::MsgSnapshot {
+                self.snapshots_in_flight.insert(to, self.now_ms);
+            }
             self.outbox
                 .push_back((to, PeerMessage::Raft(Box::new(WireMessage::from(message)))));
         }

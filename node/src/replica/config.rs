@@ -29,6 +29,9 @@ pub struct ReplicaConfig {
     /// Log entries kept behind a snapshot, so a follower a little behind catches up from
     /// the log rather than by snapshot.
     pub compaction_slack: u64,
+    /// A snapshot sent to a peer whose delivery is not reported within this long (ms)
+    /// counts as lost, and Raft sends another.
+    pub snapshot_report_timeout_ms: u64,
     /// Signatures remembered between admission and application, at most.
     pub verified_cache_capacity: usize,
     /// Bytes of entries per append message, at most.
@@ -51,6 +54,7 @@ impl ReplicaConfig {
             no_leader_grace_ms: 3_000,
             snapshot_every_blocks: 1_000,
             compaction_slack: 200,
+            snapshot_report_timeout_ms: 30_000,
             verified_cache_capacity: 400_000,
             max_size_per_msg: 4 << 20,
         }

@@ -124,6 +124,10 @@ pub struct Replica {
     role: Role,
     leader: Option<NodeId>,
     last_tick_ms: Option<u64>,
+    /// The time of the current `process` call.
+    now_ms: u64,
+    /// Snapshots sent and not yet reported delivered, by peer: since when (mono ms).
+    snapshots_in_flight: BTreeMap<NodeId, u64>,
     outbox: VecDeque<(NodeId, PeerMessage)>,
     events: VecDeque<ReplicaEvent>,
 }
@@ -209,6 +213,8 @@ impl Replica {
             role,
             leader: None,
             last_tick_ms: None,
+            now_ms: 0,
+            snapshots_in_flight: BTreeMap::new(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -259,6 +265,14 @@ impl Replica {
         }
     }
 
+    /// The transport delivered (or failed to deliver) the snapshot this node sent to
+    /// `peer`. Raft holds that peer's replication until it hears which.
+    pub fn handle_snapshot_report(&mut self, peer: NodeId, delivered: bool) {
+        if self.snapshots_in_flight.remove(&peer).is_some() {
+            self.driver.report_snapshot(peer, !delivered);
+        }
+    }
+
     /// The transport could not reach `peer`.
     pub fn handle_unreachable(&mut self, peer: NodeId) {
         self.driver.report_unreachable(peer);
@@ -295,7 +309,9 @@ impl Replica {
     /// Ready loop with its durable writes. An error is fatal for this replica (its store
     /// or state can no longer be trusted): drop it and reopen from disk.
     pub fn process(&mut self, now: Now) -> Result<(), ReplicaError> {
+        self.now_ms = now.mono_ms;
         self.tick_if_due(now);
+        self.expire_snapshot_reports(now);
         self.admit(now);
         self.propose_batches(now)?;
         self.run_ready_loop()?;
@@ -304,6 +320,25 @@ impl Replica {
         self.propose_batches(now)?;
         self.run_ready_loop()?;
         Ok(())
+    }
+
+    /// A snapshot whose delivery was never reported (a lost report, a transport that
+    /// does not report) counts as failed after a while, so Raft sends another.
+    fn expire_snapshot_reports(&mut self, now: Now) {
+        let timeout = self.config.snapshot_report_timeout_ms;
+        let expired: Vec<NodeId> = self
+            .snapshots_in_flight
+            .iter()
+            .filter(|(_, since)| **since + timeout <= now.mono_ms)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            tracing::debug!(
+                peer,
+                "no report of the snapshot sent to it: sending another"
+            );
+            self.handle_snapshot_report(peer, false);
+        }
     }
 
     fn tick_if_due(&mut self, now: Now) {
