@@ -380,3 +380,34 @@ async fn a_node_cut_off_from_the_leader_says_no_leader() {
     let result = handle.submit(flow.next_tx()).await;
     assert_eq!(result, Err(SubmitError::Refused(Refusal::NoLeader)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_commit_over_a_lossy_network() {
+    let mut opts = options();
+    opts.faults = qraft_node::cluster::faults::Faults::lossy();
+    opts.seed = 11;
+    let cluster = LocalCluster::start(opts).unwrap();
+    let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 11);
+    let mut acked = BTreeMap::new();
+    let mut attempts = 0;
+    while acked.len() < 30 {
+        attempts += 1;
+        assert!(attempts < 200, "only {} of 30 committed", acked.len());
+        let Some(leader) = cluster.wait_for_leader(WAIT).await else {
+            continue;
+        };
+        let tx = flow.next_tx();
+        let hash = tx.hash();
+        match cluster.handle(leader).submit(tx).await {
+            Ok(committed) => {
+                acked.insert(hash, committed);
+            }
+            Err(SubmitError::Refused(r)) if r.is_retryable() => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let stats = cluster.net().stats();
+    assert!(stats.dropped > 0 && stats.duplicated > 0, "{stats:?}");
+    cluster.net().heal();
+    assert_agree(&cluster, &acked).await;
+}
