@@ -44,6 +44,9 @@ pub use status::{PeerProgress, Role, Status};
 
 use mempool::Mempool;
 
+/// The store's meta record holding the genesis (its canonical postcard encoding).
+pub const GENESIS_META_KEY: &str = "genesis";
+
 /// The time, passed in: a monotonic clock for deadlines and the wall clock the leader
 /// stamps on the batches it cuts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,8 +165,16 @@ impl Replica {
                 });
             }
             Some(_) => {}
+            // A new store keeps the genesis it was made for, so an audit needs nothing
+            // but the data directory.
             None => store.commit(crate::io::store::WriteSet {
-                meta: vec![("chain".to_string(), chain.0.to_vec())],
+                meta: vec![
+                    ("chain".to_string(), chain.0.to_vec()),
+                    (
+                        GENESIS_META_KEY.to_string(),
+                        postcard::to_stdvec(genesis).expect("encoding into a Vec cannot fail"),
+                    ),
+                ],
                 durable: true,
                 ..Default::default()
             })?,
