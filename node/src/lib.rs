@@ -15,6 +15,8 @@
 //!   the node thread ([`io::runner`]) and the in-memory transport ([`io::memnet`]).
 //! - [`api`]: the [`api::Handle`] the TUI, CLI and network server use: submit and get the
 //!   receipt, subscribe to events, query.
+//! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the genesis
+//!   allowlist, length-prefixed postcard frames.
 //! - [`cluster`]: whole clusters in one process: the deterministic simulator and the
 //!   threaded local cluster used by tests and benchmarks.
 
@@ -26,6 +28,8 @@ pub mod api;
 pub mod cluster;
 #[cfg(feature = "runtime")]
 pub mod io;
+#[cfg(feature = "runtime")]
+pub mod net;
 #[cfg(feature = "runtime")]
 pub mod raft;
 #[cfg(feature = "runtime")]
