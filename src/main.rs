@@ -36,6 +36,12 @@ enum Command {
     /// Key files: make, show, import and export ed25519 keys.
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
+    /// Run a node of the game from its configuration file.
+    ///
+    /// With --headless: no dashboard; logs to stderr (a line per block, RUST_LOG to
+    /// change the level); Ctrl-C or SIGTERM stops it cleanly. Learners named in the
+    /// genesis join the running cluster and catch up.
+    Run(cli::run::RunArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Init(args) => cli::init::run(args),
         Command::Genesis { command } => cli::genesis::run(command),
         Command::Keys(cmd) => cli::keys::run(cmd),
+        Command::Run(args) => cli::run::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -17,6 +17,9 @@
 //!   receipt, subscribe to events, query.
 //! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the genesis
 //!   allowlist, length-prefixed postcard frames.
+//! - [`config`]: the node configuration file, with file:line:column errors.
+//! - [`audit`]: replays a stopped node's chain from its genesis and checks every link,
+//!   signature, receipt and state digest (`qraft verify`).
 //! - [`cluster`]: whole clusters in one process: the deterministic simulator and the
 //!   threaded local cluster used by tests and benchmarks.
 
@@ -25,7 +28,11 @@ pub mod core;
 #[cfg(feature = "runtime")]
 pub mod api;
 #[cfg(feature = "runtime")]
+pub mod audit;
+#[cfg(feature = "runtime")]
 pub mod cluster;
+#[cfg(feature = "runtime")]
+pub mod config;
 #[cfg(feature = "runtime")]
 pub mod io;
 #[cfg(feature = "runtime")]

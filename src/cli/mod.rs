@@ -1,5 +1,7 @@
 //! The command groups.
 
+pub mod game;
 pub mod genesis;
 pub mod init;
 pub mod keys;
+pub mod run;

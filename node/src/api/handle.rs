@@ -16,7 +16,9 @@ use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use crate::core::types::Ticker;
 use crate::io::runner::Input;
-use crate::replica::{MembershipChange, Refusal, Replica, ReplicaEvent, Status, StoredReceipt};
+use crate::replica::{
+    MembershipChange, Refusal, Replica, ReplicaError, ReplicaEvent, Status, StoredReceipt,
+};
 use qraft_keys::PublicKey;
 
 use super::event::NodeEvent;
@@ -201,13 +203,13 @@ impl Handle {
 
     /// Proposes a membership change; this node must lead. Applied asynchronously: watch
     /// for [`NodeEvent::MembershipChanged`].
-    pub async fn change_membership(&self, change: MembershipChange) -> Result<(), String> {
+    pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ReplicaError> {
         let (sender, receiver) = oneshot::channel();
         self.shared
             .inbox
             .send(Input::Membership(change, sender))
-            .map_err(|_| NodeStopped.to_string())?;
-        receiver.await.map_err(|_| NodeStopped.to_string())?
+            .map_err(|_| ReplicaError::Stopped)?;
+        receiver.await.map_err(|_| ReplicaError::Stopped)?
     }
 
     /// Asks the node's thread to stop (it finishes the step it is in).

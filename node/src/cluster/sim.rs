@@ -165,6 +165,11 @@ impl Sim {
         self.nodes.get(&id).is_some_and(|n| n.replica.is_some())
     }
 
+    /// Node `id`'s data directory (its fjall store), e.g. to audit after crashing it.
+    pub fn data_dir(&self, id: NodeId) -> Option<&std::path::Path> {
+        self.nodes.get(&id).map(|n| n.dir.as_path())
+    }
+
     pub fn replica(&self, id: NodeId) -> Option<&Replica> {
         self.nodes.get(&id).and_then(|n| n.replica.as_ref())
     }

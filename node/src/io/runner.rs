@@ -29,7 +29,7 @@ pub enum Input {
         peer: NodeId,
         delivered: bool,
     },
-    Membership(MembershipChange, oneshot::Sender<Result<(), String>>),
+    Membership(MembershipChange, oneshot::Sender<Result<(), ReplicaError>>),
     Query(Box<dyn FnOnce(&Replica) + Send>),
     Shutdown,
 }
@@ -206,7 +206,7 @@ fn handle_input(replica: &mut Replica, input: Input) -> bool {
             replica.handle_snapshot_report(peer, delivered)
         }
         Input::Membership(change, reply) => {
-            let _ = reply.send(replica.handle_membership(change).map_err(|e| e.to_string()));
+            let _ = reply.send(replica.handle_membership(change));
         }
         Input::Query(job) => job(replica),
         Input::Shutdown => return false,

@@ -2,5 +2,20 @@
 //!
 //! Every node and participant presents a self-signed certificate made from its own
 //! ed25519 key; a connection is admitted only if that key is in the game's allowlist.
+//!
+//! - [`tls`]: identities, the allowlist, endpoints, connecting and identifying.
+//! - [`frame`]: length-prefixed postcard frames (limits checked before allocating) and
+//!   chunked snapshots.
+//! - [`peer`]: Raft traffic between nodes: the QUIC [`Transport`](crate::io::runner::Transport).
+//! - [`proto`]: the client protocol's requests, responses and events.
+//! - [`serve`]: the node's side of the client protocol.
+//! - [`client`]: the participant's side: what the CLI and bots use.
+//! - [`node`]: a networked node, assembled: what `qraft run` starts.
+
+pub mod client;
 pub mod frame;
+pub mod node;
+pub mod peer;
+pub mod proto;
+pub mod serve;
 pub mod tls;

@@ -97,6 +97,8 @@ pub enum ReplicaError {
     OtherChain { found: String, expected: String },
     #[error("invalid node configuration: {0}")]
     Config(String),
+    #[error("the node has stopped")]
+    Stopped,
     #[error("only the leader can do that; the leader is {leader:?}")]
     NotLeader { leader: Option<NodeId> },
 }

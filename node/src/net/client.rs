@@ -1,0 +1,211 @@
+//! The client side of the protocol: what the CLI, `session --jsonl` and bots use to
+//! talk to a node over QUIC as a participant.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use qraft_keys::{ChainId, Keypair, PublicKey};
+
+use crate::core::genesis::Genesis;
+use crate::core::tx::{SignedTx, Tx, TxBody};
+use crate::core::types::NodeId;
+
+use super::frame::{FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, read_frame, write_frame};
+use super::proto::{CommittedView, Event, ProtocolError, Request, Response, SubmitFailure, Topics};
+use super::tls::{Allowlist, CLIENT_ALPN, TlsError, TlsIdentity, client_endpoint, connect};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    #[error("cannot reach any node of the game ({0})")]
+    Unreachable(String),
+    #[error("the connection failed: {0}")]
+    Connection(String),
+    #[error("bad frame from the node: {0}")]
+    Frame(#[from] FrameError),
+    #[error("the node closed the stream without answering")]
+    NoAnswer,
+    #[error("{0}")]
+    Refused(#[from] ProtocolError),
+    #[error("{0}")]
+    Submit(#[from] SubmitFailure),
+    #[error("unexpected answer from the node: {0}")]
+    Unexpected(String),
+}
+
+/// A participant's connection to one node.
+pub struct Client {
+    endpoint: quinn::Endpoint,
+    connection: quinn::Connection,
+    keypair: Keypair,
+    chain: ChainId,
+    node: SocketAddr,
+    last_nonce: u64,
+}
+
+impl Client {
+    /// Connects as `keypair` to the first node of `nodes` that answers (each is
+    /// `host:port`), checking that it is a node of `genesis`.
+    pub async fn connect(
+        genesis: &Genesis,
+        keypair: Keypair,
+        nodes: &[String],
+    ) -> Result<Client, ClientError> {
+        let identity = TlsIdentity::from_keypair(&keypair)?;
+        let allow = Allowlist::from_genesis(genesis);
+        let bind: SocketAddr = "0.0.0.0:0".parse().expect("a valid address");
+        let endpoint = client_endpoint(bind, &identity, allow)?;
+        let mut failures = Vec::new();
+        for address in nodes {
+            let resolved = match tokio::net::lookup_host(address.as_str()).await {
+                Ok(mut addrs) => addrs.next(),
+                Err(err) => {
+                    failures.push(format!("{address}: {err}"));
+                    continue;
+                }
+            };
+            let Some(addr) = resolved else {
+                failures.push(format!("{address}: resolves to nothing"));
+                continue;
+            };
+            match connect(&endpoint, addr, CLIENT_ALPN, None).await {
+                Ok(connection) => {
+                    return Ok(Client {
+                        endpoint,
+                        connection,
+                        keypair,
+                        chain: genesis.chain_id(),
+                        node: addr,
+                        last_nonce: 0,
+                    });
+                }
+                // Refused for who we are: another node will refuse too.
+                Err(err @ TlsError::Refused { .. }) => return Err(ClientError::Tls(err)),
+                Err(err) => failures.push(format!("{address}: {err}")),
+            }
+        }
+        Err(ClientError::Unreachable(failures.join("; ")))
+    }
+
+    /// The genesis addresses of every node, voters first.
+    pub fn node_addresses(genesis: &Genesis) -> Vec<String> {
+        genesis.nodes().map(|n| n.address.clone()).collect()
+    }
+
+    pub fn key(&self) -> PublicKey {
+        self.keypair.public()
+    }
+
+    pub fn node(&self) -> SocketAddr {
+        self.node
+    }
+
+    /// One request, one answer.
+    pub async fn request(&self, request: &Request) -> Result<Response, ClientError> {
+        let (mut send, mut recv) = self
+            .connection
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connection(e.to_string()))?;
+        write_frame(&mut send, request, MAX_CLIENT_REQUEST).await?;
+        let _ = send.finish();
+        match read_frame::<_, Response>(&mut recv, MAX_CLIENT_RESPONSE).await? {
+            Some(Response::Error(err)) => Err(ClientError::Refused(err)),
+            Some(response) => Ok(response),
+            None => Err(ClientError::NoAnswer),
+        }
+    }
+
+    /// Signs `body` with the next nonce and submits it; the receipt once applied.
+    pub async fn submit_body(&mut self, body: TxBody) -> Result<CommittedView, ClientError> {
+        let tx = self.sign(body);
+        self.submit(tx).await
+    }
+
+    /// Signs `body` with a fresh nonce: above the last one this client used, and at
+    /// least the wall clock in microseconds, so separate runs of the CLI never reuse one.
+    pub fn sign(&mut self, body: TxBody) -> SignedTx {
+        let clock = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        self.last_nonce = (self.last_nonce + 1).max(clock);
+        Tx {
+            signer: self.keypair.public(),
+            nonce: self.last_nonce,
+            body,
+        }
+        .sign(&self.keypair, &self.chain)
+    }
+
+    /// Learns the last nonce the game has seen from this key, so the next one is above
+    /// it even if this machine's clock is behind.
+    pub async fn sync_nonce(&mut self) -> Result<(), ClientError> {
+        match self.request(&Request::Account).await? {
+            Response::Account(Some(account)) => {
+                self.last_nonce = self.last_nonce.max(account.last_nonce);
+                Ok(())
+            }
+            Response::Account(None) => Err(ClientError::Refused(ProtocolError::Invalid(
+                "this key is not a participant in this game".into(),
+            ))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn submit(&self, tx: SignedTx) -> Result<CommittedView, ClientError> {
+        match self.request(&Request::Submit(tx)).await? {
+            Response::Committed(committed) => Ok(committed),
+            Response::SubmitFailed(failure) => Err(ClientError::Submit(failure)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Opens a subscription: events arrive from [`Subscription::next`].
+    pub async fn subscribe(&self, topics: Topics) -> Result<Subscription, ClientError> {
+        let (mut send, mut recv) = self
+            .connection
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connection(e.to_string()))?;
+        write_frame(&mut send, &Request::Subscribe(topics), MAX_CLIENT_REQUEST).await?;
+        match read_frame::<_, Response>(&mut recv, MAX_CLIENT_RESPONSE).await? {
+            Some(Response::Subscribed) => Ok(Subscription { _send: send, recv }),
+            Some(Response::Error(err)) => Err(ClientError::Refused(err)),
+            Some(other) => Err(unexpected(&other)),
+            None => Err(ClientError::NoAnswer),
+        }
+    }
+
+    /// Closes the connection politely and waits (briefly) for the node to hear it.
+    pub async fn close(self) {
+        self.connection.close(0u32.into(), b"bye");
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+    }
+
+    /// Which node leads, according to the connected node.
+    pub async fn leader(&self) -> Result<Option<NodeId>, ClientError> {
+        match self.request(&Request::Status).await? {
+            Response::Status(status) => Ok(status.leader),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+fn unexpected(response: &Response) -> ClientError {
+    let text = format!("{response:?}");
+    ClientError::Unexpected(text.chars().take(120).collect())
+}
+
+/// A stream of events from a node.
+pub struct Subscription {
+    _send: quinn::SendStream,
+    recv: quinn::RecvStream,
+}
+
+impl Subscription {
+    /// The next event; `None` when the node closed the subscription.
+    pub async fn next(&mut self) -> Result<Option<Event>, ClientError> {
+        Ok(read_frame::<_, Event>(&mut self.recv, MAX_CLIENT_RESPONSE).await?)
+    }
+}

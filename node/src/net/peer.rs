@@ -1,0 +1,326 @@
+//! Raft traffic between nodes over QUIC: the [`Transport`] a networked node runs with,
+//! and the reading side of peer connections.
+//!
+//! Each node keeps one outgoing connection per peer (reconnecting with backoff) and one
+//! unidirectional stream on it for ordinary messages, in order. A snapshot goes on a
+//! stream of its own, in chunks, and its delivery is reported back to Raft. Incoming
+//! connections are identified by their TLS key; every message read from one is handed
+//! to the node as coming from that connection's node, whatever it claims inside.
+
+use std::sync::mpsc::Sender as InboxSender;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::core::types::NodeId;
+use crate::io::runner::{Input, Transport};
+use crate::raft::wire::WireMessageType;
+use crate::replica::PeerMessage;
+
+use super::frame::{
+    FrameError, MAX_PEER_FRAME, MAX_SNAPSHOT, SNAPSHOT_CHUNK, read_frame, read_snapshot,
+    write_frame, write_snapshot,
+};
+use super::tls::{PEER_ALPN, connect};
+
+/// Messages queued for one peer, at most; beyond that they are dropped (Raft resends).
+const LINK_QUEUE: usize = 8_192;
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// The first frame of every peer stream: what follows on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamKind {
+    /// [`PeerMessage`] frames, in order, until the stream ends.
+    Messages,
+    /// One Raft snapshot message, chunked.
+    Snapshot,
+}
+
+/// Sends this node's Raft traffic to its peers over QUIC. Cheap to clone.
+#[derive(Clone)]
+pub struct PeerTransport {
+    inner: Arc<Links>,
+}
+
+struct Links {
+    me: NodeId,
+    endpoint: quinn::Endpoint,
+    runtime: tokio::runtime::Handle,
+    /// Where each node is reached (`host:port`).
+    addresses: Arc<Mutex<FxHashMap<NodeId, String>>>,
+    links: Mutex<FxHashMap<NodeId, mpsc::Sender<PeerMessage>>>,
+    /// This node's own inbox, for unreachable and snapshot reports.
+    inbox: OnceLock<InboxSender<Input>>,
+}
+
+impl PeerTransport {
+    pub fn new(
+        me: NodeId,
+        endpoint: quinn::Endpoint,
+        runtime: tokio::runtime::Handle,
+        addresses: FxHashMap<NodeId, String>,
+    ) -> PeerTransport {
+        PeerTransport {
+            inner: Arc::new(Links {
+                me,
+                endpoint,
+                runtime,
+                addresses: Arc::new(Mutex::new(addresses)),
+                links: Mutex::new(FxHashMap::default()),
+                inbox: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// Connects the transport to its node's inbox (once the node is spawned).
+    pub fn set_inbox(&self, inbox: InboxSender<Input>) {
+        let _ = self.inbox_cell().set(inbox);
+    }
+
+    fn inbox_cell(&self) -> &OnceLock<InboxSender<Input>> {
+        &self.inner.inbox
+    }
+
+    /// Reach node `id` at `address` from now on.
+    pub fn set_address(&self, id: NodeId, address: String) {
+        lock(&self.inner.addresses).insert(id, address);
+    }
+}
+
+impl Links {
+    fn report(&self, input: Input) {
+        if let Some(inbox) = self.inbox.get() {
+            let _ = inbox.send(input);
+        }
+    }
+
+    fn link(self: &Arc<Self>, to: NodeId) -> Option<mpsc::Sender<PeerMessage>> {
+        let mut links = lock(&self.links);
+        if let Some(link) = links.get(&to)
+            && !link.is_closed()
+        {
+            return Some(link.clone());
+        }
+        if !lock(&self.addresses).contains_key(&to) {
+            tracing::warn!(
+                peer = to,
+                "no address known for this node; dropping its messages"
+            );
+            return None;
+        }
+        let (sender, receiver) = mpsc::channel(LINK_QUEUE);
+        links.insert(to, sender.clone());
+        let this = self.clone();
+        self.runtime
+            .spawn(async move { this.run_link(to, receiver).await });
+        Some(sender)
+    }
+
+    /// Keeps a connection to `to` and writes its queued messages, until the transport
+    /// is dropped.
+    async fn run_link(self: Arc<Self>, to: NodeId, mut queue: mpsc::Receiver<PeerMessage>) {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            let address = lock(&self.addresses).get(&to).cloned();
+            let connection = match address {
+                Some(address) => self.dial(to, &address).await,
+                None => Err("no address".to_string()),
+            };
+            let connection = match connection {
+                Ok(connection) => {
+                    backoff = BACKOFF_MIN;
+                    connection
+                }
+                Err(reason) => {
+                    tracing::debug!(peer = to, %reason, ?backoff, "cannot reach peer; retrying");
+                    self.report(Input::Unreachable(to));
+                    // What queued meanwhile is stale: Raft resends what matters.
+                    if !self.discard_queued(to, &mut queue) {
+                        return;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    continue;
+                }
+            };
+            match self.pump(to, &connection, &mut queue).await {
+                Ok(()) => return,
+                Err(reason) => {
+                    tracing::info!(peer = to, %reason, "lost the connection to peer; reconnecting");
+                    connection.close(0u32.into(), b"reconnecting");
+                    self.report(Input::Unreachable(to));
+                }
+            }
+        }
+    }
+
+    async fn dial(&self, to: NodeId, address: &str) -> Result<quinn::Connection, String> {
+        let addr = tokio::net::lookup_host(address)
+            .await
+            .map_err(|e| format!("cannot resolve {address}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{address} resolves to nothing"))?;
+        connect(&self.endpoint, addr, PEER_ALPN, Some(to))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Drops what is queued; false when the transport is gone.
+    fn discard_queued(&self, to: NodeId, queue: &mut mpsc::Receiver<PeerMessage>) -> bool {
+        loop {
+            match queue.try_recv() {
+                Ok(message) => {
+                    if is_snapshot(&message) {
+                        self.report(Input::SnapshotReport {
+                            peer: to,
+                            delivered: false,
+                        });
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
+        }
+    }
+
+    /// Writes queued messages on one stream until the queue closes (Ok) or the
+    /// connection fails (Err).
+    async fn pump(
+        self: &Arc<Self>,
+        to: NodeId,
+        connection: &quinn::Connection,
+        queue: &mut mpsc::Receiver<PeerMessage>,
+    ) -> Result<(), String> {
+        let mut stream = connection.open_uni().await.map_err(|e| e.to_string())?;
+        write_frame(&mut stream, &StreamKind::Messages, MAX_PEER_FRAME)
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(message) = queue.recv().await {
+            if is_snapshot(&message) {
+                self.spawn_snapshot(to, connection.clone(), message);
+                continue;
+            }
+            write_frame(&mut stream, &message, MAX_PEER_FRAME)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let _ = stream.finish();
+        Ok(())
+    }
+
+    fn spawn_snapshot(
+        self: &Arc<Self>,
+        to: NodeId,
+        connection: quinn::Connection,
+        message: PeerMessage,
+    ) {
+        let PeerMessage::Raft(wire) = message else {
+            return;
+        };
+        let this = self.clone();
+        self.runtime.spawn(async move {
+            let sent = async {
+                let mut stream = connection.open_uni().await.map_err(|e| e.to_string())?;
+                write_frame(&mut stream, &StreamKind::Snapshot, MAX_PEER_FRAME)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                write_snapshot(&mut stream, *wire, SNAPSHOT_CHUNK)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                stream.finish().map_err(|e| e.to_string())?;
+                stream.stopped().await.map_err(|e| e.to_string())?;
+                Ok::<(), String>(())
+            }
+            .await;
+            if let Err(reason) = &sent {
+                tracing::warn!(peer = to, %reason, "sending a snapshot failed");
+            }
+            this.report(Input::SnapshotReport {
+                peer: to,
+                delivered: sent.is_ok(),
+            });
+        });
+    }
+}
+
+impl Transport for PeerTransport {
+    fn send(&self, from: NodeId, to: NodeId, message: PeerMessage) {
+        debug_assert_eq!(from, self.inner.me);
+        let links = &self.inner;
+        let Some(link) = links.link(to) else {
+            return;
+        };
+        if let Err(err) = link.try_send(message) {
+            let message = match err {
+                mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
+            };
+            if is_snapshot(&message) {
+                links.report(Input::SnapshotReport {
+                    peer: to,
+                    delivered: false,
+                });
+            }
+            tracing::debug!(peer = to, "peer queue full; dropping a message");
+        }
+    }
+}
+
+fn is_snapshot(message: &PeerMessage) -> bool {
+    matches!(message, PeerMessage::Raft(m) if m.msg_type == WireMessageType::MsgSnapshot)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads every stream node `from` opens on `connection`, handing its messages to
+/// `inbox`, until the connection closes.
+pub async fn serve_peer(connection: quinn::Connection, from: NodeId, inbox: InboxSender<Input>) {
+    loop {
+        let mut stream = match connection.accept_uni().await {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(peer = from, %err, "peer connection closed");
+                return;
+            }
+        };
+        let inbox = inbox.clone();
+        tokio::spawn(async move {
+            if let Err(err) = read_peer_stream(&mut stream, from, &inbox).await {
+                tracing::warn!(peer = from, reason = %err.reason(), "closing a bad peer stream");
+                let _ = stream.stop(err.code().into());
+            }
+        });
+    }
+}
+
+async fn read_peer_stream(
+    stream: &mut quinn::RecvStream,
+    from: NodeId,
+    inbox: &InboxSender<Input>,
+) -> Result<(), FrameError> {
+    let Some(kind) = read_frame::<_, StreamKind>(stream, MAX_PEER_FRAME).await? else {
+        return Ok(());
+    };
+    match kind {
+        StreamKind::Messages => {
+            while let Some(message) = read_frame::<_, PeerMessage>(stream, MAX_PEER_FRAME).await? {
+                if inbox.send(Input::Peer { from, message }).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        StreamKind::Snapshot => {
+            let message = read_snapshot(stream, MAX_SNAPSHOT).await?;
+            let _ = inbox.send(Input::Peer {
+                from,
+                message: PeerMessage::Raft(Box::new(message)),
+            });
+        }
+    }
+    Ok(())
+}

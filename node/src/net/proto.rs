@@ -1,0 +1,229 @@
+//! The client protocol: what a participant's client (CLI, TUI over the network, bot) asks
+//! a node, and what it answers.
+//!
+//! Each request travels on its own bidirectional QUIC stream: one request frame, then one
+//! response frame (or, for [`Request::Subscribe`], a stream of [`Event`] frames until
+//! either side closes it). The caller's identity is its TLS key: private data (account,
+//! open orders, fills) is only ever about that key, so no request names another
+//! participant.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{Committed, SubmitError};
+use crate::core::block::{Block, BlockHash, BlockHeader};
+use crate::core::exchange::Candle;
+use crate::core::exchange::receipt::{PublicTrade, Receipt, Trade};
+use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
+use crate::core::hash::Hash32;
+use crate::core::tx::{SignedTx, TxHash};
+use crate::core::types::{NodeId, Side, Ticker};
+use crate::replica::{MembershipChange, Refusal, Status};
+
+/// The most blocks one [`Request::Blocks`] returns.
+pub const MAX_BLOCKS_PER_REQUEST: u64 = 100;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Order, cancel or admin action, signed by the caller's own key.
+    Submit(SignedTx),
+    Status,
+    Symbols,
+    Depth {
+        symbol: Ticker,
+        levels: u32,
+    },
+    Trades {
+        symbol: Option<Ticker>,
+        limit: u32,
+    },
+    Candles {
+        symbol: Ticker,
+    },
+    Leaderboard,
+    News,
+    /// The caller's own account: cash, positions, open orders, last nonce.
+    Account,
+    /// Block headers with their transaction counts, `from..=to` (at most
+    /// [`MAX_BLOCKS_PER_REQUEST`]); `to` is capped at the head.
+    Blocks {
+        from: u64,
+        to: u64,
+    },
+    /// One whole block with its transactions.
+    Block {
+        height: u64,
+    },
+    Receipt {
+        hash: TxHash,
+    },
+    /// Events from now on, on this stream.
+    Subscribe(Topics),
+    /// Admin only, on the leader: change the cluster's membership.
+    Membership(MembershipChange),
+}
+
+/// What a subscription carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topics {
+    pub blocks: bool,
+    pub trades: bool,
+    pub book: bool,
+    /// The caller's own fills.
+    pub fills: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Committed(CommittedView),
+    SubmitFailed(SubmitFailure),
+    Status(Status),
+    Symbols(Vec<SymbolView>),
+    Depth(Option<DepthView>),
+    Trades(Vec<PublicTrade>),
+    Candles(Option<Vec<Candle>>),
+    Leaderboard(Vec<LeaderboardRow>),
+    News(Vec<NewsItem>),
+    Account(Option<AccountView>),
+    Blocks(Vec<BlockSummary>),
+    Block(Option<Block>),
+    Receipt(Option<ReceiptView>),
+    /// The subscription is open; events follow.
+    Subscribed,
+    MembershipProposed,
+    /// The request was refused: why, for a person to read.
+    Error(ProtocolError),
+}
+
+/// A transaction's receipt once applied, as a client sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedView {
+    pub height: u64,
+    pub block_hash: BlockHash,
+    pub index: u32,
+    pub receipt: Receipt,
+}
+
+impl From<Committed> for CommittedView {
+    fn from(c: Committed) -> Self {
+        CommittedView {
+            height: c.height,
+            block_hash: c.block_hash,
+            index: c.index,
+            receipt: c.receipt,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum SubmitFailure {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error(
+        "no answer in time: the outcome of {0} is unknown; look up its receipt before resubmitting"
+    )]
+    Timeout(TxHash),
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+impl From<SubmitError> for SubmitFailure {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Refused(r) => SubmitFailure::Refused(r),
+            SubmitError::Timeout { hash, .. } => SubmitFailure::Timeout(hash),
+            SubmitError::Stopped => SubmitFailure::Stopped,
+        }
+    }
+}
+
+/// A stored receipt with where its transaction landed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    pub height: u64,
+    pub index: u32,
+    pub receipt: Receipt,
+}
+
+/// A block header with its hash: what `qraft blocks` lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockSummary {
+    pub hash: BlockHash,
+    pub header: BlockHeader,
+}
+
+impl BlockSummary {
+    pub fn of(block: &Block) -> BlockSummary {
+        BlockSummary {
+            hash: block.hash(),
+            header: block.header.clone(),
+        }
+    }
+}
+
+/// One of the caller's own fills.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnFill {
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub symbol: Ticker,
+    pub side: Side,
+    pub price: crate::core::types::Ticks,
+    pub quantity: crate::core::types::Shares,
+    pub order: crate::core::types::OrderId,
+}
+
+impl OwnFill {
+    /// The caller's side of `trade`, if it took part.
+    pub fn of(trade: &Trade, me: &qraft_keys::PublicKey) -> Option<OwnFill> {
+        let (side, order) = if trade.buyer == *me {
+            (Side::Buy, trade.buy_order)
+        } else if trade.seller == *me {
+            (Side::Sell, trade.sell_order)
+        } else {
+            return None;
+        };
+        Some(OwnFill {
+            height: trade.height,
+            timestamp_ms: trade.timestamp_ms,
+            symbol: trade.symbol,
+            side,
+            price: trade.price,
+            quantity: trade.quantity,
+            order,
+        })
+    }
+}
+
+/// What a subscription stream carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    Block(BlockSummary),
+    Trade(PublicTrade),
+    BookChanged {
+        symbols: Vec<Ticker>,
+        all: bool,
+    },
+    Fill(OwnFill),
+    /// The subscriber fell behind and missed events: re-query what it shows.
+    Lagged {
+        missed: u64,
+    },
+}
+
+/// Why a request was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("this transaction is signed by another key than the one you connected with")]
+    NotYourTransaction,
+    #[error("only the game's admin can do that")]
+    NotAdmin,
+    #[error("this node is not the leader; the leader is node {leader:?}")]
+    NotLeader { leader: Option<NodeId> },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+/// A block's hash (re-exported for clients that only need the type).
+pub type Digest = Hash32;

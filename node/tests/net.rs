@@ -1,0 +1,195 @@
+//! Networked nodes in one process, over real QUIC on 127.0.0.1: ordering through the
+//! client protocol, privacy, refusals at the handshake.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use qraft_keys::Keypair;
+use qraft_node::config::Tuning;
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
+use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
+use qraft_node::core::types::Side;
+use qraft_node::net::client::{Client, ClientError};
+use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::net::proto::{Event, ProtocolError, Request, Response, Topics};
+use qraft_node::net::tls::TlsError;
+use rustc_hash::FxHashMap;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A free UDP port on loopback (bound and released: the usual small race).
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn game() -> SampleGame {
+    let mut game = sample_game(&SampleOptions::default());
+    for voter in &mut game.genesis.voters {
+        voter.address = format!("127.0.0.1:{}", free_port());
+    }
+    game
+}
+
+fn copy(key: &Keypair) -> Keypair {
+    Keypair::from_seed(&key.seed())
+}
+
+async fn start(game: &SampleGame, dir: &std::path::Path) -> Vec<NetNode> {
+    let mut nodes = Vec::new();
+    for (spec, key) in game.genesis.voters.iter().zip(&game.nodes) {
+        let node = NetNode::start(NetNodeOptions {
+            genesis: game.genesis.clone(),
+            keypair: copy(key),
+            data_dir: dir.join(&spec.name),
+            listen: spec.address.parse().unwrap(),
+            peers: FxHashMap::default(),
+            tuning: Tuning {
+                tick_ms: Some(20),
+                ..Tuning::default()
+            },
+            submit_timeout: Duration::from_secs(10),
+        })
+        .await
+        .unwrap();
+        nodes.push(node);
+    }
+    nodes
+}
+
+fn addresses(genesis: &Genesis) -> Vec<String> {
+    Client::node_addresses(genesis)
+}
+
+/// Waits until some node reports a leader.
+async fn wait_for_leader(client: &Client) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while client.leader().await.unwrap().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "no leader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn buy(game: &SampleGame, price: u64) -> TxBody {
+    TxBody::Order(NewOrder {
+        symbol: game.genesis.symbols[0].ticker,
+        side: Side::Buy,
+        quantity: 3,
+        kind: OrderKind::Limit { price },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start(&game, dir.path()).await;
+    let genesis = &game.genesis;
+    let mut alice = Client::connect(genesis, copy(&game.traders[0]), &addresses(genesis))
+        .await
+        .unwrap();
+    wait_for_leader(&alice).await;
+    let mut events = alice
+        .subscribe(Topics {
+            blocks: true,
+            ..Topics::default()
+        })
+        .await
+        .unwrap();
+    let committed = alice.submit_body(buy(&game, 900)).await.unwrap();
+    assert!(committed.receipt.is_accepted(), "{committed:?}");
+
+    // The block arrives on the subscription.
+    let block = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(Event::Block(block)) = events.next().await.unwrap()
+                && block.header.height >= committed.height
+            {
+                return block;
+            }
+        }
+    })
+    .await
+    .expect("a block event");
+    assert_eq!(block.header.height, committed.height);
+
+    // Every node has the block (asked through each node in turn).
+    for spec in &genesis.voters {
+        let bob = Client::connect(genesis, copy(&game.traders[1]), &[spec.address.clone()])
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let response = bob
+                .request(&Request::Block {
+                    height: committed.height,
+                })
+                .await
+                .unwrap();
+            if let Response::Block(Some(b)) = response {
+                assert_eq!(b.hash(), committed.block_hash);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "node {} lacks the block",
+                spec.id
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Bob's account is Bob's: no open orders, while Alice has one.
+        match bob.request(&Request::Account).await.unwrap() {
+            Response::Account(Some(account)) => {
+                assert_eq!(account.key, game.traders[1].public());
+                assert!(account.open_orders.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        // Bob cannot submit a transaction signed by Alice.
+        let forged = alice.sign(buy(&game, 901));
+        assert!(matches!(
+            bob.submit(forged).await,
+            Err(ClientError::Refused(ProtocolError::NotYourTransaction))
+        ));
+        bob.close().await;
+    }
+    match alice.request(&Request::Account).await.unwrap() {
+        Response::Account(Some(account)) => assert_eq!(account.open_orders.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    // A trader may not change the membership.
+    assert!(matches!(
+        alice
+            .request(&Request::Membership(
+                qraft_node::replica::MembershipChange::AddLearner(9)
+            ))
+            .await,
+        Err(ClientError::Refused(ProtocolError::NotAdmin))
+    ));
+    drop(nodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_not_in_the_game_is_refused_at_the_handshake() {
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    let _nodes = start(&game, dir.path()).await;
+    let stranger = Keypair::from_label("stranger");
+    let started = tokio::time::Instant::now();
+    let result = Client::connect(&game.genesis, stranger, &addresses(&game.genesis)).await;
+    match result {
+        Err(ClientError::Tls(TlsError::Refused { reason, .. })) => {
+            assert!(reason.contains("not allowed"), "{reason}");
+        }
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("a stranger got in"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refusal took too long"
+    );
+}
