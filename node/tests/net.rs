@@ -193,3 +193,79 @@ async fn a_key_not_in_the_game_is_refused_at_the_handshake() {
         "refusal took too long"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on() {
+    use qraft_node::net::tls::{Allowlist, CLIENT_ALPN, TlsIdentity, client_endpoint, connect};
+
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    let _nodes = start(&game, dir.path()).await;
+    let genesis = &game.genesis;
+    let mut alice = Client::connect(genesis, copy(&game.traders[0]), &addresses(genesis))
+        .await
+        .unwrap();
+    wait_for_leader(&alice).await;
+
+    // Raw streams on a participant's connection.
+    let identity = TlsIdentity::from_keypair(&game.traders[2]).unwrap();
+    let endpoint = client_endpoint(
+        "127.0.0.1:0".parse().unwrap(),
+        &identity,
+        Allowlist::from_genesis(genesis),
+    )
+    .unwrap();
+    let addr = genesis.voters[0].address.parse().unwrap();
+    let raw = connect(&endpoint, addr, CLIENT_ALPN, None).await.unwrap();
+    for bytes in [
+        // A length prefix of 4 GiB: refused before any allocation.
+        vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3],
+        // A well-sized frame of garbage.
+        vec![0, 0, 0, 5, 0xde, 0xad, 0xbe, 0xef, 0x99],
+    ] {
+        let (mut send, mut recv) = raw.open_bi().await.unwrap();
+        send.write_all(&bytes).await.unwrap();
+        let _ = send.finish();
+        let answer = tokio::time::timeout(WAIT, recv.read_to_end(1 << 20))
+            .await
+            .expect("the node answers instead of hanging")
+            .unwrap_or_default();
+        // The answer is a frame holding Response::Error with the reason.
+        assert!(answer.len() > 4, "no reason given for {bytes:?}");
+        let response: Response = postcard::from_bytes(&answer[4..]).unwrap();
+        assert!(
+            matches!(response, Response::Error(ProtocolError::Invalid(_))),
+            "{response:?}"
+        );
+    }
+
+    // A replayed transaction is refused; the original's receipt stands.
+    let tx = alice.sign(buy(&game, 905));
+    let first = alice.submit(tx.clone()).await.unwrap();
+    assert!(first.receipt.is_accepted());
+    let replay = alice.submit(tx).await;
+    assert!(
+        matches!(
+            replay,
+            Err(ClientError::Submit(
+                qraft_node::net::proto::SubmitFailure::Refused(
+                    qraft_node::replica::Refusal::StaleNonce { .. }
+                )
+            ))
+        ),
+        "{replay:?}"
+    );
+
+    // A trader's admin transaction is rejected by the exchange.
+    let admin = alice
+        .submit_body(TxBody::Admin(qraft_node::core::tx::AdminAction::News {
+            headline: "free money".into(),
+        }))
+        .await
+        .unwrap();
+    assert!(!admin.receipt.is_accepted(), "{admin:?}");
+
+    // And the node still serves everyone.
+    let status = alice.request(&Request::Status).await.unwrap();
+    assert!(matches!(status, Response::Status(_)));
+}

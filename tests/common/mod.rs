@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests of the `qraft` binary.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod processes;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -8,8 +8,10 @@
 //!   [`Handle`](crate::api::Handle)s over the in-memory transport
 //!   ([`MemNet`](crate::io::memnet::MemNet)), with the same seeded faults: what the
 //!   crash tests and the benchmark use.
-//! - [`faults`]: the fault model both share; [`workload`]: signed random orders.
+//! - [`faults`]: the fault model both share; [`workload`]: signed random orders;
+//!   [`disk`]: a local game written to a directory, for real processes.
 
+pub mod disk;
 pub mod faults;
 pub mod local;
 pub mod sim;

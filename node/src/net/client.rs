@@ -2,16 +2,22 @@
 //! talk to a node over QUIC as a participant.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use qraft_keys::{ChainId, Keypair, PublicKey};
 
 use crate::core::genesis::Genesis;
-use crate::core::tx::{SignedTx, Tx, TxBody};
+use crate::core::tx::{SignedTx, Tx, TxBody, TxHash};
 use crate::core::types::NodeId;
+use rustc_hash::FxHashMap;
+use tokio::sync::oneshot;
 
 use super::frame::{FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, read_frame, write_frame};
-use super::proto::{CommittedView, Event, ProtocolError, Request, Response, SubmitFailure, Topics};
+use super::proto::{
+    CommittedView, Event, PipelineFailure, ProtocolError, Request, Response, SubmitFailure,
+    SubmitOutcome, Topics,
+};
 use super::tls::{Allowlist, CLIENT_ALPN, TlsError, TlsIdentity, client_endpoint, connect};
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +183,45 @@ impl Client {
         }
     }
 
+    /// Opens a submission pipeline: many transactions in flight on one stream, reaching
+    /// the node in the order they are submitted.
+    pub async fn pipeline(&self) -> Result<Pipeline, ClientError> {
+        let (mut send, mut recv) = self
+            .connection
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connection(e.to_string()))?;
+        write_frame(&mut send, &Request::Pipeline, MAX_CLIENT_REQUEST).await?;
+        match read_frame::<_, Response>(&mut recv, MAX_CLIENT_RESPONSE).await? {
+            Some(Response::PipelineOpen) => {}
+            Some(Response::Error(err)) => return Err(ClientError::Refused(err)),
+            Some(other) => return Err(unexpected(&other)),
+            None => return Err(ClientError::NoAnswer),
+        }
+        let waiting: Arc<StdMutex<FxHashMap<TxHash, Vec<OutcomeSender>>>> = Arc::default();
+        let reader_waiting = waiting.clone();
+        let reader = tokio::spawn(async move {
+            loop {
+                let outcome = read_frame::<_, SubmitOutcome>(&mut recv, MAX_CLIENT_RESPONSE).await;
+                let outcome = match outcome {
+                    Ok(Some(outcome)) => outcome,
+                    Ok(None) | Err(_) => break,
+                };
+                let senders = lock(&reader_waiting).remove(&outcome.hash);
+                for sender in senders.into_iter().flatten() {
+                    let _ = sender.send(outcome.result.clone());
+                }
+            }
+            // The stream ended: nobody still waiting will get an answer.
+            lock(&reader_waiting).clear();
+        });
+        Ok(Pipeline {
+            send: tokio::sync::Mutex::new(send),
+            waiting,
+            reader,
+        })
+    }
+
     /// Closes the connection politely and waits (briefly) for the node to hear it.
     pub async fn close(self) {
         self.connection.close(0u32.into(), b"bye");
@@ -207,5 +252,54 @@ impl Subscription {
     /// The next event; `None` when the node closed the subscription.
     pub async fn next(&mut self) -> Result<Option<Event>, ClientError> {
         Ok(read_frame::<_, Event>(&mut self.recv, MAX_CLIENT_RESPONSE).await?)
+    }
+}
+
+type OutcomeSender = oneshot::Sender<Result<CommittedView, PipelineFailure>>;
+
+fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Many submissions in flight on one stream, in order. Cheap to share (`&self`).
+pub struct Pipeline {
+    send: tokio::sync::Mutex<quinn::SendStream>,
+    waiting: Arc<StdMutex<FxHashMap<TxHash, Vec<OutcomeSender>>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// The receipt of one pipelined submission, to await.
+pub struct PendingReceipt {
+    receiver: oneshot::Receiver<Result<CommittedView, PipelineFailure>>,
+}
+
+impl PendingReceipt {
+    pub async fn wait(self) -> Result<CommittedView, ClientError> {
+        match self.receiver.await {
+            Ok(Ok(committed)) => Ok(committed),
+            Ok(Err(PipelineFailure::Submit(failure))) => Err(ClientError::Submit(failure)),
+            Ok(Err(PipelineFailure::Protocol(err))) => Err(ClientError::Refused(err)),
+            Err(_) => Err(ClientError::NoAnswer),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Sends `tx` after every transaction submitted before it; the receipt comes later.
+    pub async fn submit(&self, tx: &SignedTx) -> Result<PendingReceipt, ClientError> {
+        let (sender, receiver) = oneshot::channel();
+        lock(&self.waiting)
+            .entry(tx.hash())
+            .or_default()
+            .push(sender);
+        let mut send = self.send.lock().await;
+        write_frame(&mut *send, tx, MAX_CLIENT_REQUEST).await?;
+        Ok(PendingReceipt { receiver })
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.reader.abort();
     }
 }

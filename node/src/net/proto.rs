@@ -60,6 +60,27 @@ pub enum Request {
     Subscribe(Topics),
     /// Admin only, on the leader: change the cluster's membership.
     Membership(MembershipChange),
+    /// Opens a submission pipeline on this stream: after [`Response::PipelineOpen`], the
+    /// client writes [`SignedTx`] frames and the node answers each with a
+    /// [`SubmitOutcome`] frame as it completes. Transactions reach the node in the order
+    /// they were written, so a bot can keep many in flight with increasing nonces.
+    Pipeline,
+}
+
+/// The answer to one transaction of a pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitOutcome {
+    pub hash: TxHash,
+    pub result: Result<CommittedView, PipelineFailure>,
+}
+
+/// Why a pipelined transaction has no receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PipelineFailure {
+    #[error("{0}")]
+    Submit(SubmitFailure),
+    #[error("{0}")]
+    Protocol(ProtocolError),
 }
 
 /// What a subscription carries.
@@ -90,6 +111,8 @@ pub enum Response {
     /// The subscription is open; events follow.
     Subscribed,
     MembershipProposed,
+    /// The submission pipeline is open.
+    PipelineOpen,
     /// The request was refused: why, for a person to read.
     Error(ProtocolError),
 }

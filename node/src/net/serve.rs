@@ -11,9 +11,10 @@ use crate::replica::ReplicaError;
 
 use super::frame::{FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, read_frame, write_frame};
 use super::proto::{
-    BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, OwnFill, ProtocolError,
-    ReceiptView, Request, Response, SubmitFailure, Topics,
+    BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure,
+    ProtocolError, ReceiptView, Request, Response, SubmitFailure, SubmitOutcome, Topics,
 };
+use crate::core::tx::SignedTx;
 
 /// Serves every request stream `caller` opens on `connection` until it closes.
 pub async fn serve_client(connection: quinn::Connection, caller: PublicKey, handle: Handle) {
@@ -48,6 +49,10 @@ async fn serve_stream(
     };
     if let Request::Subscribe(topics) = request {
         subscribe(send, caller, handle, topics).await;
+        return;
+    }
+    if let Request::Pipeline = request {
+        pipeline(send, recv, caller, handle).await;
         return;
     }
     let response = answer(request, &caller, &handle).await;
@@ -138,8 +143,8 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
                 receipt: r.receipt,
             }))
         }),
-        Request::Subscribe(_) => Response::Error(ProtocolError::Invalid(
-            "subscriptions are served on their own stream".into(),
+        Request::Subscribe(_) | Request::Pipeline => Response::Error(ProtocolError::Invalid(
+            "subscriptions and pipelines are served on their own stream".into(),
         )),
         Request::Membership(change) => {
             let key = *caller;
@@ -160,6 +165,65 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             }
         }
     }
+}
+
+/// Reads transactions from `recv` in order, hands each to the node at once (so their
+/// order is kept), and writes each one's outcome on `send` as it completes.
+async fn pipeline(
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+    caller: PublicKey,
+    handle: Handle,
+) {
+    if write_frame(&mut send, &Response::PipelineOpen, MAX_CLIENT_RESPONSE)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let (outcomes, mut pending) = tokio::sync::mpsc::unbounded_channel::<SubmitOutcome>();
+    let writer = tokio::spawn(async move {
+        while let Some(outcome) = pending.recv().await {
+            if write_frame(&mut send, &outcome, MAX_CLIENT_RESPONSE)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = send.finish();
+    });
+    loop {
+        let tx = match read_frame::<_, SignedTx>(&mut recv, MAX_CLIENT_REQUEST).await {
+            Ok(Some(tx)) => tx,
+            Ok(None) => break,
+            Err(err) => {
+                tracing::info!(reason = %err.reason(), "closing a bad pipeline");
+                let _ = recv.stop(err.code().into());
+                break;
+            }
+        };
+        let hash = tx.hash();
+        if tx.tx.signer != caller {
+            let _ = outcomes.send(SubmitOutcome {
+                hash,
+                result: Err(PipelineFailure::Protocol(ProtocolError::NotYourTransaction)),
+            });
+            continue;
+        }
+        let waiting = handle.enqueue(tx);
+        let outcomes = outcomes.clone();
+        tokio::spawn(async move {
+            let result = waiting
+                .wait()
+                .await
+                .map(CommittedView::from)
+                .map_err(|e| PipelineFailure::Submit(SubmitFailure::from(e)));
+            let _ = outcomes.send(SubmitOutcome { hash, result });
+        });
+    }
+    drop(outcomes);
+    let _ = writer.await;
 }
 
 /// Streams events on `send` until the client goes away or the node stops.

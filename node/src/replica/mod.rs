@@ -639,6 +639,33 @@ mod tests {
     }
 
     #[test]
+    fn a_raft_message_not_from_the_connections_node_is_ignored() {
+        let game = sample_game(&SampleOptions::default());
+        let dir = tempfile::tempdir().unwrap();
+        let mut replica = Replica::open(ReplicaConfig::new(1), &game.genesis, dir.path()).unwrap();
+        let mut heartbeat = raft::eraftpb::Message::default();
+        heartbeat.set_msg_type(raft::eraftpb::MessageType::MsgHeartbeat);
+        heartbeat.from = 2;
+        heartbeat.to = 1;
+        heartbeat.term = 5;
+        let forged = || {
+            PeerMessage::Raft(Box::new(crate::raft::wire::WireMessage::from(
+                heartbeat.clone(),
+            )))
+        };
+        // Node 3's connection claims to carry node 2's heartbeat: dropped.
+        replica.handle_peer(3, forged());
+        replica.process(now(1)).unwrap();
+        assert_eq!(replica.term(), 0);
+        assert_eq!(replica.leader(), None);
+        // The same message on node 2's own connection is taken.
+        replica.handle_peer(2, forged());
+        replica.process(now(2)).unwrap();
+        assert_eq!(replica.term(), 5);
+        assert_eq!(replica.leader(), Some(2));
+    }
+
+    #[test]
     fn a_store_of_another_game_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let one = sample_game(&SampleOptions::default());
