@@ -93,7 +93,20 @@ impl RunningNode {
         let thread = std::thread::Builder::new()
             .name(format!("qraft-node-{id}"))
             .spawn(move || {
-                let result = run(replica, receiver, transport, &thread_handle, &thread_killed);
+                // A panic (a bug, or raft-rs refusing a message it cannot make sense of)
+                // stops this node like a fatal error: its handle says so, and the
+                // process can exit and be restarted to recover from its data directory.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(replica, receiver, transport, &thread_handle, &thread_killed)
+                }))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Err(ReplicaError::Panicked(what))
+                });
                 if let Err(err) = &result {
                     tracing::error!(node = id, %err, "node stopped on a fatal error");
                 }

@@ -99,6 +99,8 @@ pub enum ReplicaError {
     Config(String),
     #[error("the node has stopped")]
     Stopped,
+    #[error("the node's thread panicked: {0}")]
+    Panicked(String),
     #[error("only the leader can do that; the leader is {leader:?}")]
     NotLeader { leader: Option<NodeId> },
 }
