@@ -119,9 +119,13 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
 
     // Every node has the block (asked through each node in turn).
     for spec in &genesis.voters {
-        let bob = Client::connect(genesis, copy(&game.traders[1]), &[spec.address.clone()])
-            .await
-            .unwrap();
+        let bob = Client::connect(
+            genesis,
+            copy(&game.traders[1]),
+            std::slice::from_ref(&spec.address),
+        )
+        .await
+        .unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let response = bob
