@@ -36,6 +36,17 @@ enum Command {
     /// Key files: make, show, import and export ed25519 keys.
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
+    /// Audit a stopped node's chain: replay it from genesis and check every block.
+    ///
+    /// Reads the node's data directory (the genesis is kept there) and replays every
+    /// block from the first: hash links, every signature, every transaction's outcome and
+    /// stored receipt, the Merkle roots and every state digest are recomputed and
+    /// compared, and so is the node's latest snapshot. Prints a summary ending in the
+    /// head hash, which should be the same on every node at the same height. If anything
+    /// differs, prints `error: block N: ...` naming the first bad block and exits with
+    /// status 1. A node that caught up from its leader's snapshot lacks the blocks before
+    /// it: audit a node that holds every block.
+    Verify(cli::verify::VerifyArgs),
     /// Run a node of the game from its configuration file.
     ///
     /// With --headless: no dashboard; logs to stderr (a line per block, RUST_LOG to
@@ -50,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Init(args) => cli::init::run(args),
         Command::Genesis { command } => cli::genesis::run(command),
         Command::Keys(cmd) => cli::keys::run(cmd),
+        Command::Verify(args) => cli::verify::run(args),
         Command::Run(args) => cli::run::run(args),
     };
     match result {

@@ -155,7 +155,9 @@ pub fn audit(dir: &Path, mut progress: impl FnMut(u64, u64)) -> Result<AuditRepo
     let genesis = read_genesis(&store)?;
     let chain = genesis.chain_id();
     let mut ledger = Ledger::new(&genesis).map_err(|e| AuditError::BadGenesis(e.to_string()))?;
-    let snapshot = snapshot_head(&store, chain)?;
+    // A snapshot that cannot be read is reported after the blocks, which come first.
+    let snapshot_or_error = snapshot_head(&store, chain);
+    let snapshot = snapshot_or_error.as_ref().ok().cloned().flatten();
     let last = store.last_block_height()?.unwrap_or(0);
 
     let mut report = AuditReport {
@@ -209,7 +211,7 @@ pub fn audit(dir: &Path, mut progress: impl FnMut(u64, u64)) -> Result<AuditRepo
             // The chunk ended early: blocks `height..=to` are missing.
             return Err(gap(
                 height,
-                next_stored(&store, to + 1, last)?,
+                next_stored(&store, to.saturating_add(1), last)?,
                 snapshot.as_ref(),
             ));
         }
@@ -219,6 +221,7 @@ pub fn audit(dir: &Path, mut progress: impl FnMut(u64, u64)) -> Result<AuditRepo
     {
         return Err(gap(last + 1, None, Some(snap)));
     }
+    snapshot_or_error?;
     let head = ledger.head();
     report.head_hash = head.hash;
     report.head_timestamp_ms = head.timestamp_ms;
@@ -372,7 +375,17 @@ fn check_receipts(
                 check_position(store, block, &stored).map_err(fail)?;
             }
             Ordering::Greater => {
-                // A later copy's receipt replaced this one's; it is compared there.
+                // A later copy's receipt replaced this one's; it is compared there. A
+                // stale-nonce copy never replaces the receipt of an earlier copy.
+                if matches!(
+                    stored.receipt.outcome,
+                    Outcome::Rejected(Rejection::StaleNonce { .. })
+                ) {
+                    return Err(fail(format!(
+                        "its stored receipt is the stale-nonce rejection of its copy in block {} (transaction {}), which replaced this copy's",
+                        stored.height, stored.index
+                    )));
+                }
                 if stored.height > last {
                     return Err(fail(format!(
                         "its stored receipt is from block {}, beyond the last block {last}",
@@ -427,31 +440,36 @@ fn describe(receipt: &Receipt) -> String {
     }
 }
 
-/// The error for blocks missing from `from`: a snapshot gap if the node's latest snapshot
-/// explains them (it reaches the block before `next`, or beyond the last block).
+/// The error for blocks missing from `from` (`next` is the next stored block): a snapshot
+/// gap if the node's latest snapshot explains them, being at the height just before
+/// `next`, or beyond the last block. (A node that installed its leader's snapshot and
+/// has made its own since shows a plain gap.)
 fn gap(from: u64, next: Option<u64>, snapshot: Option<&Head>) -> AuditError {
-    let covered_to = match next {
-        Some(next) => next - 1,
-        None => snapshot.map_or(0, |s| s.height),
-    };
-    match snapshot {
-        Some(s) if s.height >= covered_to && covered_to >= from => AuditError::SnapshotGap {
-            from,
-            to: covered_to,
-        },
+    match (snapshot, next) {
+        (Some(s), Some(next)) if s.height.checked_add(1) == Some(next) => {
+            AuditError::SnapshotGap { from, to: s.height }
+        }
+        (Some(s), None) if s.height >= from => AuditError::SnapshotGap { from, to: s.height },
         _ => AuditError::Missing { height: from, next },
     }
 }
 
-/// The first stored block in `[from, last]`.
+/// The first stored block in `[from, last]`, if it is within a million heights (`None`
+/// past that: this is only for the error message, and `last` may be absurd).
 fn next_stored(store: &Store, from: u64, last: u64) -> Result<Option<u64>, AuditError> {
     let mut start = from;
-    while start <= last {
+    for _ in 0..(1 << 20) / CHUNK {
+        if start > last {
+            break;
+        }
         let to = last.min(start.saturating_add(CHUNK - 1));
         if let Some((height, _)) = store.blocks(start, to)?.first() {
             return Ok(Some(*height));
         }
-        start = to + 1;
+        start = match to.checked_add(1) {
+            Some(next) => next,
+            None => break,
+        };
     }
     Ok(None)
 }
@@ -531,7 +549,10 @@ mod tests {
 
     /// What node 1 knew before it was stopped.
     struct Pristine {
-        sim: std::sync::Mutex<Sim>,
+        /// Keeps the data directories.
+        _sim: std::sync::Mutex<Sim>,
+        dirs: std::collections::BTreeMap<u64, PathBuf>,
+        genesis: Genesis,
         head: Head,
         txs: u64,
         accepted: u64,
@@ -566,7 +587,13 @@ mod tests {
                 sim.crash(id);
             }
             Pristine {
-                sim: std::sync::Mutex::new(sim),
+                dirs: sim
+                    .node_ids()
+                    .into_iter()
+                    .map(|id| (id, sim.data_dir(id).unwrap().to_path_buf()))
+                    .collect(),
+                genesis: sim.game.genesis.clone(),
+                _sim: std::sync::Mutex::new(sim),
                 head,
                 txs,
                 accepted,
@@ -576,9 +603,8 @@ mod tests {
 
     /// A copy of node `id`'s stopped data directory.
     fn copy_of_node(id: u64) -> tempfile::TempDir {
-        let sim = pristine().sim.lock().unwrap();
         let copy = tempfile::tempdir().unwrap();
-        copy_dir(sim.data_dir(id).expect("a node"), copy.path());
+        copy_dir(&pristine().dirs[&id], copy.path());
         copy
     }
 
@@ -650,7 +676,7 @@ mod tests {
         })
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(calls, p.head.height);
-        let game = &p.sim.lock().unwrap().game.genesis;
+        let game = &p.genesis;
         assert_eq!(report.chain, game.chain_id());
         assert_eq!(report.game, game.game);
         assert_eq!(report.blocks, p.head.height);
@@ -687,7 +713,7 @@ mod tests {
         let dir = copy_of_node(1);
         // The transaction's hash covers its body, not its signature: only its replay
         // (a bad-signature rejection) gives the forgery away.
-        let chain = pristine().sim.lock().unwrap().game.genesis.chain_id();
+        let chain = pristine().genesis.chain_id();
         let forger = qraft_keys::Keypair::from_label("forger");
         rewrite_block(dir.path(), 9, |b| {
             let tx = b.txs[0].tx.clone();
@@ -1027,19 +1053,25 @@ mod tests {
             postcard::from_bytes(&store(dir.path()).receipt(&tx.hash().0).unwrap().unwrap())
                 .unwrap()
         };
+        let copy = || {
+            let copy = tempfile::tempdir().unwrap();
+            copy_dir(dir.path(), copy.path());
+            copy
+        };
         assert_eq!((stored(&buy).height, stored(&genuine).height), (1, 3));
 
         // A receipt moved to where another transaction is.
         let mut moved = stored(&genuine);
         moved.index = 1;
+        let tampered = copy();
         write(
-            dir.path(),
+            tampered.path(),
             WriteSet {
                 receipts: vec![(genuine.hash().0, postcard::to_stdvec(&moved).unwrap())],
                 ..WriteSet::default()
             },
         );
-        let err = run(dir.path()).unwrap_err();
+        let err = run(tampered.path()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -1053,18 +1085,41 @@ mod tests {
         later.height = 2;
         later.index = 0;
         later.receipt.outcome = Outcome::Rejected(Rejection::StaleNonce { nonce: 1, last: 1 });
+        let tampered = copy();
         write(
-            dir.path(),
+            tampered.path(),
             WriteSet {
                 receipts: vec![(buy.hash().0, postcard::to_stdvec(&later).unwrap())],
                 ..WriteSet::default()
             },
         );
-        let err = run(dir.path()).unwrap_err();
-        assert_eq!(err.height(), Some(2), "{err}");
+        let err = run(tampered.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "block 1: transaction 0 ({}): its stored receipt is the stale-nonce rejection of its copy in block 2 (transaction 0), which replaced this copy's",
+                buy.hash()
+            )
+        );
+
+        // The forgery's receipt kept instead of the genuine order's.
+        let mut kept = stored(&genuine);
+        kept.height = 2;
+        kept.index = 1;
+        kept.receipt.outcome = Outcome::Rejected(Rejection::BadSignature);
+        let tampered = copy();
+        write(
+            tampered.path(),
+            WriteSet {
+                receipts: vec![(genuine.hash().0, postcard::to_stdvec(&kept).unwrap())],
+                ..WriteSet::default()
+            },
+        );
+        let err = run(tampered.path()).unwrap_err();
+        assert_eq!(err.height(), Some(3), "{err}");
         assert!(
             err.to_string()
-                .contains("its stored receipt differs from the recomputed one"),
+                .contains("its stored receipt is from block 2 transaction 1, but this copy is not a replay of it (recomputed accepted"),
             "{err}"
         );
     }

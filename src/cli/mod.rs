@@ -5,3 +5,4 @@ pub mod genesis;
 pub mod init;
 pub mod keys;
 pub mod run;
+pub mod verify;
