@@ -59,9 +59,19 @@ pub fn run(args: RunArgs) -> Result<()> {
         let mut events = node.handle.subscribe();
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
+        let mut watchdog = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
+                _ = watchdog.tick() => {
+                    if node.handle.is_stopped() {
+                        node.shutdown().await;
+                        anyhow::bail!(
+                            "the node stopped on a fatal error (see the log above); restart it to recover from {}",
+                            config.data_dir.display()
+                        );
+                    }
+                }
                 event = events.recv() => match event {
                     Ok(event) => log_event(&event),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
