@@ -53,6 +53,77 @@ enum Command {
     /// change the level); Ctrl-C or SIGTERM stops it cleanly. Learners named in the
     /// genesis join the running cluster and catch up.
     Run(cli::run::RunArgs),
+    /// Place an order: buy or sell SYMBOL, a market order or with a --limit price.
+    ///
+    /// Prints what happened: the fills, what rests in the book, or why it was rejected.
+    /// JSON: {"ok":true,"status":"accepted","tx","height","block","index","effect":"order",
+    /// "order":{"id","symbol","side","type","quantity","limit","state","filled","resting",
+    /// "cancelled","cancel_reason","value","fills":[...]}} (see docs/session.md).
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Order(cli::client::order::OrderArgs),
+    /// Cancel one of your open orders, or all of them (--all).
+    ///
+    /// JSON: {"ok":true,"effect":"cancel","cancelled":[{"order","shares"}],...}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Cancel(cli::client::order::CancelArgs),
+    /// A symbol's order book: bids and asks by price level, last price, session.
+    ///
+    /// JSON: {"ok":true,"symbol","name","session","last","bids":[{"price","price_ticks",
+    /// "quantity","orders"}],"asks":[...]}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Book(cli::client::query::BookArgs),
+    /// Your account: cash, positions, open orders and net worth.
+    ///
+    /// JSON: {"ok":true,"name","role","cash","cash_cents","net_worth","positions":[...],
+    /// "open_orders":[{"id","symbol","side","price","remaining",...}]}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Portfolio(cli::client::query::PortfolioArgs),
+    /// The most recent trades (anonymous), newest first.
+    ///
+    /// JSON: {"ok":true,"trades":[{"seq","height","time_ms","symbol","price","price_ticks",
+    /// "quantity","aggressor"}]}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Trades(cli::client::query::TradesArgs),
+    /// Traders and bots ranked by net worth.
+    ///
+    /// JSON: {"ok":true,"rows":[{"rank","name","role","net_worth","net_worth_cents","cash",
+    /// "cash_cents"}]}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Leaderboard(cli::client::query::LeaderboardArgs),
+    /// The latest blocks, one line each: height, transactions, hash, time; --follow keeps
+    /// printing new ones until Ctrl-C.
+    ///
+    /// JSON: {"ok":true,"blocks":[{"height","txs","hash","prev_hash","time_ms","proposer",
+    /// "state_digest"}]}; with --follow, one {"event":"block",...} object per line.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Blocks(cli::client::query::BlocksArgs),
+    /// The connected node's role, term, leader, commit and applied indexes, height and
+    /// peers.
+    ///
+    /// JSON: {"ok":true,"node","node_id","role","term","leader","commit_index",
+    /// "applied_index","last_index","height","head_hash","voters","learners","peers",...}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Status(cli::client::query::StatusArgs),
+    /// Look up a transaction's receipt by its hash (after exit code 4: outcome unknown).
+    ///
+    /// Exits 0 if it was accepted, 3 if rejected, 4 if this node has not applied it (yet).
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Receipt(cli::client::query::ReceiptArgs),
+    /// Run the game (admin key): open, halt, resume or close the market, publish news, add
+    /// participants, change the cluster's membership.
+    Admin {
+        #[command(subcommand)]
+        command: cli::client::admin::AdminCommand,
+    },
+    /// For bots: JSON commands on stdin, results and events on stdout, one object a line.
+    ///
+    /// Each line is a command like {"id":1,"cmd":"order","side":"buy","symbol":"ACME",
+    /// "qty":10,"limit":"12.50"}; its result comes back as {"id":1,"ok":true,...} or
+    /// {"id":1,"ok":false,"code":3,"error":"..."}. Commands run concurrently. Events
+    /// ({"event":"block"|"trade"|"fill"|"book",...}) follow a "subscribe" command. The
+    /// session ends cleanly (exit 0) at the end of stdin. The protocol: docs/session.md.
+    #[command(after_long_help = cli::client::session::EXIT_CODES_HELP)]
+    Session(cli::client::session::SessionArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -63,12 +134,24 @@ fn main() -> std::process::ExitCode {
         Command::Keys(cmd) => cli::keys::run(cmd),
         Command::Verify(args) => cli::verify::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Order(args) => cli::client::order::run_order(args),
+        Command::Cancel(args) => cli::client::order::run_cancel(args),
+        Command::Book(args) => cli::client::query::run_book(args),
+        Command::Portfolio(args) => cli::client::query::run_portfolio(args),
+        Command::Trades(args) => cli::client::query::run_trades(args),
+        Command::Leaderboard(args) => cli::client::query::run_leaderboard(args),
+        Command::Blocks(args) => cli::client::query::run_blocks(args),
+        Command::Status(args) => cli::client::query::run_status(args),
+        Command::Receipt(args) => cli::client::query::run_receipt(args),
+        Command::Admin { command } => cli::client::admin::run(command),
+        Command::Session(args) => cli::client::session::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            // Client commands say how they failed (docs: `qraft order --help`).
+            std::process::ExitCode::from(cli::client::exit_code(&err))
         }
     }
 }

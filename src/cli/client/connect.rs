@@ -1,0 +1,302 @@
+//! The options every client command shares, and the connection they make: a
+//! participant's key, the game's genesis, a node.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use qraft_keys::{Keypair, PublicKey};
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::tx::{SignedTx, Tx, TxBody};
+use qraft_node::core::types::Ticker;
+use qraft_node::net::client::{Client, ClientError};
+use qraft_node::net::proto::{ProtocolError, Request, Response};
+use qraft_node::net::tls::TlsError;
+
+use super::market::{Prices, parse_price};
+use super::output::{Failure, Report, emit};
+use crate::cli::game::load_genesis;
+use crate::cli::keys::open_key;
+
+/// The environment variable naming the genesis file.
+pub const GENESIS_ENV: &str = "QRAFT_GENESIS";
+/// The environment variable naming the key file.
+pub const KEY_ENV: &str = "QRAFT_KEY";
+
+/// How to reach the game.
+#[derive(Clone, Debug, Args)]
+pub struct ConnectArgs {
+    /// The game's genesis file [env: QRAFT_GENESIS] [default: genesis.toml].
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// Your key file (required) [env: QRAFT_KEY]. An encrypted one takes its passphrase
+    /// from QRAFT_PASSPHRASE, or asks.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// A node to talk to, HOST:PORT; repeat it for fallbacks, tried in order [default:
+    /// every node in the genesis].
+    #[arg(long = "node", value_name = "HOST:PORT")]
+    pub nodes: Vec<String>,
+    /// Seconds to wait for a node: to connect, to answer, for a transaction's receipt.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+/// The options of every one-shot client command.
+#[derive(Clone, Debug, Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Print exactly one JSON object on stdout (also on failure) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ConnectArgs {
+    fn genesis_path(&self) -> PathBuf {
+        self.genesis
+            .clone()
+            .or_else(|| std::env::var_os(GENESIS_ENV).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("genesis.toml"))
+    }
+
+    fn key_path(&self) -> Result<PathBuf, Failure> {
+        self.key
+            .clone()
+            .or_else(|| std::env::var_os(KEY_ENV).map(PathBuf::from))
+            .ok_or_else(|| Failure::usage("which key? give --key FILE or set QRAFT_KEY"))
+    }
+}
+
+/// A connected participant: the client, its key and nonces, and what it knows of the
+/// symbols. Shared by concurrent commands (`session`): every method takes `&self`.
+pub struct Ctx {
+    pub genesis: Genesis,
+    pub client: Client,
+    keypair: Keypair,
+    nonce: Mutex<Nonces>,
+    prices: Mutex<Prices>,
+    pub timeout: Duration,
+}
+
+#[derive(Default)]
+struct Nonces {
+    last: u64,
+    synced: bool,
+}
+
+/// Starts the async runtime the client commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs a one-shot client command: connect, do `op`, print its report, disconnect.
+pub fn run_cli<F, Fut>(common: CommonArgs, op: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<Ctx>) -> Fut,
+    Fut: Future<Output = Result<Report, Failure>>,
+{
+    let json = common.json;
+    let result = runtime().and_then(|runtime| {
+        runtime.block_on(async move {
+            let ctx = Ctx::connect(&common.connect).await?;
+            let result = op(ctx.clone()).await;
+            ctx.close().await;
+            result
+        })
+    });
+    emit(result, json)
+}
+
+impl Ctx {
+    /// Loads the genesis and the key, and connects to the first node that answers.
+    pub async fn connect(args: &ConnectArgs) -> Result<Arc<Ctx>, Failure> {
+        let genesis_path = args.genesis_path();
+        let key_path = args.key_path()?;
+        let genesis = load_genesis(&genesis_path).map_err(|e| Failure::error(format!("{e:#}")))?;
+        let keypair = open_key(&key_path).map_err(|e| Failure::error(format!("{e:#}")))?;
+        let nodes = if args.nodes.is_empty() {
+            Client::node_addresses(&genesis)
+        } else {
+            args.nodes.clone()
+        };
+        if nodes.is_empty() {
+            return Err(Failure::error(
+                "the genesis names no node to connect to: give --node HOST:PORT",
+            ));
+        }
+        let timeout = Duration::from_secs(args.timeout);
+        let client = connect_client(&genesis, &keypair, &nodes, timeout).await?;
+        Ok(Arc::new(Ctx {
+            prices: Mutex::new(Prices::from_genesis(&genesis)),
+            genesis,
+            client,
+            keypair,
+            nonce: Mutex::new(Nonces::default()),
+            timeout,
+        }))
+    }
+
+    pub fn key(&self) -> PublicKey {
+        self.keypair.public()
+    }
+
+    pub fn keypair(&self) -> &Keypair {
+        &self.keypair
+    }
+
+    /// Closes the connection politely if nothing else holds it.
+    pub async fn close(self: Arc<Self>) {
+        if let Ok(ctx) = Arc::try_unwrap(self) {
+            ctx.client.close().await;
+        }
+    }
+
+    /// One request, one answer, in time; a refusal or trouble is a [`Failure`].
+    pub async fn ask(&self, request: &Request) -> Result<Response, Failure> {
+        match tokio::time::timeout(self.timeout, self.client.request(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(request_failure(err)),
+            Err(_) => Err(Failure::error(format!(
+                "no answer from {} within {}s",
+                self.client.node(),
+                self.timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// Signs `body` with a fresh nonce: above the last one used, and at least the wall
+    /// clock in microseconds, so separate runs never reuse one.
+    pub fn sign(&self, body: TxBody) -> SignedTx {
+        let clock = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let nonce = {
+            let mut nonces = self.nonce.lock().expect("nonce lock");
+            nonces.last = (nonces.last + 1).max(clock);
+            nonces.last
+        };
+        Tx {
+            signer: self.keypair.public(),
+            nonce,
+            body,
+        }
+        .sign(&self.keypair, &self.genesis.chain_id())
+    }
+
+    /// Learns that the game has seen nonce `last` from this key.
+    pub fn saw_nonce(&self, last: u64) {
+        let mut nonces = self.nonce.lock().expect("nonce lock");
+        nonces.last = nonces.last.max(last);
+    }
+
+    /// Once per connection: learns the last nonce the game has seen from this key (so a
+    /// machine whose clock is behind still signs above it), and checks that the key is
+    /// a participant.
+    pub async fn sync_nonce(&self) -> Result<(), Failure> {
+        if self.nonce.lock().expect("nonce lock").synced {
+            return Ok(());
+        }
+        match self.ask(&Request::Account).await? {
+            Response::Account(Some(account)) => {
+                let mut nonces = self.nonce.lock().expect("nonce lock");
+                nonces.last = nonces.last.max(account.last_nonce);
+                nonces.synced = true;
+                Ok(())
+            }
+            Response::Account(None) => Err(not_a_participant()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// What this client knows of the symbols' tick sizes, after asking the node about
+    /// any of `symbols` it does not know yet (listed after genesis).
+    pub async fn prices(&self, symbols: impl IntoIterator<Item = Ticker>) -> Prices {
+        let missing = {
+            let prices = self.prices.lock().expect("prices lock");
+            symbols.into_iter().any(|s| !prices.knows(s))
+        };
+        if missing && let Ok(Response::Symbols(list)) = self.ask(&Request::Symbols).await {
+            self.prices.lock().expect("prices lock").learn(&list);
+        }
+        self.prices.lock().expect("prices lock").clone()
+    }
+
+    /// Remembers the symbols a node listed.
+    pub fn learn_symbols(&self, symbols: &[qraft_node::core::exchange::views::SymbolView]) {
+        self.prices.lock().expect("prices lock").learn(symbols);
+    }
+
+    /// A price in dollars as ticks of `symbol`; the symbol must exist.
+    pub async fn parse_price(&self, symbol: Ticker, text: &str) -> Result<u64, Failure> {
+        let prices = self.prices([symbol]).await;
+        let tick = prices
+            .tick_size(symbol)
+            .ok_or_else(|| Failure::error(format!("there is no symbol {symbol} in this game")))?;
+        parse_price(text, symbol, tick).map_err(Failure::error)
+    }
+
+    /// Checks that `symbol` exists in this game.
+    pub async fn check_symbol(&self, symbol: Ticker) -> Result<(), Failure> {
+        if self.prices([symbol]).await.knows(symbol) {
+            Ok(())
+        } else {
+            Err(Failure::error(format!(
+                "there is no symbol {symbol} in this game"
+            )))
+        }
+    }
+}
+
+/// Connects as `keypair` to the first of `nodes` that answers, within `timeout`.
+pub async fn connect_client(
+    genesis: &Genesis,
+    keypair: &Keypair,
+    nodes: &[String],
+    timeout: Duration,
+) -> Result<Client, Failure> {
+    let attempt = Client::connect(genesis, keypair.clone(), nodes);
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(ClientError::Tls(err @ TlsError::Refused { .. }))) => Err(Failure::error(format!(
+            "the game refused this key ({}): {err}; is it a participant of this game?",
+            keypair.public()
+        ))),
+        Ok(Err(err)) => Err(Failure::error(format!("cannot connect: {err}"))),
+        Err(_) => Err(Failure::error(format!(
+            "cannot connect: no node of {} answered within {}s",
+            nodes.join(", "),
+            timeout.as_secs()
+        ))),
+    }
+}
+
+/// A request that did not get an answer.
+pub fn request_failure(err: ClientError) -> Failure {
+    match err {
+        ClientError::Refused(ProtocolError::NotAdmin) => {
+            Failure::refused(ProtocolError::NotAdmin.to_string()).with("reason", "not_admin")
+        }
+        ClientError::Refused(ProtocolError::NotYourTransaction) => {
+            Failure::refused(ProtocolError::NotYourTransaction.to_string())
+                .with("reason", "not_your_transaction")
+        }
+        ClientError::Refused(err) => Failure::error(format!("the node refused: {err}")),
+        err => Failure::error(err.to_string()),
+    }
+}
+
+pub fn not_a_participant() -> Failure {
+    Failure::error("this key is not a participant in this game")
+}
+
+pub fn unexpected(response: &Response) -> Failure {
+    let text: String = format!("{response:?}").chars().take(120).collect();
+    Failure::error(format!("unexpected answer from the node: {text}"))
+}

@@ -1,0 +1,24 @@
+//! The client commands: what people, scripts and bots use to trade and watch the game
+//! over the network.
+//!
+//! - [`connect`]: the options every client command shares, and connecting.
+//! - [`order`]: `order`, `cancel`.
+//! - [`query`]: `book`, `portfolio`, `trades`, `leaderboard`, `blocks`, `status`,
+//!   `receipt`.
+//! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-learner|promote|remove`.
+//! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md).
+//! - [`submit`]: signing, submitting and retrying transactions.
+//! - [`render`]: one rendering of everything, as text and as JSON, for all of the above.
+//! - [`output`]: printing, failures and exit codes; [`market`]: prices in ticks.
+
+pub mod admin;
+pub mod connect;
+pub mod market;
+pub mod order;
+pub mod output;
+pub mod query;
+pub mod render;
+pub mod session;
+pub mod submit;
+
+pub use output::{EXIT_CODES_HELP, exit_code};

@@ -1,0 +1,382 @@
+//! The read-only commands: `book`, `portfolio`, `trades`, `leaderboard`, `blocks`,
+//! `status` and `receipt`.
+
+use std::io::Write;
+
+use clap::Args;
+use qraft_node::core::hash::Hash32;
+use qraft_node::core::types::Ticker;
+use qraft_node::net::proto::{
+    BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, Request, Response, Topics,
+};
+
+use super::connect::{CommonArgs, Ctx, not_a_participant, run_cli, unexpected};
+use super::output::{Failure, Report, json_line};
+use super::render;
+
+/// The most blocks `qraft blocks --last` lists.
+pub const MAX_LAST_BLOCKS: u64 = 1_000;
+
+#[derive(Debug, Args)]
+pub struct BookArgs {
+    /// The symbol, like ACME.
+    pub symbol: Ticker,
+    /// How many price levels per side.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub levels: u32,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_book(args: BookArgs) -> anyhow::Result<()> {
+    run_cli(args.common, |ctx| async move {
+        book(&ctx, args.symbol, args.levels).await
+    })
+}
+
+/// A symbol's book, with its last price and session.
+pub async fn book(ctx: &Ctx, symbol: Ticker, levels: u32) -> Result<Report, Failure> {
+    let depth_request = Request::Depth { symbol, levels };
+    let (depth, symbols) = tokio::join!(ctx.ask(&depth_request), ctx.ask(&Request::Symbols));
+    let depth = match depth? {
+        Response::Depth(Some(depth)) => depth,
+        Response::Depth(None) => {
+            return Err(Failure::error(format!(
+                "there is no symbol {symbol} in this game"
+            )));
+        }
+        other => return Err(unexpected(&other)),
+    };
+    let info = match symbols {
+        Ok(Response::Symbols(list)) => {
+            ctx.learn_symbols(&list);
+            list.into_iter().find(|s| s.ticker == symbol)
+        }
+        _ => None,
+    };
+    let prices = ctx.prices([symbol]).await;
+    Ok(render::book(&prices, &depth, info.as_ref()))
+}
+
+#[derive(Debug, Args)]
+pub struct PortfolioArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_portfolio(args: PortfolioArgs) -> anyhow::Result<()> {
+    run_cli(args.common, |ctx| async move { portfolio(&ctx).await })
+}
+
+/// Your own account.
+pub async fn portfolio(ctx: &Ctx) -> Result<Report, Failure> {
+    match ctx.ask(&Request::Account).await? {
+        Response::Account(Some(account)) => {
+            ctx.saw_nonce(account.last_nonce);
+            let symbols = account
+                .positions
+                .iter()
+                .map(|p| p.symbol)
+                .chain(account.open_orders.iter().map(|o| o.symbol))
+                .collect::<Vec<_>>();
+            let prices = ctx.prices(symbols).await;
+            Ok(render::portfolio(&prices, &account))
+        }
+        Response::Account(None) => Err(not_a_participant()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TradesArgs {
+    /// Only this symbol's trades.
+    pub symbol: Option<Ticker>,
+    /// How many of the most recent trades.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_trades(args: TradesArgs) -> anyhow::Result<()> {
+    run_cli(args.common, |ctx| async move {
+        trades(&ctx, args.symbol, args.limit).await
+    })
+}
+
+/// The most recent public trades, newest first.
+pub async fn trades(ctx: &Ctx, symbol: Option<Ticker>, limit: u32) -> Result<Report, Failure> {
+    if let Some(symbol) = symbol {
+        ctx.check_symbol(symbol).await?;
+    }
+    match ctx.ask(&Request::Trades { symbol, limit }).await? {
+        Response::Trades(trades) => {
+            let prices = ctx.prices(trades.iter().map(|t| t.symbol)).await;
+            Ok(render::trades(&prices, &trades))
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LeaderboardArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_leaderboard(args: LeaderboardArgs) -> anyhow::Result<()> {
+    run_cli(args.common, |ctx| async move { leaderboard(&ctx).await })
+}
+
+pub async fn leaderboard(ctx: &Ctx) -> Result<Report, Failure> {
+    match ctx.ask(&Request::Leaderboard).await? {
+        Response::Leaderboard(rows) => Ok(render::leaderboard(&rows)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// How many of the latest blocks to list.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_LAST_BLOCKS))]
+    pub last: u64,
+    /// Keep printing blocks as they arrive, until Ctrl-C. With --json: one
+    /// {"event":"block",...} object per line.
+    #[arg(long)]
+    pub follow: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_blocks(args: BlocksArgs) -> anyhow::Result<()> {
+    let json = args.common.json;
+    let (last, follow) = (args.last, args.follow);
+    run_cli(args.common, |ctx| async move {
+        if follow {
+            follow_blocks(&ctx, last, json).await
+        } else {
+            blocks(&ctx, last).await
+        }
+    })
+}
+
+/// The chain's height, as the connected node knows it.
+async fn height(ctx: &Ctx) -> Result<u64, Failure> {
+    match ctx.ask(&Request::Status).await? {
+        Response::Status(status) => Ok(status.height),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Blocks `from..=to`, in as many requests as it takes.
+async fn block_range(ctx: &Ctx, from: u64, to: u64) -> Result<Vec<BlockSummary>, Failure> {
+    let mut out = Vec::new();
+    let mut next = from.max(1);
+    while next <= to {
+        let end = to.min(next + MAX_BLOCKS_PER_REQUEST - 1);
+        match ctx
+            .ask(&Request::Blocks {
+                from: next,
+                to: end,
+            })
+            .await?
+        {
+            Response::Blocks(list) => {
+                if list.is_empty() {
+                    break;
+                }
+                out.extend(list);
+            }
+            other => return Err(unexpected(&other)),
+        }
+        next = end + 1;
+    }
+    Ok(out)
+}
+
+async fn latest_blocks(ctx: &Ctx, last: u64) -> Result<Vec<BlockSummary>, Failure> {
+    let head = height(ctx).await?;
+    if head == 0 {
+        return Ok(Vec::new());
+    }
+    let last = last.clamp(1, MAX_LAST_BLOCKS);
+    block_range(ctx, head.saturating_sub(last - 1), head).await
+}
+
+/// The latest `last` blocks, oldest first.
+pub async fn blocks(ctx: &Ctx, last: u64) -> Result<Report, Failure> {
+    Ok(render::blocks(&latest_blocks(ctx, last).await?))
+}
+
+/// Prints the latest blocks, then every new one as it arrives, until Ctrl-C (or
+/// SIGTERM, or stdout closes).
+async fn follow_blocks(ctx: &Ctx, last: u64, json: bool) -> Result<Report, Failure> {
+    let topics = Topics {
+        blocks: true,
+        ..Topics::default()
+    };
+    // Subscribe first, so no block falls between the listing and the stream.
+    let mut subscription =
+        match tokio::time::timeout(ctx.timeout, ctx.client.subscribe(topics)).await {
+            Ok(Ok(subscription)) => subscription,
+            Ok(Err(err)) => return Err(Failure::error(format!("cannot subscribe: {err}"))),
+            Err(_) => return Err(Failure::error("cannot subscribe: no answer in time")),
+        };
+    let print = |block: &BlockSummary| -> bool {
+        let line = if json {
+            json_line(&render::event_json(
+                &Default::default(),
+                &Event::Block(block.clone()),
+            ))
+        } else {
+            render::block_line(block)
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+    };
+    if !json && !print_line(&render::blocks_header()) {
+        return Ok(Report::done());
+    }
+    let mut shown = 0;
+    for block in latest_blocks(ctx, last).await? {
+        if !print(&block) {
+            return Ok(Report::done());
+        }
+        shown = block.header.height;
+    }
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let event = tokio::select! {
+            () = &mut stop => return Ok(Report::done()),
+            event = subscription.next() => event,
+        };
+        match event {
+            Ok(Some(Event::Block(block))) => {
+                let height = block.header.height;
+                if height <= shown {
+                    continue;
+                }
+                // Fill a gap (a lagging subscription missed some).
+                let mut missing = if height > shown + 1 {
+                    block_range(ctx, shown + 1, height - 1).await?
+                } else {
+                    Vec::new()
+                };
+                missing.push(block);
+                for block in missing {
+                    if block.header.height > shown {
+                        if !print(&block) {
+                            return Ok(Report::done());
+                        }
+                        shown = block.header.height;
+                    }
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Failure::error("the node closed the subscription")),
+            Err(err) => return Err(Failure::error(format!("the subscription failed: {err}"))),
+        }
+    }
+}
+
+fn print_line(line: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
+    run_cli(args.common, |ctx| async move { status(&ctx).await })
+}
+
+/// The connected node's role, term, leader, log indexes, height and peers.
+pub async fn status(ctx: &Ctx) -> Result<Report, Failure> {
+    match ctx.ask(&Request::Status).await? {
+        Response::Status(status) => Ok(render::status(&status, ctx.client.node(), &ctx.genesis)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptArgs {
+    /// The transaction's hash (64 hex digits), as a command that timed out printed it.
+    pub tx: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run_receipt(args: ReceiptArgs) -> anyhow::Result<()> {
+    run_cli(
+        args.common,
+        |ctx| async move { receipt(&ctx, &args.tx).await },
+    )
+}
+
+/// A transaction's receipt, rendered as its submission would have been: accepted (exit
+/// 0), rejected (exit 3), or not applied (yet) on this node (exit 4).
+pub async fn receipt(ctx: &Ctx, tx: &str) -> Result<Report, Failure> {
+    let hash = Hash32::from_hex(tx).ok_or_else(|| {
+        Failure::error(format!("{tx:?} is not a transaction hash (64 hex digits)"))
+    })?;
+    let found = match ctx.ask(&Request::Receipt { hash }).await? {
+        Response::Receipt(found) => found,
+        other => return Err(unexpected(&other)),
+    };
+    let Some(found) = found else {
+        return Err(Failure::unknown(format!(
+            "{} has no receipt for transaction {hash}: it has not been applied (yet); ask again, or ask another node",
+            ctx.client.node()
+        ))
+        .with("tx", hash.to_hex()));
+    };
+    let block = match ctx
+        .ask(&Request::Block {
+            height: found.height,
+        })
+        .await?
+    {
+        Response::Block(Some(block)) => block,
+        Response::Block(None) => {
+            return Err(Failure::error(format!(
+                "the node lacks block {} that holds the receipt",
+                found.height
+            )));
+        }
+        other => return Err(unexpected(&other)),
+    };
+    let body = block
+        .txs
+        .get(found.index as usize)
+        .map(|t| t.tx.body.clone())
+        .ok_or_else(|| Failure::error("the receipt points past the end of its block"))?;
+    let committed = CommittedView {
+        height: found.height,
+        block_hash: block.hash(),
+        index: found.index,
+        receipt: found.receipt,
+    };
+    let prices = ctx.prices(render::symbols_of(&body, &committed)).await;
+    render::outcome(&prices, &body, &committed)
+}

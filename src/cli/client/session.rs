@@ -1,0 +1,641 @@
+//! `qraft session --jsonl`: commands on stdin, results and events on stdout, one JSON
+//! object a line, so a bot in any language trades through one child process. The
+//! protocol is documented in docs/session.md.
+//!
+//! Every command runs in its own task (a slow order never holds up a book query); its
+//! result carries the command's `id`. A malformed line gets an error result and the
+//! session goes on. At the end of stdin the session waits for the commands in flight,
+//! then exits 0.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+
+use clap::Args;
+use qraft_node::core::types::{OrderId, Role, Side, Ticker};
+use qraft_node::net::proto::Topics;
+use qraft_node::replica::MembershipChange;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::admin::{AdminOp, admin};
+use super::connect::{ConnectArgs, Ctx, runtime};
+use super::order::{CancelTarget, OrderSpec, cancel, place};
+use super::output::{Failure, Report, json_line};
+use super::query;
+use super::render;
+
+/// The session's exit codes, for its `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  the end of stdin was reached (whatever the commands' results were)
+  1  could not connect (a JSON failure line on stdout says why)
+  2  usage error (wrong options)
+
+Each command's result carries its own \"code\" (1, 2, 3 or 4, as for the one-shot
+commands). The protocol, with examples: docs/session.md.";
+
+/// The most commands in flight at once; reading stdin waits beyond it.
+const MAX_IN_FLIGHT: usize = 256;
+/// The longest command line accepted, in bytes.
+const MAX_LINE: usize = 64 * 1024;
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// JSON lines on stdin and stdout (the only mode so far; required).
+    #[arg(long, required = true)]
+    pub jsonl: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// One command line, without its `id`.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    Order {
+        side: Side,
+        symbol: Ticker,
+        #[serde(alias = "quantity")]
+        qty: u64,
+        #[serde(default)]
+        limit: Option<Value>,
+        #[serde(default)]
+        ioc: bool,
+    },
+    Cancel {
+        #[serde(default)]
+        order: Option<OrderId>,
+        #[serde(default)]
+        all: bool,
+        #[serde(default)]
+        symbol: Option<Ticker>,
+    },
+    Book {
+        symbol: Ticker,
+        #[serde(default)]
+        levels: Option<u32>,
+    },
+    Portfolio {},
+    Trades {
+        #[serde(default)]
+        symbol: Option<Ticker>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    Leaderboard {},
+    Blocks {
+        #[serde(default)]
+        last: Option<u64>,
+    },
+    Status {},
+    Receipt {
+        tx: String,
+    },
+    Subscribe {
+        #[serde(default)]
+        blocks: bool,
+        #[serde(default)]
+        trades: bool,
+        #[serde(default)]
+        fills: bool,
+        #[serde(default)]
+        book: bool,
+    },
+    Unsubscribe {},
+    Admin {
+        action: AdminName,
+        #[serde(default)]
+        symbol: Option<Ticker>,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        key: Option<String>,
+        #[serde(default)]
+        cash: Option<Value>,
+        #[serde(default)]
+        role: Option<Role>,
+        #[serde(default)]
+        holdings: Vec<String>,
+        #[serde(default)]
+        node: Option<u64>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminName {
+    Open,
+    Halt,
+    Resume,
+    Close,
+    News,
+    AddParticipant,
+    AddLearner,
+    Promote,
+    Remove,
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Order { .. } => "order",
+            Command::Cancel { .. } => "cancel",
+            Command::Book { .. } => "book",
+            Command::Portfolio {} => "portfolio",
+            Command::Trades { .. } => "trades",
+            Command::Leaderboard {} => "leaderboard",
+            Command::Blocks { .. } => "blocks",
+            Command::Status {} => "status",
+            Command::Receipt { .. } => "receipt",
+            Command::Subscribe { .. } => "subscribe",
+            Command::Unsubscribe {} => "unsubscribe",
+            Command::Admin { .. } => "admin",
+        }
+    }
+}
+
+/// A parsed line: its id (echoed in the result), its command name, and the command or
+/// why it is malformed.
+#[derive(Debug)]
+pub struct Line {
+    pub id: Option<Value>,
+    pub cmd: Option<String>,
+    pub command: Result<Command, Failure>,
+}
+
+/// Parses one input line. Never fails: a malformed line becomes an error to report.
+pub fn parse_line(text: &str) -> Line {
+    let mut map = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => {
+            return Line {
+                id: None,
+                cmd: None,
+                command: Err(Failure::usage(
+                    "a command is a JSON object, like {\"id\":1,\"cmd\":\"status\"}",
+                )),
+            };
+        }
+        Err(err) => {
+            return Line {
+                id: None,
+                cmd: None,
+                command: Err(Failure::usage(format!("not JSON: {err}"))),
+            };
+        }
+    };
+    let id = map.remove("id");
+    let cmd = map.get("cmd").and_then(Value::as_str).map(str::to_string);
+    if cmd.is_none() {
+        return Line {
+            id,
+            cmd,
+            command: Err(Failure::usage(
+                "no \"cmd\": say what to do, like \"order\", \"book\" or \"status\"",
+            )),
+        };
+    }
+    let command = serde_json::from_value::<Command>(Value::Object(map))
+        .map_err(|err| Failure::usage(format!("malformed command: {err}")));
+    Line { id, cmd, command }
+}
+
+/// A result line: the report or failure, with the command's id and name.
+pub fn result_json(
+    id: Option<Value>,
+    cmd: Option<&str>,
+    result: Result<Report, Failure>,
+) -> Map<String, Value> {
+    let mut map = match result {
+        Ok(report) => report.json,
+        Err(failure) => failure.to_json(),
+    };
+    if let Some(id) = id {
+        map.insert("id".into(), id);
+    }
+    if let Some(cmd) = cmd {
+        map.insert("cmd".into(), json!(cmd));
+    }
+    map
+}
+
+/// Lines for stdout, written in order by one thread.
+#[derive(Clone)]
+struct Out(std_mpsc::Sender<String>);
+
+impl Out {
+    fn start() -> (Out, std::thread::JoinHandle<()>) {
+        let (sender, receiver) = std_mpsc::channel::<String>();
+        let writer = std::thread::spawn(move || {
+            let stdout = std::io::stdout();
+            while let Ok(line) = receiver.recv() {
+                let mut out = stdout.lock();
+                if writeln!(out, "{line}").is_err() {
+                    return;
+                }
+                // Write what else is waiting before flushing.
+                while let Ok(line) = receiver.try_recv() {
+                    if writeln!(out, "{line}").is_err() {
+                        return;
+                    }
+                }
+                if out.flush().is_err() {
+                    return;
+                }
+            }
+        });
+        (Out(sender), writer)
+    }
+
+    fn send(&self, map: &Map<String, Value>) {
+        let _ = self.0.send(json_line(map));
+    }
+}
+
+/// Reads stdin on its own thread, a line at a time, into a channel (closed at EOF).
+fn read_stdin() -> mpsc::Receiver<Result<String, String>> {
+    let (sender, receiver) = mpsc::channel(64);
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            let line = match input.read_until(b'\n', &mut buffer) {
+                Ok(0) => return,
+                Ok(_) if buffer.len() > MAX_LINE => Err(format!(
+                    "the line is {} bytes; the most is {MAX_LINE}",
+                    buffer.len()
+                )),
+                Ok(_) => String::from_utf8(std::mem::take(&mut buffer))
+                    .map_err(|_| "the line is not UTF-8 text".to_string()),
+                Err(err) => {
+                    let _ = sender.blocking_send(Err(format!("cannot read stdin: {err}")));
+                    return;
+                }
+            };
+            if sender.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+pub fn run(args: SessionArgs) -> anyhow::Result<()> {
+    let result = runtime().and_then(|runtime| runtime.block_on(session(args.connect)));
+    result.map_err(anyhow::Error::new)
+}
+
+async fn session(connect: ConnectArgs) -> Result<(), Failure> {
+    let (out, writer) = Out::start();
+    let ctx = match Ctx::connect(&connect).await {
+        Ok(ctx) => ctx,
+        Err(failure) => {
+            out.send(&failure.to_json());
+            drop(out);
+            let _ = writer.join();
+            return Err(failure);
+        }
+    };
+    out.send(&ready(&ctx));
+    let mut lines = read_stdin();
+    let mut tasks = JoinSet::new();
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut subscription: Option<JoinHandle<()>> = None;
+    while let Some(line) = lines.recv().await {
+        while tasks.try_join_next().is_some() {}
+        let line = match line {
+            Ok(line) => line,
+            Err(message) => {
+                out.send(&result_json(None, None, Err(Failure::usage(message))));
+                continue;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Line { id, cmd, command } = parse_line(&line);
+        let command = match command {
+            Ok(command) => command,
+            Err(failure) => {
+                out.send(&result_json(id, cmd.as_deref(), Err(failure)));
+                continue;
+            }
+        };
+        let name = command.name();
+        match command {
+            Command::Subscribe {
+                blocks,
+                trades,
+                fills,
+                book,
+            } => {
+                if let Some(old) = subscription.take() {
+                    old.abort();
+                }
+                let topics = Topics {
+                    blocks,
+                    trades,
+                    book,
+                    fills,
+                };
+                let result = match subscribe(&ctx, topics, out.clone()).await {
+                    Ok(task) => {
+                        subscription = Some(task);
+                        Ok(Report::new(
+                            json!({"topics": {"blocks": blocks, "trades": trades, "fills": fills, "book": book}}),
+                            "",
+                        ))
+                    }
+                    Err(failure) => Err(failure),
+                };
+                out.send(&result_json(id, Some(name), result));
+            }
+            Command::Unsubscribe {} => {
+                let was = subscription.take().inspect(JoinHandle::abort).is_some();
+                out.send(&result_json(
+                    id,
+                    Some(name),
+                    Ok(Report::new(json!({"was_subscribed": was}), "")),
+                ));
+            }
+            command => {
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let ctx = ctx.clone();
+                let out = out.clone();
+                tasks.spawn(async move {
+                    let result = execute(&ctx, command).await;
+                    out.send(&result_json(id, Some(name), result));
+                    drop(permit);
+                });
+            }
+        }
+    }
+    // End of input: finish what is in flight, then stop.
+    while tasks.join_next().await.is_some() {}
+    if let Some(task) = subscription.take() {
+        task.abort();
+        let _ = task.await;
+    }
+    ctx.close().await;
+    drop(out);
+    let _ = writer.join();
+    Ok(())
+}
+
+fn ready(ctx: &Ctx) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("event".into(), json!("ready"));
+    map.insert("node".into(), json!(ctx.client.node().to_string()));
+    map.insert("key".into(), json!(ctx.key().to_string()));
+    map.insert("game".into(), json!(ctx.genesis.game));
+    map.insert("chain_id".into(), json!(ctx.genesis.chain_id().to_string()));
+    map
+}
+
+/// Opens a subscription and forwards its events to stdout until it ends.
+async fn subscribe(ctx: &Arc<Ctx>, topics: Topics, out: Out) -> Result<JoinHandle<()>, Failure> {
+    let mut subscription =
+        match tokio::time::timeout(ctx.timeout, ctx.client.subscribe(topics)).await {
+            Ok(Ok(subscription)) => subscription,
+            Ok(Err(err)) => return Err(Failure::error(format!("cannot subscribe: {err}"))),
+            Err(_) => return Err(Failure::error("cannot subscribe: no answer in time")),
+        };
+    let ctx = ctx.clone();
+    Ok(tokio::spawn(async move {
+        loop {
+            let error = match subscription.next().await {
+                Ok(Some(event)) => {
+                    let prices = ctx.prices(render::event_symbols(&event)).await;
+                    out.send(&render::event_json(&prices, &event));
+                    continue;
+                }
+                Ok(None) => "the node closed the subscription".to_string(),
+                Err(err) => format!("the subscription failed: {err}"),
+            };
+            let mut map = Map::new();
+            map.insert("event".into(), json!("closed"));
+            map.insert("error".into(), json!(error));
+            out.send(&map);
+            return;
+        }
+    }))
+}
+
+/// A price given as "12.50" or 12.5.
+fn price_text(value: &Value) -> Result<String, Failure> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(Failure::usage(format!(
+            "a price is a string of dollars like \"12.50\", not {other}"
+        ))),
+    }
+}
+
+/// Runs one command (not subscribe/unsubscribe) with the shared client code.
+async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
+    match command {
+        Command::Order {
+            side,
+            symbol,
+            qty,
+            limit,
+            ioc,
+        } => {
+            let limit = limit
+                .filter(|v| !v.is_null())
+                .map(|v| price_text(&v))
+                .transpose()?;
+            place(
+                ctx,
+                OrderSpec {
+                    side,
+                    symbol,
+                    quantity: qty,
+                    limit,
+                    ioc,
+                },
+            )
+            .await
+        }
+        Command::Cancel { order, all, symbol } => {
+            let target = match (order, all) {
+                (Some(order), false) if symbol.is_none() => CancelTarget::One(order),
+                (None, true) => CancelTarget::All(symbol),
+                _ => {
+                    return Err(Failure::usage(
+                        "cancel takes either \"order\": ID, or \"all\": true (with an optional \"symbol\")",
+                    ));
+                }
+            };
+            cancel(ctx, target).await
+        }
+        Command::Book { symbol, levels } => {
+            query::book(ctx, symbol, levels.unwrap_or(10).clamp(1, 100)).await
+        }
+        Command::Portfolio {} => query::portfolio(ctx).await,
+        Command::Trades { symbol, limit } => {
+            query::trades(ctx, symbol, limit.unwrap_or(20).clamp(1, 1000)).await
+        }
+        Command::Leaderboard {} => query::leaderboard(ctx).await,
+        Command::Blocks { last } => {
+            query::blocks(ctx, last.unwrap_or(10).clamp(1, query::MAX_LAST_BLOCKS)).await
+        }
+        Command::Status {} => query::status(ctx).await,
+        Command::Receipt { tx } => query::receipt(ctx, &tx).await,
+        Command::Admin {
+            action,
+            symbol,
+            text,
+            name,
+            key,
+            cash,
+            role,
+            holdings,
+            node,
+        } => {
+            let need = |what: &str| Failure::usage(format!("admin {action:?} needs \"{what}\""));
+            let node = || node.ok_or_else(|| need("node"));
+            let op = match action {
+                AdminName::Open => AdminOp::Open(symbol),
+                AdminName::Halt => AdminOp::Halt(symbol),
+                AdminName::Resume => AdminOp::Resume(symbol),
+                AdminName::Close => AdminOp::Close(symbol),
+                AdminName::News => AdminOp::News(text.ok_or_else(|| need("text"))?),
+                AdminName::AddParticipant => {
+                    let key = key.ok_or_else(|| need("key"))?;
+                    AdminOp::AddParticipant {
+                        name: name.ok_or_else(|| need("name"))?,
+                        key: key
+                            .parse()
+                            .map_err(|e| Failure::usage(format!("\"key\": {e}")))?,
+                        cash: price_text(&cash.ok_or_else(|| need("cash"))?)?,
+                        role: role.unwrap_or(Role::Trader),
+                        holdings,
+                    }
+                }
+                AdminName::AddLearner => AdminOp::Membership(MembershipChange::AddLearner(node()?)),
+                AdminName::Promote => AdminOp::Membership(MembershipChange::Promote(node()?)),
+                AdminName::Remove => AdminOp::Membership(MembershipChange::Remove(node()?)),
+            };
+            admin(ctx, op).await
+        }
+        Command::Subscribe { .. } | Command::Unsubscribe {} => Err(Failure::usage(
+            "subscribe and unsubscribe are handled by the session itself",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_parse_into_commands_with_their_ids() {
+        let line = parse_line(
+            r#"{"id":1,"cmd":"order","side":"buy","symbol":"acme","qty":10,"limit":"12.50"}"#,
+        );
+        assert_eq!(line.id, Some(json!(1)));
+        assert_eq!(line.cmd.as_deref(), Some("order"));
+        assert_eq!(
+            line.command.unwrap(),
+            Command::Order {
+                side: Side::Buy,
+                symbol: Ticker::new("ACME").unwrap(),
+                qty: 10,
+                limit: Some(json!("12.50")),
+                ioc: false,
+            }
+        );
+        let line = parse_line(r#"{"cmd":"book","symbol":"ACME"}"#);
+        assert_eq!(line.id, None);
+        assert!(matches!(
+            line.command,
+            Ok(Command::Book { levels: None, .. })
+        ));
+        let line = parse_line(r#"{"id":"x","cmd":"subscribe","blocks":true,"fills":true}"#);
+        assert_eq!(
+            line.command.unwrap(),
+            Command::Subscribe {
+                blocks: true,
+                trades: false,
+                fills: true,
+                book: false
+            }
+        );
+        let line = parse_line(r#"{"id":3,"cmd":"admin","action":"halt","symbol":"ACME"}"#);
+        assert!(matches!(
+            line.command,
+            Ok(Command::Admin {
+                action: AdminName::Halt,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn malformed_lines_are_errors_with_what_is_known() {
+        let line = parse_line("not json");
+        assert_eq!(line.id, None);
+        assert_eq!(line.command.unwrap_err().code(), 2);
+
+        let line = parse_line(
+            r#"{"id":7,"cmd":"order","side":"buy","symbol":"ACME","quantity":1,"price":"1"}"#,
+        );
+        assert_eq!(line.id, Some(json!(7)));
+        let err = line.command.unwrap_err();
+        assert!(err.message.contains("price"), "{}", err.message);
+
+        let line = parse_line(r#"{"id":8,"cmd":"dance"}"#);
+        assert_eq!(line.cmd.as_deref(), Some("dance"));
+        assert!(line.command.is_err());
+
+        let line = parse_line(r#"{"id":9}"#);
+        assert!(line.command.unwrap_err().message.contains("no \"cmd\""));
+
+        let line = parse_line("[1,2]");
+        assert!(line.command.is_err());
+    }
+
+    #[test]
+    fn results_carry_id_and_cmd() {
+        let ok = result_json(
+            Some(json!(1)),
+            Some("book"),
+            Ok(Report::new(json!({"symbol": "ACME"}), "")),
+        );
+        assert_eq!(
+            Value::Object(ok),
+            json!({"id": 1, "cmd": "book", "ok": true, "symbol": "ACME"})
+        );
+        let err = result_json(
+            Some(json!("a")),
+            Some("order"),
+            Err(Failure::rejected("the market is closed")),
+        );
+        assert_eq!(
+            Value::Object(err),
+            json!({"id": "a", "cmd": "order", "ok": false, "code": 3,
+                   "status": "rejected", "error": "the market is closed"})
+        );
+    }
+
+    #[test]
+    fn prices_may_be_strings_or_numbers() {
+        assert_eq!(price_text(&json!("12.50")).unwrap(), "12.50");
+        assert_eq!(price_text(&json!(12.5)).unwrap(), "12.5");
+        assert_eq!(price_text(&json!(12)).unwrap(), "12");
+        assert!(price_text(&json!(true)).is_err());
+    }
+}

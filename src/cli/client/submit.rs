@@ -1,0 +1,107 @@
+//! Submitting a transaction and waiting for its receipt: retries where nothing can have
+//! happened, and the exit-code meaning of every way it can end.
+
+use std::time::Duration;
+
+use qraft_node::core::exchange::receipt::Outcome;
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::tx::TxBody;
+use qraft_node::net::client::ClientError;
+use qraft_node::net::proto::{CommittedView, SubmitFailure};
+use qraft_node::replica::Refusal;
+
+use super::connect::{Ctx, request_failure};
+use super::output::{Failure, Report, variant_name};
+use super::render;
+
+/// How many times a transaction refused for its nonce is signed again and resubmitted.
+const NONCE_RETRIES: u32 = 3;
+/// How long to keep resubmitting while the cluster has no leader.
+const LEADER_WAIT: Duration = Duration::from_secs(5);
+const LEADER_RETRY_EVERY: Duration = Duration::from_millis(200);
+
+/// Submits `body` and renders its receipt: accepted is a report, rejected a failure
+/// (exit 3).
+pub async fn transact(ctx: &Ctx, body: TxBody) -> Result<Report, Failure> {
+    let committed = submit(ctx, &body).await?;
+    let symbols = render::symbols_of(&body, &committed);
+    let prices = ctx.prices(symbols).await;
+    render::outcome(&prices, &body, &committed)
+}
+
+/// Signs and submits `body`, waiting for its receipt.
+///
+/// Signs again with a fresh nonce and resubmits when nothing can have happened: a nonce
+/// refused or rejected as stale (another run of this key got there first), or no leader
+/// for a moment.
+pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> {
+    ctx.sync_nonce().await?;
+    let mut nonce_retries = 0;
+    let leader_deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    loop {
+        let tx = ctx.sign(body.clone());
+        let hash = tx.hash();
+        let answer = tokio::time::timeout(ctx.timeout, ctx.client.submit(tx)).await;
+        let failure = match answer {
+            Err(_) => {
+                return Err(Failure::unknown(format!(
+                    "no answer within {}s: the outcome of transaction {hash} is unknown; look it up with `qraft receipt {hash}` before resubmitting",
+                    ctx.timeout.as_secs()
+                ))
+                .with("tx", hash.to_hex()));
+            }
+            Ok(Ok(committed)) => {
+                if let Outcome::Rejected(Rejection::StaleNonce { last, .. }) =
+                    committed.receipt.outcome
+                    && nonce_retries < NONCE_RETRIES
+                {
+                    nonce_retries += 1;
+                    ctx.saw_nonce(last);
+                    continue;
+                }
+                return Ok(committed);
+            }
+            Ok(Err(ClientError::Submit(failure))) => failure,
+            Ok(Err(err @ (ClientError::Frame(_) | ClientError::NoAnswer))) => {
+                // The transaction may have reached the node before the stream failed.
+                return Err(Failure::unknown(format!(
+                    "{err}: the outcome of transaction {hash} is unknown; look it up with `qraft receipt {hash}` before resubmitting"
+                ))
+                .with("tx", hash.to_hex()));
+            }
+            Ok(Err(err)) => return Err(request_failure(err)),
+        };
+        match failure {
+            SubmitFailure::Refused(
+                Refusal::StaleNonce { last, .. } | Refusal::NonceInUse { nonce: last },
+            ) if nonce_retries < NONCE_RETRIES => {
+                nonce_retries += 1;
+                ctx.saw_nonce(last);
+            }
+            SubmitFailure::Refused(Refusal::NoLeader | Refusal::LeaderChanged)
+                if tokio::time::Instant::now() < leader_deadline =>
+            {
+                tokio::time::sleep(LEADER_RETRY_EVERY).await;
+            }
+            SubmitFailure::Refused(refusal) => {
+                return Err(Failure::refused(refusal.to_string())
+                    .with("reason", variant_name(&refusal))
+                    .with("retryable", refusal.is_retryable())
+                    .with("tx", hash.to_hex()));
+            }
+            SubmitFailure::Timeout(hash) => {
+                return Err(Failure::unknown(format!(
+                    "{}; `qraft receipt {hash}` looks it up",
+                    SubmitFailure::Timeout(hash)
+                ))
+                .with("tx", hash.to_hex()));
+            }
+            SubmitFailure::Stopped => {
+                return Err(Failure::unknown(format!(
+                    "the node stopped before answering: the outcome of transaction {hash} is unknown; look it up with `qraft receipt {hash}` on another node"
+                ))
+                .with("tx", hash.to_hex()));
+            }
+        }
+    }
+}
