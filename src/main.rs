@@ -124,6 +124,10 @@ enum Command {
     /// session ends cleanly (exit 0) at the end of stdin. The protocol: docs/session.md.
     #[command(after_long_help = cli::client::session::EXIT_CODES_HELP)]
     Session(cli::client::session::SessionArgs),
+    /// Benchmark a local cluster: three `qraft` node processes over QUIC on loopback,
+    /// driven by many clients with pre-signed orders. Prints committed orders per second
+    /// and submit-to-receipt latency percentiles at a fixed offered rate.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -145,6 +149,7 @@ fn main() -> std::process::ExitCode {
         Command::Receipt(args) => cli::client::query::run_receipt(args),
         Command::Admin { command } => cli::client::admin::run(command),
         Command::Session(args) => cli::client::session::run(args),
+        Command::Bench(args) => cli::bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

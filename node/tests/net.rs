@@ -273,3 +273,65 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
     let status = alice.request(&Request::Status).await.unwrap();
     assert!(matches!(status, Response::Status(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_the_admin_adds_may_connect_at_once() {
+    use qraft_node::core::tx::{AdminAction, ParticipantSpec};
+    use qraft_node::core::types::Role;
+
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    let _nodes = start(&game, dir.path()).await;
+    let genesis = &game.genesis;
+    let newcomer = Keypair::from_label("late student");
+    // Not in the game yet: refused.
+    assert!(
+        Client::connect(genesis, copy(&newcomer), &addresses(genesis))
+            .await
+            .is_err()
+    );
+    let mut admin = Client::connect(genesis, copy(&game.admin), &addresses(genesis))
+        .await
+        .unwrap();
+    wait_for_leader(&admin).await;
+    let added = admin
+        .submit_body(TxBody::Admin(AdminAction::AddParticipant(
+            ParticipantSpec {
+                name: "late".into(),
+                key: newcomer.public(),
+                role: Role::Trader,
+                cash: 500_000,
+                holdings: vec![],
+            },
+        )))
+        .await
+        .unwrap();
+    assert!(added.receipt.is_accepted(), "{added:?}");
+    // Every node lets them in once it has applied the block.
+    for spec in &genesis.voters {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let client = loop {
+            match Client::connect(
+                genesis,
+                copy(&newcomer),
+                std::slice::from_ref(&spec.address),
+            )
+            .await
+            {
+                Ok(client) => break client,
+                Err(err) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "node {}: {err}",
+                        spec.id
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        match client.request(&Request::Account).await.unwrap() {
+            Response::Account(Some(account)) => assert_eq!(account.cash, 500_000),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The command groups.
 
+pub mod bench;
 pub mod client;
 pub mod game;
 pub mod genesis;

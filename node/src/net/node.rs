@@ -8,9 +8,10 @@ use std::time::Duration;
 use qraft_keys::Keypair;
 use rustc_hash::FxHashMap;
 
-use crate::api::Handle;
+use crate::api::{Handle, NodeEvent};
 use crate::config::Tuning;
 use crate::core::genesis::Genesis;
+use crate::core::tx::{AdminAction, TxBody};
 use crate::core::types::NodeId;
 use crate::io::runner::{Input, RunningNode};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
@@ -54,6 +55,7 @@ pub struct NetNode {
     endpoint: quinn::Endpoint,
     node: Option<RunningNode>,
     accept: tokio::task::JoinHandle<()>,
+    follow: tokio::task::JoinHandle<()>,
 }
 
 impl NetNode {
@@ -102,6 +104,7 @@ impl NetNode {
         .map_err(NetNodeError::Thread)?;
         transport.set_inbox(node.inbox());
         let handle = node.handle.clone();
+        let follow = tokio::spawn(follow_participants(handle.clone(), allow.clone()));
         let accept = tokio::spawn(accept_loop(
             endpoint.clone(),
             allow,
@@ -115,6 +118,7 @@ impl NetNode {
             endpoint,
             node: Some(node),
             accept,
+            follow,
         })
     }
 
@@ -131,6 +135,7 @@ impl NetNode {
 
     fn stop_now(&mut self) {
         self.accept.abort();
+        self.follow.abort();
         self.endpoint.close(0u32.into(), b"node shutting down");
         if let Some(node) = self.node.take()
             && let Err(err) = node.stop()
@@ -143,6 +148,57 @@ impl NetNode {
 impl Drop for NetNode {
     fn drop(&mut self) {
         self.stop_now();
+    }
+}
+
+/// Keeps the allowlist in step with the ledger: a participant the admin adds (now, or
+/// in blocks applied before a restart) may connect as a client.
+async fn follow_participants(handle: Handle, allow: Allowlist) {
+    let mut events = handle.subscribe();
+    let known = handle
+        .query(|r| {
+            r.ledger()
+                .exchange()
+                .participant_keys()
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+    for key in known {
+        allow.allow_participant(key);
+    }
+    loop {
+        match events.recv().await {
+            Ok(NodeEvent::Block(block)) => {
+                for (tx, receipt) in block.block.txs.iter().zip(&block.receipts) {
+                    if let TxBody::Admin(AdminAction::AddParticipant(spec)) = &tx.tx.body
+                        && receipt.is_accepted()
+                    {
+                        allow.allow_participant(spec.key);
+                        tracing::info!(participant = %spec.name, "may connect from now on");
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                // Missed blocks: catch up from the ledger itself.
+                let keys = handle
+                    .query(|r| {
+                        r.ledger()
+                            .exchange()
+                            .participant_keys()
+                            .copied()
+                            .collect::<Vec<_>>()
+                    })
+                    .await
+                    .unwrap_or_default();
+                for key in keys {
+                    allow.allow_participant(key);
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
     }
 }
 
