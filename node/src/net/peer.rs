@@ -290,9 +290,19 @@ pub async fn serve_peer(connection: quinn::Connection, from: NodeId, inbox: Inbo
         };
         let inbox = inbox.clone();
         tokio::spawn(async move {
-            if let Err(err) = read_peer_stream(&mut stream, from, &inbox).await {
-                tracing::warn!(peer = from, reason = %err.reason(), "closing a bad peer stream");
-                let _ = stream.stop(err.code().into());
+            match read_peer_stream(&mut stream, from, &inbox).await {
+                Ok(()) => {}
+                // The connection went away (the peer stopped or restarted).
+                Err(
+                    err @ (FrameError::Io(_)
+                    | FrameError::TruncatedLength { .. }
+                    | FrameError::TruncatedBody { .. }
+                    | FrameError::SnapshotTruncated { .. }),
+                ) => tracing::debug!(peer = from, reason = %err.reason(), "peer stream ended"),
+                Err(err) => {
+                    tracing::warn!(peer = from, reason = %err.reason(), "closing a bad peer stream");
+                    let _ = stream.stop(err.code().into());
+                }
             }
         });
     }
