@@ -160,6 +160,33 @@ fn init_options_shape_the_network() {
 }
 
 #[test]
+fn init_writes_learner_nodes_after_the_voters() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    success(qraft(&[
+        "init",
+        arg(dir),
+        "--learners",
+        "2",
+        "--base-port",
+        "9100",
+    ]));
+    let genesis = read_genesis(dir);
+    assert_eq!(genesis.voters.len(), 3);
+    let learners: Vec<(u64, &str)> = genesis
+        .learners
+        .iter()
+        .map(|n| (n.id, n.address.as_str()))
+        .collect();
+    assert_eq!(learners, [(4, "127.0.0.1:9103"), (5, "127.0.0.1:9104")]);
+    let config = std::fs::read_to_string(dir.join("node5.toml")).unwrap();
+    assert!(config.contains("(learner, Raft id 5)"), "{config}");
+    assert!(config.contains("listen = \"127.0.0.1:9104\""), "{config}");
+    assert!(dir.join("keys/node4.key").is_file());
+    success(qraft(&["genesis", "check", arg(&dir.join("genesis.toml"))]));
+}
+
+#[test]
 fn init_refuses_bad_options() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("net");

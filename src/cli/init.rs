@@ -51,6 +51,10 @@ pub struct InitArgs {
     /// How many voter nodes (1 to 7). Three keep the game going when one laptop fails.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=7))]
     voters: u8,
+    /// How many learner nodes: full, verifying replicas that do not vote (a laptop each).
+    /// They are numbered after the voters and listen on the following ports.
+    #[arg(long, value_name = "L", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=200))]
+    learners: u16,
     /// How many traders (people): alice, bob, carol, ...
     #[arg(long, value_name = "M", default_value_t = 4, value_parser = clap::value_parser!(u16).range(0..=1000))]
     participants: u16,
@@ -87,14 +91,14 @@ impl Member {
 
 /// Runs `qraft init`.
 pub fn run(args: InitArgs) -> Result<()> {
-    let last_port = u32::from(args.base_port) + u32::from(args.voters) - 1;
+    let node_count = u32::from(args.voters) + u32::from(args.learners);
+    let last_port = u32::from(args.base_port) + node_count - 1;
     ensure!(
         last_port <= u32::from(u16::MAX),
-        "--base-port {} leaves no room for {} voters: the last port would be {last_port}",
+        "--base-port {} leaves no room for {node_count} nodes: the last port would be {last_port}",
         args.base_port,
-        args.voters
     );
-    let nodes = (1..=args.voters)
+    let nodes = (1..=node_count)
         .map(|i| Member::new(format!("node{i}")))
         .collect::<Result<Vec<_>>>()?;
     let mut players = vec![(Member::new("admin".to_string())?, Role::Admin)];
@@ -130,8 +134,8 @@ pub fn run(args: InitArgs) -> Result<()> {
         write_key_file(&path, &member.key, None, if_exists)?;
     }
     write_file(&args.dir.join("genesis.toml"), &to_toml(&genesis))?;
-    for (node, spec) in nodes.iter().zip(&genesis.voters) {
-        let config = node_config(node, spec);
+    for (node, spec) in nodes.iter().zip(genesis.nodes()) {
+        let config = node_config(node, spec, genesis.voters.contains(spec));
         write_file(&args.dir.join(format!("{}.toml", node.name)), &config)?;
     }
 
@@ -185,7 +189,7 @@ fn build_genesis(args: &InitArgs, nodes: &[Member], players: &[(Member, Role)]) 
             holdings: holdings.clone(),
         })
         .collect();
-    let voters = nodes
+    let mut voters: Vec<NodeSpec> = nodes
         .iter()
         .zip(1u64..)
         .map(|(node, id)| NodeSpec {
@@ -195,13 +199,14 @@ fn build_genesis(args: &InitArgs, nodes: &[Member], players: &[(Member, Role)]) 
             address: format!("127.0.0.1:{}", u64::from(args.base_port) + id - 1),
         })
         .collect();
+    let learners = voters.split_off(usize::from(args.voters));
     let genesis = Genesis {
         game: args.game.clone(),
         rules: Rules::default(),
         symbols,
         participants,
         voters,
-        learners: Vec::new(),
+        learners,
     };
     if let Err(violations) = genesis.validate() {
         let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();
@@ -211,10 +216,10 @@ fn build_genesis(args: &InitArgs, nodes: &[Member], players: &[(Member, Role)]) 
 }
 
 /// A node's configuration file. Paths in it are relative to the file's own directory.
-fn node_config(node: &Member, spec: &NodeSpec) -> String {
+fn node_config(node: &Member, spec: &NodeSpec, voter: bool) -> String {
     let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
     format!(
-        "# QRaft node configuration for {name} (voter, Raft id {id}).\n\
+        "# QRaft node configuration for {name} ({kind}, Raft id {id}).\n\
          # Relative paths are relative to the directory of this file.\n\
          \n\
          # The game's genesis file. Every node of the game uses the same one.\n\
@@ -230,6 +235,7 @@ fn node_config(node: &Member, spec: &NodeSpec) -> String {
          # nodes reach this one at its address in the genesis file.\n\
          listen = {listen}\n",
         name = node.name,
+        kind = if voter { "voter" } else { "learner" },
         id = spec.id,
         genesis = quote("genesis.toml"),
         key = quote(&node.key_file()),
@@ -262,7 +268,7 @@ fn write_report(
     writeln!(
         out,
         "  genesis.toml           {} symbols; {} participants ({} admin, {} traders, {} bots), \
-         each with ${} and {STARTING_SHARES} shares of each symbol; {} voters",
+         each with ${} and {STARTING_SHARES} shares of each symbol; {} voters, {} learners",
         genesis.symbols.len(),
         players.len(),
         count(Role::Admin),
@@ -270,8 +276,9 @@ fn write_report(
         count(Role::Bot),
         format_cents(STARTING_CASH.into()),
         genesis.voters.len(),
+        genesis.learners.len(),
     )?;
-    for (node, spec) in nodes.iter().zip(&genesis.voters) {
+    for (node, spec) in nodes.iter().zip(genesis.nodes()) {
         writeln!(
             out,
             "  {:<22} node configuration: listens on {}, key {}",
