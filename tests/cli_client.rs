@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
@@ -12,25 +11,19 @@ use std::time::{Duration, Instant};
 
 use qraft_keys::Keypair;
 use qraft_keys::keyfile::{IfExists, write_key_file};
+use qraft_node::cluster::disk::free_port;
+use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
-use qraft_node::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
+use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::genesis::{NodeSpec, to_toml};
 use qraft_node::net::client::Client;
-use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::net::node::NetNode;
 use serde_json::Value;
 
 /// The longest any one `qraft` run may take before the test kills it and fails.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// How long the cluster may take to elect a leader.
 const LEADER_LIMIT: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Three voters in this process (and a learner, node 4, named in the genesis but not
 /// running), the game written to a temporary directory: genesis.toml and keys/ for the
@@ -44,21 +37,19 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
-        let mut game = sample_game(&SampleOptions {
+        let mut game = loopback_game(&SampleOptions {
             traders: 3,
             cash: 1_000_000, // $10,000.00
             shares: 100,
             ..SampleOptions::default()
-        });
-        for voter in &mut game.genesis.voters {
-            voter.address = format!("127.0.0.1:{}", free_port());
-        }
+        })
+        .unwrap();
         let learner = Keypair::from_label("cli-client/learner");
         game.genesis.learners.push(NodeSpec {
             id: 4,
             name: "node4".into(),
             key: learner.public(),
-            address: format!("127.0.0.1:{}", free_port()),
+            address: format!("127.0.0.1:{}", free_port().unwrap()),
         });
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("keys")).unwrap();
@@ -87,24 +78,9 @@ impl Cluster {
             .build()
             .unwrap();
         let nodes = runtime.block_on(async {
-            let mut nodes = Vec::new();
-            for (spec, key) in game.genesis.voters.iter().zip(&game.nodes) {
-                let node = NetNode::start(NetNodeOptions {
-                    genesis: game.genesis.clone(),
-                    keypair: key.clone(),
-                    data_dir: dir.path().join("data").join(&spec.name),
-                    listen: spec.address.parse().unwrap(),
-                    peers: Default::default(),
-                    tuning: Tuning {
-                        tick_ms: Some(20),
-                        ..Tuning::default()
-                    },
-                    submit_timeout: Duration::from_secs(10),
-                })
+            let nodes = start_voters(&game, &dir.path().join("data"), Tuning::default())
                 .await
                 .unwrap();
-                nodes.push(node);
-            }
             let voters: Vec<String> = game
                 .genesis
                 .voters
@@ -446,7 +422,7 @@ fn failures_exit_with_the_codes_scripts_rely_on() {
     );
 
     // Nobody home: exit 1.
-    let port = free_port().to_string();
+    let port = free_port().unwrap().to_string();
     let address = format!("127.0.0.1:{port}");
     let nobody = cluster.qraft("t2", &["status", "--node", &address, "--timeout", "2"]);
     assert_eq!(nobody.code, 1, "{nobody:?}");

@@ -2,7 +2,6 @@
 //! the random trader crosses the market maker's quotes, a momentum trader follows the
 //! trades, and no order is refused for a bad nonce.
 
-use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,11 +9,11 @@ use std::time::Duration;
 use qraft_keys::Keypair;
 use qraft_node::bot::strategies::{market_maker, momentum, random};
 use qraft_node::bot::{Bot, BotError, Event, Topics};
+use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
-use qraft_node::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
+use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::types::{OrderId, Ticker};
-use qraft_node::net::node::{NetNode, NetNodeOptions};
-use rustc_hash::FxHashMap;
+use qraft_node::net::node::NetNode;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Orders the random trader places; the maker requotes until it is done.
@@ -22,21 +21,8 @@ const RANDOM_ORDERS: u64 = 30;
 /// A bound on the maker's orders, in case the random trader stalls.
 const MAKER_ORDERS: u64 = 80;
 
-/// A free UDP port on loopback (bound and released: the usual small race).
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn game() -> SampleGame {
-    let mut game = sample_game(&SampleOptions::default());
-    for voter in &mut game.genesis.voters {
-        voter.address = format!("127.0.0.1:{}", free_port());
-    }
-    game
+    loopback_game(&SampleOptions::default()).unwrap()
 }
 
 fn copy(key: &Keypair) -> Keypair {
@@ -44,25 +30,7 @@ fn copy(key: &Keypair) -> Keypair {
 }
 
 async fn start(game: &SampleGame, dir: &std::path::Path) -> Vec<NetNode> {
-    let mut nodes = Vec::new();
-    for (spec, key) in game.genesis.voters.iter().zip(&game.nodes) {
-        let node = NetNode::start(NetNodeOptions {
-            genesis: game.genesis.clone(),
-            keypair: copy(key),
-            data_dir: dir.join(&spec.name),
-            listen: spec.address.parse().unwrap(),
-            peers: FxHashMap::default(),
-            tuning: Tuning {
-                tick_ms: Some(20),
-                ..Tuning::default()
-            },
-            submit_timeout: Duration::from_secs(10),
-        })
-        .await
-        .unwrap();
-        nodes.push(node);
-    }
-    nodes
+    start_voters(game, dir, Tuning::default()).await.unwrap()
 }
 
 async fn bot(game: &SampleGame, trader: usize) -> Bot {

@@ -1,38 +1,24 @@
 //! Networked nodes in one process, over real QUIC on 127.0.0.1: ordering through the
 //! client protocol, privacy, refusals at the handshake.
 
-use std::net::UdpSocket;
 use std::time::Duration;
 
 use qraft_keys::Keypair;
+use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::Genesis;
-use qraft_node::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
+use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::{Client, ClientError};
-use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::net::node::NetNode;
 use qraft_node::net::proto::{Event, ProtocolError, Request, Response, Topics};
 use qraft_node::net::tls::TlsError;
-use rustc_hash::FxHashMap;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A free UDP port on loopback (bound and released: the usual small race).
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn game() -> SampleGame {
-    let mut game = sample_game(&SampleOptions::default());
-    for voter in &mut game.genesis.voters {
-        voter.address = format!("127.0.0.1:{}", free_port());
-    }
-    game
+    loopback_game(&SampleOptions::default()).unwrap()
 }
 
 fn copy(key: &Keypair) -> Keypair {
@@ -40,25 +26,7 @@ fn copy(key: &Keypair) -> Keypair {
 }
 
 async fn start(game: &SampleGame, dir: &std::path::Path) -> Vec<NetNode> {
-    let mut nodes = Vec::new();
-    for (spec, key) in game.genesis.voters.iter().zip(&game.nodes) {
-        let node = NetNode::start(NetNodeOptions {
-            genesis: game.genesis.clone(),
-            keypair: copy(key),
-            data_dir: dir.join(&spec.name),
-            listen: spec.address.parse().unwrap(),
-            peers: FxHashMap::default(),
-            tuning: Tuning {
-                tick_ms: Some(20),
-                ..Tuning::default()
-            },
-            submit_timeout: Duration::from_secs(10),
-        })
-        .await
-        .unwrap();
-        nodes.push(node);
-    }
-    nodes
+    start_voters(game, dir, Tuning::default()).await.unwrap()
 }
 
 fn addresses(genesis: &Genesis) -> Vec<String> {

@@ -9,10 +9,12 @@
 //!   ([`MemNet`](crate::io::memnet::MemNet)), with the same seeded faults: what the
 //!   crash tests and the benchmark use.
 //! - [`faults`]: the fault model both share; [`workload`]: signed random orders;
-//!   [`disk`]: a local game written to a directory, for real processes.
+//!   [`disk`]: a local game written to a directory, for real processes; [`quic`]: the
+//!   voters as networked nodes in one process, on loopback QUIC.
 
 pub mod disk;
 pub mod faults;
 pub mod local;
+pub mod quic;
 pub mod sim;
 pub mod workload;

@@ -44,6 +44,8 @@ pub enum NetNodeError {
     Replica(#[from] ReplicaError),
     #[error("{0}")]
     Tls(#[from] TlsError),
+    #[error("{0:?} is not an address to listen on")]
+    Address(String),
     #[error("cannot start the node thread: {0}")]
     Thread(std::io::Error),
 }
@@ -155,19 +157,7 @@ impl Drop for NetNode {
 /// in blocks applied before a restart) may connect as a client.
 async fn follow_participants(handle: Handle, allow: Allowlist) {
     let mut events = handle.subscribe();
-    let known = handle
-        .query(|r| {
-            r.ledger()
-                .exchange()
-                .participant_keys()
-                .copied()
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
-    for key in known {
-        allow.allow_participant(key);
-    }
+    allow_all_participants(&handle, &allow).await;
     loop {
         match events.recv().await {
             Ok(NodeEvent::Block(block)) => {
@@ -183,22 +173,27 @@ async fn follow_participants(handle: Handle, allow: Allowlist) {
             Ok(_) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                 // Missed blocks: catch up from the ledger itself.
-                let keys = handle
-                    .query(|r| {
-                        r.ledger()
-                            .exchange()
-                            .participant_keys()
-                            .copied()
-                            .collect::<Vec<_>>()
-                    })
-                    .await
-                    .unwrap_or_default();
-                for key in keys {
-                    allow.allow_participant(key);
-                }
+                allow_all_participants(&handle, &allow).await;
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// Admits every participant the ledger knows.
+async fn allow_all_participants(handle: &Handle, allow: &Allowlist) {
+    let keys = handle
+        .query(|r| {
+            r.ledger()
+                .exchange()
+                .participant_keys()
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+    for key in keys {
+        allow.allow_participant(key);
     }
 }
 
