@@ -122,6 +122,14 @@ impl Handle {
         &self,
         f: impl FnOnce(&Replica) -> R + Send + 'static,
     ) -> Result<R, NodeStopped> {
+        self.ask(f)?.await.map_err(|_| NodeStopped)
+    }
+
+    /// Queues `f` for the node's thread; its result arrives on the receiver.
+    fn ask<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Replica) -> R + Send + 'static,
+    ) -> Result<oneshot::Receiver<R>, NodeStopped> {
         let (sender, receiver) = oneshot::channel();
         let job = Box::new(move |replica: &Replica| {
             let _ = sender.send(f(replica));
@@ -130,23 +138,7 @@ impl Handle {
             .inbox
             .send(Input::Query(job))
             .map_err(|_| NodeStopped)?;
-        receiver.await.map_err(|_| NodeStopped)
-    }
-
-    /// Like [`Handle::query`], from synchronous code (not inside an async task).
-    pub fn query_blocking<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Replica) -> R + Send + 'static,
-    ) -> Result<R, NodeStopped> {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let job = Box::new(move |replica: &Replica| {
-            let _ = sender.send(f(replica));
-        });
-        self.shared
-            .inbox
-            .send(Input::Query(job))
-            .map_err(|_| NodeStopped)?;
-        receiver.recv().map_err(|_| NodeStopped)
+        Ok(receiver)
     }
 
     pub async fn status(&self) -> Result<Status, NodeStopped> {
