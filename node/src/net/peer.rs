@@ -114,15 +114,41 @@ impl Links {
         }
         let (sender, receiver) = mpsc::channel(LINK_QUEUE);
         links.insert(to, sender.clone());
-        let this = self.clone();
-        self.runtime
-            .spawn(async move { this.run_link(to, receiver).await });
+        // The link task holds no reference to the transport: when the transport is
+        // dropped, the queue's sender goes with it and the task ends.
+        let link = Link {
+            to,
+            endpoint: self.endpoint.clone(),
+            addresses: self.addresses.clone(),
+            inbox: self.inbox.get().cloned(),
+            runtime: self.runtime.clone(),
+        };
+        self.runtime.spawn(link.run(receiver));
         Some(sender)
     }
+}
 
-    /// Keeps a connection to `to` and writes its queued messages, until the transport
-    /// is dropped.
-    async fn run_link(self: Arc<Self>, to: NodeId, mut queue: mpsc::Receiver<PeerMessage>) {
+/// The task that keeps one peer's connection and writes its queue.
+#[derive(Clone)]
+struct Link {
+    to: NodeId,
+    endpoint: quinn::Endpoint,
+    addresses: Arc<Mutex<FxHashMap<NodeId, String>>>,
+    inbox: Option<InboxSender<Input>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Link {
+    fn report(&self, input: Input) {
+        if let Some(inbox) = &self.inbox {
+            let _ = inbox.send(input);
+        }
+    }
+
+    /// Keeps a connection to the peer and writes its queued messages, until the
+    /// transport is dropped.
+    async fn run(self, mut queue: mpsc::Receiver<PeerMessage>) {
+        let to = self.to;
         let mut backoff = BACKOFF_MIN;
         loop {
             let address = lock(&self.addresses).get(&to).cloned();
@@ -190,7 +216,7 @@ impl Links {
     /// Writes queued messages on one stream until the queue closes (Ok) or the
     /// connection fails (Err).
     async fn pump(
-        self: &Arc<Self>,
+        &self,
         to: NodeId,
         connection: &quinn::Connection,
         queue: &mut mpsc::Receiver<PeerMessage>,
@@ -212,12 +238,7 @@ impl Links {
         Ok(())
     }
 
-    fn spawn_snapshot(
-        self: &Arc<Self>,
-        to: NodeId,
-        connection: quinn::Connection,
-        message: PeerMessage,
-    ) {
+    fn spawn_snapshot(&self, to: NodeId, connection: quinn::Connection, message: PeerMessage) {
         let PeerMessage::Raft(wire) = message else {
             return;
         };
