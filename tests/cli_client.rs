@@ -668,10 +668,20 @@ fn session_jsonl_answers_each_command_by_id_and_ends_at_eof() {
     assert_eq!(rejected["status"], "rejected");
     let unknown = result(8.into());
     assert_eq!(unknown["code"], 2);
+    let mut places = Vec::new();
     for id in 10..15 {
         let order = result(id.into());
         assert_eq!(order["ok"], true, "{order}");
+        places.push((
+            order["height"].as_u64().unwrap(),
+            order["index"].as_u64().unwrap(),
+        ));
     }
+    // Sent back to back, applied in the order they were written.
+    assert!(
+        places.windows(2).all(|w| w[0] < w[1]),
+        "applied out of order: {places:?}"
+    );
     // The malformed line got an error result without an id; the session went on.
     let malformed: Vec<&Value> = lines
         .iter()

@@ -11,7 +11,7 @@ use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody};
 use qraft_node::core::types::Ticker;
-use qraft_node::net::client::{Client, ClientError};
+use qraft_node::net::client::{Client, ClientError, Pipeline};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
 
@@ -79,6 +79,8 @@ pub struct Ctx {
     nonce: Mutex<Nonces>,
     prices: Mutex<Prices>,
     pub timeout: Duration,
+    /// The ordered submission pipeline, opened on first use (see [`super::sequence`]).
+    pipeline: tokio::sync::OnceCell<Pipeline>,
 }
 
 #[derive(Default)]
@@ -140,6 +142,7 @@ impl Ctx {
             keypair,
             nonce: Mutex::new(Nonces::default()),
             timeout,
+            pipeline: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -149,6 +152,13 @@ impl Ctx {
 
     pub fn keypair(&self) -> &Keypair {
         &self.keypair
+    }
+
+    /// The connection's ordered submission pipeline.
+    pub async fn pipeline(&self) -> Result<&Pipeline, Failure> {
+        self.pipeline
+            .get_or_try_init(|| async { self.client.pipeline().await.map_err(request_failure) })
+            .await
     }
 
     /// Closes the connection politely if nothing else holds it.

@@ -18,6 +18,7 @@ pub mod order;
 pub mod output;
 pub mod query;
 pub mod render;
+pub mod sequence;
 pub mod session;
 pub mod submit;
 

@@ -26,6 +26,7 @@ use super::order::{CancelTarget, OrderSpec, cancel, place};
 use super::output::{Failure, Report, json_line};
 use super::query;
 use super::render;
+use super::sequence::{Sequencer, TURN};
 
 /// The session's exit codes, for its `--help`.
 pub const EXIT_CODES_HELP: &str = "\
@@ -141,6 +142,18 @@ pub enum AdminName {
 }
 
 impl Command {
+    /// Whether this command signs and submits a transaction (which keeps its order).
+    fn is_transaction(&self) -> bool {
+        match self {
+            Command::Order { .. } | Command::Cancel { .. } => true,
+            Command::Admin { action, .. } => !matches!(
+                action,
+                AdminName::AddLearner | AdminName::Promote | AdminName::Remove
+            ),
+            _ => false,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Command::Order { .. } => "order",
@@ -307,6 +320,7 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
     let mut lines = read_stdin();
     let mut tasks = JoinSet::new();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let sequencer = Sequencer::default();
     let mut subscription: Option<JoinHandle<()>> = None;
     while let Some(line) = lines.recv().await {
         while tasks.try_join_next().is_some() {}
@@ -373,11 +387,13 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
                     .expect("the semaphore is never closed");
                 let ctx = ctx.clone();
                 let out = out.clone();
-                tasks.spawn(async move {
+                // Transactions keep the order their lines were read in.
+                let turn = command.is_transaction().then(|| sequencer.turn());
+                tasks.spawn(TURN.scope(std::cell::RefCell::new(turn), async move {
                     let result = execute(&ctx, command).await;
                     out.send(&result_json(id, Some(name), result));
                     drop(permit);
-                });
+                }));
             }
         }
     }

@@ -13,6 +13,7 @@ use qraft_node::replica::Refusal;
 use super::connect::{Ctx, request_failure};
 use super::output::{Failure, Report, variant_name};
 use super::render;
+use super::sequence::TURN;
 
 /// How many times a transaction refused for its nonce is signed again and resubmitted.
 const NONCE_RETRIES: u32 = 3;
@@ -38,10 +39,35 @@ pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> 
     ctx.sync_nonce().await?;
     let mut nonce_retries = 0;
     let leader_deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    // A session's transaction keeps its place in line: signed and written on the
+    // ordered pipeline once every earlier one has been (see `sequence`). Retries below
+    // go on their own.
+    let turn = TURN.try_with(|t| t.borrow_mut().take()).ok().flatten();
+    let mut first = Some(turn);
     loop {
-        let tx = ctx.sign(body.clone());
-        let hash = tx.hash();
-        let answer = tokio::time::timeout(ctx.timeout, ctx.client.submit(tx)).await;
+        let answer = match first.take() {
+            Some(Some(turn)) => {
+                turn.wait().await;
+                let tx = ctx.sign(body.clone());
+                let hash = tx.hash();
+                let sent = ctx.pipeline().await?.submit(&tx).await;
+                drop(turn);
+                let answer = match sent {
+                    Ok(pending) => tokio::time::timeout(ctx.timeout, pending.wait()).await,
+                    Err(err) => Ok(Err(err)),
+                };
+                (hash, answer)
+            }
+            _ => {
+                let tx = ctx.sign(body.clone());
+                let hash = tx.hash();
+                (
+                    hash,
+                    tokio::time::timeout(ctx.timeout, ctx.client.submit(tx)).await,
+                )
+            }
+        };
+        let (hash, answer) = answer;
         let failure = match answer {
             Err(_) => {
                 return Err(Failure::unknown(format!(
