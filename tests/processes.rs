@@ -10,7 +10,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::processes::{GameDir, NodeProcess};
-use qraft_keys::Keypair;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody, TxHash};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
@@ -18,16 +17,12 @@ use qraft_node::net::proto::{CommittedView, Request, Response};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn copy(key: &Keypair) -> Keypair {
-    Keypair::from_seed(&key.seed())
-}
-
 /// A client of trader `t` connected to the nodes at `addresses`, in order, retrying while
 /// they start.
 async fn client(game: &GameDir, t: usize, addresses: &[String]) -> Client {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match Client::connect(&game.game.genesis, copy(&game.game.traders[t]), addresses).await {
+        match Client::connect(&game.game.genesis, game.game.traders[t].clone(), addresses).await {
             Ok(client) => return client,
             Err(err) => {
                 assert!(

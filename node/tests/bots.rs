@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use qraft_keys::Keypair;
 use qraft_node::bot::strategies::{market_maker, momentum, random};
 use qraft_node::bot::{Bot, BotError, Event, Topics};
 use qraft_node::cluster::quic::{loopback_game, start_voters};
@@ -25,16 +24,12 @@ fn game() -> SampleGame {
     loopback_game(&SampleOptions::default()).unwrap()
 }
 
-fn copy(key: &Keypair) -> Keypair {
-    Keypair::from_seed(&key.seed())
-}
-
 async fn start(game: &SampleGame, dir: &std::path::Path) -> Vec<NetNode> {
     start_voters(game, dir, Tuning::default()).await.unwrap()
 }
 
 async fn bot(game: &SampleGame, trader: usize) -> Bot {
-    Bot::with_keypair(game.genesis.clone(), copy(&game.traders[trader]), None)
+    Bot::with_keypair(game.genesis.clone(), game.traders[trader].clone(), None)
         .await
         .unwrap()
 }

@@ -164,12 +164,7 @@ async fn kill_mid_load(victim: fn(leader: u64) -> u64) {
         let c = cluster.lock().await;
         let leader = c.wait_for_leader(WAIT).await.expect("a leader");
         let handles: Vec<_> = c.ids().into_iter().map(|id| c.handle(id)).collect();
-        let traders: Vec<Keypair> = c
-            .game
-            .traders
-            .iter()
-            .map(|k| Keypair::from_seed(&k.seed()))
-            .collect();
+        let traders: Vec<Keypair> = c.game.traders.to_vec();
         (leader, handles, c.game.genesis.clone(), traders)
     };
     // Eight submitters, each its own trader (so nonces stay in order), spread over nodes.

@@ -21,10 +21,6 @@ fn game() -> SampleGame {
     loopback_game(&SampleOptions::default()).unwrap()
 }
 
-fn copy(key: &Keypair) -> Keypair {
-    Keypair::from_seed(&key.seed())
-}
-
 async fn start(game: &SampleGame, dir: &std::path::Path) -> Vec<NetNode> {
     start_voters(game, dir, Tuning::default()).await.unwrap()
 }
@@ -57,7 +53,7 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
     let dir = tempfile::tempdir().unwrap();
     let nodes = start(&game, dir.path()).await;
     let genesis = &game.genesis;
-    let mut alice = Client::connect(genesis, copy(&game.traders[0]), &addresses(genesis))
+    let mut alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
         .await
         .unwrap();
     wait_for_leader(&alice).await;
@@ -89,7 +85,7 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
     for spec in &genesis.voters {
         let bob = Client::connect(
             genesis,
-            copy(&game.traders[1]),
+            game.traders[1].clone(),
             std::slice::from_ref(&spec.address),
         )
         .await
@@ -174,7 +170,7 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
     let dir = tempfile::tempdir().unwrap();
     let _nodes = start(&game, dir.path()).await;
     let genesis = &game.genesis;
-    let mut alice = Client::connect(genesis, copy(&game.traders[0]), &addresses(genesis))
+    let mut alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
         .await
         .unwrap();
     wait_for_leader(&alice).await;
@@ -254,11 +250,11 @@ async fn a_participant_the_admin_adds_may_connect_at_once() {
     let newcomer = Keypair::from_label("late student");
     // Not in the game yet: refused.
     assert!(
-        Client::connect(genesis, copy(&newcomer), &addresses(genesis))
+        Client::connect(genesis, newcomer.clone(), &addresses(genesis))
             .await
             .is_err()
     );
-    let mut admin = Client::connect(genesis, copy(&game.admin), &addresses(genesis))
+    let mut admin = Client::connect(genesis, game.admin.clone(), &addresses(genesis))
         .await
         .unwrap();
     wait_for_leader(&admin).await;
@@ -281,7 +277,7 @@ async fn a_participant_the_admin_adds_may_connect_at_once() {
         let client = loop {
             match Client::connect(
                 genesis,
-                copy(&newcomer),
+                newcomer.clone(),
                 std::slice::from_ref(&spec.address),
             )
             .await

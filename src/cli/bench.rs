@@ -172,7 +172,7 @@ fn presign(game: &GameDir, per: usize) -> Vec<Vec<SignedTx>> {
                         .iter()
                         .enumerate()
                         .map(|(i, key)| {
-                            let key = Keypair::from_seed(&key.seed());
+                            let key = key.clone();
                             let mut flow = OrderFlow::new(genesis, &[key], i as u64);
                             (0..per).map(|_| flow.next_tx_from(0)).collect::<Vec<_>>()
                         })

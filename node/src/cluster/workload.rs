@@ -21,10 +21,7 @@ impl OrderFlow {
     pub fn new(genesis: &Genesis, traders: &[Keypair], seed: u64) -> OrderFlow {
         OrderFlow {
             chain: genesis.chain_id(),
-            traders: traders
-                .iter()
-                .map(|k| (Keypair::from_seed(&k.seed()), 0))
-                .collect(),
+            traders: traders.iter().map(|k| (k.clone(), 0)).collect(),
             symbols: genesis
                 .symbols
                 .iter()
