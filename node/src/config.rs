@@ -5,6 +5,8 @@
 //! key = "keys/node1.key"          # this node's private key (its public key is in genesis)
 //! data_dir = "data/node1"         # Raft log, blocks, snapshots
 //! listen = "0.0.0.0:7801"         # for other nodes and for clients
+//! # id = 7                        # only for a node the genesis does not name, registered
+//!                                 # with `qraft admin add-node 7 ...`
 //!
 //! [peers]                         # optional: reach node 2 here instead of its genesis address
 //! 2 = "192.168.1.12:7802"
@@ -40,6 +42,9 @@ pub struct NodeConfig {
     pub key: PathBuf,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// This node's id, for a node the genesis does not name (the admin registered it
+    /// with `qraft admin add-node`); genesis nodes are found by their key.
+    pub id: Option<NodeId>,
     /// Addresses that override the genesis ones, by node id.
     pub peers: BTreeMap<NodeId, String>,
     pub tuning: Tuning,
@@ -122,6 +127,8 @@ struct Raw {
     data_dir: Spanned<String>,
     listen: Spanned<String>,
     #[serde(default)]
+    id: Option<Spanned<i64>>,
+    #[serde(default)]
     peers: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     tuning: Tuning,
@@ -179,6 +186,15 @@ impl NodeConfig {
                 ),
             )
         })?;
+        let id = match &raw.id {
+            None => None,
+            Some(id) => Some(
+                u64::try_from(*id.get_ref())
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| at(id.span(), "id", "a node id is a number from 1 up".into()))?,
+            ),
+        };
         let mut peers = BTreeMap::new();
         for (id, address) in &raw.peers {
             let id: NodeId = id.parse().ok().filter(|id| *id > 0).ok_or_else(|| {
@@ -203,6 +219,7 @@ impl NodeConfig {
             key: path(&raw.key, "key")?,
             data_dir: path(&raw.data_dir, "data_dir")?,
             listen,
+            id,
             peers,
             tuning: raw.tuning,
         })
@@ -251,6 +268,22 @@ tick_ms = 50
         NodeConfig::parse(text, Path::new("node1.toml"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn a_registered_node_names_its_id() {
+        let text = GOOD.replace("[peers]", "id = 7\n\n[peers]");
+        let config = NodeConfig::parse(&text, Path::new("node7.toml")).unwrap();
+        assert_eq!(config.id, Some(7));
+        assert_eq!(
+            NodeConfig::parse(GOOD, Path::new("node1.toml")).unwrap().id,
+            None
+        );
+        let zero = GOOD.replace("[peers]", "id = 0\n\n[peers]");
+        assert_eq!(
+            error(&zero),
+            "node1.toml:7:6: id: a node id is a number from 1 up"
+        );
     }
 
     #[test]

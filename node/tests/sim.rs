@@ -231,3 +231,78 @@ fn membership_changes_add_promote_and_remove_nodes() {
     );
     sim.settle(30_000).expect("settles");
 }
+
+/// The admin's `AddNode` transaction alone brings a node in: every replica registers it,
+/// and the leader (here a new one, after the first leader crashes right after the
+/// registering block) adds it as a learner, which catches up.
+#[test]
+fn a_node_registered_by_an_admin_transaction_joins_as_a_learner() {
+    use qraft_keys::Keypair;
+    use qraft_node::core::genesis::NodeSpec;
+    use qraft_node::core::tx::{AdminAction, Tx, TxBody};
+
+    let mut sim = Sim::new(11, 3);
+    assert!(sim.run_until(10_000, |s| s.leader().is_some()));
+    for _ in 0..20 {
+        let leader = sim.leader().expect("a leader");
+        sim.submit_random(leader);
+        sim.run_for(20);
+    }
+    assert!(sim.run_until(10_000, |s| s.pending() == 0));
+    let spec = NodeSpec {
+        id: 4,
+        name: "lab-4".into(),
+        key: Keypair::from_label("sim/added-node-4").public(),
+        address: "127.0.0.1:7804".into(),
+    };
+    let admin = sim.game.admin.clone();
+    let chain = sim.game.genesis.chain_id();
+    let tx = Tx {
+        signer: admin.public(),
+        nonce: 1,
+        body: TxBody::Admin(AdminAction::AddNode(spec.clone())),
+    }
+    .sign(&admin, &chain);
+    let leader = sim.leader().expect("a leader");
+    sim.submit(leader, tx);
+    assert!(sim.run_until(10_000, |s| s.pending() == 0));
+    let registered = |s: &Sim, id: u64| {
+        s.replica(id)
+            .is_some_and(|r| r.ledger().exchange().node(4) == Some(&spec))
+    };
+    assert!(
+        registered(&sim, leader),
+        "the admin's transaction was not applied"
+    );
+    // The leader that applied the registration is gone; the next one must add the node.
+    assert!(
+        sim.replica(leader).unwrap().status().learners.is_empty(),
+        "test premise: the membership change has not taken effect when the leader crashes"
+    );
+    sim.crash(leader);
+    sim.add_node(4);
+    let height_of_others = |s: &Sim| {
+        s.heights()
+            .iter()
+            .filter(|(id, _)| **id != 4)
+            .map(|(_, h)| *h)
+            .max()
+    };
+    assert!(
+        sim.run_until(20_000, |s| s.node_ids().iter().all(|&id| {
+            id == leader
+                || s.replica(id)
+                    .is_some_and(|r| r.status().learners == vec![4])
+        }) && s.heights().get(&4).copied()
+            == height_of_others(s)),
+        "node 4 did not join as a learner and catch up: {:?}",
+        sim.heights()
+    );
+    assert!(
+        registered(&sim, 4),
+        "the new node knows itself from the ledger"
+    );
+    sim.restart(leader);
+    sim.settle(30_000)
+        .expect("the cluster settles with the new learner");
+}

@@ -47,6 +47,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             peers: config.peers.clone().into_iter().collect(),
             tuning: config.tuning.clone(),
             submit_timeout: Duration::from_secs(10),
+            id: config.id,
         })
         .await
         .with_context(|| format!("cannot start the node of {}", config.file.display()))?;

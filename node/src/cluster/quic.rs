@@ -41,6 +41,7 @@ pub async fn start_voters(
             peers: Default::default(),
             tuning: tuning.clone(),
             submit_timeout: Duration::from_secs(10),
+            id: None,
         })
         .await?;
         nodes.push(node);

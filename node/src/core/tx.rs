@@ -8,6 +8,7 @@
 use qraft_keys::{ChainId, Domain, Keypair, PublicKey, Signature};
 use serde::{Deserialize, Serialize};
 
+use super::genesis::NodeSpec;
 use super::hash::Hash32;
 use super::types::{Cents, OrderId, Role, Shares, Side, Ticker, Ticks};
 
@@ -130,6 +131,10 @@ pub enum AdminAction {
     },
     /// Ends the game: cancels every order, stops all trading, freezes the leaderboard.
     EndGame,
+    /// Registers a node that genesis does not name: every node admits its key and learns
+    /// its address, and the leader adds it to the cluster as a learner, which then
+    /// catches up from a snapshot. The admin can promote it to voter later.
+    AddNode(NodeSpec),
 }
 
 impl Tx {

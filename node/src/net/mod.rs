@@ -10,9 +10,11 @@
 //! - [`proto`]: the client protocol's requests, responses and events.
 //! - [`serve`]: the node's side of the client protocol.
 //! - [`client`]: the participant's side: what the CLI and bots use.
+//! - [`follow`]: keeps the allowlist and peer addresses in step with the ledger.
 //! - [`node`]: a networked node, assembled: what `qraft run` starts.
 
 pub mod client;
+mod follow;
 pub mod frame;
 pub mod node;
 pub mod peer;

@@ -8,14 +8,14 @@ use std::time::Duration;
 use qraft_keys::Keypair;
 use rustc_hash::FxHashMap;
 
-use crate::api::{Handle, NodeEvent};
+use crate::api::Handle;
 use crate::config::Tuning;
 use crate::core::genesis::Genesis;
-use crate::core::tx::{AdminAction, TxBody};
 use crate::core::types::NodeId;
 use crate::io::runner::{Input, RunningNode};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 
+use super::follow::Follower;
 use super::peer::{PeerTransport, serve_peer};
 use super::serve::serve_client;
 use super::tls::{
@@ -32,14 +32,23 @@ pub struct NetNodeOptions {
     pub peers: FxHashMap<NodeId, String>,
     pub tuning: Tuning,
     pub submit_timeout: Duration,
+    /// This node's id. Needed only for a node the genesis does not name (one the admin
+    /// registered with `qraft admin add-node`); a genesis node is found by its key.
+    pub id: Option<NodeId>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetNodeError {
     #[error(
-        "this key ({0}) is not a node of the game: its genesis names the voters and learners that may run"
+        "this key ({0}) is not a node of the game: its genesis names the voters and learners that may run; a node the admin registered with `qraft admin add-node` needs its id in the node configuration (`id = N`)"
     )]
     NotANode(qraft_keys::PublicKey),
+    #[error(
+        "the genesis names this key as node {genesis}, but the configuration says id {configured}"
+    )]
+    IdMismatch { genesis: NodeId, configured: NodeId },
+    #[error("node id {0} is the genesis's node {1}, whose key is not this one")]
+    IdTaken(NodeId, String),
     #[error("{0}")]
     Replica(#[from] ReplicaError),
     #[error("{0}")]
@@ -71,13 +80,9 @@ impl NetNode {
             peers,
             tuning,
             submit_timeout,
+            id,
         } = options;
-        let me = keypair.public();
-        let id = genesis
-            .nodes()
-            .find(|n| n.key == me)
-            .map(|n| n.id)
-            .ok_or(NetNodeError::NotANode(me))?;
+        let id = node_id(&genesis, &keypair.public(), id)?;
         let identity = TlsIdentity::from_keypair(&keypair)?;
         let allow = Allowlist::from_genesis(&genesis);
         let endpoint = server_endpoint(listen, &identity, allow.clone())?;
@@ -91,7 +96,7 @@ impl NetNode {
             .filter(|n| n.id != id)
             .map(|n| (n.id, n.address.clone()))
             .collect();
-        addresses.extend(peers);
+        addresses.extend(peers.clone());
         let transport = PeerTransport::new(
             id,
             endpoint.clone(),
@@ -106,7 +111,16 @@ impl NetNode {
         .map_err(NetNodeError::Thread)?;
         transport.set_inbox(node.inbox());
         let handle = node.handle.clone();
-        let follow = tokio::spawn(follow_participants(handle.clone(), allow.clone()));
+        let follow = tokio::spawn(
+            Follower {
+                handle: handle.clone(),
+                allow: allow.clone(),
+                transport: transport.clone(),
+                me: id,
+                overrides: peers,
+            }
+            .run(),
+        );
         let accept = tokio::spawn(accept_loop(
             endpoint.clone(),
             allow,
@@ -153,47 +167,27 @@ impl Drop for NetNode {
     }
 }
 
-/// Keeps the allowlist in step with the ledger: a participant the admin adds (now, or
-/// in blocks applied before a restart) may connect as a client.
-async fn follow_participants(handle: Handle, allow: Allowlist) {
-    let mut events = handle.subscribe();
-    allow_all_participants(&handle, &allow).await;
-    loop {
-        match events.recv().await {
-            Ok(NodeEvent::Block(block)) => {
-                for (tx, receipt) in block.block.txs.iter().zip(&block.receipts) {
-                    if let TxBody::Admin(AdminAction::AddParticipant(spec)) = &tx.tx.body
-                        && receipt.is_accepted()
-                    {
-                        allow.allow_participant(spec.key);
-                        tracing::info!(participant = %spec.name, "may connect from now on");
-                    }
-                }
-            }
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                // Missed blocks: catch up from the ledger itself.
-                allow_all_participants(&handle, &allow).await;
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+/// This node's id: the genesis's for its key, or the configured one for a node the
+/// admin registered later (whose key the leader's snapshot will vouch for).
+fn node_id(
+    genesis: &Genesis,
+    key: &qraft_keys::PublicKey,
+    configured: Option<NodeId>,
+) -> Result<NodeId, NetNodeError> {
+    let named = genesis.nodes().find(|n| n.key == *key).map(|n| n.id);
+    match (named, configured) {
+        (Some(genesis), Some(configured)) if genesis != configured => {
+            Err(NetNodeError::IdMismatch {
+                genesis,
+                configured,
+            })
         }
-    }
-}
-
-/// Admits every participant the ledger knows.
-async fn allow_all_participants(handle: &Handle, allow: &Allowlist) {
-    let keys = handle
-        .query(|r| {
-            r.ledger()
-                .exchange()
-                .participant_keys()
-                .copied()
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
-    for key in keys {
-        allow.allow_participant(key);
+        (Some(id), _) => Ok(id),
+        (None, Some(id)) => match genesis.node(id) {
+            Some(other) => Err(NetNodeError::IdTaken(id, other.name.clone())),
+            None => Ok(id),
+        },
+        (None, None) => Err(NetNodeError::NotANode(*key)),
     }
 }
 
@@ -233,5 +227,42 @@ async fn accept_loop(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::genesis::sample::{SampleOptions, sample_game};
+
+    #[test]
+    fn a_node_is_found_by_its_key_or_by_its_configured_id() {
+        let game = sample_game(&SampleOptions::default());
+        let second = &game.genesis.voters[1];
+        assert_eq!(
+            node_id(&game.genesis, &second.key, None).unwrap(),
+            second.id
+        );
+        assert_eq!(
+            node_id(&game.genesis, &second.key, Some(second.id)).unwrap(),
+            second.id
+        );
+        assert!(matches!(
+            node_id(&game.genesis, &second.key, Some(9)),
+            Err(NetNodeError::IdMismatch {
+                genesis,
+                configured: 9
+            }) if genesis == second.id
+        ));
+        let stranger = Keypair::from_label("node-id-test/stranger").public();
+        assert!(matches!(
+            node_id(&game.genesis, &stranger, None),
+            Err(NetNodeError::NotANode(_))
+        ));
+        assert!(matches!(
+            node_id(&game.genesis, &stranger, Some(second.id)),
+            Err(NetNodeError::IdTaken(..))
+        ));
+        assert_eq!(node_id(&game.genesis, &stranger, Some(40)).unwrap(), 40);
     }
 }

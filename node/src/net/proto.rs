@@ -14,6 +14,7 @@ use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::{PublicTrade, Receipt, Trade};
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
+use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::{NodeId, Side, Ticker};
@@ -65,6 +66,8 @@ pub enum Request {
     /// [`SubmitOutcome`] frame as it completes. Transactions reach the node in the order
     /// they were written, so a bot can keep many in flight with increasing nonces.
     Pipeline,
+    /// The node registry: every node that may join (genesis's and those the admin added).
+    Nodes,
 }
 
 /// The answer to one transaction of a pipeline.
@@ -115,6 +118,7 @@ pub enum Response {
     PipelineOpen,
     /// The request was refused: why, for a person to read.
     Error(ProtocolError),
+    Nodes(Vec<NodeSpec>),
 }
 
 /// A transaction's receipt once applied, as a client sees it.

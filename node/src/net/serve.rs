@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::{Handle, NodeEvent};
 use crate::core::types::Role as ParticipantRole;
-use crate::replica::ReplicaError;
+use crate::replica::{MembershipChange, ReplicaError};
 
 use super::frame::{FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, read_frame, write_frame};
 use super::proto::{
@@ -143,6 +143,10 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
                 receipt: r.receipt,
             }))
         }),
+        Request::Nodes => handle
+            .query(|r| r.ledger().exchange().nodes().to_vec())
+            .await
+            .map_or_else(stopped, Response::Nodes),
         Request::Subscribe(_) | Request::Pipeline => Response::Error(ProtocolError::Invalid(
             "subscriptions and pipelines are served on their own stream".into(),
         )),
@@ -154,6 +158,22 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             match role {
                 Ok(Some(ParticipantRole::Admin)) => {}
                 Ok(_) => return Response::Error(ProtocolError::NotAdmin),
+                Err(_) => return Response::Error(ProtocolError::Stopped),
+            }
+            let (MembershipChange::AddLearner(id)
+            | MembershipChange::Promote(id)
+            | MembershipChange::Remove(id)) = change;
+            match handle
+                .query(move |r| r.ledger().exchange().node(id).is_some())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Response::Error(ProtocolError::Invalid(format!(
+                        "no node {id} is registered: the genesis names the nodes, and \
+                         `qraft admin add-node` registers more"
+                    )));
+                }
                 Err(_) => return Response::Error(ProtocolError::Stopped),
             }
             match handle.change_membership(change).await {

@@ -234,6 +234,12 @@ impl<S: Storage> Driver<S> {
         self.node.raft.prs().conf().to_conf_state()
     }
 
+    /// Whether a membership change is proposed and not yet applied (raft-rs turns a
+    /// second one into a no-op until then).
+    pub fn has_pending_conf(&self) -> bool {
+        self.node.raft.has_pending_conf()
+    }
+
     pub fn is_learner(&self) -> bool {
         let id = self.node.raft.id;
         self.node.raft.prs().conf().learners().contains(&id)

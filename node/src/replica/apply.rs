@@ -14,6 +14,7 @@ use crate::core::tx::TxHash;
 use crate::io::store::WriteSet;
 use crate::raft::wire::WireMessage;
 
+use super::status::Role;
 use super::{
     PeerMessage, ProposalTag, Refusal, Replica, ReplicaError, ReplicaEvent, StoredReceipt,
 };
@@ -118,6 +119,15 @@ impl Replica {
                 self.events
                     .push_back(ReplicaEvent::MembershipChanged { voters, learners });
                 write.conf_state = Some(conf);
+                // Becoming a learner, or a learner promoted to voter, is a role change
+                // that Raft's soft state does not report.
+                let learner = self.driver.is_learner();
+                if (learner && self.role == Role::Follower)
+                    || (!learner && self.role == Role::Learner)
+                {
+                    let leader = self.leader.unwrap_or(raft::INVALID_ID);
+                    self.set_role(raft::StateRole::Follower, leader);
+                }
                 // Snapshot right away: a node being added can only install a snapshot
                 // whose membership includes it.
                 self.snapshot_due = true;
@@ -177,6 +187,7 @@ impl Replica {
             ));
         }
         self.blocks_since_snapshot += 1;
+        self.note_registered_nodes(&applied);
         self.events
             .push_back(ReplicaEvent::Applied(Arc::new(applied)));
     }

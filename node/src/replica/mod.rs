@@ -14,6 +14,7 @@ mod admit;
 mod apply;
 pub mod config;
 pub mod event;
+mod join;
 pub mod mempool;
 pub mod message;
 pub mod status;
@@ -135,6 +136,10 @@ pub struct Replica {
     now_ms: u64,
     /// Snapshots sent and not yet reported delivered, by peer: since when (mono ms).
     snapshots_in_flight: BTreeMap<NodeId, u64>,
+    /// Nodes registered by `AddNode` and not yet seen in the membership, oldest first.
+    joining: VecDeque<NodeId>,
+    /// When this node (as leader) last proposed the front of `joining` (mono ms).
+    last_join_proposal_ms: Option<u64>,
     outbox: VecDeque<(NodeId, PeerMessage)>,
     events: VecDeque<ReplicaEvent>,
 }
@@ -147,18 +152,15 @@ impl Replica {
         dir: &Path,
     ) -> Result<Replica, ReplicaError> {
         config.validate().map_err(ReplicaError::Config)?;
-        // A node named in genesis starts with genesis's membership; any other node starts
-        // empty and learns the membership from the leader once it is added.
-        let mut initial = ConfState::default();
-        let named = genesis
-            .voters
-            .iter()
-            .chain(&genesis.learners)
-            .any(|n| n.id == config.id);
-        if named {
-            initial.voters = genesis.voters.iter().map(|n| n.id).collect();
-            initial.learners = genesis.learners.iter().map(|n| n.id).collect();
-        }
+        // Every node starts from genesis's membership at index 0, the one the log builds
+        // on, whether genesis names it or not: a node the admin adds later replays the
+        // same membership changes (its own addition among them) from the log, or installs
+        // a snapshot. Not being a voter, it never campaigns.
+        let initial = ConfState {
+            voters: genesis.voters.iter().map(|n| n.id).collect(),
+            learners: genesis.learners.iter().map(|n| n.id).collect(),
+            ..ConfState::default()
+        };
         let mut store = Store::open(dir, initial)?;
         let chain = genesis.chain_id();
         match store.meta("chain")? {
@@ -230,6 +232,8 @@ impl Replica {
             last_tick_ms: None,
             now_ms: 0,
             snapshots_in_flight: BTreeMap::new(),
+            joining: VecDeque::new(),
+            last_join_proposal_ms: None,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -330,9 +334,11 @@ impl Replica {
         self.admit(now);
         self.propose_batches(now)?;
         self.run_ready_loop()?;
-        // Applying may have made room in the pipeline, or changed the leader.
+        // Applying may have made room in the pipeline, changed the leader, or registered
+        // a node to add.
         self.admit(now);
         self.propose_batches(now)?;
+        self.propose_joins()?;
         self.run_ready_loop()?;
         Ok(())
     }
@@ -487,7 +493,7 @@ impl Replica {
             .and_then(|bytes| postcard::from_bytes(&bytes).ok()))
     }
 
-    fn set_role(&mut self, raft_role: StateRole, leader: u64) {
+    pub(super) fn set_role(&mut self, raft_role: StateRole, leader: u64) {
         let was_leader = self.role == Role::Leader;
         self.role = match raft_role {
             StateRole::Leader => Role::Leader,

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use qraft_keys::PublicKey;
+use qraft_node::core::exchange::receipt::Outcome;
+use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::tx::{
     AdminAction, MAX_NAME_BYTES, MAX_NEWS_BYTES, ParticipantSpec, Scope, TxBody,
 };
@@ -16,7 +18,7 @@ use serde_json::json;
 
 use super::connect::{CommonArgs, Ctx, connect_client, request_failure, run_cli, unexpected};
 use super::output::{EXIT_CODES_HELP, Failure, Report};
-use super::submit::transact;
+use super::submit::{submit, transact};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -38,8 +40,13 @@ pub enum AdminCommand {
     /// Add a participant (a trader or a bot) to the running game.
     #[command(after_long_help = EXIT_CODES_HELP)]
     AddParticipant(AddParticipantArgs),
-    /// Add a node named in the genesis to the cluster as a learner (a replica that does
-    /// not vote).
+    /// Register a node the genesis does not name; the leader then adds it to the cluster
+    /// as a learner (a replica that does not vote), which catches up from a snapshot.
+    /// Start it with `id = ID` in its node configuration.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    AddNode(AddNodeArgs),
+    /// Add a registered node (in the genesis, or added with `add-node`) to the cluster
+    /// as a learner (a replica that does not vote).
     #[command(after_long_help = EXIT_CODES_HELP)]
     AddLearner(NodeArgs),
     /// Make a learner a voter.
@@ -94,8 +101,26 @@ pub struct AddParticipantArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AddNodeArgs {
+    /// The new node's id: a number from 1 up that no node has yet.
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    pub id: u64,
+    /// The node's name, unique among nodes (at most 32 bytes).
+    #[arg(long)]
+    pub name: String,
+    /// The node's public key, as `qraft keys show` prints it.
+    #[arg(long = "key-pub", value_name = "qk1...")]
+    pub key_pub: PublicKey,
+    /// Where other nodes reach it, host:port (like 192.168.1.31:7801).
+    #[arg(long)]
+    pub address: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// The node's id, as the genesis names it.
+    /// The node's id, as the genesis (or `add-node`) registered it.
     #[arg(value_parser = clap::value_parser!(u64).range(1..))]
     pub id: u64,
     #[command(flatten)]
@@ -117,6 +142,7 @@ pub enum AdminOp {
         role: Role,
         holdings: Vec<String>,
     },
+    AddNode(NodeSpec),
     Membership(MembershipChange),
 }
 
@@ -138,6 +164,15 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
                 },
                 holdings: a.holdings,
             },
+            a.common,
+        ),
+        AdminCommand::AddNode(a) => (
+            AdminOp::AddNode(NodeSpec {
+                id: a.id,
+                name: a.name.trim().to_string(),
+                key: a.key_pub,
+                address: a.address.trim().to_string(),
+            }),
             a.common,
         ),
         AdminCommand::AddLearner(a) => (
@@ -197,6 +232,7 @@ pub async fn admin(ctx: &Ctx, op: AdminOp) -> Result<Report, Failure> {
             AdminAction::AddParticipant(participant(ctx, name, key, &cash, role, &holdings).await?)
         }
         AdminOp::Membership(change) => return membership(ctx, change).await,
+        AdminOp::AddNode(spec) => return add_node(ctx, spec).await,
     };
     transact(ctx, TxBody::Admin(action)).await
 }
@@ -272,11 +308,13 @@ fn applied(change: MembershipChange, voters: &[u64], learners: &[u64]) -> bool {
 /// genesis address), then waits briefly for it to take effect.
 pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, Failure> {
     let (name, node) = change_name(change);
-    if ctx.genesis.node(node).is_none() {
+    let registry = registry(ctx).await?;
+    let Some(spec) = registry.iter().find(|n| n.id == node) else {
         return Err(Failure::error(format!(
-            "the genesis names no node {node}: a node must be in the genesis to join"
+            "no node {node} is registered: the genesis names the nodes, and `qraft admin add-node` registers more"
         )));
-    }
+    };
+    let node_name = format!("node {node} ({})", spec.name);
     let deadline = tokio::time::Instant::now() + ctx.timeout;
     let mut leader_client: Option<Client> = None;
     let mut redirects = 0;
@@ -301,10 +339,10 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
                 if redirects < MAX_REDIRECTS =>
             {
                 redirects += 1;
-                let Some(spec) = ctx.genesis.node(id) else {
+                let Some(spec) = registry.iter().find(|n| n.id == id) else {
                     close(leader_client).await;
                     return Err(Failure::error(format!(
-                        "the leader is node {id}, which the genesis does not name"
+                        "the leader is node {id}, which is not registered"
                     )));
                 };
                 let address = spec.address.clone();
@@ -330,6 +368,43 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
     }
     // Proposed: wait (briefly) until the leader's configuration shows it.
     let client = leader_client.as_ref().unwrap_or(&ctx.client);
+    let last = wait_for_membership(ctx, client, change).await;
+    close(leader_client).await;
+    let is_applied = last
+        .as_ref()
+        .is_some_and(|s| applied(change, &s.voters, &s.learners));
+    let leader = last.as_ref().map(|s| s.id);
+    let json = json!({
+        "change": name,
+        "node": node,
+        "leader": leader,
+        "applied": is_applied,
+        "voters": last.as_ref().map(|s| s.voters.clone()),
+        "learners": last.as_ref().map(|s| s.learners.clone()),
+    });
+    let what = match change {
+        MembershipChange::AddLearner(_) => format!("{node_name} is a learner"),
+        MembershipChange::Promote(_) => format!("{node_name} is a voter"),
+        MembershipChange::Remove(_) => format!("{node_name} is removed from the cluster"),
+    };
+    let by = leader.map_or_else(String::new, |l| format!(" (by the leader, node {l})"));
+    let human = if is_applied {
+        format!("Done: {what}{by}")
+    } else {
+        format!(
+            "Proposed{by}: {} {node_name}; not in effect yet, check `qraft status`",
+            name.replace('_', " ")
+        )
+    };
+    Ok(Report::new(json, human))
+}
+
+/// Waits (briefly) until `client`'s node shows `change` in effect; its last status.
+async fn wait_for_membership(
+    ctx: &Ctx,
+    client: &Client,
+    change: MembershipChange,
+) -> Option<qraft_node::replica::Status> {
     let wait_until = tokio::time::Instant::now() + APPLY_WAIT.min(ctx.timeout);
     let mut last = None;
     loop {
@@ -347,35 +422,48 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    close(leader_client).await;
-    let is_applied = last
-        .as_ref()
-        .is_some_and(|s| applied(change, &s.voters, &s.learners));
-    let leader = last.as_ref().map(|s| s.id);
+    last
+}
+
+/// The nodes the ledger knows (genesis's and those the admin registered).
+async fn registry(ctx: &Ctx) -> Result<Vec<NodeSpec>, Failure> {
+    match ctx.ask(&Request::Nodes).await? {
+        Response::Nodes(nodes) => Ok(nodes),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Registers a node with an admin transaction, then waits (briefly) for the leader to
+/// make it a learner.
+async fn add_node(ctx: &Ctx, spec: NodeSpec) -> Result<Report, Failure> {
+    if spec.name.is_empty() || spec.name.len() > MAX_NAME_BYTES {
+        return Err(Failure::error(format!(
+            "a node's name must be 1 to {MAX_NAME_BYTES} bytes"
+        )));
+    }
+    let (id, name, address) = (spec.id, spec.name.clone(), spec.address.clone());
+    let committed = submit(ctx, &TxBody::Admin(AdminAction::AddNode(spec))).await?;
+    if let Outcome::Rejected(reason) = &committed.receipt.outcome {
+        return Err(Failure::rejected(reason.to_string()));
+    }
+    let status = wait_for_membership(ctx, &ctx.client, MembershipChange::AddLearner(id)).await;
+    let is_learner = status.as_ref().is_some_and(|s| s.learners.contains(&id));
     let json = json!({
-        "change": name,
-        "node": node,
-        "leader": leader,
-        "applied": is_applied,
-        "voters": last.as_ref().map(|s| s.voters.clone()),
-        "learners": last.as_ref().map(|s| s.learners.clone()),
+        "registered": id,
+        "name": name,
+        "address": address,
+        "height": committed.height,
+        "learner": is_learner,
     });
-    let node_name = ctx.genesis.node(node).map_or_else(
-        || format!("node {node}"),
-        |n| format!("node {node} ({})", n.name),
-    );
-    let what = match change {
-        MembershipChange::AddLearner(_) => format!("{node_name} is a learner"),
-        MembershipChange::Promote(_) => format!("{node_name} is a voter"),
-        MembershipChange::Remove(_) => format!("{node_name} is removed from the cluster"),
-    };
-    let by = leader.map_or_else(String::new, |l| format!(" (by the leader, node {l})"));
-    let human = if is_applied {
-        format!("Done: {what}{by}")
+    let human = if is_learner {
+        format!(
+            "Done: node {id} ({name}) is registered in block {} and is a learner; start it with `id = {id}` in its node configuration",
+            committed.height
+        )
     } else {
         format!(
-            "Proposed{by}: {} {node_name}; not in effect yet, check `qraft status`",
-            name.replace('_', " ")
+            "Registered node {id} ({name}) in block {}; the leader is adding it as a learner (check `qraft status`). Start it with `id = {id}` in its node configuration",
+            committed.height
         )
     };
     Ok(Report::new(json, human))

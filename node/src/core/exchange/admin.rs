@@ -147,6 +147,7 @@ impl Exchange {
                 self.game_over = true;
                 Ok(())
             }
+            AdminAction::AddNode(spec) => self.add_node(spec),
         }
     }
 

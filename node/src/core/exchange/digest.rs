@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::account::{Account, Position};
 use super::book::OrderNode;
 use super::symbol::SymbolState;
+use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
 use crate::core::types::{Session, Side};
 
@@ -57,6 +58,7 @@ const ORDER_KEY: &[u8; 32] = b"qraft/digest/leaf/order/v1......";
 const SYMBOL_KEY: &[u8; 32] = b"qraft/digest/leaf/symbol/v1.....";
 const IDENTITY_KEY: &[u8; 32] = b"qraft/digest/leaf/identity/v1...";
 const POSITION_KEY: &[u8; 32] = b"qraft/digest/leaf/position/v1...";
+const NODE_KEY: &[u8; 32] = b"qraft/digest/leaf/node/v1.......";
 
 /// A tiny append-only encoder for leaf bytes on the stack: fixed-width little-endian
 /// fields, so the encoding is unambiguous without a serializer. Leaves are small (one or
@@ -175,6 +177,17 @@ pub(crate) fn symbol_leaf(index: usize, symbol: &SymbolState) -> Lanes {
     b.hash(SYMBOL_KEY)
 }
 
+/// One registered node: who may join the network, and where it is reached.
+pub(crate) fn node_leaf(index: usize, node: &NodeSpec) -> Lanes {
+    let mut b = LeafBytes::new();
+    b.u64(index as u64)
+        .u64(node.id)
+        .raw(node.key.as_bytes())
+        .bytes(node.name.as_bytes())
+        .bytes(node.address.as_bytes());
+    b.hash(NODE_KEY)
+}
+
 /// The global fields that are hashed directly alongside the accumulator.
 pub(crate) struct Globals {
     pub session: Session,
@@ -183,6 +196,7 @@ pub(crate) struct Globals {
     pub next_trade_seq: u64,
     pub accounts: u64,
     pub symbols: u64,
+    pub nodes: u64,
 }
 
 pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
@@ -194,6 +208,7 @@ pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
         globals.next_trade_seq,
         globals.accounts,
         globals.symbols,
+        globals.nodes,
     ] {
         bytes.extend_from_slice(&v.to_le_bytes());
     }

@@ -7,6 +7,7 @@
 //! - [`symbol`]: a symbol's session, last price and candles.
 //! - [`orders`]: placing, matching and cancelling orders.
 //! - [`admin`]: game administration transactions.
+//! - [`nodes`]: the registry of nodes that may join the network.
 //! - [`views`]: read-only market data and account views (depth, trades, candles,
 //!   leaderboard, portfolio).
 //! - [`digest`]: the incremental state digest.
@@ -23,6 +24,7 @@ mod account;
 mod admin;
 mod book;
 pub mod digest;
+mod nodes;
 mod orders;
 pub mod receipt;
 pub mod reject;
@@ -41,7 +43,7 @@ use self::digest::{Globals, Lanes};
 use self::receipt::{Outcome, Trade};
 use self::reject::Rejection;
 use self::symbol::SymbolState;
-use super::genesis::{Genesis, Rules};
+use super::genesis::{Genesis, NodeSpec, Rules};
 use super::hash::Hash32;
 use super::tx::{ParticipantSpec, SymbolSpec, Tx, TxBody};
 use super::types::{Role, Session, Ticker};
@@ -96,6 +98,7 @@ pub struct Exchange {
     next_trade_seq: u64,
     recent_trades: VecDeque<Trade>,
     news: VecDeque<NewsItem>,
+    nodes: Vec<NodeSpec>,
     // Block context.
     height: u64,
     timestamp_ms: u64,
@@ -131,6 +134,7 @@ impl Exchange {
             next_trade_seq: 1,
             recent_trades: VecDeque::new(),
             news: VecDeque::new(),
+            nodes: Vec::new(),
             height: 0,
             timestamp_ms: 0,
             block_trades: Vec::new(),
@@ -147,6 +151,11 @@ impl Exchange {
             exchange.add_participant(spec).map_err(|r| {
                 ExchangeError::BadGenesis(format!("participant {}: {r}", spec.name))
             })?;
+        }
+        for node in genesis.voters.iter().chain(&genesis.learners) {
+            exchange
+                .add_node(node)
+                .map_err(|r| ExchangeError::BadGenesis(format!("node {}: {r}", node.name)))?;
         }
         exchange.fold_digest();
         Ok(exchange)
@@ -313,6 +322,9 @@ impl Exchange {
         if self.account_index.contains_key(&spec.key) {
             return Err(Rejection::DuplicateKey);
         }
+        if let Some(owner) = self.key_owner(&spec.key) {
+            return Err(Rejection::KeyInUse(owner));
+        }
         if self.accounts.iter().any(|a| a.name == name) {
             return Err(Rejection::DuplicateName(name.to_string()));
         }
@@ -348,6 +360,7 @@ impl Exchange {
             next_trade_seq: self.next_trade_seq,
             accounts: self.accounts.len() as u64,
             symbols: self.symbols.len() as u64,
+            nodes: self.nodes.len() as u64,
         }
     }
 
@@ -423,6 +436,9 @@ impl Exchange {
         for slot in self.books.all_slots_by_id() {
             accumulator.add(&digest::order_leaf(self.books.get(slot)));
         }
+        for (index, node) in self.nodes.iter().enumerate() {
+            accumulator.add(&digest::node_leaf(index, node));
+        }
         digest::finish(&accumulator, &self.globals())
     }
 
@@ -451,6 +467,9 @@ impl Exchange {
             leaf
         });
         self.accumulator.add(&orders);
+        for (index, node) in self.nodes.iter().enumerate() {
+            self.accumulator.add(&digest::node_leaf(index, node));
+        }
         self.fold_digest();
     }
 

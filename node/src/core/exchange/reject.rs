@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::types::{Cents, OrderId, Shares, Ticker, Ticks, format_cents};
+use crate::core::types::{Cents, NodeId, OrderId, Shares, Ticker, Ticks, format_cents};
 
 /// The reason in a rejection receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -112,4 +112,10 @@ pub enum Rejection {
         format_cents(*reserved as i128)
     )]
     CashBelowReserved { cash: Cents, reserved: Cents },
+    #[error("node id {0} is already taken")]
+    DuplicateNodeId(NodeId),
+    #[error("a node named {0:?} already exists")]
+    DuplicateNodeName(String),
+    #[error("this key is already {0}'s: every node and participant needs a key of its own")]
+    KeyInUse(String),
 }

@@ -19,14 +19,14 @@ use super::receipt::Trade;
 use super::symbol::SymbolState;
 use super::views::NewsItem;
 use super::{Exchange, ExchangeError};
-use crate::core::genesis::Rules;
+use crate::core::genesis::{NodeSpec, Rules};
 use crate::core::hash::Hash32;
 use crate::core::types::{Cents, Role, Session, Shares};
 
-const SNAPSHOT_VERSION: u32 = 1;
+const SNAPSHOT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
-struct SnapshotV1 {
+struct SnapshotV2 {
     version: u32,
     rules: Rules,
     session: Session,
@@ -40,6 +40,7 @@ struct SnapshotV1 {
     orders: Vec<NewResting>,
     recent_trades: Vec<Trade>,
     news: Vec<NewsItem>,
+    nodes: Vec<NodeSpec>,
     digest: Hash32,
 }
 
@@ -97,7 +98,7 @@ impl Exchange {
                 }
             })
             .collect();
-        let snapshot = SnapshotV1 {
+        let snapshot = SnapshotV2 {
             version: SNAPSHOT_VERSION,
             rules: self.rules.clone(),
             session: self.session,
@@ -111,6 +112,7 @@ impl Exchange {
             orders,
             recent_trades: self.recent_trades.iter().cloned().collect(),
             news: self.news.iter().cloned().collect(),
+            nodes: self.nodes.clone(),
             digest: self.digest,
         };
         postcard::to_stdvec(&snapshot).expect("encoding into a Vec cannot fail")
@@ -120,7 +122,7 @@ impl Exchange {
     /// consistent and that its recomputed digest matches the one recorded.
     pub fn restore(bytes: &[u8]) -> Result<Exchange, ExchangeError> {
         let bad = |m: String| ExchangeError::BadSnapshot(m);
-        let s: SnapshotV1 = postcard::from_bytes(bytes).map_err(|e| bad(e.to_string()))?;
+        let s: SnapshotV2 = postcard::from_bytes(bytes).map_err(|e| bad(e.to_string()))?;
         if s.version != SNAPSHOT_VERSION {
             return Err(bad(format!("version {} is not supported", s.version)));
         }
@@ -153,6 +155,12 @@ impl Exchange {
             books.ensure_account(i as u32);
             accounts.push(account);
         }
+        let mut node_ids = std::collections::BTreeSet::new();
+        for node in &s.nodes {
+            if node.id == 0 || !node_ids.insert(node.id) {
+                return Err(bad(format!("node id {} is zero or appears twice", node.id)));
+            }
+        }
         let mut last_id = 0;
         for o in s.orders {
             if o.id <= last_id || o.id >= s.next_order_id {
@@ -183,6 +191,7 @@ impl Exchange {
             next_trade_seq: s.next_trade_seq,
             recent_trades: VecDeque::from(s.recent_trades),
             news: VecDeque::from(s.news),
+            nodes: s.nodes,
             height: s.height,
             timestamp_ms: s.timestamp_ms,
             block_trades: Vec::new(),

@@ -447,7 +447,7 @@ pub(super) fn check_tick_size(tick_size: Cents) -> Result<(), String> {
 }
 
 /// A name people read: not blank, no spaces around it, no control characters, not too long.
-fn check_text(what: &str, text: &str, max_bytes: usize) -> Result<(), String> {
+pub(crate) fn check_text(what: &str, text: &str, max_bytes: usize) -> Result<(), String> {
     if text.trim().is_empty() {
         Err(format!("{what} is empty"))
     } else if text.trim() != text {
@@ -466,7 +466,7 @@ fn check_text(what: &str, text: &str, max_bytes: usize) -> Result<(), String> {
 
 /// `host:port`: a DNS name or IPv4 address, or an IPv6 address in brackets, and a port
 /// from 1 to 65535. Checked as text: the core does no name resolution.
-pub(super) fn check_address(address: &str) -> Result<(), String> {
+pub(crate) fn check_address(address: &str) -> Result<(), String> {
     const EXAMPLE: &str = "write it as host:port, like \"192.168.1.20:7801\"";
     let Some((host, port)) = address.rsplit_once(':') else {
         return Err(format!("{address:?} has no port: {EXAMPLE}"));
