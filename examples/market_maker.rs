@@ -1,7 +1,9 @@
 //! A market maker: keeps a bid and an ask a few ticks around the last trade price (the
 //! symbol's reference price before the first trade), and requotes when the price moves
-//! or a quote is filled. It never bids more cash than it has free nor offers more shares
-//! than it holds. On exit (Ctrl-C or --max-orders) it cancels its quotes.
+//! or a quote is filled: the cancels and both new quotes go out together and are awaited
+//! together, one block round trip per requote. It never bids more cash than it has free
+//! nor offers more shares than it holds. On exit (Ctrl-C or --max-orders) it cancels its
+//! quotes.
 //!
 //! ```text
 //! qraft init /tmp/game

@@ -1,18 +1,23 @@
-//! The example bots' strategies against an in-process three-node cluster over real QUIC:
-//! the random trader crosses the market maker's quotes, a momentum trader follows the
-//! trades, and no order is refused for a bad nonce.
+//! Bots against an in-process three-node cluster over real QUIC: many orders in flight
+//! at once, retries after refusals and nonce trouble, and the example bots' strategies
+//! (the random trader crosses the market maker's quotes, a momentum trader follows the
+//! trades, and no order is refused for a bad nonce).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use qraft_node::bot::strategies::{market_maker, momentum, random};
-use qraft_node::bot::{Bot, BotError, Event, Topics};
+use qraft_node::bot::{Bot, BotError, Event, Pending, PendingOrder, Side, Topics};
 use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
+use qraft_node::core::exchange::receipt::{Effect, OrderResult, Outcome};
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
-use qraft_node::core::types::{OrderId, Ticker};
+use qraft_node::core::tx::{NewOrder, OrderKind, Tx, TxBody};
+use qraft_node::core::types::{OrderId, Ticker, Ticks};
+use qraft_node::net::client::Client;
 use qraft_node::net::node::NetNode;
+use qraft_node::net::proto::CommittedView;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Orders the random trader places; the maker requotes until it is done.
@@ -26,6 +31,12 @@ fn game() -> SampleGame {
 
 async fn start(game: &SampleGame, dir: &std::path::Path) -> Vec<NetNode> {
     start_voters(game, dir, Tuning::default()).await.unwrap()
+}
+
+async fn shutdown(nodes: Vec<NetNode>) {
+    for node in nodes {
+        node.shutdown().await;
+    }
 }
 
 async fn bot(game: &SampleGame, trader: usize) -> Bot {
@@ -259,7 +270,221 @@ async fn the_random_trader_crosses_the_market_makers_quotes() {
     maker.close().await;
     trader.close().await;
     follower.close().await;
-    for node in nodes {
-        node.shutdown().await;
+    shutdown(nodes).await;
+}
+
+/// Orders the pipelining test puts in flight before awaiting any.
+const IN_FLIGHT: usize = 200;
+
+/// Order `i` of a run of one-share limit orders that never cross: bids below `reference`,
+/// asks above it, alternating.
+fn resting_order(i: usize, reference: Ticks) -> (Side, Ticks) {
+    let step = 1 + (i % 10) as Ticks;
+    if i.is_multiple_of(2) {
+        (Side::Buy, reference - 10 * step)
+    } else {
+        (Side::Sell, reference + 10 * step)
     }
+}
+
+/// Sends `count` resting one-share orders without awaiting any: their handles.
+async fn send_resting(bot: &mut Bot, symbol: Ticker, count: usize) -> Vec<PendingOrder> {
+    let reference = bot.symbol(symbol).await.unwrap().reference_price;
+    let mut pending = Vec::with_capacity(count);
+    for i in 0..count {
+        let (side, price) = resting_order(i, reference);
+        pending.push(bot.place_limit(symbol, side, 1, price).await.unwrap());
+    }
+    pending
+}
+
+/// A pending order's receipt, with whether it had to be signed again (its applied
+/// transaction is not the one first sent).
+struct Landed {
+    committed: CommittedView,
+    resent: bool,
+}
+
+impl Landed {
+    fn order(&self) -> &OrderResult {
+        match &self.committed.receipt.outcome {
+            Outcome::Accepted(Effect::Order(result)) => result,
+            other => panic!("an order was not accepted: {other:?}"),
+        }
+    }
+
+    fn position(&self) -> (u64, u32) {
+        (self.committed.height, self.committed.index)
+    }
+}
+
+/// Awaits every handle, in the order sent.
+async fn land(pending: Vec<PendingOrder>) -> Vec<Landed> {
+    let mut landed = Vec::with_capacity(pending.len());
+    for order in pending {
+        let first = order.hash();
+        let committed = order.wait_committed().await.unwrap();
+        let resent = committed.receipt.tx != first;
+        landed.push(Landed { committed, resent });
+    }
+    landed
+}
+
+/// Every order rests whole, in a distinct order, and the account shows them all open.
+async fn assert_all_rest(bot: &Bot, landed: &[Landed]) {
+    let mut ids: Vec<OrderId> = landed.iter().map(|l| l.order().order).collect();
+    for l in landed {
+        assert_eq!(l.order().resting, 1, "{:?}", l.order());
+        assert!(l.order().fills.is_empty());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), landed.len(), "distinct orders");
+    assert_eq!(bot.account().await.unwrap().open_orders.len(), landed.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_orders_in_flight_apply_in_the_order_sent_in_few_blocks() {
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start(&game, dir.path()).await;
+    let symbol = game.genesis.symbols[0].ticker;
+    let mut bot = bot(&game, 0).await;
+    assert!(bot.wait_for_leader(WAIT).await.unwrap(), "no leader");
+
+    let landed = tokio::time::timeout(Duration::from_secs(60), async {
+        // All in flight before any is awaited, with rising nonces.
+        let pending = send_resting(&mut bot, symbol, IN_FLIGHT).await;
+        let nonces: Vec<u64> = pending.iter().map(Pending::nonce).collect();
+        assert!(nonces.windows(2).all(|w| w[0] < w[1]), "nonces rise");
+        land(pending).await
+    })
+    .await
+    .expect("every order is applied");
+
+    assert_all_rest(&bot, &landed).await;
+    // Applied in the order sent (nonce order): positions in the chain and order ids rise.
+    // A transaction resent after a refusal goes behind the rest, as documented; none
+    // should be in a healthy cluster, and the others keep their order regardless.
+    let in_order: Vec<&Landed> = landed.iter().filter(|l| !l.resent).collect();
+    assert!(
+        in_order
+            .windows(2)
+            .all(|w| w[0].position() < w[1].position() && w[0].order().order < w[1].order().order),
+        "applied in the order sent"
+    );
+    let resent = landed.len() - in_order.len();
+    let mut heights: Vec<u64> = landed.iter().map(|l| l.committed.height).collect();
+    heights.dedup();
+    let first = landed.iter().map(|l| l.committed.height).min().unwrap();
+    let last = landed.iter().map(|l| l.committed.height).max().unwrap();
+    eprintln!(
+        "{IN_FLIGHT} orders in {} blocks (heights {first}..={last}), {resent} resent",
+        heights.len()
+    );
+    assert!(resent <= IN_FLIGHT / 20, "{resent} orders had to be resent");
+    // One at a time, each order would take a block of its own.
+    assert!(
+        (last - first + 1) as usize * 4 <= IN_FLIGHT,
+        "{IN_FLIGHT} orders took {} blocks",
+        last - first + 1
+    );
+
+    bot.close().await;
+    shutdown(nodes).await;
+}
+
+/// Orders sent in a burst at a leader whose mempool holds only a few.
+const BURST: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_a_full_mempool_refused_are_signed_again_and_applied() {
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    // A mempool of four, cut into a block only after 100 ms: most of a burst is refused
+    // as busy.
+    let tuning = Tuning {
+        mempool_capacity: Some(4),
+        max_batch_delay_ms: Some(100),
+        ..Tuning::default()
+    };
+    let nodes = start_voters(&game, dir.path(), tuning).await.unwrap();
+    let symbol = game.genesis.symbols[0].ticker;
+    let mut bot = bot(&game, 0).await;
+    bot.set_retries(30);
+    assert!(bot.wait_for_leader(WAIT).await.unwrap(), "no leader");
+
+    let landed = tokio::time::timeout(Duration::from_secs(60), async {
+        let pending = send_resting(&mut bot, symbol, BURST).await;
+        land(pending).await
+    })
+    .await
+    .expect("every order is applied");
+
+    assert_all_rest(&bot, &landed).await;
+    let resent = landed.iter().filter(|l| l.resent).count();
+    eprintln!("{resent} of {BURST} orders were refused and sent again");
+    assert!(resent > 0, "the full mempool refused none");
+    // Those that went through first kept their order among themselves.
+    let first_time: Vec<&Landed> = landed.iter().filter(|l| !l.resent).collect();
+    assert!(
+        first_time
+            .windows(2)
+            .all(|w| w[0].position() < w[1].position())
+    );
+
+    bot.close().await;
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nonce_used_by_another_program_is_learnt_and_the_order_sent_again() {
+    let game = game();
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start(&game, dir.path()).await;
+    let symbol = game.genesis.symbols[0].ticker;
+    let key = game.traders[0].clone();
+    let mut bot = bot(&game, 0).await;
+    assert!(bot.wait_for_leader(WAIT).await.unwrap(), "no leader");
+
+    tokio::time::timeout(Duration::from_secs(60), async {
+        // Another program with the same key uses a nonce far ahead of the bot's.
+        let nodes = Client::node_addresses(&game.genesis);
+        let other = Client::connect(&game.genesis, key.clone(), &nodes)
+            .await
+            .unwrap();
+        let ahead = u64::MAX / 2;
+        let order = NewOrder {
+            symbol,
+            side: Side::Buy,
+            quantity: 1,
+            kind: OrderKind::Limit { price: 900 },
+        };
+        let tx = Tx {
+            signer: key.public(),
+            nonce: ahead,
+            body: TxBody::Order(order),
+        }
+        .sign(&key, &game.genesis.chain_id());
+        let committed = other.submit(tx).await.unwrap();
+        assert!(committed.receipt.is_accepted());
+        other.close().await;
+
+        // The bot's next nonce is stale: it learns the last one and sends again.
+        let pending = bot.place_limit(symbol, Side::Sell, 1, 1_100).await.unwrap();
+        assert!(pending.nonce() < ahead);
+        let first = pending.hash();
+        let committed = pending.wait_committed().await.unwrap();
+        assert_ne!(committed.receipt.tx, first, "sent again, signed anew");
+        assert!(committed.receipt.is_accepted(), "{committed:?}");
+        // And the nonces after it follow on.
+        let next = bot.buy_limit(symbol, 1, 901).await.unwrap();
+        assert_eq!(next.resting, 1);
+    })
+    .await
+    .expect("the bot recovers");
+
+    assert_eq!(bot.account().await.unwrap().open_orders.len(), 3);
+    bot.close().await;
+    shutdown(nodes).await;
 }

@@ -8,24 +8,47 @@
 //! [`Bot::sell_ioc`], [`Bot::market_buy`], ...), cancel them ([`Bot::cancel`],
 //! [`Bot::cancel_all`]) and follow events ([`Bot::events`]).
 //!
-//! Every order call waits until the order's block is applied and returns what happened to
-//! it (an [`OrderResult`]: its id, its fills, what rests in the book). A rejection (not
-//! enough cash, market closed, ...) is a [`BotError::Rejected`] with the reason. A node
-//! that is busy or between leaders is retried a few times with a growing pause before the
-//! bot gives up. Prices are in ticks of the symbol's tick size (one cent in the usual
-//! game), quantities in shares, cash in cents.
+//! **Waiting or not.** Every order call waits until the order's block is applied and
+//! returns what happened to it (an [`OrderResult`]: its id, its fills, what rests in the
+//! book): simple, but one order per block round trip. To have many in flight, the
+//! sending calls ([`Bot::place_limit`], [`Bot::place_ioc`], [`Bot::place_market`],
+//! [`Bot::send_cancel`], [`Bot::send_cancel_all`], [`Bot::send`]) sign and write the
+//! transaction and return at once with a [`Pending`] handle; awaiting the handle gives
+//! the same result. Transactions go to the node on one ordered pipeline and are applied
+//! in the order they were sent, so a market maker can cancel and put up both quotes in
+//! one round trip. The waiting calls are exactly these, awaited at once.
+//!
+//! **Failures.** A rejection (not enough cash, market closed, ...) is a
+//! [`BotError::Rejected`] with the reason. A node that refuses a transaction for a
+//! passing reason (busy, between leaders) did not apply it: the transaction is signed
+//! again with a fresh nonce and resent a few times with a growing pause (while its
+//! handle is awaited) before the bot gives up. The fresh nonce puts it *behind*
+//! everything sent meanwhile, so under load the order of sending is not guaranteed:
+//! cancel orders by id rather than all at once if new ones are in flight behind the
+//! cancel. If the stream to the node breaks, a transaction's outcome is unknown
+//! ([`BotError::Unanswered`]: look it up with [`Bot::receipt`]); the next send opens a
+//! new stream.
+//!
+//! Prices are in ticks of the symbol's tick size (one cent in the usual game),
+//! quantities in shares, cash in cents.
 //!
 //! ```no_run
-//! use qraft_node::bot::{Bot, Topics, Event};
+//! use qraft_node::bot::{Bot, Event, Side, Topics};
 //!
 //! # async fn run() -> Result<(), qraft_node::bot::BotError> {
 //! // Nodes from the genesis; the passphrase (if the key is encrypted) from $QRAFT_PASSPHRASE.
 //! let mut bot = Bot::connect("game/genesis.toml", "game/keys/bot1.key", None).await?;
 //! let book = bot.book("ACME", 5).await?;
 //! if let Some(ask) = book.asks.first() {
+//!     // Sent, applied, and what happened, in one call.
 //!     let result = bot.buy_limit("ACME", 10, ask.price).await?;
 //!     println!("order #{} filled {} shares", result.order, result.filled());
 //! }
+//! // Both quotes in flight at once, then awaited together.
+//! let bid = bot.place_limit("ACME", Side::Buy, 10, 990).await?;
+//! let ask = bot.place_limit("ACME", Side::Sell, 10, 1_010).await?;
+//! let (bid, ask) = tokio::join!(bid.wait(), ask.wait());
+//! println!("bid #{}, ask #{}", bid?.order, ask?.order);
 //! let mut events = bot.events(Topics { trades: true, ..Topics::default() }).await?;
 //! while let Some(event) = events.next().await? {
 //!     if let Event::Trade(trade) = event {
@@ -45,28 +68,38 @@
 pub mod market;
 pub mod strategies;
 
+mod lane;
+mod pending;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use qraft_keys::{KeyError, Keypair, PublicKey};
 
-use crate::core::exchange::receipt::{Effect, OrderResult, Outcome, PublicTrade};
+use crate::core::exchange::receipt::{Effect, OrderResult, PublicTrade};
 use crate::core::exchange::reject::Rejection;
 use crate::core::exchange::views::{AccountView, DepthView, SymbolView};
 use crate::core::genesis::{Genesis, GenesisError, parse_genesis};
-use crate::core::tx::{NewOrder, OrderKind, TxBody};
-use crate::core::types::{OrderId, Shares, Side, Ticker, TickerError, Ticks};
+use crate::core::tx::{NewOrder, TxBody, TxHash};
+use crate::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
 use crate::net::client::{Client, ClientError, Subscription};
-use crate::net::proto::{Request, Response, SubmitFailure};
+use crate::net::proto::{ReceiptView, Request, Response, SubmitFailure};
 use crate::replica::Refusal;
 
+use lane::Lane;
+use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};
+
+pub use crate::core::tx::OrderKind;
+pub use crate::core::types::Side;
 pub use crate::net::proto::{Event, Topics};
+pub use pending::{Pending, PendingCancel, PendingOrder, PendingTx};
 
 /// The environment variable a key file's passphrase is read from.
 pub const PASSPHRASE_ENV: &str = "QRAFT_PASSPHRASE";
 
-/// How many times a submission the node refused for a passing reason (busy, no leader,
-/// leader changed) is retried before the bot gives up.
+/// How many times a transaction the node refused for a passing reason (busy, no leader,
+/// leader changed) is signed again and resent before the bot gives up.
 pub const DEFAULT_RETRIES: u32 = 8;
 
 /// What can go wrong for a bot.
@@ -94,6 +127,12 @@ pub enum BotError {
     Rejected(Rejection),
     #[error("unexpected answer from the node: {0}")]
     Unexpected(String),
+    /// The stream to the node broke before the transaction's answer came: it may or may
+    /// not be applied. [`Bot::receipt`] tells; the next send opens a new stream.
+    #[error(
+        "the connection to the node broke before transaction {0} was answered: it may or may not be applied; look up its receipt before sending it again"
+    )]
+    Unanswered(TxHash),
 }
 
 impl BotError {
@@ -191,7 +230,7 @@ pub fn load_key(path: impl AsRef<Path>) -> Result<Keypair, BotError> {
 
 /// One participant's connection to the game. See the [module docs](self).
 pub struct Bot {
-    client: Client,
+    lane: Arc<Lane>,
     genesis: Genesis,
     retries: u32,
 }
@@ -219,32 +258,35 @@ impl Bot {
         let nodes = nodes
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| Client::node_addresses(&genesis));
-        let mut client = Client::connect(&genesis, keypair, &nodes).await?;
-        client.sync_nonce().await?;
+        let client = Client::connect(&genesis, keypair.clone(), &nodes).await?;
+        let lane = Lane::new(client, keypair, genesis.chain_id());
+        lane.sync_nonce().await?;
         Ok(Bot {
-            client,
+            lane: Arc::new(lane),
             genesis,
             retries: DEFAULT_RETRIES,
         })
     }
 
-    /// How many times a submission refused for a passing reason is retried.
+    /// How many times a transaction refused for a passing reason is sent again (for
+    /// transactions sent from now on).
     pub fn set_retries(&mut self, retries: u32) {
         self.retries = retries;
     }
 
     /// This bot's public key.
     pub fn key(&self) -> PublicKey {
-        self.client.key()
+        self.lane.keypair().public()
     }
 
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
     }
 
-    /// The underlying client, for requests this API does not wrap.
-    pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+    /// The underlying client, for requests this API does not wrap. Transactions should
+    /// go through [`Bot::send`], which keeps this bot's nonces in order.
+    pub fn client(&self) -> &Client {
+        self.lane.client()
     }
 
     /// Waits until the connected node knows a leader (at most `timeout`); returns
@@ -252,7 +294,7 @@ impl Bot {
     pub async fn wait_for_leader(&self, timeout: Duration) -> Result<bool, BotError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.client.leader().await?.is_some() {
+            if self.client().leader().await?.is_some() {
                 return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -266,7 +308,7 @@ impl Bot {
 
     /// Every symbol with its market summary (session, last price, best bid and ask).
     pub async fn symbols(&self) -> Result<Vec<SymbolView>, BotError> {
-        match self.client.request(&Request::Symbols).await? {
+        match self.client().request(&Request::Symbols).await? {
             Response::Symbols(symbols) => Ok(symbols),
             other => Err(unexpected(&other)),
         }
@@ -286,7 +328,7 @@ impl Bot {
     pub async fn book(&self, symbol: impl IntoTicker, levels: u32) -> Result<DepthView, BotError> {
         let symbol = symbol.into_ticker()?;
         match self
-            .client
+            .client()
             .request(&Request::Depth { symbol, levels })
             .await?
         {
@@ -298,7 +340,7 @@ impl Bot {
 
     /// This bot's own account: cash, positions, open orders, net worth.
     pub async fn account(&self) -> Result<AccountView, BotError> {
-        match self.client.request(&Request::Account).await? {
+        match self.client().request(&Request::Account).await? {
             Response::Account(Some(account)) => Ok(account),
             Response::Account(None) => Err(BotError::Unexpected(
                 "this key is not a participant in this game".into(),
@@ -314,7 +356,7 @@ impl Bot {
         limit: u32,
     ) -> Result<Vec<PublicTrade>, BotError> {
         match self
-            .client
+            .client()
             .request(&Request::Trades { symbol, limit })
             .await?
         {
@@ -323,14 +365,126 @@ impl Bot {
         }
     }
 
+    /// A transaction's receipt, if it has been applied: how to learn what became of one
+    /// whose answer was lost ([`BotError::Unanswered`]).
+    pub async fn receipt(&self, hash: TxHash) -> Result<Option<ReceiptView>, BotError> {
+        match self.client().request(&Request::Receipt { hash }).await? {
+            Response::Receipt(receipt) => Ok(receipt),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Events from now on: blocks, trades, book changes, this bot's own fills.
     pub async fn events(&self, topics: Topics) -> Result<Events, BotError> {
         Ok(Events {
-            inner: self.client.subscribe(topics).await?,
+            inner: self.client().subscribe(topics).await?,
         })
     }
 
-    // --- Ordering -----------------------------------------------------------------------
+    // --- Sending: in flight, awaited later -------------------------------------------------
+
+    /// Signs `body` with the next nonce and sends it behind everything sent before; the
+    /// handle resolves to its effect once applied. Returns as soon as it is written.
+    pub async fn send(&mut self, body: TxBody) -> Result<PendingTx, BotError> {
+        self.send_as(body, as_effect).await
+    }
+
+    /// Sends any order; see [`Bot::send`].
+    pub async fn place(
+        &mut self,
+        symbol: impl IntoTicker,
+        side: Side,
+        quantity: Shares,
+        kind: OrderKind,
+    ) -> Result<PendingOrder, BotError> {
+        let order = NewOrder {
+            symbol: symbol.into_ticker()?,
+            side,
+            quantity,
+            kind,
+        };
+        self.send_as(TxBody::Order(order), as_order).await
+    }
+
+    /// Sends a limit order: up to `quantity` at `price` or better, the rest resting in
+    /// the book.
+    pub async fn place_limit(
+        &mut self,
+        symbol: impl IntoTicker,
+        side: Side,
+        quantity: Shares,
+        price: Ticks,
+    ) -> Result<PendingOrder, BotError> {
+        let kind = OrderKind::Limit { price };
+        self.place(symbol, side, quantity, kind).await
+    }
+
+    /// Sends an immediate-or-cancel order: what it can trade at `price` or better when
+    /// applied, the rest cancelled.
+    pub async fn place_ioc(
+        &mut self,
+        symbol: impl IntoTicker,
+        side: Side,
+        quantity: Shares,
+        price: Ticks,
+    ) -> Result<PendingOrder, BotError> {
+        let kind = OrderKind::ImmediateOrCancel { price };
+        self.place(symbol, side, quantity, kind).await
+    }
+
+    /// Sends a market order: the best prices within the symbol's price band.
+    pub async fn place_market(
+        &mut self,
+        symbol: impl IntoTicker,
+        side: Side,
+        quantity: Shares,
+    ) -> Result<PendingOrder, BotError> {
+        self.place(symbol, side, quantity, OrderKind::Market).await
+    }
+
+    /// Sends a cancel of one resting order; the handle resolves to the shares that were
+    /// still open.
+    pub async fn send_cancel(&mut self, order: OrderId) -> Result<Pending<Shares>, BotError> {
+        self.send_as(TxBody::Cancel { order }, as_cancelled_shares)
+            .await
+    }
+
+    /// Sends a cancel of every resting order of this bot in one symbol; the handle
+    /// resolves to (order, shares that were still open) for each. Having nothing to
+    /// cancel is not an error. It cancels what rests when it is applied: if it had to be
+    /// resent, that includes orders sent after it.
+    pub async fn send_cancel_all(
+        &mut self,
+        symbol: impl IntoTicker,
+    ) -> Result<PendingCancel, BotError> {
+        let symbol = Some(symbol.into_ticker()?);
+        self.send_as(TxBody::CancelAll { symbol }, as_cancelled_all)
+            .await
+    }
+
+    /// Sends a cancel of every resting order of this bot in every symbol; see
+    /// [`Bot::send_cancel_all`].
+    pub async fn send_cancel_everything(&mut self) -> Result<PendingCancel, BotError> {
+        let everything = TxBody::CancelAll { symbol: None };
+        self.send_as(everything, as_cancelled_all).await
+    }
+
+    async fn send_as<T>(
+        &mut self,
+        body: TxBody,
+        finish: fn(Result<Effect, BotError>) -> Result<T, BotError>,
+    ) -> Result<Pending<T>, BotError> {
+        let sent = self.lane.send(&body).await?;
+        Ok(Pending::new(
+            self.lane.clone(),
+            body,
+            sent,
+            self.retries,
+            finish,
+        ))
+    }
+
+    // --- Ordering: sent and awaited -------------------------------------------------------
 
     /// Buys up to `quantity` at `price` or better; the rest rests in the book.
     pub async fn buy_limit(
@@ -396,7 +550,7 @@ impl Bot {
             .await
     }
 
-    /// Any order.
+    /// Any order: [`Bot::place`], awaited.
     pub async fn order(
         &mut self,
         symbol: impl IntoTicker,
@@ -404,22 +558,12 @@ impl Bot {
         quantity: Shares,
         kind: OrderKind,
     ) -> Result<OrderResult, BotError> {
-        let order = NewOrder {
-            symbol: symbol.into_ticker()?,
-            side,
-            quantity,
-            kind,
-        };
-        match self.submit(TxBody::Order(order)).await? {
-            Effect::Order(result) => Ok(result),
-            other => Err(BotError::Unexpected(format!("{other:?}"))),
-        }
+        self.place(symbol, side, quantity, kind).await?.wait().await
     }
 
     /// Cancels one resting order; the shares that were still open.
     pub async fn cancel(&mut self, order: OrderId) -> Result<Shares, BotError> {
-        let cancelled = self.cancelled(TxBody::Cancel { order }).await?;
-        Ok(cancelled.iter().map(|(_, shares)| shares).sum())
+        self.send_cancel(order).await?.wait().await
     }
 
     /// Cancels every resting order of this bot in one symbol: (order, shares that were
@@ -428,66 +572,30 @@ impl Bot {
         &mut self,
         symbol: impl IntoTicker,
     ) -> Result<Vec<(OrderId, Shares)>, BotError> {
-        let symbol = Some(symbol.into_ticker()?);
-        self.cancel_all_in(symbol).await
+        self.send_cancel_all(symbol).await?.wait().await
     }
 
     /// Cancels every resting order of this bot in every symbol.
     pub async fn cancel_everything(&mut self) -> Result<Vec<(OrderId, Shares)>, BotError> {
-        self.cancel_all_in(None).await
+        self.send_cancel_everything().await?.wait().await
     }
 
-    async fn cancel_all_in(
-        &mut self,
-        symbol: Option<Ticker>,
-    ) -> Result<Vec<(OrderId, Shares)>, BotError> {
-        match self.cancelled(TxBody::CancelAll { symbol }).await {
-            Err(BotError::Rejected(Rejection::NothingToCancel(_))) => Ok(Vec::new()),
-            other => other,
-        }
-    }
-
-    async fn cancelled(&mut self, body: TxBody) -> Result<Vec<(OrderId, Shares)>, BotError> {
-        match self.submit(body).await? {
-            Effect::Cancelled(cancelled) => Ok(cancelled),
-            other => Err(BotError::Unexpected(format!("{other:?}"))),
-        }
-    }
-
-    /// Signs `body` with the next nonce and submits it, retrying (the same signed
-    /// transaction, so it can be applied at most once) while the node refuses it for a
-    /// passing reason; the effect once applied.
+    /// Signs `body` with the next nonce, sends it and waits for its effect: [`Bot::send`],
+    /// awaited.
     pub async fn submit(&mut self, body: TxBody) -> Result<Effect, BotError> {
-        let tx = self.client.sign(body);
-        let mut attempt = 0;
-        loop {
-            match self.client.submit(tx.clone()).await {
-                Ok(committed) => {
-                    return match committed.receipt.outcome {
-                        Outcome::Accepted(effect) => Ok(effect),
-                        Outcome::Rejected(rejection) => Err(BotError::Rejected(rejection)),
-                    };
-                }
-                Err(ClientError::Submit(SubmitFailure::Refused(refusal)))
-                    if refusal.is_retryable() && attempt < self.retries =>
-                {
-                    tokio::time::sleep(retry_delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(err) => return Err(err.into()),
+        self.send(body).await?.wait().await
+    }
+
+    /// Closes the connection politely. If pending handles are still held, the
+    /// connection stays open for them and closes when the last one is dropped.
+    pub async fn close(self) {
+        match Arc::try_unwrap(self.lane) {
+            Ok(lane) => lane.into_client().close().await,
+            Err(_) => {
+                tracing::debug!("pending transactions hold the connection; it closes after them")
             }
         }
     }
-
-    /// Closes the connection politely.
-    pub async fn close(self) {
-        self.client.close().await;
-    }
-}
-
-/// The pause before retry number `attempt` (from 0): 50 ms doubling up to 1 s.
-fn retry_delay(attempt: u32) -> Duration {
-    Duration::from_millis((50u64 << attempt.min(5)).min(1_000))
 }
 
 fn unexpected(response: &Response) -> BotError {
@@ -521,15 +629,6 @@ mod tests {
             "not a ticker".into_ticker(),
             Err(BotError::Ticker(_))
         ));
-    }
-
-    #[test]
-    fn retries_back_off_up_to_a_second() {
-        assert_eq!(retry_delay(0), Duration::from_millis(50));
-        assert_eq!(retry_delay(1), Duration::from_millis(100));
-        assert_eq!(retry_delay(4), Duration::from_millis(800));
-        assert_eq!(retry_delay(5), Duration::from_millis(1_000));
-        assert_eq!(retry_delay(40), Duration::from_millis(1_000));
     }
 
     #[test]

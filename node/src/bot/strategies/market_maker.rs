@@ -2,12 +2,18 @@
 //! reference price before the first trade), and requotes (cancel, then place both again)
 //! when the price moves or one of its quotes is filled. It never bids more cash than it
 //! has free, nor offers more shares than it holds.
+//!
+//! A requote is one round trip: the cancels and both new quotes are sent on the bot's
+//! pipeline before any is awaited. It cancels its old orders by id, not all at once, so a
+//! cancel the node refused and the bot resent (behind the new quotes) cannot take the
+//! new quotes down with it.
 
 use crate::bot::market::{
     affordable, free_cash, free_shares, held_by_orders, last_or_reference, open_orders,
 };
-use crate::bot::{Bot, BotError};
+use crate::bot::{Bot, BotError, Pending, PendingOrder};
 use crate::core::exchange::receipt::OrderResult;
+use crate::core::exchange::reject::Rejection;
 use crate::core::exchange::views::{AccountView, SymbolView};
 use crate::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
 
@@ -53,12 +59,12 @@ pub struct Quote {
 }
 
 /// What the maker decides to do in one step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// Requote around this price (`None`: leave the quotes alone).
     pub center: Option<Ticks>,
-    /// Cancel its resting orders in the symbol first.
-    pub cancel: bool,
+    /// Its resting orders in the symbol, to cancel first.
+    pub cancel: Vec<OrderId>,
     /// Bid: (price, shares).
     pub bid: Option<(Ticks, Shares)>,
     /// Ask: (price, shares).
@@ -95,7 +101,7 @@ pub fn plan(config: &Config, state: &State, symbol: &SymbolView, account: &Accou
     let ask_size = config.size.min(shares);
     Plan {
         center: Some(center),
-        cancel: !open.is_empty(),
+        cancel: open,
         bid: (bid_size > 0).then_some((bid_price, bid_size)),
         ask: (ask_size > 0).then_some((ask_price, ask_size)),
     }
@@ -110,7 +116,9 @@ pub struct Step {
     pub placed: Vec<OrderResult>,
 }
 
-/// Looks at the market and the account, and requotes if [`plan`] says so.
+/// Looks at the market and the account, and requotes if [`plan`] says so: the cancels
+/// and both quotes are sent first, then awaited together. After a failure it forgets its
+/// quote, so the next step cancels whatever rests and quotes afresh.
 pub async fn step(bot: &mut Bot, config: &Config, state: &mut State) -> Result<Step, BotError> {
     let symbol = bot.symbol(config.symbol).await?;
     let account = bot.account().await?;
@@ -118,23 +126,67 @@ pub async fn step(bot: &mut Bot, config: &Config, state: &mut State) -> Result<S
     let Some(center) = plan.center else {
         return Ok(Step::default());
     };
-    let mut step = Step::default();
-    if plan.cancel {
-        step.cancelled = bot.cancel_all(config.symbol).await?;
+    let result = match send(bot, config, &plan).await {
+        Ok(requote) => settle(requote, center, state).await,
+        Err(err) => Err(err),
+    };
+    if result.is_err() {
+        state.quote = None;
     }
+    result
+}
+
+/// A requote in flight.
+struct Requote {
+    cancels: Vec<(OrderId, Pending<Shares>)>,
+    bid: Option<PendingOrder>,
+    ask: Option<PendingOrder>,
+}
+
+/// Sends the plan's cancels, then its bid and ask, without waiting for any: they are
+/// applied in that order, so the quotes can use what the cancels free.
+async fn send(bot: &mut Bot, config: &Config, plan: &Plan) -> Result<Requote, BotError> {
+    let mut cancels = Vec::with_capacity(plan.cancel.len());
+    for &order in &plan.cancel {
+        cancels.push((order, bot.send_cancel(order).await?));
+    }
+    let bid = send_quote(bot, config, Side::Buy, plan.bid).await?;
+    let ask = send_quote(bot, config, Side::Sell, plan.ask).await?;
+    Ok(Requote { cancels, bid, ask })
+}
+
+/// Sends one side's quote, (price, shares), if the plan has one.
+async fn send_quote(
+    bot: &mut Bot,
+    config: &Config,
+    side: Side,
+    quote: Option<(Ticks, Shares)>,
+) -> Result<Option<PendingOrder>, BotError> {
+    let Some((price, size)) = quote else {
+        return Ok(None);
+    };
+    let pending = bot.place_limit(config.symbol, side, size, price).await?;
+    Ok(Some(pending))
+}
+
+/// Awaits a requote's cancels and quotes together, and remembers the new quote.
+async fn settle(requote: Requote, center: Ticks, state: &mut State) -> Result<Step, BotError> {
+    let Requote { cancels, bid, ask } = requote;
+    let (cancelled, bid, ask) = tokio::join!(cancelled(cancels), placed(bid), placed(ask));
+    let mut step = Step::default();
     let mut quote = Quote {
         center,
         bid: None,
         ask: None,
     };
-    for (side, order) in [(Side::Buy, plan.bid), (Side::Sell, plan.ask)] {
-        let Some((price, size)) = order else { continue };
-        let placed = match side {
-            Side::Buy => bot.buy_limit(config.symbol, size, price).await,
-            Side::Sell => bot.sell_limit(config.symbol, size, price).await,
-        };
+    let mut failure = None;
+    match cancelled {
+        Ok(cancelled) => step.cancelled = cancelled,
+        Err(err) => failure = Some(err),
+    }
+    for (side, placed) in [(Side::Buy, bid), (Side::Sell, ask)] {
         match placed {
-            Ok(result) => {
+            Ok(Some(result)) => {
                 state.orders_placed += 1;
                 let rests = (result.resting > 0).then_some(result.order);
                 match side {
@@ -143,17 +195,49 @@ pub async fn step(bot: &mut Bot, config: &Config, state: &mut State) -> Result<S
                 }
                 step.placed.push(result);
             }
+            Ok(None) => {}
             // A fill between looking and quoting changed what it has: quote the other
             // side now and this one next time.
             Err(err) if err.is_insufficient_funds() => {}
             Err(err) => {
-                state.quote = None;
-                return Err(err);
+                failure.get_or_insert(err);
             }
         }
     }
-    state.quote = Some(quote);
-    Ok(step)
+    match failure {
+        Some(err) => Err(err),
+        None => {
+            state.quote = Some(quote);
+            Ok(step)
+        }
+    }
+}
+
+/// The cancels' answers: (order, shares that were still open) for each order that was
+/// cancelled. An order filled meanwhile is not an error: nothing was left to cancel.
+async fn cancelled(
+    cancels: Vec<(OrderId, Pending<Shares>)>,
+) -> Result<Vec<(OrderId, Shares)>, BotError> {
+    let mut done = Vec::with_capacity(cancels.len());
+    let mut failure = None;
+    // All are in flight: awaiting them in turn costs no extra round trip.
+    for (order, pending) in cancels {
+        match pending.wait().await {
+            Ok(shares) => done.push((order, shares)),
+            Err(BotError::Rejected(Rejection::NotYourOpenOrder(_))) => {}
+            Err(err) => {
+                failure.get_or_insert(err);
+            }
+        }
+    }
+    failure.map_or(Ok(done), Err)
+}
+
+async fn placed(order: Option<PendingOrder>) -> Result<Option<OrderResult>, BotError> {
+    match order {
+        Some(pending) => pending.wait().await.map(Some),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -189,7 +273,7 @@ mod tests {
             plan,
             Plan {
                 center: Some(1_000),
-                cancel: false,
+                cancel: vec![],
                 bid: Some((998, 10)),
                 ask: Some((1_002, 10)),
             }
@@ -219,14 +303,14 @@ mod tests {
         // The price moved: cancel and requote around the new one.
         let moved = plan(&config, &state, &symbol(Some(1_053)), &acct);
         assert_eq!(moved.center, Some(1_053));
-        assert!(moved.cancel);
+        assert_eq!(moved.cancel, vec![7, 8]);
         assert_eq!(moved.bid, Some((1_051, 10)));
         assert_eq!(moved.ask, Some((1_055, 10)));
         // The ask was filled: requote even at the same price.
         let filled = account(1_000_000, 10_480, 90, 0, vec![orders[0].clone()]);
         let requote = plan(&config, &state, &symbol(Some(1_050)), &filled);
         assert_eq!(requote.center, Some(1_050));
-        assert!(requote.cancel);
+        assert_eq!(requote.cancel, vec![7]);
     }
 
     #[test]
@@ -253,7 +337,7 @@ mod tests {
             ],
         );
         let plan = plan(&config, &State::default(), &symbol(None), &held);
-        assert!(plan.cancel);
+        assert_eq!(plan.cancel, vec![1, 2]);
         assert_eq!(plan.bid, Some((998, 2)));
         assert_eq!(plan.ask, Some((1_002, 3)));
     }

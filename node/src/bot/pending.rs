@@ -1,0 +1,401 @@
+//! Transactions in flight: [`Pending`] handles, and what a handle does when the node
+//! sends its transaction back unapplied.
+//!
+//! A refusal for a passing reason (busy, no leader, leader changed) means the
+//! transaction was not applied and never will be: the handle signs the same body again
+//! with a fresh nonce and resends it, after a growing pause, up to the bot's retry limit.
+//! A nonce refused as stale or in use (another program sending with the same key) makes
+//! it learn the game's last nonce and resend once. The fresh nonce puts the resent
+//! transaction *behind* everything the bot sent meanwhile: see [`Pending`].
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::core::exchange::receipt::{Effect, OrderResult, Outcome};
+use crate::core::exchange::reject::Rejection;
+use crate::core::tx::{TxBody, TxHash};
+use crate::core::types::{OrderId, Shares};
+use crate::net::client::ClientError;
+use crate::net::proto::{CommittedView, SubmitFailure};
+use crate::replica::Refusal;
+
+use super::BotError;
+use super::lane::{Lane, Sent};
+
+/// A transaction in flight and, once awaited, what it did: `T` is what the call that
+/// sent it returns ([`OrderResult`] for an order, the cancelled orders for a cancel,
+/// the [`Effect`] for [`Bot::send`](super::Bot::send)).
+///
+/// Await it with [`Pending::wait`] (or `.await` it directly: it is
+/// [`IntoFuture`]). Handles are independent of each other and of the bot: they can be
+/// awaited in any order, together (`tokio::join!`, or spawned tasks), or dropped.
+/// Dropping one does not cancel its transaction, which may still be applied.
+///
+/// **Order.** Transactions are applied in the order they were sent, except after a
+/// retry: a transaction the node refused for a passing reason is signed again with a
+/// fresh nonce and sent again *when its handle is awaited*, so it lands behind
+/// everything sent before the retry. Where order matters (a cancel before the quote
+/// that replaces it), do not rely on it under load: cancel orders by id rather than
+/// all at once, or await the first before sending the second.
+#[must_use = "a pending transaction is not retried unless awaited"]
+pub struct Pending<T> {
+    lane: Arc<Lane>,
+    body: TxBody,
+    sent: Sent,
+    retries: u32,
+    finish: fn(Result<Effect, BotError>) -> Result<T, BotError>,
+}
+
+/// Any transaction in flight: [`Bot::send`](super::Bot::send).
+pub type PendingTx = Pending<Effect>;
+/// An order in flight: [`Bot::place`](super::Bot::place) and friends.
+pub type PendingOrder = Pending<OrderResult>;
+/// A cancel-all in flight: the orders cancelled, (order, shares still open) each.
+pub type PendingCancel = Pending<Vec<(OrderId, Shares)>>;
+
+impl<T> Pending<T> {
+    pub(crate) fn new(
+        lane: Arc<Lane>,
+        body: TxBody,
+        sent: Sent,
+        retries: u32,
+        finish: fn(Result<Effect, BotError>) -> Result<T, BotError>,
+    ) -> Pending<T> {
+        Pending {
+            lane,
+            body,
+            sent,
+            retries,
+            finish,
+        }
+    }
+
+    /// The transaction's hash as sent. A retry signs it again, so the applied one can
+    /// have another: [`Pending::wait_committed`] returns its receipt, which names it.
+    pub fn hash(&self) -> TxHash {
+        self.sent.hash
+    }
+
+    /// The transaction's nonce as sent (a retry signs it with a fresh one).
+    pub fn nonce(&self) -> u64 {
+        self.sent.nonce
+    }
+
+    /// What the transaction did once applied; a rejection is [`BotError::Rejected`].
+    pub async fn wait(self) -> Result<T, BotError> {
+        let finish = self.finish;
+        finish(self.wait_committed().await.and_then(effect))
+    }
+
+    /// The transaction's receipt once applied, with the block it is in, whether it
+    /// was accepted or rejected.
+    pub async fn wait_committed(self) -> Result<CommittedView, BotError> {
+        let Pending {
+            lane,
+            body,
+            mut sent,
+            retries,
+            ..
+        } = self;
+        let mut tries = Tries::default();
+        loop {
+            let answer = sent.receipt.wait().await;
+            let setback = setback(&answer);
+            match setback.map_or(Decision::Stop, |s| decide(s, tries, retries)) {
+                Decision::Stop => return settle(answer, sent.hash, &lane, &sent.pipeline).await,
+                Decision::Resend { after } => {
+                    let tx = sent.hash;
+                    tracing::debug!(%tx, ?after, "refused for a passing reason; resending");
+                    tokio::time::sleep(after).await;
+                    tries.resent += 1;
+                }
+                Decision::Resync => {
+                    let tx = sent.hash;
+                    tracing::info!(%tx, "nonce out of date: learning the last one, resending");
+                    lane.sync_nonce().await?;
+                    tries.resynced = true;
+                }
+            }
+            sent = lane.send(&body).await?;
+        }
+    }
+}
+
+impl<T: Send + 'static> IntoFuture for Pending<T> {
+    type Output = Result<T, BotError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<T, BotError>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.wait())
+    }
+}
+
+impl<T> std::fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("hash", &self.sent.hash)
+            .field("nonce", &self.sent.nonce)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer that ends the wait, as the caller sees it. A broken stream leaves the
+/// outcome unknown, and makes the next send open a new pipeline.
+async fn settle(
+    answer: Result<CommittedView, ClientError>,
+    hash: TxHash,
+    lane: &Lane,
+    pipeline: &Arc<crate::net::client::Pipeline>,
+) -> Result<CommittedView, BotError> {
+    match answer {
+        Ok(committed) => Ok(committed),
+        Err(ClientError::NoAnswer) => {
+            lane.forget_pipeline(pipeline).await;
+            Err(BotError::Unanswered(hash))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// An applied transaction's effect, or its rejection.
+fn effect(committed: CommittedView) -> Result<Effect, BotError> {
+    match committed.receipt.outcome {
+        Outcome::Accepted(effect) => Ok(effect),
+        Outcome::Rejected(rejection) => Err(BotError::Rejected(rejection)),
+    }
+}
+
+/// Why a transaction sent did not take effect, where sending it again can help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Setback {
+    /// Refused for a passing reason: busy, no leader, leader changed.
+    Passing,
+    /// Its nonce was refused as stale or in use, or it was applied and rejected as
+    /// stale: another program sent with this key.
+    Nonce,
+}
+
+/// How often a transaction has been sent again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tries {
+    /// Resends after a passing refusal.
+    pub resent: u32,
+    /// Whether the nonce was learnt again after a nonce refusal.
+    pub resynced: bool,
+}
+
+/// What to do about a setback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Sign again with a fresh nonce and resend, after this pause.
+    Resend { after: Duration },
+    /// Learn the game's last nonce for this key, then sign again and resend.
+    Resync,
+    /// Give up: the caller gets the answer as it is.
+    Stop,
+}
+
+/// Whether an answer is a setback worth sending again for. Nothing else is: a receipt
+/// is final, and a timeout or broken stream leaves the outcome unknown (resending
+/// could apply it twice).
+pub(crate) fn setback(answer: &Result<CommittedView, ClientError>) -> Option<Setback> {
+    match answer {
+        Ok(committed) => matches!(
+            committed.receipt.outcome,
+            Outcome::Rejected(Rejection::StaleNonce { .. })
+        )
+        .then_some(Setback::Nonce),
+        Err(ClientError::Submit(SubmitFailure::Refused(refusal))) => match refusal {
+            refusal if refusal.is_retryable() => Some(Setback::Passing),
+            Refusal::StaleNonce { .. } | Refusal::NonceInUse { .. } => Some(Setback::Nonce),
+            _ => None,
+        },
+        Err(_) => None,
+    }
+}
+
+/// Resend after a passing refusal while fewer than `retries` resends were made; learn
+/// the nonce and resend once after a nonce setback.
+pub(crate) fn decide(setback: Setback, tries: Tries, retries: u32) -> Decision {
+    match setback {
+        Setback::Passing if tries.resent < retries => Decision::Resend {
+            after: retry_delay(tries.resent),
+        },
+        Setback::Nonce if !tries.resynced => Decision::Resync,
+        _ => Decision::Stop,
+    }
+}
+
+/// The pause before retry number `attempt` (from 0): 50 ms doubling up to 1 s.
+pub(crate) fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis((50u64 << attempt.min(5)).min(1_000))
+}
+
+// --- What each kind of call makes of an effect -------------------------------------------
+
+pub(crate) fn as_effect(effect: Result<Effect, BotError>) -> Result<Effect, BotError> {
+    effect
+}
+
+pub(crate) fn as_order(effect: Result<Effect, BotError>) -> Result<OrderResult, BotError> {
+    match effect? {
+        Effect::Order(result) => Ok(result),
+        other => Err(BotError::Unexpected(format!("{other:?}"))),
+    }
+}
+
+/// One order cancelled: the shares that were still open.
+pub(crate) fn as_cancelled_shares(effect: Result<Effect, BotError>) -> Result<Shares, BotError> {
+    Ok(as_cancelled(effect)?.iter().map(|(_, shares)| shares).sum())
+}
+
+pub(crate) fn as_cancelled(
+    effect: Result<Effect, BotError>,
+) -> Result<Vec<(OrderId, Shares)>, BotError> {
+    match effect? {
+        Effect::Cancelled(cancelled) => Ok(cancelled),
+        other => Err(BotError::Unexpected(format!("{other:?}"))),
+    }
+}
+
+/// A cancel-all: having nothing to cancel is not an error.
+pub(crate) fn as_cancelled_all(
+    effect: Result<Effect, BotError>,
+) -> Result<Vec<(OrderId, Shares)>, BotError> {
+    match effect {
+        Err(BotError::Rejected(Rejection::NothingToCancel(_))) => Ok(Vec::new()),
+        other => as_cancelled(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::exchange::receipt::Receipt;
+    use crate::core::hash::Hash32;
+    use crate::net::proto::ProtocolError;
+
+    fn refused(refusal: Refusal) -> Result<CommittedView, ClientError> {
+        Err(ClientError::Submit(SubmitFailure::Refused(refusal)))
+    }
+
+    fn applied(outcome: Outcome) -> Result<CommittedView, ClientError> {
+        Ok(CommittedView {
+            height: 1,
+            block_hash: Hash32([1; 32]),
+            index: 0,
+            receipt: Receipt {
+                tx: Hash32([2; 32]),
+                outcome,
+            },
+        })
+    }
+
+    #[test]
+    fn retries_back_off_up_to_a_second() {
+        assert_eq!(retry_delay(0), Duration::from_millis(50));
+        assert_eq!(retry_delay(1), Duration::from_millis(100));
+        assert_eq!(retry_delay(4), Duration::from_millis(800));
+        assert_eq!(retry_delay(5), Duration::from_millis(1_000));
+        assert_eq!(retry_delay(40), Duration::from_millis(1_000));
+    }
+
+    #[test]
+    fn passing_refusals_and_nonce_trouble_are_setbacks() {
+        let passing = [
+            Refusal::Busy { capacity: 2 },
+            Refusal::NoLeader,
+            Refusal::LeaderChanged,
+        ];
+        for refusal in passing {
+            assert_eq!(setback(&refused(refusal)), Some(Setback::Passing));
+        }
+        let stale = Refusal::StaleNonce { nonce: 1, last: 2 };
+        assert_eq!(setback(&refused(stale)), Some(Setback::Nonce));
+        let in_use = Refusal::NonceInUse { nonce: 3 };
+        assert_eq!(setback(&refused(in_use)), Some(Setback::Nonce));
+        let stale_at_apply = Outcome::Rejected(Rejection::StaleNonce { nonce: 1, last: 2 });
+        assert_eq!(setback(&applied(stale_at_apply)), Some(Setback::Nonce));
+    }
+
+    #[test]
+    fn final_answers_and_unknown_outcomes_are_not_setbacks() {
+        assert_eq!(setback(&refused(Refusal::BadSignature)), None);
+        assert_eq!(setback(&refused(Refusal::Duplicate)), None);
+        assert_eq!(setback(&refused(Refusal::UnknownSigner)), None);
+        let closed = Outcome::Rejected(Rejection::MarketClosed);
+        assert_eq!(setback(&applied(closed)), None);
+        assert_eq!(setback(&applied(Outcome::Accepted(Effect::Admin))), None);
+        // The outcome is unknown: sending again could apply it twice.
+        let hash = Hash32([3; 32]);
+        let timeout = Err(ClientError::Submit(SubmitFailure::Timeout(hash)));
+        assert_eq!(setback(&timeout), None);
+        assert_eq!(setback(&Err(ClientError::NoAnswer)), None);
+        let stopped = Err(ClientError::Submit(SubmitFailure::Stopped));
+        assert_eq!(setback(&stopped), None);
+        let not_yours = Err(ClientError::Refused(ProtocolError::NotYourTransaction));
+        assert_eq!(setback(&not_yours), None);
+    }
+
+    #[test]
+    fn passing_refusals_are_resent_until_the_limit_with_growing_pauses() {
+        let mut tries = Tries::default();
+        let mut pauses = Vec::new();
+        while let Decision::Resend { after } = decide(Setback::Passing, tries, 3) {
+            pauses.push(after.as_millis());
+            tries.resent += 1;
+        }
+        assert_eq!(pauses, [50, 100, 200]);
+        assert_eq!(decide(Setback::Passing, tries, 3), Decision::Stop);
+        assert_eq!(
+            decide(Setback::Passing, Tries::default(), 0),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn a_nonce_setback_resyncs_once() {
+        let fresh = Tries::default();
+        assert_eq!(decide(Setback::Nonce, fresh, 8), Decision::Resync);
+        let resynced = Tries {
+            resynced: true,
+            ..fresh
+        };
+        assert_eq!(decide(Setback::Nonce, resynced, 8), Decision::Stop);
+        // Resyncing does not use up passing retries, nor the other way round.
+        assert!(matches!(
+            decide(Setback::Passing, resynced, 8),
+            Decision::Resend { .. }
+        ));
+        let worn = Tries {
+            resent: 8,
+            resynced: false,
+        };
+        assert_eq!(decide(Setback::Nonce, worn, 8), Decision::Resync);
+    }
+
+    #[test]
+    fn handles_and_their_waits_can_move_between_tasks() {
+        fn is_send<T: Send + 'static>(_: &T) {}
+        let _check = |pending: PendingOrder| {
+            is_send(&pending);
+            is_send(&pending.wait());
+        };
+    }
+
+    #[test]
+    fn cancel_all_with_nothing_to_cancel_is_empty() {
+        let nothing = Err(BotError::Rejected(Rejection::NothingToCancel(None)));
+        assert_eq!(as_cancelled_all(nothing).unwrap(), Vec::new());
+        let one = Ok(Effect::Cancelled(vec![(7, 3)]));
+        assert_eq!(as_cancelled_all(one).unwrap(), vec![(7, 3)]);
+        let shares = Ok(Effect::Cancelled(vec![(7, 3), (8, 2)]));
+        assert_eq!(as_cancelled_shares(shares).unwrap(), 5);
+        assert!(matches!(
+            as_order(Ok(Effect::Admin)),
+            Err(BotError::Unexpected(_))
+        ));
+    }
+}
