@@ -1,5 +1,5 @@
-//! Networked nodes in one process, over real QUIC on 127.0.0.1: ordering through the
-//! client protocol, privacy, refusals at the handshake.
+//! Networked nodes in one process, over real QUIC on 127.0.0.1 (and ::1): ordering
+//! through the client protocol, privacy, refusals at the handshake.
 
 use std::time::Duration;
 
@@ -139,6 +139,46 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
         Err(ClientError::Refused(ProtocolError::NotAdmin))
     ));
     drop(nodes);
+}
+
+/// A sample game whose voters listen on the IPv6 loopback, or `None` when this machine
+/// cannot bind `::1` (the caller skips its test, saying so).
+fn ipv6_loopback_game() -> Option<SampleGame> {
+    let mut game = game();
+    // Hold every port until all are chosen, so no two voters get the same one.
+    let mut sockets = Vec::new();
+    for voter in &mut game.genesis.voters {
+        let bound = std::net::UdpSocket::bind("[::1]:0").and_then(|s| Ok((s.local_addr()?, s)));
+        let (addr, socket) = match bound {
+            Ok(bound) => bound,
+            Err(err) => {
+                eprintln!("skipped: this machine cannot bind the IPv6 loopback [::1] ({err})");
+                return None;
+            }
+        };
+        voter.address = format!("[::1]:{}", addr.port());
+        sockets.push(socket);
+    }
+    Some(game)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_reaches_nodes_that_listen_on_ipv6() {
+    let Some(game) = ipv6_loopback_game() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let _nodes = start(&game, dir.path()).await;
+    let genesis = &game.genesis;
+    let mut alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
+        .await
+        .unwrap();
+    assert!(alice.node().is_ipv6(), "{}", alice.node());
+    assert_eq!(alice.address(), genesis.voters[0].address);
+    wait_for_leader(&alice).await;
+    let committed = alice.submit_body(buy(&game, 900)).await.unwrap();
+    assert!(committed.receipt.is_accepted(), "{committed:?}");
+    alice.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! The client side of the protocol: what the CLI, `session --jsonl` and bots use to
 //! talk to a node over QUIC as a participant.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,42 +47,47 @@ pub struct Client {
     keypair: Keypair,
     chain: ChainId,
     node: SocketAddr,
+    /// The `host:port` this client was asked to connect to.
+    address: String,
     last_nonce: u64,
 }
 
 impl Client {
     /// Connects as `keypair` to the first node of `nodes` that answers (each is
     /// `host:port`), checking that it is a node of `genesis`.
+    ///
+    /// A name that resolves to several addresses (IPv6 and IPv4) is dialed at all of them
+    /// at once, and the first to answer wins; each address is dialed from an endpoint of
+    /// its own family (`[::]:0` for IPv6, `0.0.0.0:0` for IPv4).
     pub async fn connect(
         genesis: &Genesis,
         keypair: Keypair,
         nodes: &[String],
     ) -> Result<Client, ClientError> {
         let identity = TlsIdentity::from_keypair(&keypair)?;
-        let allow = Allowlist::from_genesis(genesis);
-        let bind: SocketAddr = "0.0.0.0:0".parse().expect("a valid address");
-        let endpoint = client_endpoint(bind, &identity, allow)?;
+        let mut endpoints = Endpoints::new(identity, Allowlist::from_genesis(genesis));
         let mut failures = Vec::new();
         for address in nodes {
-            let resolved = match tokio::net::lookup_host(address.as_str()).await {
-                Ok(mut addrs) => addrs.next(),
+            let addrs = match tokio::net::lookup_host(address.as_str()).await {
+                Ok(addrs) => addrs.collect::<Vec<_>>(),
                 Err(err) => {
                     failures.push(format!("{address}: {err}"));
                     continue;
                 }
             };
-            let Some(addr) = resolved else {
+            if addrs.is_empty() {
                 failures.push(format!("{address}: resolves to nothing"));
                 continue;
-            };
-            match connect(&endpoint, addr, CLIENT_ALPN, None).await {
-                Ok(connection) => {
+            }
+            match dial_any(&mut endpoints, &addrs).await {
+                Ok((endpoint, connection, addr)) => {
                     return Ok(Client {
                         endpoint,
                         connection,
                         keypair,
                         chain: genesis.chain_id(),
                         node: addr,
+                        address: address.clone(),
                         last_nonce: 0,
                     });
                 }
@@ -107,20 +112,73 @@ impl Client {
         self.node
     }
 
+    /// The node's address as it was given to [`Client::connect`] (`host:port`, as in
+    /// the genesis).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Whether the connection has closed (either side, the idle timeout, or
+    /// [`Client::abandon`]): every request on it fails from now on.
+    pub fn is_closed(&self) -> bool {
+        self.connection.close_reason().is_some()
+    }
+
+    /// Closes the connection at once, without waiting: every request, subscription and
+    /// pipeline still waiting on it fails now.
+    pub fn abandon(&self, reason: &str) {
+        self.connection.close(0u32.into(), reason.as_bytes());
+    }
+
+    /// Resolves when the connection is lost: closed (by either side, or by QUIC's idle
+    /// timeout), or nothing heard from the node for `quiet`. A node killed outright sends
+    /// no close, and QUIC notices only after its idle timeout ([`IDLE_TIMEOUT`]), so every
+    /// `every` this checks whether the node sent anything since the last look, and when
+    /// it did not, asks its status to give a live node something to answer. The
+    /// connection is closed before this returns, so everything still waiting on it fails
+    /// at once.
+    ///
+    /// [`IDLE_TIMEOUT`]: super::tls::IDLE_TIMEOUT
+    pub async fn lost(&self, every: Duration, quiet: Duration) -> ClientError {
+        let mut heard = self.connection.stats().udp_rx.datagrams;
+        let mut heard_at = tokio::time::Instant::now();
+        let mut probe: Option<tokio::task::JoinHandle<()>> = None;
+        let reason = loop {
+            tokio::select! {
+                err = self.connection.closed() => break ClientError::Connection(err.to_string()),
+                () = tokio::time::sleep(every) => {}
+            }
+            let now = self.connection.stats().udp_rx.datagrams;
+            if now != heard {
+                heard = now;
+                heard_at = tokio::time::Instant::now();
+                continue;
+            }
+            if heard_at.elapsed() >= quiet {
+                break ClientError::Connection(format!(
+                    "nothing heard from the node for {}s",
+                    quiet.as_secs()
+                ));
+            }
+            if probe.as_ref().is_none_or(|p| p.is_finished()) {
+                let connection = self.connection.clone();
+                probe = Some(tokio::spawn(async move {
+                    let status = request_on(&connection, &Request::Status);
+                    let _ = tokio::time::timeout(quiet, status).await;
+                }));
+            }
+        };
+        if let Some(probe) = probe {
+            probe.abort();
+        }
+        tracing::debug!(node = %self.node, %reason, "connection lost");
+        self.abandon("lost");
+        reason
+    }
+
     /// One request, one answer.
     pub async fn request(&self, request: &Request) -> Result<Response, ClientError> {
-        let (mut send, mut recv) = self
-            .connection
-            .open_bi()
-            .await
-            .map_err(|e| ClientError::Connection(e.to_string()))?;
-        write_frame(&mut send, request, MAX_CLIENT_REQUEST).await?;
-        let _ = send.finish();
-        match read_frame::<_, Response>(&mut recv, MAX_CLIENT_RESPONSE).await? {
-            Some(Response::Error(err)) => Err(ClientError::Refused(err)),
-            Some(response) => Ok(response),
-            None => Err(ClientError::NoAnswer),
-        }
+        request_on(&self.connection, request).await
     }
 
     /// Signs `body` with the next nonce and submits it; the receipt once applied.
@@ -224,6 +282,11 @@ impl Client {
 
     /// Closes the connection politely and waits (briefly) for the node to hear it.
     pub async fn close(self) {
+        self.shutdown().await;
+    }
+
+    /// [`Client::close`] for a client that is shared.
+    pub async fn shutdown(&self) {
         self.connection.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
     }
@@ -234,6 +297,109 @@ impl Client {
             Response::Status(status) => Ok(status.leader),
             other => Err(unexpected(&other)),
         }
+    }
+}
+
+/// Client endpoints, one per address family, made when first needed: a socket bound to
+/// `0.0.0.0` cannot reach an IPv6 node, nor one bound to `[::]` (on every system) an
+/// IPv4 one.
+struct Endpoints {
+    identity: TlsIdentity,
+    allow: Allowlist,
+    v4: Option<quinn::Endpoint>,
+    v6: Option<quinn::Endpoint>,
+}
+
+impl Endpoints {
+    fn new(identity: TlsIdentity, allow: Allowlist) -> Endpoints {
+        Endpoints {
+            identity,
+            allow,
+            v4: None,
+            v6: None,
+        }
+    }
+
+    /// The endpoint that dials `target`.
+    fn for_target(&mut self, target: SocketAddr) -> Result<quinn::Endpoint, TlsError> {
+        let slot = if target.is_ipv6() {
+            &mut self.v6
+        } else {
+            &mut self.v4
+        };
+        if let Some(endpoint) = slot {
+            return Ok(endpoint.clone());
+        }
+        let endpoint = client_endpoint(bind_address(target), &self.identity, self.allow.clone())?;
+        *slot = Some(endpoint.clone());
+        Ok(endpoint)
+    }
+}
+
+/// Where a client endpoint that dials `target` binds: any port on the unspecified
+/// address of the target's family.
+pub fn bind_address(target: SocketAddr) -> SocketAddr {
+    let ip: IpAddr = if target.is_ipv6() {
+        Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
+    };
+    SocketAddr::new(ip, 0)
+}
+
+/// Dials every one of `addrs` (one name's addresses) at once; the first handshake to
+/// succeed wins. A refusal of this key wins too (every node would refuse it); otherwise
+/// the first address's failure is reported.
+async fn dial_any(
+    endpoints: &mut Endpoints,
+    addrs: &[SocketAddr],
+) -> Result<(quinn::Endpoint, quinn::Connection, SocketAddr), TlsError> {
+    let mut dials = tokio::task::JoinSet::new();
+    let mut failures = Vec::new();
+    for (order, &addr) in addrs.iter().enumerate() {
+        match endpoints.for_target(addr) {
+            Ok(endpoint) => {
+                dials.spawn(async move {
+                    let result = connect(&endpoint, addr, CLIENT_ALPN, None).await;
+                    (order, addr, endpoint, result)
+                });
+            }
+            Err(err) => failures.push((order, err)),
+        }
+    }
+    while let Some(joined) = dials.join_next().await {
+        let Ok((order, addr, endpoint, result)) = joined else {
+            continue;
+        };
+        match result {
+            Ok(connection) => return Ok((endpoint, connection, addr)),
+            Err(err @ TlsError::Refused { .. }) => return Err(err),
+            Err(err) => failures.push((order, err)),
+        }
+    }
+    failures.sort_by_key(|(order, _)| *order);
+    Err(failures
+        .into_iter()
+        .map(|(_, err)| err)
+        .next()
+        .unwrap_or_else(|| TlsError::Config("the dial tasks ended without an answer".into())))
+}
+
+/// One request on its own stream of `connection`, one answer.
+async fn request_on(
+    connection: &quinn::Connection,
+    request: &Request,
+) -> Result<Response, ClientError> {
+    let (mut send, mut recv) = connection
+        .open_bi()
+        .await
+        .map_err(|e| ClientError::Connection(e.to_string()))?;
+    write_frame(&mut send, request, MAX_CLIENT_REQUEST).await?;
+    let _ = send.finish();
+    match read_frame::<_, Response>(&mut recv, MAX_CLIENT_RESPONSE).await? {
+        Some(Response::Error(err)) => Err(ClientError::Refused(err)),
+        Some(response) => Ok(response),
+        None => Err(ClientError::NoAnswer),
     }
 }
 
@@ -301,5 +467,18 @@ impl Pipeline {
 impl Drop for Pipeline {
     fn drop(&mut self) {
         self.reader.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_binds_the_family_of_the_node_it_dials() {
+        let v4: SocketAddr = "127.0.0.1:7801".parse().unwrap();
+        let v6: SocketAddr = "[::1]:7801".parse().unwrap();
+        assert_eq!(bind_address(v4), "0.0.0.0:0".parse().unwrap());
+        assert_eq!(bind_address(v6), "[::]:0".parse().unwrap());
     }
 }

@@ -14,6 +14,7 @@ use qraft_node::core::types::Ticker;
 use qraft_node::net::client::{Client, ClientError, Pipeline};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
+use serde_json::{Map, Value, json};
 
 use super::market::{Prices, parse_price};
 use super::output::{Failure, Report, emit};
@@ -76,6 +77,8 @@ pub struct Ctx {
     pub genesis: Genesis,
     pub client: Client,
     keypair: Keypair,
+    /// The nodes this client may use, in the order asked for (`--node`, or the genesis).
+    nodes: Vec<String>,
     nonce: Mutex<Nonces>,
     prices: Mutex<Prices>,
     pub timeout: Duration,
@@ -88,6 +91,17 @@ struct Nonces {
     last: u64,
     synced: bool,
 }
+
+/// How often a long-lived command (`blocks --follow`, `session`) looks whether its node
+/// was heard from, and how long the node may stay silent (while asked for its status)
+/// before the connection counts as lost. QUIC alone notices a killed node only after its
+/// 30 s idle timeout.
+pub const WATCH_EVERY: Duration = Duration::from_secs(1);
+pub const WATCH_QUIET: Duration = Duration::from_secs(6);
+/// The pause after a round of reconnection attempts fails; it doubles up to
+/// [`RECONNECT_PAUSE_MAX`].
+const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
+const RECONNECT_PAUSE_MAX: Duration = Duration::from_secs(4);
 
 /// Starts the async runtime the client commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -140,6 +154,7 @@ impl Ctx {
             genesis,
             client,
             keypair,
+            nodes,
             nonce: Mutex::new(Nonces::default()),
             timeout,
             pipeline: tokio::sync::OnceCell::new(),
@@ -148,6 +163,84 @@ impl Ctx {
 
     pub fn key(&self) -> PublicKey {
         self.keypair.public()
+    }
+
+    /// The connected node, for people: `node 2 (127.0.0.1:7802)`, or its address when the
+    /// genesis does not name it.
+    pub fn node_name(&self) -> String {
+        let address = self.client.address();
+        self.genesis
+            .nodes()
+            .find(|n| n.address.eq_ignore_ascii_case(address))
+            .map_or_else(
+                || address.to_string(),
+                |n| format!("node {} ({address})", n.id),
+            )
+    }
+
+    /// Resolves when this connection is lost (see [`Client::lost`]), with why; the
+    /// connection is closed by then.
+    pub async fn lost(&self) -> String {
+        self.client.lost(WATCH_EVERY, WATCH_QUIET).await.to_string()
+    }
+
+    /// A new connection after this one was lost: to the other nodes first (see
+    /// [`reconnect_order`]), round after round with a growing pause, for at most
+    /// `--timeout`. The new context keeps the prices learned, and learns the game's last
+    /// nonce from this key again before it is handed out.
+    pub async fn reconnect(&self) -> Result<Arc<Ctx>, Failure> {
+        let genesis_nodes = Client::node_addresses(&self.genesis);
+        let order = reconnect_order(&self.nodes, &genesis_nodes, self.client.address());
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut pause = RECONNECT_PAUSE;
+        let mut last_error = String::from("no attempt finished in time");
+        loop {
+            let attempt = Client::connect(&self.genesis, self.keypair.clone(), &order);
+            match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(Ok(client)) => {
+                    let next = self.successor(client);
+                    match tokio::time::timeout_at(deadline, next.sync_nonce()).await {
+                        Ok(Ok(())) => return Ok(Arc::new(next)),
+                        Ok(Err(failure)) => last_error = failure.message,
+                        Err(_) => last_error = format!("{} did not answer", next.node_name()),
+                    }
+                    next.client.abandon("unusable");
+                }
+                Ok(Err(ClientError::Tls(err @ TlsError::Refused { .. }))) => {
+                    return Err(refused_key(&self.keypair, &err));
+                }
+                Ok(Err(err)) => last_error = err.to_string(),
+                Err(_) => {}
+            }
+            if tokio::time::Instant::now() + pause >= deadline {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RECONNECT_PAUSE_MAX);
+        }
+        Err(Failure::error(format!(
+            "lost the connection to {} and no node of the game answered within {}s: {last_error}",
+            self.node_name(),
+            self.timeout.as_secs()
+        )))
+    }
+
+    /// A context on `client` that carries on from this one.
+    fn successor(&self, client: Client) -> Ctx {
+        let last = self.nonce.lock().expect("nonce lock").last;
+        Ctx {
+            genesis: self.genesis.clone(),
+            client,
+            keypair: self.keypair.clone(),
+            nodes: self.nodes.clone(),
+            nonce: Mutex::new(Nonces {
+                last,
+                synced: false,
+            }),
+            prices: Mutex::new(self.prices.lock().expect("prices lock").clone()),
+            timeout: self.timeout,
+            pipeline: tokio::sync::OnceCell::new(),
+        }
     }
 
     pub fn keypair(&self) -> &Keypair {
@@ -274,10 +367,9 @@ pub async fn connect_client(
     let attempt = Client::connect(genesis, keypair.clone(), nodes);
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(ClientError::Tls(err @ TlsError::Refused { .. }))) => Err(Failure::error(format!(
-            "the game refused this key ({}): {err}; is it a participant of this game?",
-            keypair.public()
-        ))),
+        Ok(Err(ClientError::Tls(err @ TlsError::Refused { .. }))) => {
+            Err(refused_key(keypair, &err))
+        }
         Ok(Err(err)) => Err(Failure::error(format!("cannot connect: {err}"))),
         Err(_) => Err(Failure::error(format!(
             "cannot connect: no node of {} answered within {}s",
@@ -285,6 +377,53 @@ pub async fn connect_client(
             timeout.as_secs()
         ))),
     }
+}
+
+fn refused_key(keypair: &Keypair, err: &TlsError) -> Failure {
+    Failure::error(format!(
+        "the game refused this key ({}): {err}; is it a participant of this game?",
+        keypair.public()
+    ))
+}
+
+/// The nodes to try after losing the connection to `lost`: the configured ones after it,
+/// then those before it, then the genesis' other nodes, and `lost` itself last (it may
+/// be back).
+pub fn reconnect_order(configured: &[String], genesis: &[String], lost: &str) -> Vec<String> {
+    let start = configured
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(lost))
+        .map_or(0, |i| i + 1);
+    let rotated = configured[start..].iter().chain(&configured[..start]);
+    let mut order: Vec<String> = Vec::new();
+    for node in rotated.chain(genesis) {
+        let seen = order.iter().any(|n| n.eq_ignore_ascii_case(node));
+        if !seen && !node.eq_ignore_ascii_case(lost) {
+            order.push(node.clone());
+        }
+    }
+    order.push(lost.to_string());
+    order
+}
+
+/// The line a long-lived command prints (JSON) when it has moved to another node:
+/// `{"event":"reconnected","node":"127.0.0.1:7802","lost":"127.0.0.1:7801","error":"..."}`.
+pub fn reconnected_json(lost: &Ctx, now: &Ctx, why: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("event".into(), json!("reconnected"));
+    map.insert("node".into(), json!(now.client.node().to_string()));
+    map.insert("lost".into(), json!(lost.client.node().to_string()));
+    map.insert("error".into(), json!(why));
+    map
+}
+
+/// The note for people (on stderr) when a long-lived command has moved to another node.
+pub fn reconnected_note(lost: &Ctx, now: &Ctx) -> String {
+    format!(
+        "connection to {} lost; reconnected to {}",
+        lost.node_name(),
+        now.node_name()
+    )
 }
 
 /// A request that did not get an answer.
@@ -309,4 +448,33 @@ pub fn not_a_participant() -> Failure {
 pub fn unexpected(response: &Response) -> Failure {
     let text: String = format!("{response:?}").chars().take(120).collect();
     Failure::error(format!("unexpected answer from the node: {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reconnection_tries_the_others_first_and_the_lost_node_last() {
+        let genesis = names(&["a:1", "b:1", "c:1", "d:1"]);
+        // Every node from the genesis: the ones after the lost one first.
+        assert_eq!(
+            reconnect_order(&genesis, &genesis, "b:1"),
+            names(&["c:1", "d:1", "a:1", "b:1"])
+        );
+        // One node asked for: the genesis' others, then it.
+        assert_eq!(
+            reconnect_order(&names(&["c:1"]), &genesis, "c:1"),
+            names(&["a:1", "b:1", "d:1", "c:1"])
+        );
+        // Nodes asked for come before the rest of the genesis.
+        assert_eq!(
+            reconnect_order(&names(&["d:1", "B:1", "x:9"]), &genesis, "b:1"),
+            names(&["x:9", "d:1", "a:1", "c:1", "b:1"])
+        );
+    }
 }

@@ -6,13 +6,15 @@
 //! - [`query`]: `book`, `portfolio`, `trades`, `leaderboard`, `blocks`, `status`,
 //!   `receipt`.
 //! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-learner|promote|remove`.
-//! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md).
+//! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md);
+//!   [`sequence`] keeps its transactions in order, [`link`] its connection up.
 //! - [`submit`]: signing, submitting and retrying transactions.
 //! - [`render`]: one rendering of everything, as text and as JSON, for all of the above.
 //! - [`output`]: printing, failures and exit codes; [`market`]: prices in ticks.
 
 pub mod admin;
 pub mod connect;
+pub mod link;
 pub mod market;
 pub mod order;
 pub mod output;

@@ -2,6 +2,7 @@
 //! `status` and `receipt`.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use clap::Args;
 use qraft_node::core::hash::Hash32;
@@ -10,7 +11,9 @@ use qraft_node::net::proto::{
     BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, Request, Response, Topics,
 };
 
-use super::connect::{CommonArgs, Ctx, not_a_participant, run_cli, unexpected};
+use super::connect::{
+    CommonArgs, Ctx, not_a_participant, reconnected_json, reconnected_note, run_cli, unexpected,
+};
 use super::output::{Failure, Report, json_line};
 use super::render;
 
@@ -141,7 +144,10 @@ pub struct BlocksArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_LAST_BLOCKS))]
     pub last: u64,
     /// Keep printing blocks as they arrive, until Ctrl-C. With --json: one
-    /// {"event":"block",...} object per line.
+    /// {"event":"block",...} object per line. When the node is lost, carries on from
+    /// another node of the game with no block missed or repeated (a note on stderr; with
+    /// --json also an {"event":"reconnected",...} line); exits 1 when no node answers
+    /// within --timeout.
     #[arg(long)]
     pub follow: bool,
     #[command(flatten)]
@@ -153,7 +159,7 @@ pub fn run_blocks(args: BlocksArgs) -> anyhow::Result<()> {
     let (last, follow) = (args.last, args.follow);
     run_cli(args.common, |ctx| async move {
         if follow {
-            follow_blocks(&ctx, last, json).await
+            follow_blocks(ctx, last, json).await
         } else {
             blocks(&ctx, last).await
         }
@@ -210,7 +216,109 @@ pub async fn blocks(ctx: &Ctx, last: u64) -> Result<Report, Failure> {
 
 /// Prints the latest blocks, then every new one as it arrives, until Ctrl-C (or
 /// SIGTERM, or stdout closes).
-async fn follow_blocks(ctx: &Ctx, last: u64, json: bool) -> Result<Report, Failure> {
+///
+/// When the node is lost, follows another (see [`Ctx::reconnect`]), saying so on stderr
+/// (and with `--json`, as a `{"event":"reconnected",...}` line on stdout), and carries on
+/// from the last block printed: the blocks in between are fetched by height, so none is
+/// missed or printed twice. Gives up (exit 1) when no node answers within `--timeout`.
+async fn follow_blocks(ctx: Arc<Ctx>, last: u64, json: bool) -> Result<Report, Failure> {
+    let mut printer = BlockPrinter { json, shown: 0 };
+    if !json && !print_line(&render::blocks_header()) {
+        return Ok(Report::done());
+    }
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    let mut current = ctx;
+    let result = loop {
+        let why = tokio::select! {
+            () = &mut stop => break Ok(Report::done()),
+            why = current.lost() => why,
+            followed = follow_node(&current, &mut printer, last) => match followed {
+                Ok(Followed::Stopped) => break Ok(Report::done()),
+                Ok(Followed::Lost(why)) => why,
+                Err(failure) => break Err(failure),
+            },
+        };
+        current.client.abandon("lost");
+        let next = tokio::select! {
+            () = &mut stop => break Ok(Report::done()),
+            next = current.reconnect() => next,
+        };
+        let next = match next {
+            Ok(next) => next,
+            Err(failure) => break Err(failure),
+        };
+        tracing::info!(%why, "reconnected");
+        eprintln!("{}", reconnected_note(&current, &next));
+        if json && !print_line(&json_line(&reconnected_json(&current, &next, &why))) {
+            break Ok(Report::done());
+        }
+        current = next;
+    };
+    current.client.shutdown().await;
+    result
+}
+
+/// What `blocks --follow` has printed, and how it prints.
+struct BlockPrinter {
+    json: bool,
+    /// The height of the last block printed (0: none yet).
+    shown: u64,
+}
+
+impl BlockPrinter {
+    /// Prints `block` unless it is not above the last one printed; false once stdout
+    /// is closed.
+    fn print(&mut self, block: &BlockSummary) -> bool {
+        if block.header.height <= self.shown {
+            return true;
+        }
+        let line = if self.json {
+            json_line(&render::event_json(
+                &Default::default(),
+                &Event::Block(block.clone()),
+            ))
+        } else {
+            render::block_line(block)
+        };
+        if !print_line(&line) {
+            return false;
+        }
+        self.shown = block.header.height;
+        true
+    }
+
+    fn print_all(&mut self, blocks: &[BlockSummary]) -> bool {
+        blocks.iter().all(|block| self.print(block))
+    }
+}
+
+/// How following one node ended.
+enum Followed {
+    /// Stdout closed.
+    Stopped,
+    /// The node is gone: why.
+    Lost(String),
+}
+
+/// Follows the node `ctx` is connected to; a failure once its connection is closed is
+/// the node being lost.
+async fn follow_node(
+    ctx: &Ctx,
+    printer: &mut BlockPrinter,
+    last: u64,
+) -> Result<Followed, Failure> {
+    match follow_connected(ctx, printer, last).await {
+        Err(failure) if ctx.client.is_closed() => Ok(Followed::Lost(failure.message)),
+        other => other,
+    }
+}
+
+async fn follow_connected(
+    ctx: &Ctx,
+    printer: &mut BlockPrinter,
+    last: u64,
+) -> Result<Followed, Failure> {
     let topics = Topics {
         blocks: true,
         ..Topics::default()
@@ -222,60 +330,34 @@ async fn follow_blocks(ctx: &Ctx, last: u64, json: bool) -> Result<Report, Failu
             Ok(Err(err)) => return Err(Failure::error(format!("cannot subscribe: {err}"))),
             Err(_) => return Err(Failure::error("cannot subscribe: no answer in time")),
         };
-    let print = |block: &BlockSummary| -> bool {
-        let line = if json {
-            json_line(&render::event_json(
-                &Default::default(),
-                &Event::Block(block.clone()),
-            ))
-        } else {
-            render::block_line(block)
-        };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+    // The latest blocks at first; after a reconnection, every block since the last one
+    // printed.
+    let catch_up = if printer.shown == 0 {
+        latest_blocks(ctx, last).await?
+    } else {
+        block_range(ctx, printer.shown + 1, height(ctx).await?).await?
     };
-    if !json && !print_line(&render::blocks_header()) {
-        return Ok(Report::done());
+    if !printer.print_all(&catch_up) {
+        return Ok(Followed::Stopped);
     }
-    let mut shown = 0;
-    for block in latest_blocks(ctx, last).await? {
-        if !print(&block) {
-            return Ok(Report::done());
-        }
-        shown = block.header.height;
-    }
-    let stop = stop_signal();
-    tokio::pin!(stop);
     loop {
-        let event = tokio::select! {
-            () = &mut stop => return Ok(Report::done()),
-            event = subscription.next() => event,
+        let block = match subscription.next().await {
+            Ok(Some(Event::Block(block))) => block,
+            Ok(Some(_)) => continue,
+            // A node ends subscriptions only when it stops.
+            Ok(None) => return Ok(Followed::Lost("the node closed the subscription".into())),
+            Err(err) => return Ok(Followed::Lost(format!("the subscription failed: {err}"))),
         };
-        match event {
-            Ok(Some(Event::Block(block))) => {
-                let height = block.header.height;
-                if height <= shown {
-                    continue;
-                }
-                // Fill a gap (a lagging subscription missed some).
-                let mut missing = if height > shown + 1 {
-                    block_range(ctx, shown + 1, height - 1).await?
-                } else {
-                    Vec::new()
-                };
-                missing.push(block);
-                for block in missing {
-                    if block.header.height > shown {
-                        if !print(&block) {
-                            return Ok(Report::done());
-                        }
-                        shown = block.header.height;
-                    }
-                }
+        let height = block.header.height;
+        // Fill a gap (a lagging subscription missed some).
+        if height > printer.shown + 1 {
+            let missing = block_range(ctx, printer.shown + 1, height - 1).await?;
+            if !printer.print_all(&missing) {
+                return Ok(Followed::Stopped);
             }
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(Failure::error("the node closed the subscription")),
-            Err(err) => return Err(Failure::error(format!("the subscription failed: {err}"))),
+        }
+        if !printer.print(&block) {
+            return Ok(Followed::Stopped);
         }
     }
 }

@@ -6,13 +6,19 @@
 //! result carries the command's `id`. A malformed line gets an error result and the
 //! session goes on. At the end of stdin the session waits for the commands in flight,
 //! then exits 0.
+//!
+//! When its node is lost, the session moves to another (see [`super::link`]): commands
+//! that did nothing yet run again there, transactions that may have been sent are looked
+//! up by hash, and the subscription is opened again.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
 
 use clap::Args;
 use qraft_node::core::types::{OrderId, Role, Side, Ticker};
+use qraft_node::net::client::Subscription;
 use qraft_node::net::proto::Topics;
 use qraft_node::replica::MembershipChange;
 use serde::Deserialize;
@@ -22,8 +28,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::admin::{AdminOp, admin};
 use super::connect::{ConnectArgs, Ctx, runtime};
+use super::link::Link;
 use super::order::{CancelTarget, OrderSpec, cancel, place};
-use super::output::{Failure, Report, json_line};
+use super::output::{Failure, Report, Status, json_line};
 use super::query;
 use super::render;
 use super::sequence::{Sequencer, TURN};
@@ -32,8 +39,12 @@ use super::sequence::{Sequencer, TURN};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  the end of stdin was reached (whatever the commands' results were)
-  1  could not connect (a JSON failure line on stdout says why)
+  1  could not connect (a JSON failure line on stdout says why), or lost the node and
+     no node of the game answered within --timeout ({\"event\":\"disconnected\",...})
   2  usage error (wrong options)
+
+When the node is lost the session moves to another one ({\"event\":\"reconnected\",...})
+and every command still gets its one result line.
 
 Each command's result carries its own \"code\" (1, 2, 3 or 4, as for the one-shot
 commands). The protocol, with examples: docs/session.md.";
@@ -53,7 +64,7 @@ pub struct SessionArgs {
 }
 
 /// One command line, without its `id`.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     Order {
@@ -317,12 +328,24 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
         }
     };
     out.send(&ready(&ctx));
+    let announce = out.clone();
+    let (link, watcher) = Link::start(ctx, move |line| announce.send(line));
     let mut lines = read_stdin();
     let mut tasks = JoinSet::new();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let sequencer = Sequencer::default();
     let mut subscription: Option<JoinHandle<()>> = None;
-    while let Some(line) = lines.recv().await {
+    let mut gave_up = None;
+    loop {
+        let line = tokio::select! {
+            line = lines.recv() => line,
+            failure = link.down() => {
+                out.send(&disconnected(&failure));
+                gave_up = Some(failure);
+                break;
+            }
+        };
+        let Some(line) = line else { break };
         while tasks.try_join_next().is_some() {}
         let line = match line {
             Ok(line) => line,
@@ -359,7 +382,7 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
                     book,
                     fills,
                 };
-                let result = match subscribe(&ctx, topics, out.clone()).await {
+                let result = match subscribe(&link, topics, out.clone()).await {
                     Ok(task) => {
                         subscription = Some(task);
                         Ok(Report::new(
@@ -385,28 +408,32 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                let ctx = ctx.clone();
+                let link = link.clone();
                 let out = out.clone();
                 // Transactions keep the order their lines were read in.
                 let turn = command.is_transaction().then(|| sequencer.turn());
                 tasks.spawn(TURN.scope(std::cell::RefCell::new(turn), async move {
-                    let result = execute(&ctx, command).await;
+                    let result = run_command(&link, command).await;
                     out.send(&result_json(id, Some(name), result));
                     drop(permit);
                 }));
             }
         }
     }
-    // End of input: finish what is in flight, then stop.
+    // End of input (or no node left): finish what is in flight, then stop.
     while tasks.join_next().await.is_some() {}
     if let Some(task) = subscription.take() {
         task.abort();
         let _ = task.await;
     }
-    ctx.close().await;
+    watcher.abort();
+    let _ = watcher.await;
+    if let Ok(ctx) = link.current() {
+        ctx.client.shutdown().await;
+    }
     drop(out);
     let _ = writer.join();
-    Ok(())
+    gave_up.map_or(Ok(()), Err)
 }
 
 fn ready(ctx: &Ctx) -> Map<String, Value> {
@@ -419,33 +446,207 @@ fn ready(ctx: &Ctx) -> Map<String, Value> {
     map
 }
 
-/// Opens a subscription and forwards its events to stdout until it ends.
-async fn subscribe(ctx: &Arc<Ctx>, topics: Topics, out: Out) -> Result<JoinHandle<()>, Failure> {
-    let mut subscription =
-        match tokio::time::timeout(ctx.timeout, ctx.client.subscribe(topics)).await {
-            Ok(Ok(subscription)) => subscription,
-            Ok(Err(err)) => return Err(Failure::error(format!("cannot subscribe: {err}"))),
-            Err(_) => return Err(Failure::error("cannot subscribe: no answer in time")),
-        };
-    let ctx = ctx.clone();
-    Ok(tokio::spawn(async move {
-        loop {
-            let error = match subscription.next().await {
-                Ok(Some(event)) => {
-                    let prices = ctx.prices(render::event_symbols(&event)).await;
-                    out.send(&render::event_json(&prices, &event));
-                    continue;
-                }
-                Ok(None) => "the node closed the subscription".to_string(),
-                Err(err) => format!("the subscription failed: {err}"),
-            };
-            let mut map = Map::new();
-            map.insert("event".into(), json!("closed"));
-            map.insert("error".into(), json!(error));
-            out.send(&map);
-            return;
+/// `{"event":"disconnected","error":"..."}`: no node answered; the session ends.
+fn disconnected(failure: &Failure) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("event".into(), json!("disconnected"));
+    map.insert("error".into(), json!(failure.message));
+    map
+}
+
+/// `{"event":"closed","error":"..."}`: the subscription ended for good.
+fn closed(error: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("event".into(), json!("closed"));
+    map.insert("error".into(), json!(error));
+    map
+}
+
+/// Opens a subscription on the session's connection and forwards its events to stdout
+/// until it ends; when the connection is replaced, opens it again on the new one.
+async fn subscribe(link: &Link, topics: Topics, out: Out) -> Result<JoinHandle<()>, Failure> {
+    let mut ctx = link.current()?;
+    let mut reruns = 0;
+    let subscription = loop {
+        match open_subscription(&ctx, topics).await {
+            Ok(subscription) => break subscription,
+            // The connection was lost under it: again on the next one.
+            Err(_) if is_lost(link, &ctx) && reruns < MAX_RERUNS => {
+                reruns += 1;
+                ctx = link.after(&ctx).await?;
+            }
+            Err(failure) => return Err(failure),
         }
-    }))
+    };
+    Ok(tokio::spawn(forward_events(
+        link.clone(),
+        ctx,
+        subscription,
+        topics,
+        out,
+    )))
+}
+
+async fn open_subscription(ctx: &Ctx, topics: Topics) -> Result<Subscription, Failure> {
+    match tokio::time::timeout(ctx.timeout, ctx.client.subscribe(topics)).await {
+        Ok(Ok(subscription)) => Ok(subscription),
+        Ok(Err(err)) => Err(Failure::error(format!("cannot subscribe: {err}"))),
+        Err(_) => Err(Failure::error("cannot subscribe: no answer in time")),
+    }
+}
+
+async fn forward_events(
+    link: Link,
+    mut ctx: Arc<Ctx>,
+    mut subscription: Subscription,
+    topics: Topics,
+    out: Out,
+) {
+    loop {
+        let error = forward(&ctx, &mut subscription, &out).await;
+        // A node ends subscriptions only when it stops: its connection is as good as
+        // lost, and the link moves to another node.
+        ctx.client.abandon("the subscription ended");
+        loop {
+            ctx = match link.after(&ctx).await {
+                Ok(next) => next,
+                Err(_) => {
+                    out.send(&closed(&error));
+                    return;
+                }
+            };
+            match open_subscription(&ctx, topics).await {
+                Ok(next) => {
+                    subscription = next;
+                    break;
+                }
+                // Lost again already: wait for the next connection.
+                Err(_) if ctx.client.is_closed() => {}
+                Err(failure) => {
+                    out.send(&closed(&failure.message));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Forwards events to stdout until the subscription ends; why it ended.
+async fn forward(ctx: &Ctx, subscription: &mut Subscription, out: &Out) -> String {
+    loop {
+        match subscription.next().await {
+            Ok(Some(event)) => {
+                let prices = ctx.prices(render::event_symbols(&event)).await;
+                out.send(&render::event_json(&prices, &event));
+            }
+            Ok(None) => return "the node closed the subscription".to_string(),
+            Err(err) => return format!("the subscription failed: {err}"),
+        }
+    }
+}
+
+/// The most times a command is run again on a new connection after losing its own.
+const MAX_RERUNS: u32 = 3;
+/// How long to look for the receipt of a transaction in flight when its connection was
+/// lost (at most `--timeout`).
+const RECEIPT_WAIT: Duration = Duration::from_secs(10);
+const RECEIPT_RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// Runs `command` on the session's connection. When that connection is lost under it:
+/// a command that did nothing yet (a query, a transaction not sent) runs again on the
+/// next connection; a transaction that may have been sent is looked up by its hash
+/// there, so its result is its receipt, or says its outcome is unknown.
+async fn run_command(link: &Link, command: Command) -> Result<Report, Failure> {
+    let mut reruns = 0;
+    loop {
+        let ctx = link.current()?;
+        let failure = match execute(&ctx, command.clone()).await {
+            Err(failure) if is_lost(link, &ctx) => failure,
+            other => return other,
+        };
+        match after_loss(&failure) {
+            AfterLoss::LookUp(tx) => return look_up(link, ctx, &tx, failure).await,
+            AfterLoss::Rerun if reruns < MAX_RERUNS => {
+                reruns += 1;
+                // Wait for the next connection; none: this failure stands.
+                if link.after(&ctx).await.is_err() {
+                    return Err(failure);
+                }
+            }
+            AfterLoss::Rerun | AfterLoss::Stands => return Err(failure),
+        }
+    }
+}
+
+/// Whether `ctx`'s connection is lost (closed, or replaced already).
+fn is_lost(link: &Link, ctx: &Arc<Ctx>) -> bool {
+    ctx.client.is_closed() || !link.is_current(ctx)
+}
+
+/// What to do about a command that failed as its connection was lost.
+#[derive(Debug, PartialEq)]
+enum AfterLoss {
+    /// A transaction that may have been sent: look up its receipt (hash in hex).
+    LookUp(String),
+    /// Nothing happened: run it again.
+    Rerun,
+    /// The failure is the answer (refused, rejected, or unknown without a hash).
+    Stands,
+}
+
+fn after_loss(failure: &Failure) -> AfterLoss {
+    match failure.status {
+        Status::Unknown => match failure.details.get("tx").and_then(Value::as_str) {
+            Some(tx) => AfterLoss::LookUp(tx.to_string()),
+            None => AfterLoss::Stands,
+        },
+        // A failure to do something at all: nothing was sent, or the node answered that
+        // it took nothing.
+        Status::Error => AfterLoss::Rerun,
+        Status::Usage | Status::Refused | Status::Rejected => AfterLoss::Stands,
+    }
+}
+
+/// The outcome of transaction `tx`, sent on the lost connection `lost`: its receipt, from
+/// the connections that follow, within [`RECEIPT_WAIT`]; or unknown.
+async fn look_up(
+    link: &Link,
+    mut lost: Arc<Ctx>,
+    tx: &str,
+    failure: Failure,
+) -> Result<Report, Failure> {
+    let wait = RECEIPT_WAIT.min(lost.timeout);
+    let deadline = tokio::time::Instant::now() + wait;
+    let lost_name = lost.node_name();
+    let mut last = failure.message.clone();
+    loop {
+        let ctx = match tokio::time::timeout_at(deadline, link.after(&lost)).await {
+            Ok(Ok(ctx)) => ctx,
+            Ok(Err(down)) => {
+                last = down.message;
+                break;
+            }
+            Err(_) => break,
+        };
+        match tokio::time::timeout_at(deadline, query::receipt(&ctx, tx)).await {
+            Ok(Ok(report)) => return Ok(report),
+            Ok(Err(found)) if found.status == Status::Rejected => return Err(found),
+            Ok(Err(not_yet)) => last = not_yet.message,
+            Err(_) => break,
+        }
+        if ctx.client.is_closed() {
+            lost = ctx;
+        } else if tokio::time::Instant::now() + RECEIPT_RETRY_EVERY < deadline {
+            tokio::time::sleep(RECEIPT_RETRY_EVERY).await;
+        } else {
+            break;
+        }
+    }
+    Err(Failure::unknown(format!(
+        "the connection to {lost_name} was lost with transaction {tx} in flight, and no receipt for it turned up within {}s ({last}): its outcome is unknown; look it up with `qraft receipt {tx}` before resubmitting",
+        wait.as_secs()
+    ))
+    .with("tx", tx))
 }
 
 /// A price given as "12.50" or 12.5.
