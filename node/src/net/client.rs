@@ -256,7 +256,7 @@ impl Client {
             Some(other) => return Err(unexpected(&other)),
             None => return Err(ClientError::NoAnswer),
         }
-        let waiting: Arc<StdMutex<FxHashMap<TxHash, Vec<OutcomeSender>>>> = Arc::default();
+        let waiting: Arc<StdMutex<Waiters>> = Arc::default();
         let reader_waiting = waiting.clone();
         let reader = tokio::spawn(async move {
             loop {
@@ -265,13 +265,16 @@ impl Client {
                     Ok(Some(outcome)) => outcome,
                     Ok(None) | Err(_) => break,
                 };
-                let senders = lock(&reader_waiting).remove(&outcome.hash);
+                let senders = lock(&reader_waiting).by_hash.remove(&outcome.hash);
                 for sender in senders.into_iter().flatten() {
                     let _ = sender.send(outcome.result.clone());
                 }
             }
-            // The stream ended: nobody still waiting will get an answer.
-            lock(&reader_waiting).clear();
+            // The stream ended: nobody still waiting will get an answer, and nobody may
+            // wait from now on.
+            let mut waiters = lock(&reader_waiting);
+            waiters.ended = true;
+            waiters.by_hash.clear();
         });
         Ok(Pipeline {
             send: tokio::sync::Mutex::new(send),
@@ -430,8 +433,16 @@ fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Many submissions in flight on one stream, in order. Cheap to share (`&self`).
 pub struct Pipeline {
     send: tokio::sync::Mutex<quinn::SendStream>,
-    waiting: Arc<StdMutex<FxHashMap<TxHash, Vec<OutcomeSender>>>>,
+    waiting: Arc<StdMutex<Waiters>>,
     reader: tokio::task::JoinHandle<()>,
+}
+
+/// Who waits for which transaction's outcome on a pipeline, and whether its reader has
+/// ended (after which no outcome can arrive).
+#[derive(Default)]
+struct Waiters {
+    by_hash: FxHashMap<TxHash, Vec<OutcomeSender>>,
+    ended: bool,
 }
 
 /// The receipt of one pipelined submission, to await.
@@ -454,11 +465,19 @@ impl Pipeline {
     /// Sends `tx` after every transaction submitted before it; the receipt comes later.
     pub async fn submit(&self, tx: &SignedTx) -> Result<PendingReceipt, ClientError> {
         let (sender, receiver) = oneshot::channel();
-        lock(&self.waiting)
-            .entry(tx.hash())
-            .or_default()
-            .push(sender);
+        let hash = tx.hash();
+        {
+            let mut waiters = lock(&self.waiting);
+            if waiters.ended {
+                return Err(ClientError::Connection(
+                    "the node closed the submission pipeline".into(),
+                ));
+            }
+            waiters.by_hash.entry(hash).or_default().push(sender);
+        }
         let mut send = self.send.lock().await;
+        // A failed write leaves its waiter behind until the reader, whose stream is broken
+        // too, ends and clears them all; the receiver is dropped here, so nothing waits.
         write_frame(&mut *send, tx, MAX_CLIENT_REQUEST).await?;
         Ok(PendingReceipt { receiver })
     }

@@ -17,6 +17,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use clap::Args;
+use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::types::{OrderId, Role, Side, Ticker};
 use qraft_node::net::client::Subscription;
 use qraft_node::net::proto::Topics;
@@ -135,6 +136,8 @@ pub enum Command {
         holdings: Vec<String>,
         #[serde(default)]
         node: Option<u64>,
+        #[serde(default)]
+        address: Option<String>,
     },
 }
 
@@ -147,6 +150,7 @@ pub enum AdminName {
     Close,
     News,
     AddParticipant,
+    AddNode,
     AddLearner,
     Promote,
     Remove,
@@ -721,6 +725,7 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
             role,
             holdings,
             node,
+            address,
         } => {
             let need = |what: &str| Failure::usage(format!("admin {action:?} needs \"{what}\""));
             let node = || node.ok_or_else(|| need("node"));
@@ -741,6 +746,17 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
                         role: role.unwrap_or(Role::Trader),
                         holdings,
                     }
+                }
+                AdminName::AddNode => {
+                    let key = key.ok_or_else(|| need("key"))?;
+                    AdminOp::AddNode(NodeSpec {
+                        id: node()?,
+                        name: name.ok_or_else(|| need("name"))?.trim().to_string(),
+                        key: key
+                            .parse()
+                            .map_err(|e| Failure::usage(format!("\"key\": {e}")))?,
+                        address: address.ok_or_else(|| need("address"))?.trim().to_string(),
+                    })
                 }
                 AdminName::AddLearner => AdminOp::Membership(MembershipChange::AddLearner(node()?)),
                 AdminName::Promote => AdminOp::Membership(MembershipChange::Promote(node()?)),
@@ -798,6 +814,18 @@ mod tests {
                 action: AdminName::Halt,
                 ..
             })
+        ));
+        let line = parse_line(
+            r#"{"id":4,"cmd":"admin","action":"add_node","node":7,"name":"lab-7","key":"qk1x","address":"10.0.0.7:7801"}"#,
+        );
+        assert!(matches!(
+            line.command,
+            Ok(Command::Admin {
+                action: AdminName::AddNode,
+                node: Some(7),
+                address: Some(ref a),
+                ..
+            }) if a == "10.0.0.7:7801"
         ));
     }
 
