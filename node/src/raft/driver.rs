@@ -13,6 +13,7 @@
 use raft::eraftpb::{ConfChangeV2, ConfState, Entry, HardState, Message, MessageType, Snapshot};
 use raft::{RawNode, Ready, StateRole, Storage};
 
+use super::guard::{self, GuardError};
 use super::logger::tracing_logger;
 
 /// Raft settings for one node.
@@ -66,6 +67,11 @@ pub enum DriverError {
     ReadyInProgress,
     #[error("handle_persisted was called without a Ready from poll_ready")]
     NoReady,
+    #[error("a peer's message arrived while a Ready is being handled")]
+    StepDuringReady,
+    /// The message would make raft-rs panic; see [`guard`].
+    #[error("refused a raft message that would crash raft-rs: {0}")]
+    Refused(#[from] GuardError),
 }
 
 pub struct Driver<S: Storage> {
@@ -105,15 +111,53 @@ impl<S: Storage> Driver<S> {
     }
 
     /// A message from a peer. Local-only message types (a peer cannot make us campaign
-    /// or propose) are refused.
+    /// or propose) are refused, and so is, between [`Driver::poll_ready`] and
+    /// [`Driver::handle_persisted`], everything (raft-rs must not step then). So is a
+    /// message raft-rs would panic on, which no honest peer sends ([`guard`]): it is
+    /// logged here, at warn.
+    ///
+    /// `step` is not wrapped in `catch_unwind` as well: raft-rs mutates its state in place
+    /// before it checks (`maybe_append` appends, then `commit_to` panics; `become_leader`
+    /// resets the progress, then asserts), so after an unwound step the log, the commit
+    /// index and the progress tracker no longer agree, and stepping on could persist or
+    /// acknowledge a log that breaks Raft's safety. A panic that gets past the guard is a
+    /// bug to fix there; it stops this node (the runner turns it into an error), which then
+    /// restarts from its durable state.
     pub fn handle_message(&mut self, message: Message) -> Result<(), DriverError> {
         if raft::raw_node::is_local_msg(message.get_msg_type())
             || message.get_msg_type() == MessageType::MsgPropose
         {
             return Err(DriverError::Raft(raft::Error::StepLocalMsg));
         }
+        if self.ready.is_some() {
+            return Err(DriverError::StepDuringReady);
+        }
+        if let Err(refused) = guard::check_remote(&message, &self.node.raft) {
+            tracing::warn!(
+                peer = message.from,
+                msg_type = ?message.get_msg_type(),
+                term = message.term,
+                %refused,
+                "dropping a raft message that would crash raft-rs"
+            );
+            return Err(refused.into());
+        }
         self.node.step(message)?;
         Ok(())
+    }
+
+    /// Steps `message` with neither the checks of [`Driver::handle_message`] nor the
+    /// guard: tests show what the guard prevents.
+    #[cfg(test)]
+    pub(crate) fn step_unguarded(&mut self, message: Message) -> Result<(), DriverError> {
+        self.node.step(message)?;
+        Ok(())
+    }
+
+    /// The raft-rs state the guard reads.
+    #[cfg(test)]
+    pub(crate) fn raft(&self) -> &raft::Raft<S> {
+        &self.node.raft
     }
 
     /// Proposes an entry; `context` travels with it (our proposal id).

@@ -4,8 +4,11 @@
 //!   out, the Ready loop's order spelled out in [`driver::ReadyWork`]).
 //! - [`wire`]: Raft messages in our own postcard form, so no protobuf parser ever reads
 //!   bytes from the network.
+//! - [`guard`]: refuses the well-formed peer messages raft-rs would panic on, before the
+//!   driver steps them.
 //! - `logger`: raft-rs's slog records, handed to `tracing`.
 
 pub mod driver;
+pub mod guard;
 mod logger;
 pub mod wire;
