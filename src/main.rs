@@ -47,7 +47,23 @@ enum Command {
     /// status 1. A node that caught up from its leader's snapshot lacks the blocks before
     /// it: audit a node that holds every block.
     Verify(cli::verify::VerifyArgs),
-    /// Run a node of the game from its configuration file.
+    /// A live local game, no configuration needed: three nodes and trading bots in this
+    /// process, and the dashboard as you.
+    ///
+    /// Makes a new game in a temporary folder (removed on exit), or in --dir DIR (a game
+    /// an earlier `qraft demo --dir DIR` left there continues from its data): six
+    /// symbols, three voter nodes on free 127.0.0.1 ports, bots from the example
+    /// strategies (market makers, random and momentum traders), you ("you", with
+    /// $10,000.00 and 25 shares of each symbol) and an admin key in DIR/keys/ for trying
+    /// `qraft admin ...` from another terminal. Quitting the dashboard (q) stops
+    /// everything; its log is printed on exit. With --headless: a line per block on
+    /// stdout (`block 42  17 txs  5 trades  a3f9c2e1`) until Ctrl-C or SIGTERM.
+    Demo(cli::demo::DemoArgs),
+    /// Run a node of the game from its configuration file, with the dashboard in front.
+    ///
+    /// The dashboard trades as the participant whose key file is --key (or QRAFT_KEY);
+    /// the node's own key is in its configuration. Logs go to a file beside the node's
+    /// data directory (data/node1.log); quitting the dashboard stops the node cleanly.
     ///
     /// With --headless: no dashboard; logs to stderr (a line per block, RUST_LOG to
     /// change the level); Ctrl-C or SIGTERM stops it cleanly. Learners named in the
@@ -137,6 +153,7 @@ fn main() -> std::process::ExitCode {
         Command::Genesis { command } => cli::genesis::run(command),
         Command::Keys(cmd) => cli::keys::run(cmd),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Demo(args) => cli::demo::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Order(args) => cli::client::order::run_order(args),
         Command::Cancel(args) => cli::client::order::run_cancel(args),

@@ -2,9 +2,12 @@
 
 pub mod bench;
 pub mod client;
+pub mod demo;
 pub mod game;
 pub mod genesis;
 pub mod init;
 pub mod keys;
+pub mod logs;
 pub mod run;
+pub mod signal;
 pub mod verify;

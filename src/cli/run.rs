@@ -1,16 +1,22 @@
-//! `qraft run`: a node of the game, from its configuration file.
+//! `qraft run`: a node of the game, from its configuration file: alone (`--headless`),
+//! or with the dashboard in front of it, trading as the participant whose key is `--key`.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use qraft_keys::Keypair;
 use qraft_node::api::NodeEvent;
 use qraft_node::config::NodeConfig;
+use qraft_node::core::genesis::Genesis;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 
+use super::client::connect::KEY_ENV;
 use super::game::load_genesis;
 use super::keys::open_key;
+use super::{logs, signal};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -21,36 +27,53 @@ pub struct RunArgs {
     /// Ctrl-C or SIGTERM.
     #[arg(long)]
     pub headless: bool,
+    /// Your own participant key file: the dashboard shows your account and signs your
+    /// orders with it (required without --headless) [env: QRAFT_KEY]. An encrypted one
+    /// takes its passphrase from QRAFT_PASSPHRASE, or asks. The node's key is the one in
+    /// its configuration.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
-    if !args.headless {
-        bail!(
-            "the dashboard is not part of this build yet: run the node with `qraft run --headless --config {}`",
-            args.config.display()
-        );
+    if args.headless {
+        run_headless(&args.config)
+    } else {
+        run_dashboard(&args)
     }
-    init_logging();
-    let config = NodeConfig::load(&args.config)?;
-    let genesis = load_genesis(&config.genesis)?;
-    let keypair = open_key(&config.key)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let node = NetNode::start(NetNodeOptions {
-            genesis,
-            keypair,
-            data_dir: config.data_dir.clone(),
-            listen: config.listen,
-            peers: config.peers.clone().into_iter().collect(),
-            tuning: config.tuning.clone(),
-            submit_timeout: Duration::from_secs(10),
-            id: config.id,
-        })
-        .await
-        .with_context(|| format!("cannot start the node of {}", config.file.display()))?;
+        .context("cannot start the async runtime")
+}
+
+/// Starts the node of `config`. Must be called inside a tokio runtime.
+async fn start_node(config: &NodeConfig, genesis: Genesis, keypair: Keypair) -> Result<NetNode> {
+    NetNode::start(NetNodeOptions {
+        genesis,
+        keypair,
+        data_dir: config.data_dir.clone(),
+        listen: config.listen,
+        peers: config.peers.clone().into_iter().collect(),
+        tuning: config.tuning.clone(),
+        submit_timeout: Duration::from_secs(10),
+        id: config.id,
+    })
+    .await
+    .with_context(|| format!("cannot start the node of {}", config.file.display()))
+}
+
+/// `qraft run --headless`: the node alone, logging to stderr.
+fn run_headless(config_path: &Path) -> Result<()> {
+    logs::to_stderr("info");
+    let config = NodeConfig::load(config_path)?;
+    let genesis = load_genesis(&config.genesis)?;
+    let keypair = open_key(&config.key)?;
+    runtime()?.block_on(async move {
+        let node = start_node(&config, genesis, keypair).await?;
         tracing::info!(
             node = node.id,
             listen = %node.local_addr()?,
@@ -58,7 +81,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             "running; Ctrl-C to stop"
         );
         let mut events = node.handle.subscribe();
-        let shutdown = shutdown_signal();
+        let shutdown = signal::stop_requested(false);
         tokio::pin!(shutdown);
         let mut watchdog = tokio::time::interval(Duration::from_millis(500));
         loop {
@@ -92,6 +115,95 @@ pub fn run(args: RunArgs) -> Result<()> {
     })
 }
 
+/// `qraft run`: the node, and the dashboard in front of it as the participant whose key
+/// is `--key`; logs go to a file beside the node's data directory.
+fn run_dashboard(args: &RunArgs) -> Result<()> {
+    let key_path = args
+        .key
+        .clone()
+        .or_else(|| std::env::var_os(KEY_ENV).map(PathBuf::from))
+        .ok_or_else(|| {
+            anyhow!(
+                "the dashboard trades as you: give your participant key file with --key FILE \
+                 (or set {KEY_ENV}); to run the node without the dashboard, add --headless"
+            )
+        })?;
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "the dashboard needs a terminal; to run the node alone, use `qraft run --headless --config {}`",
+            args.config.display()
+        );
+    }
+    let config = NodeConfig::load(&args.config)?;
+    let genesis = load_genesis(&config.genesis)?;
+    let node_key = open_key(&config.key)?;
+    let you = open_key(&key_path)
+        .with_context(|| format!("cannot open your key (--key {})", key_path.display()))?;
+    if you.public() == node_key.public() {
+        bail!(
+            "--key {} is the node's own key; the dashboard needs your participant key",
+            key_path.display()
+        );
+    }
+    let log = log_file(&config.data_dir);
+    logs::to_file(&log, "info")?;
+    println!(
+        "starting the node of {}; its log: {}",
+        config.file.display(),
+        log.display()
+    );
+    let outcome = runtime()?.block_on(async {
+        let node = start_node(&config, genesis.clone(), node_key).await?;
+        let title = genesis
+            .node(node.id)
+            .map_or_else(|| format!("node {}", node.id), |n| n.name.clone());
+        tracing::info!(node = node.id, listen = %config.listen, "running with the dashboard");
+        let addresses = genesis
+            .nodes()
+            .map(|n| {
+                let address = config.peers.get(&n.id).unwrap_or(&n.address);
+                (n.id, address.clone())
+            })
+            .collect();
+        let dashboard = qraft_tui::run(qraft_tui::Dashboard {
+            handle: node.handle.clone(),
+            keypair: you,
+            genesis,
+            title,
+            addresses,
+        });
+        let shown = tokio::select! {
+            result = dashboard => result.context("the dashboard failed"),
+            _ = signal::stop_requested(true) => Ok(()),
+        };
+        let failed = node.handle.is_stopped();
+        tracing::info!("stopping");
+        node.shutdown().await;
+        tracing::info!("stopped");
+        shown?;
+        if failed {
+            bail!(
+                "the node stopped on a fatal error (see {}); restart it to recover from {}",
+                log.display(),
+                config.data_dir.display()
+            );
+        }
+        Ok(())
+    });
+    println!("stopped the node; its log: {}", log.display());
+    outcome
+}
+
+/// The log of a node run with the dashboard: beside its data directory, `data/node1.log`
+/// for `data/node1`.
+fn log_file(data_dir: &Path) -> PathBuf {
+    let mut name = data_dir
+        .file_name()
+        .map_or_else(|| "node".into(), |n| n.to_os_string());
+    name.push(".log");
+    data_dir.with_file_name(name)
+}
+
 fn log_event(event: &NodeEvent) {
     match event {
         NodeEvent::Block(block) => {
@@ -119,36 +231,19 @@ fn log_event(event: &NodeEvent) {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default (`info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    #[test]
+    fn the_dashboards_log_is_beside_the_data_directory() {
+        assert_eq!(
+            log_file(Path::new("game/data/node1")),
+            PathBuf::from("game/data/node1.log")
+        );
+        assert_eq!(
+            log_file(Path::new("data/node1/")),
+            PathBuf::from("data/node1.log")
+        );
     }
 }

@@ -4,6 +4,32 @@
 //! node running in this process (its [`Handle`](qraft_node::api::Handle)), places the
 //! participant's orders through it, and returns when the user quits (the terminal
 //! restored, also after a panic). The caller owns the node and stops it afterwards.
+//!
+//! The split follows gitui and ratatui's templates: plain data, pure changes, views.
+//!
+//! - [`state`]: everything the dashboard shows, as plain data.
+//! - [`action`]: everything that can change the state (keys, node data, answers, time).
+//! - [`update`]: `update(&mut State, Action) -> Vec<Command>`, pure.
+//! - [`command`]: what `update` asks the shell to do (submit, watch a symbol, quit).
+//! - [`input`]: terminal events to actions, by mode (pure).
+//! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure.
+//! - [`cmdline`]: the `:` command language (pure).
+//! - [`describe`], [`format`]: receipts, money, prices and times in words (pure).
+//! - [`feed`]: the node side: queries, events and submissions through the `Handle`, as
+//!   actions (the only code here that talks to the node).
+//! - `app`: the terminal, the event loop, and restoring the terminal on exit or panic.
+
+pub mod action;
+mod app;
+pub mod cmdline;
+pub mod command;
+pub mod describe;
+pub mod feed;
+pub mod format;
+pub mod input;
+pub mod state;
+pub mod update;
+pub mod view;
 
 use qraft_keys::Keypair;
 use qraft_node::api::Handle;
@@ -19,6 +45,9 @@ pub struct Dashboard {
     pub genesis: Genesis,
     /// Shown in the header, e.g. "demo" or the node's name.
     pub title: String,
+    /// Where each node of the game listens (`host:port`), for the cluster panel: the
+    /// genesis's addresses unless the node configuration overrides them.
+    pub addresses: std::collections::BTreeMap<qraft_node::core::types::NodeId, String>,
 }
 
 /// Why the dashboard could not run.
@@ -32,8 +61,5 @@ pub enum TuiError {
 
 /// Runs the dashboard until the user quits. Must be called inside a tokio runtime.
 pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
-    let _ = dashboard;
-    Err(TuiError::Terminal(std::io::Error::other(
-        "the dashboard is being built",
-    )))
+    app::run(dashboard).await
 }

@@ -1,0 +1,302 @@
+//! The demo's folder: a new game written into it, or the game an earlier demo left there.
+//!
+//! ```text
+//! DIR/
+//!   demo.toml       marks the folder as a demo game (and says how to continue it)
+//!   genesis.toml    the game
+//!   keys/           node1..3.key, admin.key, you.key, one key per bot (mode 0600)
+//!   data/node1..3/  each node's chain, written as the game goes
+//!   qraft.log       the log, when the dashboard owns the terminal
+//! ```
+
+use std::fs::{self, DirBuilder};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use qraft_keys::keyfile::{IfExists, write_key_file};
+use qraft_keys::{Keypair, PublicKey};
+use qraft_node::cluster::disk::free_port;
+use qraft_node::core::genesis::{Genesis, to_toml};
+use qraft_node::core::types::Role;
+
+use super::lineup::{self, ADMIN, BotKind, Players, YOU};
+use crate::cli::game::load_genesis;
+use crate::cli::keys::open_key;
+
+/// The file that marks a demo game's folder.
+pub const MARKER: &str = "demo.toml";
+/// The marker's format version.
+const VERSION: i64 = 1;
+
+/// A bot of the game: its participant name, strategy and key.
+pub struct DemoBot {
+    pub name: String,
+    pub kind: BotKind,
+    pub key: Keypair,
+}
+
+/// A demo game on disk, with the keys the demo runs it with.
+pub struct DemoGame {
+    pub dir: PathBuf,
+    pub genesis: Genesis,
+    /// The voters' keys, in the genesis's order.
+    pub nodes: Vec<Keypair>,
+    pub you: Keypair,
+    pub bots: Vec<DemoBot>,
+    /// Whether the game was already there (continued from its data).
+    pub continued: bool,
+}
+
+impl DemoGame {
+    pub fn data_dir(&self, node_name: &str) -> PathBuf {
+        self.dir.join("data").join(node_name)
+    }
+}
+
+/// The key file of the participant or node `name` in the game folder `dir`.
+fn key_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join("keys").join(format!("{name}.key"))
+}
+
+/// Where the game lives: a temporary folder, removed when this is dropped, or the
+/// user's own.
+pub enum Folder {
+    Temporary(tempfile::TempDir),
+    Named(PathBuf),
+}
+
+impl Folder {
+    /// A new temporary folder (under $TMPDIR, else /tmp).
+    pub fn temporary() -> Result<Folder> {
+        let dir = tempfile::Builder::new()
+            .prefix("qraft-demo-")
+            .tempdir()
+            .context("cannot create a temporary folder for the demo")?;
+        Ok(Folder::Temporary(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Folder::Temporary(dir) => dir.path(),
+            Folder::Named(path) => path,
+        }
+    }
+
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, Folder::Temporary(_))
+    }
+
+    /// Removes a temporary folder now (a named one stays); what went wrong, if anything.
+    pub fn remove(self) -> Result<()> {
+        match self {
+            Folder::Temporary(dir) => {
+                let path = dir.path().to_path_buf();
+                dir.close()
+                    .with_context(|| format!("cannot remove the demo folder {}", path.display()))
+            }
+            Folder::Named(_) => Ok(()),
+        }
+    }
+}
+
+/// The demo game in `folder`: the one already there, or a new one with `bots` bots.
+pub fn open_or_create(folder: &Folder, bots: usize) -> Result<DemoGame> {
+    let dir = folder.path();
+    if dir.join(MARKER).exists() {
+        return load(dir);
+    }
+    match fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                bail!(
+                    "{} holds files but no demo game (no {MARKER}): give `--dir` a new or empty \
+                     folder, or one an earlier `qraft demo --dir` made",
+                    dir.display()
+                );
+            }
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot use {} for the demo", dir.display()));
+        }
+    }
+    create(dir, bots)
+}
+
+/// Makes the keys and genesis of a new game and writes them into the empty `dir`.
+fn create(dir: &Path, bot_count: usize) -> Result<DemoGame> {
+    let new_key = || Keypair::generate().context("cannot make a key");
+    let nodes = (0..3).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
+    let admin = new_key()?;
+    let you = new_key()?;
+    let mut bots = Vec::with_capacity(bot_count);
+    for (name, kind) in lineup::bot_names(bot_count) {
+        bots.push(DemoBot {
+            name,
+            kind,
+            key: new_key()?,
+        });
+    }
+    let addresses = nodes
+        .iter()
+        .map(|key| Ok((key.public(), format!("127.0.0.1:{}", free_port()?))))
+        .collect::<Result<Vec<_>>>()
+        .context("cannot find a free port on 127.0.0.1")?;
+    let bot_keys: Vec<(String, BotKind, PublicKey)> = bots
+        .iter()
+        .map(|b| (b.name.clone(), b.kind, b.key.public()))
+        .collect();
+    let players = Players {
+        admin: admin.public(),
+        you: you.public(),
+        bots: &bot_keys,
+    };
+    let genesis = lineup::genesis(&players, &addresses)?;
+
+    let keys_dir = dir.join("keys");
+    DirBuilder::new()
+        .mode(0o700)
+        .create(&keys_dir)
+        .with_context(|| format!("cannot create {}", keys_dir.display()))?;
+    let named = genesis
+        .voters
+        .iter()
+        .map(|v| v.name.as_str())
+        .zip(&nodes)
+        .chain([(ADMIN, &admin), (YOU, &you)])
+        .chain(bots.iter().map(|b| (b.name.as_str(), &b.key)));
+    for (name, key) in named {
+        let path = key_file(dir, name);
+        write_key_file(&path, key, None, IfExists::Refuse)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    write(&dir.join("genesis.toml"), &to_toml(&genesis))?;
+    // Last: a folder whose writing was cut short is not taken for a game.
+    write(&dir.join(MARKER), &marker_text())?;
+    Ok(DemoGame {
+        dir: dir.to_path_buf(),
+        genesis,
+        nodes,
+        you,
+        bots,
+        continued: false,
+    })
+}
+
+/// The game an earlier demo left in `dir`.
+fn load(dir: &Path) -> Result<DemoGame> {
+    let marker = dir.join(MARKER);
+    let text =
+        fs::read_to_string(&marker).with_context(|| format!("cannot read {}", marker.display()))?;
+    let version = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|table| table.get("demo").and_then(toml::Value::as_integer));
+    if version != Some(VERSION) {
+        bail!(
+            "{} is not a demo marker this qraft knows (expected `demo = {VERSION}`); \
+             start a new demo in another folder",
+            marker.display()
+        );
+    }
+    let genesis = load_genesis(&dir.join("genesis.toml"))?;
+    let key = |name: &str| open_key(&key_file(dir, name));
+    let nodes = genesis
+        .voters
+        .iter()
+        .map(|v| key(&v.name))
+        .collect::<Result<Vec<_>>>()?;
+    let you = key(YOU)?;
+    let mut bots = Vec::new();
+    for participant in &genesis.participants {
+        let kind = BotKind::from_name(&participant.name);
+        if let (Role::Bot, Some(kind)) = (participant.role, kind) {
+            bots.push(DemoBot {
+                name: participant.name.clone(),
+                kind,
+                key: key(&participant.name)?,
+            });
+        }
+    }
+    Ok(DemoGame {
+        dir: dir.to_path_buf(),
+        genesis,
+        nodes,
+        you,
+        bots,
+        continued: true,
+    })
+}
+
+fn marker_text() -> String {
+    format!(
+        "# A QRaft demo game, made by `qraft demo`. `qraft demo --dir THIS_FOLDER` continues it\n\
+         # from its data (data/); delete the folder to forget it.\n\
+         # keys/you.key is yours, keys/admin.key is the game's admin: use them with the client\n\
+         # commands from this folder while the demo runs (`qraft portfolio --key keys/you.key`).\n\
+         demo = {VERSION}\n"
+    )
+}
+
+fn write(path: &Path, contents: &str) -> Result<()> {
+    fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_game_is_continued_from_its_folder() {
+        let parent = tempfile::tempdir().unwrap();
+        let folder = Folder::Named(parent.path().join("game"));
+        let first = open_or_create(&folder, 5).unwrap();
+        assert!(!first.continued);
+        assert_eq!(first.bots.len(), 5);
+        for name in [
+            "node1", "node2", "node3", "admin", "you", "maker1", "random3",
+        ] {
+            assert!(key_file(&first.dir, name).exists(), "{name}.key");
+        }
+        let again = open_or_create(&folder, 2).unwrap();
+        assert!(again.continued);
+        assert_eq!(again.genesis, first.genesis);
+        assert_eq!(again.you.public(), first.you.public());
+        let names: Vec<&str> = again.bots.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["maker1", "random1", "momentum1", "random2", "maker2"]
+        );
+    }
+
+    fn refusal(folder: &Folder) -> String {
+        match open_or_create(folder, 2) {
+            Ok(_) => panic!("the folder was taken for a demo game"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_folder_with_other_files_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let folder = Folder::Named(dir.path().to_path_buf());
+        let err = refusal(&folder);
+        assert!(err.contains("no demo game"), "{err}");
+        fs::write(dir.path().join(MARKER), "demo = 99\n").unwrap();
+        let err = refusal(&folder);
+        assert!(err.contains("demo = 1"), "{err}");
+    }
+
+    #[test]
+    fn a_temporary_folder_is_removed() {
+        let folder = Folder::temporary().unwrap();
+        let path = folder.path().to_path_buf();
+        assert!(path.is_dir() && folder.is_temporary());
+        folder.remove().unwrap();
+        assert!(!path.exists());
+    }
+}

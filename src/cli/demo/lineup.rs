@@ -1,0 +1,240 @@
+//! What a demo game is made of: its symbols, who plays, with what, and which bot runs
+//! which strategy. Pure: no keys are made and nothing is written here.
+
+use anyhow::{Result, bail};
+use qraft_keys::PublicKey;
+use qraft_node::core::genesis::{Genesis, NodeSpec, Rules};
+use qraft_node::core::tx::{ParticipantSpec, SymbolSpec};
+use qraft_node::core::types::{Cents, Role, Shares, Ticker, Ticks};
+
+/// The game's name, shown in the dashboard and to clients.
+pub const GAME_NAME: &str = "QRaft demo";
+
+/// The participant the person at the keyboard trades as.
+pub const YOU: &str = "you";
+/// The game's administrator (its key is in the folder for `qraft admin ...`).
+pub const ADMIN: &str = "admin";
+
+/// Ticker, company, reference price in cents (every symbol has a one-cent tick), in
+/// ticker order.
+pub const SYMBOLS: [(&str, &str, Ticks); 6] = [
+    ("ACME", "Acme Corporation", 1_250),
+    ("GLBX", "Globex Industries", 4_800),
+    ("HOOL", "Hooli", 8_610),
+    ("INIT", "Initech", 725),
+    ("UMBR", "Umbrella Pharmaceuticals", 10_340),
+    ("WONK", "Wonka Confectionery", 3_160),
+];
+
+/// Your starting cash ($10,000.00) and shares of each symbol.
+pub const YOUR_CASH: Cents = 1_000_000;
+pub const YOUR_SHARES: Shares = 25;
+
+/// Candles of five seconds, so that the price chart moves while you watch.
+const CANDLE_MS: u64 = 5_000;
+
+/// The example strategies the demo's bots run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BotKind {
+    /// Quotes a bid and an ask in every symbol (`strategies::market_maker`).
+    Maker,
+    /// Random orders near the mid of a random symbol (`strategies::random`).
+    Random,
+    /// Follows moving-average crossovers of trade prices (`strategies::momentum`).
+    Momentum,
+}
+
+impl BotKind {
+    /// The kind of the `index`-th bot (from 0): a maker, then random traders and
+    /// momentum traders, and every fourth one a maker again. Two bots (a maker and a
+    /// random trader) are enough for trades.
+    pub fn of_index(index: usize) -> BotKind {
+        match index % 4 {
+            0 => BotKind::Maker,
+            2 => BotKind::Momentum,
+            _ => BotKind::Random,
+        }
+    }
+
+    /// The start of its participants' names: `maker1`, `random2`, ...
+    pub fn prefix(self) -> &'static str {
+        match self {
+            BotKind::Maker => "maker",
+            BotKind::Random => "random",
+            BotKind::Momentum => "momentum",
+        }
+    }
+
+    /// The kind a bot's name says, if any.
+    pub fn from_name(name: &str) -> Option<BotKind> {
+        [BotKind::Maker, BotKind::Random, BotKind::Momentum]
+            .into_iter()
+            .find(|kind| {
+                name.strip_prefix(kind.prefix())
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    }
+
+    /// Starting cash and shares of each symbol: makers need plenty of both.
+    fn funds(self) -> (Cents, Shares) {
+        match self {
+            BotKind::Maker => (100_000_000, 5_000),
+            BotKind::Random => (10_000_000, 1_000),
+            BotKind::Momentum => (10_000_000, 500),
+        }
+    }
+}
+
+/// The first `count` bots: (name, kind).
+pub fn bot_names(count: usize) -> Vec<(String, BotKind)> {
+    let mut seen = [0usize; 3];
+    (0..count)
+        .map(|i| {
+            let kind = BotKind::of_index(i);
+            let n = &mut seen[kind as usize];
+            *n += 1;
+            (format!("{}{n}", kind.prefix()), kind)
+        })
+        .collect()
+}
+
+/// The symbols' specifications.
+pub fn symbols() -> Vec<SymbolSpec> {
+    SYMBOLS
+        .iter()
+        .map(|&(ticker, name, reference_price)| SymbolSpec {
+            ticker: Ticker::new(ticker).expect("the demo's tickers are valid"),
+            name: name.to_string(),
+            tick_size: 1,
+            reference_price,
+        })
+        .collect()
+}
+
+/// Who plays: the admin, you, and the bots.
+pub struct Players<'a> {
+    pub admin: PublicKey,
+    pub you: PublicKey,
+    pub bots: &'a [(String, BotKind, PublicKey)],
+}
+
+/// The demo's genesis: its symbols, the players and three voters at `nodes` (key,
+/// address), named node1, node2, ...
+pub fn genesis(players: &Players<'_>, nodes: &[(PublicKey, String)]) -> Result<Genesis> {
+    let symbols = symbols();
+    // A genesis lists holdings in ticker order.
+    let holdings = |shares: Shares| -> Vec<(Ticker, Shares)> {
+        let mut holdings: Vec<(Ticker, Shares)> =
+            symbols.iter().map(|s| (s.ticker, shares)).collect();
+        holdings.sort();
+        holdings
+    };
+    let mut participants = vec![
+        ParticipantSpec {
+            name: ADMIN.to_string(),
+            key: players.admin,
+            role: Role::Admin,
+            cash: 0,
+            holdings: vec![],
+        },
+        ParticipantSpec {
+            name: YOU.to_string(),
+            key: players.you,
+            role: Role::Trader,
+            cash: YOUR_CASH,
+            holdings: holdings(YOUR_SHARES),
+        },
+    ];
+    for (name, kind, key) in players.bots {
+        let (cash, shares) = kind.funds();
+        participants.push(ParticipantSpec {
+            name: name.clone(),
+            key: *key,
+            role: Role::Bot,
+            cash,
+            holdings: holdings(shares),
+        });
+    }
+    let voters = nodes
+        .iter()
+        .zip(1u64..)
+        .map(|((key, address), id)| NodeSpec {
+            id,
+            name: format!("node{id}"),
+            key: *key,
+            address: address.clone(),
+        })
+        .collect();
+    let genesis = Genesis {
+        game: GAME_NAME.to_string(),
+        rules: Rules {
+            candle_ms: CANDLE_MS,
+            ..Rules::default()
+        },
+        symbols,
+        participants,
+        voters,
+        learners: vec![],
+    };
+    if let Err(violations) = genesis.validate() {
+        let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        bail!("the demo game cannot be made: {}", problems.join("; "));
+    }
+    Ok(genesis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qraft_keys::Keypair;
+
+    #[test]
+    fn the_lineup_starts_with_a_maker_and_a_random_trader() {
+        let names = bot_names(6);
+        let names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "maker1",
+                "random1",
+                "momentum1",
+                "random2",
+                "maker2",
+                "random3"
+            ]
+        );
+        for (name, kind) in bot_names(20) {
+            assert_eq!(BotKind::from_name(&name), Some(kind), "{name}");
+        }
+        assert_eq!(BotKind::from_name("maker"), None);
+        assert_eq!(BotKind::from_name("makerx"), None);
+        assert_eq!(BotKind::from_name("you"), None);
+    }
+
+    #[test]
+    fn the_genesis_is_valid_and_funds_everyone() {
+        let key = |label: &str| Keypair::from_label(label).public();
+        let bots: Vec<(String, BotKind, PublicKey)> = bot_names(6)
+            .into_iter()
+            .map(|(name, kind)| {
+                let k = key(&name);
+                (name, kind, k)
+            })
+            .collect();
+        let players = Players {
+            admin: key("admin"),
+            you: key("you"),
+            bots: &bots,
+        };
+        let nodes: Vec<(PublicKey, String)> = (1..=3)
+            .map(|i| (key(&format!("node{i}")), format!("127.0.0.1:{}", 7000 + i)))
+            .collect();
+        let genesis = genesis(&players, &nodes).unwrap();
+        assert_eq!(genesis.symbols.len(), 6);
+        assert_eq!(genesis.voters.len(), 3);
+        assert_eq!(genesis.participants.len(), 8);
+        let you = &genesis.participants[1];
+        assert_eq!((you.name.as_str(), you.cash), (YOU, YOUR_CASH));
+        assert!(you.holdings.iter().all(|&(_, n)| n == YOUR_SHARES));
+    }
+}

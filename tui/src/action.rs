@@ -1,0 +1,119 @@
+//! [`Action`]: everything that can change the state. User intents come from
+//! [`crate::input`]; data and answers come from [`crate::feed`]; ticks and resizes from
+//! the app shell.
+
+use qraft_node::core::exchange::Candle;
+use qraft_node::core::exchange::receipt::{PublicTrade, Receipt};
+use qraft_node::core::exchange::views::{
+    AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView,
+};
+use qraft_node::core::types::{NodeId, OrderId, Session, Shares, Side, Ticker, Ticks};
+use qraft_node::replica::Status;
+
+use crate::state::{BlockLine, Panel};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    // --- User intents -------------------------------------------------------------------
+    Quit,
+    FocusNext,
+    FocusPrev,
+    Focus(Panel),
+    /// Shows page 1 to 4 (on a small terminal; focuses its first panel everywhere).
+    Page(usize),
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    /// Enter in normal mode: act on the selected row.
+    Select,
+    /// Esc: close what is open, back to normal mode.
+    Back,
+    OpenCommandLine,
+    ToggleHelp,
+    /// Opens the order ticket for the selected symbol, on this side (or the last side).
+    OpenTicket(Option<Side>),
+    /// Cancels the selected open order.
+    CancelSelected,
+    /// Cancels all my open orders (asks first).
+    CancelAll,
+    /// Typing in the command line or the ticket.
+    Char(char),
+    Backspace,
+    Delete,
+    /// Enter in the command line or the ticket.
+    Submit,
+    NextField,
+    PrevField,
+    Paste(String),
+    /// The answer to a yes/no question.
+    Confirm(bool),
+    Resize(u16, u16),
+    /// Time passes: `now` in ms since the Unix epoch.
+    Tick(u64),
+
+    // --- From the feed ----------------------------------------------------------------
+    Market {
+        symbols: Vec<SymbolView>,
+        session: Session,
+        game_over: bool,
+    },
+    Depth(DepthView),
+    Candles(Ticker, Vec<Candle>),
+    Account(Option<AccountView>),
+    Leaderboard(Vec<LeaderboardRow>),
+    /// The latest trades, newest first (replaces the tape).
+    TradesSnapshot(Vec<PublicTrade>),
+    /// Trades of a new block, oldest first.
+    NewTrades(Vec<PublicTrade>),
+    /// My side of trades of a new block.
+    MyFills(Vec<MyFill>),
+    News(Vec<NewsItem>),
+    Block(BlockLine),
+    /// Recent blocks, newest first (replaces the feed).
+    Blocks(Vec<BlockLine>),
+    /// A node's status, or why it could not be had.
+    NodeStatus {
+        id: NodeId,
+        result: Result<Status, String>,
+        at_ms: u64,
+    },
+    /// The local node has stopped.
+    NodeStopped,
+    /// The node took request `request`: its transaction's hash prefix.
+    Submitted {
+        request: u64,
+        hash: String,
+    },
+    /// Request `request` was applied in block `height`.
+    Committed {
+        request: u64,
+        height: u64,
+        receipt: Receipt,
+        latency_ms: u64,
+    },
+    /// Request `request` was not applied (or its outcome is unknown): why.
+    SubmitFailed {
+        request: u64,
+        reason: String,
+    },
+    /// Request `request` is being sent again: why.
+    Retrying {
+        request: u64,
+        reason: String,
+    },
+}
+
+/// One of my fills, as the feed sees it in a block's trades.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MyFill {
+    pub symbol: Ticker,
+    pub side: Side,
+    pub price: Ticks,
+    pub quantity: Shares,
+    pub order: OrderId,
+}

@@ -1,0 +1,15 @@
+//! [`Command`]: what [`crate::update::update`] asks the IO shell to do.
+
+use qraft_node::core::tx::TxBody;
+use qraft_node::core::types::Ticker;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Sign `body` with my key and the next nonce, submit it, and report the outcome of
+    /// `request`.
+    Submit { request: u64, body: TxBody },
+    /// Follow this symbol's book and candles.
+    Watch(Ticker),
+    /// Stop: the user quits.
+    Quit,
+}

@@ -1,0 +1,328 @@
+//! The node side of the dashboard: everything it shows comes from here as [`Action`]s,
+//! and every [`Command`] that needs the node is carried out here. This is the only code
+//! in the crate that talks to the node (its in-process [`Handle`], and other nodes over
+//! QUIC for the cluster panel).
+//!
+//! - this file: [`Feed`]: loading the market and my account, following the node's events.
+//! - [`submit`]: signing with my key and the next nonce, submitting, retrying what the node
+//!   says may be retried, and reporting each answer.
+//! - [`cluster`]: every node's status, once a second: the local one through the handle,
+//!   the others over QUIC as this participant.
+
+mod cluster;
+mod submit;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use qraft_keys::{Keypair, PublicKey};
+use qraft_node::api::{Handle, NodeEvent, NodeStopped};
+use qraft_node::core::exchange::receipt::{PublicTrade, Trade};
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::ledger::AppliedBlock;
+use qraft_node::core::tx::TxBody;
+use qraft_node::core::types::{NodeId, Side, Ticker};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+
+use crate::action::{Action, MyFill};
+use crate::command::Command;
+use crate::state::BlockLine;
+
+pub use submit::Submitter;
+
+/// How many book levels a side shows.
+pub const DEPTH_LEVELS: usize = 12;
+/// How many trades the tape is loaded with.
+const TAPE_LOAD: usize = 100;
+/// How many recent blocks the block feed is loaded with.
+const BLOCKS_LOAD: u64 = 40;
+/// Refreshes after blocks are at most this frequent; blocks in between are folded in.
+const REFRESH_EVERY: Duration = Duration::from_millis(150);
+
+/// What the feed needs to know.
+#[derive(Clone)]
+pub struct FeedConfig {
+    pub handle: Handle,
+    pub keypair: Keypair,
+    pub genesis: Genesis,
+    /// Where to reach each node of the game for the cluster panel (`host:port`).
+    pub addresses: BTreeMap<NodeId, String>,
+}
+
+/// The running feed: its tasks end when it is dropped.
+pub struct Feed {
+    tasks: JoinSet<()>,
+    watched: Arc<Mutex<Option<Ticker>>>,
+    submitter: Submitter,
+    config: FeedConfig,
+    actions: UnboundedSender<Action>,
+}
+
+impl Feed {
+    /// Starts loading and following. Must be called inside a tokio runtime.
+    pub fn start(config: FeedConfig, actions: UnboundedSender<Action>) -> Feed {
+        let watched = Arc::new(Mutex::new(config.genesis.symbols.first().map(|s| s.ticker)));
+        let mut tasks = JoinSet::new();
+        let follower = Follower {
+            handle: config.handle.clone(),
+            me: config.keypair.public(),
+            watched: watched.clone(),
+            actions: actions.clone(),
+        };
+        tasks.spawn(follower.run());
+        tasks.spawn(cluster::poll(config.clone(), actions.clone()));
+        let submitter = Submitter::new(&config, actions.clone());
+        Feed {
+            tasks,
+            watched,
+            submitter,
+            config,
+            actions,
+        }
+    }
+
+    /// Carries out a command of [`crate::update::update`] (quitting is the app's).
+    pub fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Submit { request, body } => self.submitter.submit(request, body),
+            Command::Watch(ticker) => {
+                *self.watched.lock().unwrap_or_else(|e| e.into_inner()) = Some(ticker);
+                let handle = self.config.handle.clone();
+                let actions = self.actions.clone();
+                self.tasks.spawn(async move {
+                    let _ = load_symbol(&handle, ticker, &actions).await;
+                });
+            }
+            Command::Quit => {}
+        }
+    }
+
+    /// Stops every task of the feed now.
+    pub fn stop(&mut self) {
+        self.submitter.stop();
+        self.tasks.abort_all();
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Follows the node's events and keeps the dashboard's data fresh.
+struct Follower {
+    handle: Handle,
+    me: PublicKey,
+    watched: Arc<Mutex<Option<Ticker>>>,
+    actions: UnboundedSender<Action>,
+}
+
+/// What a run of blocks asks to be reloaded.
+#[derive(Default)]
+struct Stale {
+    market: bool,
+    news: bool,
+    book: bool,
+}
+
+impl Follower {
+    fn watched(&self) -> Option<Ticker> {
+        *self.watched.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn run(self) {
+        let mut events = self.handle.subscribe();
+        if self.load_all().await.is_err() {
+            let _ = self.actions.send(Action::NodeStopped);
+            return;
+        }
+        let mut stale = Stale::default();
+        loop {
+            let event = if stale.market || stale.book || stale.news {
+                match tokio::time::timeout(REFRESH_EVERY, events.recv()).await {
+                    Ok(event) => event,
+                    Err(_) => {
+                        if self.refresh(&std::mem::take(&mut stale)).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                events.recv().await
+            };
+            match event {
+                Ok(NodeEvent::Block(block)) => {
+                    self.send(Action::Block(block_line(&block, &self.me)));
+                    self.mark_stale(&block, &mut stale);
+                }
+                Ok(NodeEvent::Trades(trades)) => {
+                    let public: Vec<PublicTrade> = trades.iter().map(Trade::public).collect();
+                    self.send(Action::NewTrades(public));
+                    let mine = my_fills(&trades, &self.me);
+                    if !mine.is_empty() {
+                        self.send(Action::MyFills(mine));
+                    }
+                }
+                Ok(NodeEvent::BookChanged { symbols, all }) => {
+                    if all || self.watched().is_some_and(|w| symbols.contains(&w)) {
+                        stale.book = true;
+                    }
+                }
+                Ok(NodeEvent::SnapshotInstalled { .. }) | Err(RecvError::Lagged(_)) => {
+                    if self.load_all().await.is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+        let _ = self.actions.send(Action::NodeStopped);
+    }
+
+    fn send(&self, action: Action) {
+        let _ = self.actions.send(action);
+    }
+
+    fn mark_stale(&self, block: &AppliedBlock, stale: &mut Stale) {
+        stale.market = true;
+        for tx in &block.block.txs {
+            if let TxBody::Admin(_) = tx.tx.body {
+                stale.news = true;
+                stale.book = true;
+            }
+        }
+    }
+
+    /// Everything, from scratch.
+    async fn load_all(&self) -> Result<(), NodeStopped> {
+        self.refresh(&Stale {
+            market: true,
+            news: true,
+            book: true,
+        })
+        .await?;
+        let trades = self.handle.recent_trades(None, TAPE_LOAD).await?;
+        self.send(Action::TradesSnapshot(trades));
+        let head = self.handle.status().await?.height;
+        let mut lines = Vec::new();
+        for height in (head.saturating_sub(BLOCKS_LOAD) + 1..=head).rev() {
+            // A node that caught up by snapshot lacks the blocks before it.
+            let Some(block) = self.handle.block(height).await? else {
+                break;
+            };
+            let mine = block.txs.iter().filter(|t| t.tx.signer == self.me).count() as u32;
+            lines.push(BlockLine {
+                height,
+                timestamp_ms: block.header.timestamp_ms,
+                tx_count: block.header.tx_count,
+                hash: hex_prefix(block.hash().0.as_slice()),
+                proposer: block.header.proposer,
+                mine,
+            });
+        }
+        self.send(Action::Blocks(lines));
+        Ok(())
+    }
+
+    async fn refresh(&self, stale: &Stale) -> Result<(), NodeStopped> {
+        if stale.market {
+            let (symbols, session, game_over) = self
+                .handle
+                .query(|replica| {
+                    let exchange = replica.ledger().exchange();
+                    (
+                        exchange.symbols(),
+                        exchange.session(),
+                        exchange.is_game_over(),
+                    )
+                })
+                .await?;
+            self.send(Action::Market {
+                symbols,
+                session,
+                game_over,
+            });
+            self.send(Action::Account(self.handle.account(self.me).await?));
+            self.send(Action::Leaderboard(self.handle.leaderboard().await?));
+            if let Some(ticker) = self.watched() {
+                let candles = self
+                    .handle
+                    .query(move |r| r.ledger().exchange().candles(ticker))
+                    .await?;
+                self.send(Action::Candles(ticker, candles.unwrap_or_default()));
+            }
+        }
+        if stale.news {
+            let news = self.handle.query(|r| r.ledger().exchange().news()).await?;
+            self.send(Action::News(news));
+        }
+        if stale.book
+            && let Some(ticker) = self.watched()
+            && let Some(depth) = self.handle.depth(ticker, DEPTH_LEVELS).await?
+        {
+            self.send(Action::Depth(depth));
+        }
+        Ok(())
+    }
+}
+
+/// The book and candles of a symbol just selected.
+async fn load_symbol(
+    handle: &Handle,
+    ticker: Ticker,
+    actions: &UnboundedSender<Action>,
+) -> Result<(), NodeStopped> {
+    if let Some(depth) = handle.depth(ticker, DEPTH_LEVELS).await? {
+        let _ = actions.send(Action::Depth(depth));
+    }
+    let candles = handle
+        .query(move |r| r.ledger().exchange().candles(ticker))
+        .await?;
+    let _ = actions.send(Action::Candles(ticker, candles.unwrap_or_default()));
+    Ok(())
+}
+
+fn block_line(applied: &AppliedBlock, me: &PublicKey) -> BlockLine {
+    let block = &applied.block;
+    BlockLine {
+        height: block.header.height,
+        timestamp_ms: block.header.timestamp_ms,
+        tx_count: block.header.tx_count,
+        hash: hex_prefix(block.hash().0.as_slice()),
+        proposer: block.header.proposer,
+        mine: block.txs.iter().filter(|t| &t.tx.signer == me).count() as u32,
+    }
+}
+
+/// My side of each trade I was in.
+fn my_fills(trades: &[Trade], me: &PublicKey) -> Vec<MyFill> {
+    let mut fills = Vec::new();
+    for trade in trades {
+        for (side, key, order) in [
+            (Side::Buy, &trade.buyer, trade.buy_order),
+            (Side::Sell, &trade.seller, trade.sell_order),
+        ] {
+            if key == me {
+                fills.push(MyFill {
+                    symbol: trade.symbol,
+                    side,
+                    price: trade.price,
+                    quantity: trade.quantity,
+                    order,
+                });
+            }
+        }
+    }
+    fills
+}
+
+/// The first 6 bytes of a hash, in hex.
+pub fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}

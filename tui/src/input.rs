@@ -1,0 +1,147 @@
+//! Terminal events to [`Action`]s, by mode (pure). The keymap the help overlay shows.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use qraft_node::core::types::Side;
+
+use crate::action::Action;
+use crate::state::Mode;
+
+/// The action a terminal event asks for in `mode`, if any.
+pub fn action(event: &Event, mode: Mode) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => key_action(key, mode),
+        Event::Paste(text) => Some(Action::Paste(text.clone())),
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+fn key_action(key: &KeyEvent, mode: Mode) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
+        return Some(Action::Quit);
+    }
+    match mode {
+        Mode::Normal => normal(key, ctrl),
+        Mode::Command | Mode::Ticket => typing(key, ctrl),
+        Mode::Help => match key.code {
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                Some(Action::Back)
+            }
+            _ => None,
+        },
+        Mode::Confirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Some(Action::Confirm(true)),
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Confirm(false)),
+            _ => None,
+        },
+    }
+}
+
+fn normal(key: &KeyEvent, ctrl: bool) -> Option<Action> {
+    Some(match key.code {
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Tab => Action::FocusNext,
+        KeyCode::BackTab => Action::FocusPrev,
+        KeyCode::Char(c @ '1'..='4') => Action::Page(c as usize - '0' as usize),
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::Left | KeyCode::Char('h') => Action::Left,
+        KeyCode::Right | KeyCode::Char('l') => Action::Right,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Char('u') if ctrl => Action::PageUp,
+        KeyCode::Char('d') if ctrl => Action::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => Action::Home,
+        KeyCode::End | KeyCode::Char('G') => Action::End,
+        KeyCode::Enter => Action::Select,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Char(':') => Action::OpenCommandLine,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Char('b') => Action::OpenTicket(Some(Side::Buy)),
+        KeyCode::Char('s') => Action::OpenTicket(Some(Side::Sell)),
+        KeyCode::Char('o') => Action::OpenTicket(None),
+        KeyCode::Char('x') | KeyCode::Delete => Action::CancelSelected,
+        KeyCode::Char('X') => Action::CancelAll,
+        _ => return None,
+    })
+}
+
+/// The command line and the ticket: keys type.
+fn typing(key: &KeyEvent, ctrl: bool) -> Option<Action> {
+    Some(match key.code {
+        KeyCode::Esc => Action::Back,
+        KeyCode::Enter => Action::Submit,
+        KeyCode::Tab => Action::NextField,
+        KeyCode::BackTab => Action::PrevField,
+        KeyCode::Backspace => Action::Backspace,
+        KeyCode::Delete => Action::Delete,
+        KeyCode::Up => Action::Up,
+        KeyCode::Down => Action::Down,
+        KeyCode::Left => Action::Left,
+        KeyCode::Right => Action::Right,
+        KeyCode::Home => Action::Home,
+        KeyCode::End => Action::End,
+        KeyCode::Char('a') if ctrl => Action::Home,
+        KeyCode::Char('e') if ctrl => Action::End,
+        KeyCode::Char(_) if ctrl => return None,
+        KeyCode::Char(c) => Action::Char(c),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn letters_navigate_in_normal_mode_and_type_elsewhere() {
+        let q = press(KeyCode::Char('q'));
+        assert_eq!(action(&q, Mode::Normal), Some(Action::Quit));
+        assert_eq!(action(&q, Mode::Command), Some(Action::Char('q')));
+        assert_eq!(action(&q, Mode::Ticket), Some(Action::Char('q')));
+        let j = press(KeyCode::Char('j'));
+        assert_eq!(action(&j, Mode::Normal), Some(Action::Down));
+        assert_eq!(action(&j, Mode::Command), Some(Action::Char('j')));
+        assert_eq!(
+            action(&press(KeyCode::Char('b')), Mode::Normal),
+            Some(Action::OpenTicket(Some(Side::Buy)))
+        );
+        assert_eq!(
+            action(&press(KeyCode::Char('3')), Mode::Normal),
+            Some(Action::Page(3))
+        );
+    }
+
+    #[test]
+    fn ctrl_c_quits_in_every_mode_and_releases_are_ignored() {
+        let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        for mode in [
+            Mode::Normal,
+            Mode::Command,
+            Mode::Ticket,
+            Mode::Help,
+            Mode::Confirm,
+        ] {
+            assert_eq!(action(&ctrl_c, mode), Some(Action::Quit), "{mode:?}");
+        }
+        let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action(&Event::Key(release), Mode::Normal), None);
+    }
+
+    #[test]
+    fn confirmations_take_y_and_n() {
+        let y = press(KeyCode::Char('y'));
+        assert_eq!(action(&y, Mode::Confirm), Some(Action::Confirm(true)));
+        assert_eq!(
+            action(&press(KeyCode::Esc), Mode::Confirm),
+            Some(Action::Confirm(false))
+        );
+        assert_eq!(action(&press(KeyCode::Char('x')), Mode::Confirm), None);
+    }
+}

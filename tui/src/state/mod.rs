@@ -1,0 +1,195 @@
+//! The dashboard's state: plain data, no IO handles. [`crate::update::update`] changes
+//! it; the views only read it.
+//!
+//! - [`panel`]: the panels, their Tab order and the pages a small terminal shows.
+//! - [`market`]: symbols, the selected symbol's book and candles, trades, news, leaders.
+//! - [`admin`]: the teacher panel's actions.
+//! - [`account`]: my account (cash, positions, open orders) and my P&L.
+//! - [`ticket`]: the order entry form and its validation.
+//! - [`prompt`]: the `:` command line being typed, with history.
+//! - [`chain`]: the block feed and my submit-to-commit times.
+//! - [`cluster`]: every node's consensus state and reachability.
+//! - [`notice`]: messages for the status line and the connection banner.
+
+pub mod account;
+pub mod admin;
+pub mod chain;
+pub mod cluster;
+pub mod market;
+pub mod notice;
+pub mod panel;
+pub mod prompt;
+pub mod ticket;
+
+#[cfg(test)]
+pub mod sample;
+
+use std::collections::BTreeMap;
+
+use qraft_keys::PublicKey;
+use qraft_node::core::genesis::{Genesis, Rules};
+use qraft_node::core::tx::TxBody;
+use qraft_node::core::types::{Cents, NodeId, Role};
+
+pub use account::AccountState;
+pub use admin::AdminItem;
+pub use chain::{BlockLine, ChainState};
+pub use cluster::{ClusterState, NodeRow, Reach};
+pub use market::MarketState;
+pub use notice::{Notice, NoticeKind};
+pub use panel::{Panel, Scrolls};
+pub use prompt::Prompt;
+pub use ticket::{Field, Ticket};
+
+/// What keys currently drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Navigation between and within panels.
+    Normal,
+    /// Typing a `:` command.
+    Command,
+    /// Filling in the order ticket.
+    Ticket,
+    /// The help overlay.
+    Help,
+    /// A yes/no question (see [`State::confirm`]).
+    Confirm,
+}
+
+/// Who is trading from this dashboard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Me {
+    pub key: PublicKey,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A transaction waiting for a yes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirm {
+    pub question: String,
+    pub body: TxBody,
+}
+
+/// A transaction sent and not yet answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub body: TxBody,
+    /// What it is, for messages: `buy 10 ACME @ $12.50`.
+    pub label: String,
+    pub sent_ms: u64,
+    /// Hex prefix of its hash once the node has it.
+    pub hash: Option<String>,
+    /// Whether it came from the order ticket (its answer shows there too).
+    pub from_ticket: bool,
+}
+
+/// Everything the dashboard shows.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub title: String,
+    pub game: String,
+    pub me: Me,
+    /// The node this dashboard runs in.
+    pub node_id: NodeId,
+    pub rules: Rules,
+    /// Net worth at the start of the game by participant name (cash plus holdings at
+    /// reference prices), for P&L.
+    pub start_worth: BTreeMap<String, Cents>,
+    /// Milliseconds since the Unix epoch, from the last tick.
+    pub now_ms: u64,
+    /// The local time zone's offset from UTC, for clocks.
+    pub utc_offset_ms: i64,
+    /// The terminal's size.
+    pub size: (u16, u16),
+    pub mode: Mode,
+    pub focus: Panel,
+    pub scrolls: Scrolls,
+    pub market: MarketState,
+    pub account: AccountState,
+    pub ticket: Ticket,
+    pub prompt: Prompt,
+    pub chain: ChainState,
+    pub cluster: ClusterState,
+    /// The latest message for the status line.
+    pub message: Option<Notice>,
+    pub confirm: Option<Confirm>,
+    pub next_request: u64,
+    pub pending: BTreeMap<u64, Pending>,
+    /// The admin panel's selected action.
+    pub admin_cursor: usize,
+    pub quitting: bool,
+}
+
+impl State {
+    /// The state before anything was heard from the node: the genesis's symbols and my
+    /// participant entry.
+    pub fn new(genesis: &Genesis, me: PublicKey, node_id: NodeId, title: String) -> State {
+        let spec = genesis.participants.iter().find(|p| p.key == me);
+        let me = Me {
+            key: me,
+            name: spec.map_or_else(|| "me".to_string(), |p| p.name.clone()),
+            role: spec.map_or(Role::Trader, |p| p.role),
+        };
+        let start_worth = genesis
+            .participants
+            .iter()
+            .map(|p| {
+                let held: i128 = p
+                    .holdings
+                    .iter()
+                    .filter_map(|(t, q)| {
+                        let s = genesis.symbols.iter().find(|s| s.ticker == *t)?;
+                        Some(*q as i128 * s.reference_price as i128 * s.tick_size as i128)
+                    })
+                    .sum();
+                let worth = (p.cash as i128 + held).clamp(0, i64::MAX as i128) as Cents;
+                (p.name.clone(), worth)
+            })
+            .collect();
+        State {
+            title,
+            game: genesis.game.clone(),
+            me,
+            node_id,
+            rules: genesis.rules.clone(),
+            start_worth,
+            now_ms: 0,
+            utc_offset_ms: 0,
+            size: (80, 24),
+            mode: Mode::Normal,
+            focus: Panel::Watch,
+            scrolls: Scrolls::default(),
+            market: MarketState::from_genesis(genesis),
+            account: AccountState::default(),
+            ticket: Ticket::default(),
+            prompt: Prompt::default(),
+            chain: ChainState::default(),
+            cluster: ClusterState::from_genesis(genesis, node_id),
+            message: None,
+            confirm: None,
+            next_request: 1,
+            pending: BTreeMap::new(),
+            admin_cursor: 0,
+            quitting: false,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.account.view.as_ref().map_or(self.me.role, |a| a.role) == Role::Admin
+    }
+
+    /// The panels Tab visits, in order (the admin panel only for the admin).
+    pub fn panels(&self) -> Vec<Panel> {
+        Panel::ORDER
+            .iter()
+            .copied()
+            .filter(|p| *p != Panel::Admin || self.is_admin())
+            .collect()
+    }
+
+    /// Sets a message for the status line.
+    pub fn say(&mut self, kind: NoticeKind, text: impl Into<String>) {
+        self.message = Some(Notice::new(kind, text, self.now_ms));
+    }
+}
