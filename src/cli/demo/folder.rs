@@ -257,7 +257,7 @@ mod tests {
         assert!(!first.continued);
         assert_eq!(first.bots.len(), 5);
         for name in [
-            "node1", "node2", "node3", "admin", "you", "maker1", "random3",
+            "node1", "node2", "node3", "admin", "you", "maker1", "maker2",
         ] {
             assert!(key_file(&first.dir, name).exists(), "{name}.key");
         }
