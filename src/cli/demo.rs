@@ -59,6 +59,10 @@ pub struct DemoArgs {
     /// The seed of the bots' random choices [default: from the clock].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Open the dashboard as the game's admin (the teacher view: open, halt, resume and
+    /// close the market, publish news, add participants, end the game) instead of as "you".
+    #[arg(long, conflicts_with = "headless")]
+    pub teacher: bool,
 }
 
 /// Runs `qraft demo`.
@@ -86,8 +90,15 @@ pub fn run(args: DemoArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let dashboard_key = if args.teacher {
+        super::keys::open_key(&game.dir.join("keys").join("admin.key"))
+            .context("cannot open the demo's admin key")?
+    } else {
+        game.you.clone()
+    };
     let session = Session {
         game: &game,
+        dashboard_key,
         bots,
         seed,
         temporary: folder.is_temporary(),
@@ -153,6 +164,8 @@ fn clock_seed() -> u64 {
 /// One run of the demo, inside the runtime.
 struct Session<'a> {
     game: &'a DemoGame,
+    /// Who the dashboard trades as: "you", or the admin with --teacher.
+    dashboard_key: qraft_keys::Keypair,
     bots: usize,
     seed: u64,
     temporary: bool,
@@ -220,9 +233,9 @@ impl Session<'_> {
             .collect();
         let dashboard = qraft_tui::run(qraft_tui::Dashboard {
             handle: handle.clone(),
-            keypair: self.game.you.clone(),
+            keypair: self.dashboard_key.clone(),
             genesis: self.game.genesis.clone(),
-            title: "demo".to_string(),
+            title: "node1".to_string(),
             addresses,
         });
         tokio::select! {

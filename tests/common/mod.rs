@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod processes;
+pub mod tmux;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

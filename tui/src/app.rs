@@ -51,12 +51,62 @@ pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
     );
     state.now_ms = now_ms();
 
-    let mut terminal = ratatui::try_init()?;
-    let _ = execute!(std::io::stdout(), EnableBracketedPaste);
+    let restore_on_panic = PanicRestore::install();
+    let mut terminal = match open_terminal() {
+        Ok(terminal) => terminal,
+        Err(err) => {
+            ratatui::restore();
+            return Err(err.into());
+        }
+    };
     let outcome = run_loop(&mut terminal, &mut state, dashboard).await;
     let _ = execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::try_restore()?;
+    drop(restore_on_panic);
     outcome
+}
+
+/// Raw mode, the alternate screen, bracketed paste.
+fn open_terminal() -> std::io::Result<DefaultTerminal> {
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(
+        std::io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        EnableBracketedPaste
+    )?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+}
+
+type PanicHook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync + 'static;
+
+/// While it lives, a panic on the dashboard's own thread puts the terminal back before
+/// the panic is reported, so the message is readable and the shell usable. A panic on
+/// another thread (a node's, which stops that node and is shown on the dashboard) leaves
+/// the terminal to the dashboard. Dropping it puts the previous hook back.
+struct PanicRestore {
+    previous: Arc<PanicHook>,
+}
+
+impl PanicRestore {
+    fn install() -> PanicRestore {
+        let previous: Arc<PanicHook> = Arc::from(std::panic::take_hook());
+        let ui_thread = std::thread::current().id();
+        let chained = previous.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == ui_thread {
+                ratatui::restore();
+            }
+            chained(info);
+        }));
+        PanicRestore { previous }
+    }
+}
+
+impl Drop for PanicRestore {
+    fn drop(&mut self) {
+        let previous = self.previous.clone();
+        std::panic::set_hook(Box::new(move |info| previous(info)));
+    }
 }
 
 async fn run_loop(

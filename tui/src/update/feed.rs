@@ -95,10 +95,8 @@ pub(super) fn apply(state: &mut State, action: Action, out: &mut Vec<Command>) {
             let (kind, text) = describe::outcome(&pending.body, &receipt, height, |t| {
                 state.market.tick_size(t)
             });
+            // (The block's line counts my transactions itself, by signer.)
             state.chain.record_latency(height, latency_ms);
-            if let Some(block) = state.chain.blocks.iter_mut().find(|b| b.height == height) {
-                block.mine += 1;
-            }
             answer(state, request, pending.from_ticket, kind, text);
         }
         Action::SubmitFailed { request, reason } => {

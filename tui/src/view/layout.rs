@@ -1,0 +1,155 @@
+//! Where everything goes: the header, the page tabs, the panels and the bottom line, for
+//! the size of the terminal. A small terminal (below [`WIDE`]) shows one page of panels
+//! at a time; a large one shows the four pages at once, in a grid.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use crate::state::{Mode, Panel, State};
+
+/// The smallest size that shows every panel at once.
+pub const WIDE: (u16, u16) = (120, 36);
+
+/// The parts of the screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Screen {
+    pub header: Rect,
+    /// The page tabs, on a small terminal.
+    pub tabs: Option<Rect>,
+    pub body: Rect,
+    pub footer: Rect,
+    /// The page shown, on a small terminal (`None`: all of them).
+    pub page: Option<usize>,
+    /// Each panel shown and its area.
+    pub panels: Vec<(Panel, Rect)>,
+}
+
+impl Screen {
+    /// The area of `panel`, if it is shown.
+    pub fn area_of(&self, panel: Panel) -> Option<Rect> {
+        self.panels
+            .iter()
+            .find(|(p, _)| *p == panel)
+            .map(|(_, r)| *r)
+    }
+}
+
+/// Whether `area` shows every panel at once.
+pub fn is_wide(area: Rect) -> bool {
+    area.width >= WIDE.0 && area.height >= WIDE.1
+}
+
+/// The page a small terminal shows: the focused panel's, or the ticket's while it is
+/// being filled in.
+pub fn current_page(state: &State) -> usize {
+    if state.mode == Mode::Ticket {
+        Panel::Ticket.page()
+    } else {
+        state.focus.page()
+    }
+}
+
+/// Lays out the screen.
+pub fn screen(state: &State, area: Rect) -> Screen {
+    let wide = is_wide(area);
+    let tabs_height = u16::from(!wide && area.height >= 6);
+    let [header, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(tabs_height),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (page, panels) = if wide {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        let halves = |r: Rect| -> [Rect; 2] {
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(r)
+        };
+        let [one, two] = halves(top);
+        let [three, four] = halves(bottom);
+        let mut panels = page_panels(state, 1, one);
+        panels.extend(page_panels(state, 2, two));
+        panels.extend(page_panels(state, 3, three));
+        panels.extend(page_panels(state, 4, four));
+        (None, panels)
+    } else {
+        let page = current_page(state);
+        (Some(page), page_panels(state, page, body))
+    };
+    Screen {
+        header,
+        tabs: (tabs_height > 0).then_some(tabs),
+        body,
+        footer,
+        page,
+        panels,
+    }
+}
+
+fn rows_for(items: usize) -> u16 {
+    u16::try_from(items).unwrap_or(u16::MAX).saturating_add(3)
+}
+
+/// The panels of one page in `area`.
+pub fn page_panels(state: &State, page: usize, area: Rect) -> Vec<(Panel, Rect)> {
+    match page {
+        1 => {
+            let [watch, rest] = Layout::vertical([
+                Constraint::Length(rows_for(state.market.symbols.len().max(1))),
+                Constraint::Min(10),
+            ])
+            .areas(area);
+            let split = if area.width >= 66 {
+                [Constraint::Length(30), Constraint::Fill(1)]
+            } else {
+                [Constraint::Percentage(42), Constraint::Fill(1)]
+            };
+            let [book, right] = Layout::horizontal(split).areas(rest);
+            let [ticket, orders] =
+                Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(right);
+            vec![
+                (Panel::Watch, watch),
+                (Panel::Book, book),
+                (Panel::Ticket, ticket),
+                (Panel::Orders, orders),
+            ]
+        }
+        2 => {
+            let [chart, tape] =
+                Layout::horizontal([Constraint::Min(24), Constraint::Length(38)]).areas(area);
+            vec![(Panel::Chart, chart), (Panel::Tape, tape)]
+        }
+        3 => {
+            let [portfolio, right] =
+                Layout::horizontal([Constraint::Length(42), Constraint::Min(30)]).areas(area);
+            let [leaders, news] = Layout::vertical([
+                Constraint::Length(rows_for(state.market.leaderboard.len().max(1))),
+                Constraint::Min(6),
+            ])
+            .areas(right);
+            vec![
+                (Panel::Portfolio, portfolio),
+                (Panel::Leaders, leaders),
+                (Panel::News, news),
+            ]
+        }
+        _ => {
+            let [cluster, rest] = Layout::vertical([
+                Constraint::Length(rows_for(state.cluster.nodes.len().max(1))),
+                Constraint::Min(5),
+            ])
+            .areas(area);
+            if state.is_admin() {
+                let [blocks, admin] =
+                    Layout::horizontal([Constraint::Min(30), Constraint::Length(30)]).areas(rest);
+                vec![
+                    (Panel::Blocks, blocks),
+                    (Panel::Cluster, cluster),
+                    (Panel::Admin, admin),
+                ]
+            } else {
+                vec![(Panel::Blocks, rest), (Panel::Cluster, cluster)]
+            }
+        }
+    }
+}

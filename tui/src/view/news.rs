@@ -1,0 +1,53 @@
+//! Headlines, newest first, each under its time and block height, wrapped to the panel.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::{frame, rows, theme};
+use crate::format;
+use crate::state::{Panel, State};
+
+/// The news panel.
+pub struct News<'a>(pub &'a State);
+
+impl Widget for News<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let state = self.0;
+        let focused = state.focus == Panel::News;
+        let news = &state.market.news;
+        let title = vec![
+            Span::raw(Panel::News.title()),
+            Span::styled(format!(" · {}", news.len()), theme::muted()),
+        ];
+        let inner = frame::draw(area, buf, title, None, focused);
+        if news.is_empty() {
+            rows::empty(inner, buf, "no news yet");
+            return;
+        }
+        let first = state.scrolls.news.min(news.len() - 1);
+        let mut lines: Vec<Line<'_>> = Vec::new();
+        for item in news.iter().skip(first) {
+            if !lines.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format::clock(item.timestamp_ms, state.utc_offset_ms),
+                    theme::muted(),
+                ),
+                Span::styled(format!("  block {}", item.height), theme::muted()),
+            ]));
+            lines.push(Line::styled(item.headline.clone(), theme::bold()));
+        }
+        let text_area = Rect {
+            x: inner.x.saturating_add(1).min(inner.right()),
+            width: inner.width.saturating_sub(1),
+            ..inner
+        };
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .render(text_area, buf);
+    }
+}
