@@ -1,5 +1,7 @@
-//! What a transaction did, in the CLI's words (`src/cli/client/render.rs`): receipts,
-//! cancels, administration, my fills.
+//! What a transaction did, in words: receipts, cancels, administration, my fills. The CLI
+//! (`src/cli/client/render.rs`) says what an order and a cancel did with [`order_text`] and
+//! [`cancel_text`]; its administration sentences are longer (keys, action names) than the
+//! status line's [`admin_text`].
 
 use qraft_node::core::exchange::receipt::{Effect, Fill, OrderResult, Outcome, Receipt};
 use qraft_node::core::tx::{AdminAction, NewOrder, OrderKind, Scope, TxBody};
@@ -125,7 +127,8 @@ pub fn order_text(order: &NewOrder, result: &OrderResult, height: u64, tick: Cen
     }
 }
 
-fn cancel_text(cancelled: &[(OrderId, Shares)], height: u64) -> String {
+/// What a cancel did, in a sentence.
+pub fn cancel_text(cancelled: &[(OrderId, Shares)], height: u64) -> String {
     match cancelled {
         [] => format!("Nothing was cancelled (block {height})"),
         [(order, shares)] => format!(

@@ -1,8 +1,8 @@
 //! Money, prices, quantities and times as people read them (pure).
 //!
-//! Prices travel as ticks of a symbol's tick size; cash as cents. The wording follows the
-//! CLI (`src/cli/client/output.rs`, `market.rs`): `$1,234.50`, `1,010` shares, and the
-//! same refusal for a price that is not a whole number of ticks.
+//! Prices travel as ticks of a symbol's tick size; cash as cents. The CLI uses these too
+//! (`src/cli/client/output.rs`, `market.rs`, `render.rs`), so both read alike: `$1,234.50`,
+//! `1,010` shares, and the same refusal for a price that is not a whole number of ticks.
 
 use qraft_node::core::types::{Cents, Ticker, Ticks, format_cents, parse_cents};
 
@@ -111,9 +111,9 @@ pub fn parse_price(text: &str, symbol: Ticker, tick_size: Cents) -> Result<Ticks
 }
 
 /// `HH:MM:SS` of a time in milliseconds since the Unix epoch, shifted by `offset_ms` (the
-/// local time zone's offset from UTC).
+/// local time zone's offset from UTC; the CLI's UTC times are `clock(ms, 0)`).
 pub fn clock(ms: u64, offset_ms: i64) -> String {
-    let local = (ms as i64).saturating_add(offset_ms).max(0) as u64;
+    let local = ms.saturating_add_signed(offset_ms);
     let secs = local / 1000;
     format!(
         "{:02}:{:02}:{:02}",
@@ -185,16 +185,31 @@ mod tests {
     fn prices_parse_into_ticks_or_say_why_not() {
         assert_eq!(parse_price("12.50", acme(), 1), Ok(1250));
         assert_eq!(parse_price("$12.5", acme(), 1), Ok(1250));
+        assert_eq!(parse_price("12", acme(), 1), Ok(1200));
         assert_eq!(parse_price("1,012.05", acme(), 1), Ok(101_205));
+        assert_eq!(parse_price("12.50", acme(), 5), Ok(250));
         assert_eq!(parse_price("12.55", acme(), 5), Ok(251));
+        assert_eq!(parse_price("$12.55", acme(), 5), Ok(251));
         assert_eq!(
             parse_price("12.53", acme(), 5).unwrap_err(),
             "$12.53 is not a whole number of ACME's ticks ($0.05 each): try $12.50 or $12.55"
         );
+        let err = parse_price("0.03", acme(), 5).unwrap_err();
+        assert!(err.ends_with("try $0.05"), "{err}");
         assert!(
             parse_price("0", acme(), 1)
                 .unwrap_err()
                 .contains("above zero")
+        );
+        assert!(
+            parse_price("-1", acme(), 1)
+                .unwrap_err()
+                .contains("above zero")
+        );
+        assert!(
+            parse_price("12.505", acme(), 1)
+                .unwrap_err()
+                .contains("not a price")
         );
         assert!(
             parse_price("abc", acme(), 1)
@@ -207,6 +222,8 @@ mod tests {
     fn clocks_durations_and_fitting() {
         assert_eq!(clock(3_723_000, 0), "01:02:03");
         assert_eq!(clock(3_723_000, 3_600_000), "02:02:03");
+        assert_eq!(clock(1_000, -3_600_000), "00:00:00");
+        assert_eq!(clock(u64::MAX, 0), "14:25:51");
         assert_eq!(duration_ms(850), "850ms");
         assert_eq!(duration_ms(1_250), "1.2s");
         assert_eq!(duration_ms(125_000), "2m05s");

@@ -14,9 +14,10 @@ use qraft_node::core::types::Ticker;
 use qraft_node::net::client::{Client, ClientError, Pipeline};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
+use qraft_tui::format::parse_price;
 use serde_json::{Map, Value, json};
 
-use super::market::{Prices, parse_price};
+use super::market::Prices;
 use super::output::{Failure, Report, emit};
 use crate::cli::game::load_genesis;
 use crate::cli::keys::open_key;

@@ -233,20 +233,9 @@ pub fn dollars(cents: i128) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
-/// Dollars for people: `$1,234.50`, `-$0.07`.
-pub fn usd(cents: i128) -> String {
-    let text = qraft_node::core::types::format_cents(cents);
-    match text.strip_prefix('-') {
-        Some(rest) => format!("-${rest}"),
-        None => format!("${text}"),
-    }
-}
-
-/// A whole number with thousands separators: `1,010`.
-pub fn count(n: i128) -> String {
-    let text = qraft_node::core::types::format_cents(n * 100);
-    text.trim_end_matches(".00").to_string()
-}
+/// Dollars for people (`$1,234.50`, `-$0.07`) and whole numbers with separators (`1,010`),
+/// as the dashboard writes them.
+pub use qraft_tui::format::{count, usd};
 
 /// The name of an enum value's variant in snake_case (`InsufficientCash` ->
 /// `insufficient_cash`), as a stable machine-readable reason.
@@ -276,13 +265,7 @@ fn snake_case(name: &str) -> String {
 
 /// `HH:MM:SS` (UTC) of a time in milliseconds since the Unix epoch.
 pub fn clock(ms: u64) -> String {
-    let secs = ms / 1000;
-    format!(
-        "{:02}:{:02}:{:02}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60
-    )
+    qraft_tui::format::clock(ms, 0)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in milliseconds since the Unix epoch.

@@ -11,9 +11,10 @@ use qraft_node::core::exchange::views::{
 };
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{AdminAction, NewOrder, OrderKind, Scope, TxBody};
-use qraft_node::core::types::{OrderId, Shares, Side, Ticker, Ticks};
+use qraft_node::core::types::{Ticker, Ticks};
 use qraft_node::net::proto::{BlockSummary, CommittedView, Event, OwnFill};
 use qraft_node::replica::Status;
+use qraft_tui::describe;
 use serde_json::{Map, Value, json};
 
 use super::market::Prices;
@@ -83,7 +84,7 @@ pub fn outcome(prices: &Prices, body: &TxBody, c: &CommittedView) -> Result<Repo
                     .map(|(order, shares)| json!({"order": order, "shares": shares}))
                     .collect(),
             );
-            cancel_text(cancelled, c.height)
+            describe::cancel_text(cancelled, c.height)
         }
         (Effect::Admin, TxBody::Admin(action)) => {
             base.insert("effect".into(), json!("admin"));
@@ -150,97 +151,9 @@ pub fn order_json(prices: &Prices, order: &NewOrder, result: &OrderResult) -> Va
     })
 }
 
-/// "10 ACME at $12.50", or "10 ACME for $124.70: 4 at $12.45, 6 at $12.50".
-fn fills_text(prices: &Prices, symbol: Ticker, fills: &[Fill]) -> String {
-    let shares: Shares = fills.iter().map(|f| f.quantity).sum();
-    let mut by_price: Vec<(Ticks, Shares)> = Vec::new();
-    for fill in fills {
-        match by_price.iter_mut().find(|(p, _)| *p == fill.price) {
-            Some((_, q)) => *q += fill.quantity,
-            None => by_price.push((fill.price, fill.quantity)),
-        }
-    }
-    if let [(price, _)] = by_price.as_slice() {
-        return format!(
-            "{} {symbol} at {}",
-            count(shares as i128),
-            prices.usd(symbol, *price)
-        );
-    }
-    let parts: Vec<String> = by_price
-        .iter()
-        .map(|(p, q)| format!("{} at {}", count(*q as i128), prices.usd(symbol, *p)))
-        .collect();
-    format!(
-        "{} {symbol} for {}: {}",
-        count(shares as i128),
-        usd(traded_cents(prices, symbol, fills)),
-        parts.join(", ")
-    )
-}
-
 /// What an accepted order did, in a sentence.
 pub fn order_text(prices: &Prices, order: &NewOrder, result: &OrderResult, height: u64) -> String {
-    let symbol = order.symbol;
-    let id = result.order;
-    let filled = result.filled();
-    let verb = match order.side {
-        Side::Buy => "Bought",
-        Side::Sell => "Sold",
-    };
-    let limit = order_type(order.kind).1;
-    let traded =
-        (filled > 0).then(|| format!("{verb} {}", fills_text(prices, symbol, &result.fills)));
-    let reason = result
-        .cancel_reason
-        .map_or_else(|| "nothing to trade with".to_string(), |r| r.to_string());
-    match traded {
-        Some(traded) if filled >= order.quantity => {
-            format!("{traded} (order #{id} filled in block {height})")
-        }
-        Some(traded) if result.resting > 0 => format!(
-            "{traded}; order #{id} rests: {} {} more at {} (block {height})",
-            order.side,
-            count(result.resting as i128),
-            limit.map_or_else(|| "?".into(), |p| prices.usd(symbol, p)),
-        ),
-        Some(traded) => format!(
-            "{traded}; the other {} were cancelled: {reason} (order #{id}, block {height})",
-            count(result.cancelled as i128)
-        ),
-        None if result.resting > 0 => format!(
-            "Order #{id} rests: {} {} {symbol} at {} (block {height})",
-            order.side,
-            count(result.resting as i128),
-            limit.map_or_else(|| "?".into(), |p| prices.usd(symbol, p)),
-        ),
-        None => format!(
-            "Nothing traded: {reason}; order #{id} to {} {} {symbol} was cancelled (block {height})",
-            order.side,
-            count(order.quantity as i128)
-        ),
-    }
-}
-
-fn cancel_text(cancelled: &[(OrderId, Shares)], height: u64) -> String {
-    match cancelled {
-        [] => format!("Nothing was cancelled (block {height})"),
-        [(order, shares)] => format!(
-            "Cancelled order #{order} ({} shares were open) in block {height}",
-            count(*shares as i128)
-        ),
-        many => {
-            let list: Vec<String> = many
-                .iter()
-                .map(|(o, s)| format!("#{o} ({})", count(*s as i128)))
-                .collect();
-            format!(
-                "Cancelled {} orders in block {height}: {}",
-                many.len(),
-                list.join(", ")
-            )
-        }
-    }
+    describe::order_text(order, result, height, prices.tick(order.symbol))
 }
 
 fn scope_json(scope: &Scope) -> Value {
@@ -731,7 +644,7 @@ mod tests {
     use qraft_node::core::exchange::receipt::{CancelReason, Receipt};
     use qraft_node::core::exchange::reject::Rejection;
     use qraft_node::core::hash::Hash32;
-    use qraft_node::core::types::Role;
+    use qraft_node::core::types::{Role, Shares, Side};
 
     use super::*;
 

@@ -45,11 +45,9 @@ impl Widget for Leaders<'_> {
                 let me = row.name == state.me.name;
                 let start = state.start_worth.get(&row.name).copied();
                 let pnl = start.map(|s| i128::from(row.net_worth) - i128::from(s));
-                let name = if row.role == Role::Bot {
-                    format!("{} (bot)", row.name)
-                } else {
-                    row.name.clone()
-                };
+                // Bots are dimmed rather than labelled, so names keep their room.
+                let bot = row.role == Role::Bot;
+                let name = row.name.clone();
                 let line = columns.row(
                     Span::raw(if me { "▸" } else { " " }),
                     vec![
@@ -70,6 +68,8 @@ impl Widget for Leaders<'_> {
                 );
                 if me {
                     line.style(Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD))
+                } else if bot {
+                    line.style(theme::muted())
                 } else {
                     line
                 }
