@@ -1,6 +1,6 @@
 //! The dashboard end to end, as a person uses it: `qraft demo` in a real terminal (tmux),
 //! an order placed with keys, seen in my open orders and in the block feed, cancelled,
-//! and the demo quit, leaving no process behind.
+//! and the demo quit, leaving no process behind; and a classroom laptop's `qraft run`.
 
 mod common;
 
@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::processes::{GameDir, NodeProcess};
 use common::tmux::{self, Tmux};
+use qraft_node::core::genesis::sample::SampleOptions;
 
 /// The header's block height, once the dashboard shows one.
 fn height(screen: &str) -> Option<u64> {
@@ -151,4 +153,91 @@ fn place_see_and_cancel_an_order_in_the_demo_then_quit_cleanly() {
         .filter(|p| !p.contains("tmux"))
         .collect();
     assert_eq!(left, Vec::<String>::new());
+}
+
+/// A classroom laptop: its learner node and the dashboard in front (`qraft run`), in a
+/// game whose voters are real headless processes. An order placed from the command line
+/// rests; a voter killed with -9 shows as down in the cluster panel, and as up again
+/// once it is restarted; quitting stops the laptop's node cleanly.
+#[test]
+fn a_laptop_runs_its_node_with_the_dashboard_and_sees_a_voter_go_down_and_come_back() {
+    if !tmux::available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is missing; .ci/run installs it"
+        );
+        eprintln!("tmux is not installed: skipping the dashboard end-to-end test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let game = GameDir::create(dir.path(), &SampleOptions::default(), 1, "tick_ms = 50").unwrap();
+    let mut voters: Vec<NodeProcess> = (1..=3).map(|id| NodeProcess::start(&game, id)).collect();
+    let symbol = &game.game.genesis.symbols[0];
+    // Well below the reference price: it rests.
+    let cents =
+        symbol.reference_price as i64 * symbol.tick_size / 2 / symbol.tick_size * symbol.tick_size;
+    let price = format!("{}.{:02}", cents / 100, cents % 100);
+
+    let status_file = dir.path().join("status");
+    let command = format!(
+        "{} run --config node4.toml --key keys/t0.key; echo $? > {}",
+        env!("CARGO_BIN_EXE_qraft"),
+        status_file.display()
+    );
+    let term = Tmux::start(&game.dir, 80, 24, &[], &command);
+    term.wait_for("the dashboard", Duration::from_secs(60), |s| {
+        s.contains("t0 trader") && s.contains("leader node")
+    });
+
+    term.keys(&[":"]);
+    term.type_text(&format!("buy {} 2 @ {price}", symbol.ticker));
+    term.keys(&["Enter"]);
+    let rests = format!("rests: buy 2 {} at ${price}", symbol.ticker);
+    term.wait_for("the order's receipt", Duration::from_secs(30), |s| {
+        s.contains(&rests)
+    });
+
+    // The Chain page: every node up, then node3 down, then back.
+    term.keys(&["4"]);
+    let row = |s: &str, id: &str, reach: &str| {
+        s.lines()
+            .any(|l| l.contains(&format!(" {id} ")) && l.contains(reach))
+    };
+    term.wait_for("every node up", Duration::from_secs(30), |s| {
+        ["node1", "node2", "node3"].iter().all(|n| row(s, n, " up"))
+    });
+    voters[2].kill();
+    term.wait_for("node3 down", Duration::from_secs(30), |s| {
+        row(s, "node3", "down")
+    });
+    voters[2] = NodeProcess::start(&game, 3);
+    term.wait_for("node3 back up", Duration::from_secs(60), |s| {
+        row(s, "node3", " up")
+    });
+
+    term.keys(&["q"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && text.ends_with('\n')
+        {
+            break text.trim().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "qraft run did not exit after q:\n{}",
+            term.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status, "0", "{}", term.screen());
+    let log = std::fs::read_to_string(game.dir.join("data/node4.log")).unwrap();
+    assert!(log.contains("running with the dashboard"), "{log}");
+    for voter in &mut voters {
+        assert!(
+            voter.terminate(Duration::from_secs(20)),
+            "{}",
+            voter.log_text()
+        );
+    }
 }

@@ -50,6 +50,8 @@ pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
         dashboard.title.clone(),
     );
     state.now_ms = now_ms();
+    // Clocks show the laptop's local time.
+    state.utc_offset_ms = i64::from(chrono::Local::now().offset().local_minus_utc()) * 1000;
 
     let restore_on_panic = PanicRestore::install();
     let mut terminal = match open_terminal() {

@@ -40,6 +40,13 @@ pub fn banner(state: &State) -> Option<&'static str> {
         .is_some_and(|r| matches!(r.reach, Reach::Down(_)))
     {
         Some("connection lost")
+    } else if state
+        .cluster
+        .local_status()
+        .is_some_and(|s| s.leader.is_none())
+    {
+        // Cut off from the cluster, or an election under way: orders wait.
+        Some("no leader: reconnecting")
     } else {
         None
     }
@@ -190,6 +197,35 @@ mod tests {
         assert_eq!(buf[(27, 0)].fg, theme::WARN);
         state.market.game_over = true;
         assert!(buffer_lines(&render(Header(&state), 80, 1))[0].contains("│ GAME OVER │"));
+    }
+
+    #[test]
+    fn a_node_cut_off_from_the_cluster_says_so() {
+        let mut state = sample::state();
+        let local = state.cluster.local;
+        let row = state
+            .cluster
+            .nodes
+            .iter_mut()
+            .find(|n| n.id == local)
+            .unwrap();
+        row.status.as_mut().unwrap().leader = None;
+        let line = buffer_lines(&render(Header(&state), 100, 1))[0].clone();
+        assert!(line.contains("│  no leader: reconnecting  │"), "{line}");
+        row_down(&mut state);
+        let line = buffer_lines(&render(Header(&state), 100, 1))[0].clone();
+        assert!(line.contains("│  connection lost  │"), "{line}");
+    }
+
+    fn row_down(state: &mut State) {
+        let local = state.cluster.local;
+        let row = state
+            .cluster
+            .nodes
+            .iter_mut()
+            .find(|n| n.id == local)
+            .unwrap();
+        row.reach = Reach::Down("no answer within 2s".into());
     }
 
     #[test]
