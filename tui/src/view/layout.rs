@@ -60,8 +60,11 @@ pub fn screen(state: &State, area: Rect) -> Screen {
     ])
     .areas(area);
     let (page, panels) = if wide {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        let [top, bottom] = Layout::vertical([
+            Constraint::Length(top_height(state, body)),
+            Constraint::Fill(1),
+        ])
+        .areas(body);
         let halves = |r: Rect| -> [Rect; 2] {
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(r)
         };
@@ -86,6 +89,23 @@ pub fn screen(state: &State, area: Rect) -> Screen {
     }
 }
 
+/// Rows of the grid's top half (the Trade and Market pages): 55% of the body, more if
+/// the trade page needs it to show a few open orders under the ticket, as long as the
+/// bottom half keeps [`MIN_BOTTOM`] rows.
+fn top_height(state: &State, body: Rect) -> u16 {
+    let share = body.height.saturating_mul(55) / 100;
+    let trade_page = rows_for(state.market.symbols.len().max(1)) + TICKET_ROWS + ORDERS_ROWS;
+    let most = body.height.saturating_sub(MIN_BOTTOM);
+    share.max(trade_page.min(most))
+}
+
+/// The order ticket's rows, borders included.
+const TICKET_ROWS: u16 = 8;
+/// Open orders' rows wanted in the grid: borders, header and three orders.
+const ORDERS_ROWS: u16 = 6;
+/// The fewest rows the grid's bottom half keeps.
+const MIN_BOTTOM: u16 = 12;
+
 fn rows_for(items: usize) -> u16 {
     u16::try_from(items).unwrap_or(u16::MAX).saturating_add(3)
 }
@@ -106,7 +126,8 @@ pub fn page_panels(state: &State, page: usize, area: Rect) -> Vec<(Panel, Rect)>
             };
             let [book, right] = Layout::horizontal(split).areas(rest);
             let [ticket, orders] =
-                Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(right);
+                Layout::vertical([Constraint::Length(TICKET_ROWS), Constraint::Min(3)])
+                    .areas(right);
             vec![
                 (Panel::Watch, watch),
                 (Panel::Book, book),
@@ -151,5 +172,29 @@ pub fn page_panels(state: &State, page: usize, area: Rect) -> Vec<(Panel, Rect)>
                 vec![(Panel::Blocks, rest), (Panel::Cluster, cluster)]
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::sample;
+    use crate::view::tests::{buffer_lines, render};
+
+    #[test]
+    fn a_modest_grid_still_shows_my_open_orders() {
+        let state = sample::state();
+        let lines = buffer_lines(&render(&state, 130, 38));
+        for order in ["#41 buy  ACME", "#42 sell ACME"] {
+            assert!(
+                lines.iter().any(|l| l.contains(order)),
+                "{order} is not shown:\n{}",
+                lines.join("\n")
+            );
+        }
+        assert!(
+            lines.iter().any(|l| l.contains("Blocks")),
+            "{}",
+            lines.join("\n")
+        );
     }
 }

@@ -15,8 +15,8 @@ const COLS: [Col; 6] = [
     Col::right("Id", 5, 2),
     Col::left("Side", 4, 0),
     Col::left("Sym", 6, 0),
-    Col::right("Price", 9, 0),
-    Col::right("Left", 10, 1),
+    Col::right("Price", 8, 0),
+    Col::right("Left", 8, 1),
     Col::right("Block", 6, 3),
 ];
 
@@ -99,9 +99,9 @@ mod tests {
             lines,
             [
                 "┏ Open orders · 2 ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓",
-                "┃    Id Side Sym        Price       Left  Block  ┃",
-                "┃   #41 buy  ACME       12.45         10    #44  ┃",
-                "┃▸  #42 sell ACME       12.60      50/80    #47  ┃",
+                "┃    Id Side Sym       Price     Left  Block     ┃",
+                "┃   #41 buy  ACME      12.45       10    #44     ┃",
+                "┃▸  #42 sell ACME      12.60    50/80    #47     ┃",
                 "┃                                                ┃",
                 "┗━━━━━━━━━━━━━━━━━━━━━━━━ x cancel  X cancel all ┛",
             ]
