@@ -89,6 +89,8 @@ impl Feed {
         match command {
             Command::Submit { request, body } => self.submitter.submit(request, body),
             Command::Watch(ticker) => {
+                // Forget the symbol loads that have finished.
+                while self.tasks.try_join_next().is_some() {}
                 *self.watched.lock().unwrap_or_else(|e| e.into_inner()) = Some(ticker);
                 let handle = self.config.handle.clone();
                 let actions = self.actions.clone();
@@ -141,19 +143,27 @@ impl Follower {
             return;
         }
         let mut stale = Stale::default();
+        // When what is stale is reloaded: at most REFRESH_EVERY after it first went stale,
+        // however busy the chain.
+        let mut refresh_at: Option<tokio::time::Instant> = None;
         loop {
-            let event = if stale.market || stale.book || stale.news {
-                match tokio::time::timeout(REFRESH_EVERY, events.recv()).await {
-                    Ok(event) => event,
-                    Err(_) => {
-                        if self.refresh(&std::mem::take(&mut stale)).await.is_err() {
-                            break;
-                        }
-                        continue;
+            if stale.market || stale.book || stale.news {
+                let at =
+                    *refresh_at.get_or_insert_with(|| tokio::time::Instant::now() + REFRESH_EVERY);
+                if tokio::time::Instant::now() >= at {
+                    refresh_at = None;
+                    if self.refresh(&std::mem::take(&mut stale)).await.is_err() {
+                        break;
                     }
+                    continue;
                 }
-            } else {
-                events.recv().await
+            }
+            let event = match refresh_at {
+                Some(at) => match tokio::time::timeout_at(at, events.recv()).await {
+                    Ok(event) => event,
+                    Err(_) => continue,
+                },
+                None => events.recv().await,
             };
             match event {
                 Ok(NodeEvent::Block(block)) => {
