@@ -310,7 +310,8 @@ fn block_line(applied: &AppliedBlock, me: &PublicKey) -> BlockLine {
     }
 }
 
-/// My side of each trade I was in.
+/// My side of each trade in which one of my resting orders was hit. (When my incoming
+/// order trades, its receipt says so, in full.)
 fn my_fills(trades: &[Trade], me: &PublicKey) -> Vec<MyFill> {
     let mut fills = Vec::new();
     for trade in trades {
@@ -318,7 +319,7 @@ fn my_fills(trades: &[Trade], me: &PublicKey) -> Vec<MyFill> {
             (Side::Buy, &trade.buyer, trade.buy_order),
             (Side::Sell, &trade.seller, trade.sell_order),
         ] {
-            if key == me {
+            if key == me && side != trade.aggressor {
                 fills.push(MyFill {
                     symbol: trade.symbol,
                     side,
@@ -335,4 +336,47 @@ fn my_fills(trades: &[Trade], me: &PublicKey) -> Vec<MyFill> {
 /// The first 6 bytes of a hash, in hex.
 pub fn hex_prefix(bytes: &[u8]) -> String {
     bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use qraft_keys::Keypair;
+    use qraft_node::core::types::Ticker;
+
+    use super::*;
+
+    fn trade(seq: u64, aggressor: Side, buyer: &Keypair, seller: &Keypair) -> Trade {
+        Trade {
+            seq,
+            height: 7,
+            timestamp_ms: 0,
+            symbol: Ticker::new("ACME").unwrap(),
+            price: 1250,
+            quantity: 10,
+            aggressor,
+            buy_order: 100 + seq,
+            sell_order: 200 + seq,
+            buyer: buyer.public(),
+            seller: seller.public(),
+        }
+    }
+
+    #[test]
+    fn my_fills_are_my_resting_orders_that_traded() {
+        let me = Keypair::from_label("test/me");
+        let other = Keypair::from_label("test/other");
+        let trades = [
+            // Someone sold into my resting bid: mine.
+            trade(1, Side::Sell, &me, &other),
+            // My incoming buy took their offer: its receipt tells me.
+            trade(2, Side::Buy, &me, &other),
+            // Their incoming buy lifted my resting offer: mine.
+            trade(3, Side::Buy, &other, &me),
+            // Not mine at all.
+            trade(4, Side::Buy, &other, &other),
+        ];
+        let fills = my_fills(&trades, &me.public());
+        let seen: Vec<(Side, u64)> = fills.iter().map(|f| (f.side, f.order)).collect();
+        assert_eq!(seen, [(Side::Buy, 101), (Side::Sell, 203)]);
+    }
 }
