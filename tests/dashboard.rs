@@ -46,24 +46,15 @@ fn processes_naming(needle: &Path) -> Vec<String> {
 
 #[test]
 fn place_see_and_cancel_an_order_in_the_demo_then_quit_cleanly() {
-    if !tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is missing; .ci/run installs it"
-        );
-        eprintln!("tmux is not installed: skipping the dashboard end-to-end test");
+    if tmux::missing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let game = dir.path().join("game");
-    // The shell records the demo's exit status (tmux may see the pane close before it
-    // learns the status).
-    let status_file = dir.path().join("status");
     let command = format!(
-        "{} demo --dir {} --bots 2 --seed 7; echo $? > {}",
+        "{} demo --dir {} --bots 2 --seed 7",
         env!("CARGO_BIN_EXE_qraft"),
-        game.display(),
-        status_file.display()
+        game.display()
     );
     let term = Tmux::start(dir.path(), 160, 48, &[("RUST_LOG", "info")], &command);
 
@@ -130,20 +121,7 @@ fn place_see_and_cancel_an_order_in_the_demo_then_quit_cleanly() {
 
     // Quit: everything the demo started stops.
     term.keys(&["q"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file)
-            && text.ends_with('\n')
-        {
-            break text.trim().to_string();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the demo did not exit after q:\n{}",
-            term.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = term.wait_for_exit(Duration::from_secs(30));
     let screen = term.screen();
     assert_eq!(status, "0", "{screen}");
     assert!(screen.contains("stopped at height"), "{screen}");
@@ -161,12 +139,7 @@ fn place_see_and_cancel_an_order_in_the_demo_then_quit_cleanly() {
 /// once it is restarted; quitting stops the laptop's node cleanly.
 #[test]
 fn a_laptop_runs_its_node_with_the_dashboard_and_sees_a_voter_go_down_and_come_back() {
-    if !tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is missing; .ci/run installs it"
-        );
-        eprintln!("tmux is not installed: skipping the dashboard end-to-end test");
+    if tmux::missing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -178,11 +151,9 @@ fn a_laptop_runs_its_node_with_the_dashboard_and_sees_a_voter_go_down_and_come_b
         symbol.reference_price as i64 * symbol.tick_size / 2 / symbol.tick_size * symbol.tick_size;
     let price = format!("{}.{:02}", cents / 100, cents % 100);
 
-    let status_file = dir.path().join("status");
     let command = format!(
-        "{} run --config node4.toml --key keys/t0.key; echo $? > {}",
-        env!("CARGO_BIN_EXE_qraft"),
-        status_file.display()
+        "{} run --config node4.toml --key keys/t0.key",
+        env!("CARGO_BIN_EXE_qraft")
     );
     let term = Tmux::start(&game.dir, 80, 24, &[], &command);
     term.wait_for("the dashboard", Duration::from_secs(60), |s| {
@@ -216,20 +187,7 @@ fn a_laptop_runs_its_node_with_the_dashboard_and_sees_a_voter_go_down_and_come_b
     });
 
     term.keys(&["q"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file)
-            && text.ends_with('\n')
-        {
-            break text.trim().to_string();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "qraft run did not exit after q:\n{}",
-            term.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = term.wait_for_exit(Duration::from_secs(30));
     assert_eq!(status, "0", "{}", term.screen());
     let log = std::fs::read_to_string(game.dir.join("data/node4.log")).unwrap();
     assert!(log.contains("running with the dashboard"), "{log}");

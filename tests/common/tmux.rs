@@ -2,30 +2,45 @@
 //! (a private socket), keys sent with `send-keys`, the screen read with `capture-pane`.
 //! The server is killed when the [`Tmux`] is dropped, so nothing is left running.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 pub struct Tmux {
     socket: String,
+    /// Where the shell writes the program's exit status (tmux may see the pane close
+    /// before it learns the status).
+    status_file: PathBuf,
 }
 
-/// Whether tmux can be run here. CI installs it (`.ci/run`); elsewhere a test without it
-/// says so and passes only outside CI.
-pub fn available() -> bool {
-    Command::new("tmux")
+/// Whether tmux is missing here, so the calling test should return at once. CI installs
+/// it (`.ci/run`), so there a missing tmux fails the test; elsewhere it is said.
+pub fn missing() -> bool {
+    let found = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is missing; .ci/run installs it"
+        );
+        eprintln!("tmux is not installed: skipping this end-to-end test");
+    }
+    !found
 }
 
 impl Tmux {
     /// Starts `command` (run by the shell) in a new `width` x `height` session, in `dir`,
-    /// with `env` set. The pane stays after the program exits, so its exit status can be
-    /// read.
+    /// with `env` set; [`Tmux::wait_for_exit`] reads its exit status.
     pub fn start(dir: &Path, width: u16, height: u16, env: &[(&str, &str)], command: &str) -> Tmux {
         let socket = format!("qraft-test-{}-{}", std::process::id(), unique());
-        let tmux = Tmux { socket };
+        let status_file = std::env::temp_dir().join(format!("{socket}.status"));
+        let command = format!("{command}; echo $? > {}", status_file.display());
+        let tmux = Tmux {
+            socket,
+            status_file,
+        };
         let mut args: Vec<String> = vec![
             "new-session".into(),
             "-d".into(),
@@ -42,7 +57,7 @@ impl Tmux {
             args.push("-e".into());
             args.push(format!("{name}={value}"));
         }
-        args.push(command.into());
+        args.push(command);
         let out = tmux.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(
             out.status.success(),
@@ -96,9 +111,32 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// The program's exit status, once it has exited; panics with the screen after
+    /// `within`.
+    pub fn wait_for_exit(&self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&self.status_file)
+                && text.ends_with('\n')
+            {
+                return text.trim().to_string();
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "the program did not exit within {within:?}:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         self.run(&["kill-server"]);
+        let _ = std::fs::remove_file(&self.status_file);
     }
 }
 

@@ -52,7 +52,6 @@ pub enum Action {
     Paste(String),
     /// The answer to a yes/no question.
     Confirm(bool),
-    Resize(u16, u16),
     /// Time passes: `now` in ms since the Unix epoch.
     Tick(u64),
 
@@ -84,11 +83,6 @@ pub enum Action {
     },
     /// The local node has stopped.
     NodeStopped,
-    /// The node took request `request`: its transaction's hash prefix.
-    Submitted {
-        request: u64,
-        hash: String,
-    },
     /// Request `request` was applied in block `height`.
     Committed {
         request: u64,

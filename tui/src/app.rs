@@ -116,9 +116,6 @@ async fn run_loop(
     state: &mut State,
     dashboard: Dashboard,
 ) -> Result<(), TuiError> {
-    let size = terminal.size()?;
-    update(state, Action::Resize(size.width, size.height));
-
     let (action_tx, mut actions) = mpsc::unbounded_channel();
     let mut feed = Feed::start(
         FeedConfig {

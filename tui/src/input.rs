@@ -1,4 +1,5 @@
 //! Terminal events to [`Action`]s, by mode (pure). The keymap the help overlay shows.
+//! (A resize is no action: the app draws again after every terminal event.)
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use qraft_node::core::types::Side;
@@ -11,7 +12,6 @@ pub fn action(event: &Event, mode: Mode) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => key_action(key, mode),
         Event::Paste(text) => Some(Action::Paste(text.clone())),
-        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
         _ => None,
     }
 }

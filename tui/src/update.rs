@@ -22,7 +22,6 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     let mut out = Vec::new();
     match action {
         Action::Tick(now) => tick(state, now),
-        Action::Resize(w, h) => state.size = (w, h),
         Action::Quit => {
             state.quitting = true;
             out.push(Command::Quit);
@@ -40,7 +39,6 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         | Action::Blocks(_)
         | Action::NodeStatus { .. }
         | Action::NodeStopped
-        | Action::Submitted { .. }
         | Action::Committed { .. }
         | Action::SubmitFailed { .. }
         | Action::Retrying { .. } => feed::apply(state, action, &mut out),
@@ -75,8 +73,6 @@ pub(crate) fn submit(state: &mut State, body: TxBody, from_ticket: bool, out: &m
         Pending {
             body: body.clone(),
             label,
-            sent_ms: state.now_ms,
-            hash: None,
             from_ticket,
         },
     );

@@ -89,8 +89,6 @@ async fn the_feed_loads_follows_and_submits_in_order() {
             qraft_tui::state::Pending {
                 body: body.clone(),
                 label: format!("order {request}"),
-                sent_ms: 0,
-                hash: None,
                 from_ticket: false,
             },
         );
@@ -160,8 +158,6 @@ async fn the_feed_loads_follows_and_submits_in_order() {
         qraft_tui::state::Pending {
             body: bodies[0].clone(),
             label: "after the other client".into(),
-            sent_ms: 0,
-            hash: None,
             from_ticket: false,
         },
     );

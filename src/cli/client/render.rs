@@ -184,16 +184,15 @@ pub fn admin_json(action: &AdminAction) -> Value {
     }
 }
 
+/// What an administration transaction did: the dashboard's sentence for market sessions
+/// and news; here also the new participant's key, and the action's name for the rest.
 fn admin_text(action: &AdminAction) -> String {
-    let on = |scope: &Scope, all: &str, one: &str| match scope {
-        Scope::All => all.to_string(),
-        Scope::Symbol(s) => one.replace("{}", s.as_str()),
-    };
     match action {
-        AdminAction::Open(s) => on(s, "The market is open", "{} is open"),
-        AdminAction::Halt(s) => on(s, "Trading is halted", "Trading in {} is halted"),
-        AdminAction::Resume(s) => on(s, "Trading resumed", "Trading in {} resumed"),
-        AdminAction::Close(s) => on(s, "The market is closed", "{} is closed"),
+        AdminAction::Open(_)
+        | AdminAction::Halt(_)
+        | AdminAction::Resume(_)
+        | AdminAction::Close(_)
+        | AdminAction::News { .. } => describe::admin_text(action),
         AdminAction::AddParticipant(p) => format!(
             "Added {} ({}) with {} cash, key {}",
             p.name,
@@ -201,7 +200,6 @@ fn admin_text(action: &AdminAction) -> String {
             usd(p.cash as i128),
             p.key
         ),
-        AdminAction::News { headline } => format!("Published: {headline}"),
         other => format!("Done: {}", variant_name(other).replace('_', " ")),
     }
 }

@@ -130,12 +130,7 @@ impl Attempt {
     /// Signs and enqueues now (so transactions reach the node in the user's order).
     fn send(&self) -> (qraft_node::api::PendingSubmit, Instant) {
         let tx = self.signer.sign(self.body.clone());
-        let pending = self.handle.enqueue(tx);
-        let _ = self.actions.send(Action::Submitted {
-            request: self.request,
-            hash: hex_prefix(pending.hash().0.as_slice()),
-        });
-        (pending, Instant::now())
+        (self.handle.enqueue(tx), Instant::now())
     }
 
     async fn follow(self, first: (qraft_node::api::PendingSubmit, Instant)) {

@@ -77,9 +77,6 @@ pub struct Pending {
     pub body: TxBody,
     /// What it is, for messages: `buy 10 ACME @ $12.50`.
     pub label: String,
-    pub sent_ms: u64,
-    /// Hex prefix of its hash once the node has it.
-    pub hash: Option<String>,
     /// Whether it came from the order ticket (its answer shows there too).
     pub from_ticket: bool,
 }
@@ -90,8 +87,6 @@ pub struct State {
     pub title: String,
     pub game: String,
     pub me: Me,
-    /// The node this dashboard runs in.
-    pub node_id: NodeId,
     pub rules: Rules,
     /// Net worth at the start of the game by participant name (cash plus holdings at
     /// reference prices), for P&L.
@@ -100,8 +95,6 @@ pub struct State {
     pub now_ms: u64,
     /// The local time zone's offset from UTC, for clocks.
     pub utc_offset_ms: i64,
-    /// The terminal's size.
-    pub size: (u16, u16),
     pub mode: Mode,
     pub focus: Panel,
     pub scrolls: Scrolls,
@@ -151,12 +144,10 @@ impl State {
             title,
             game: genesis.game.clone(),
             me,
-            node_id,
             rules: genesis.rules.clone(),
             start_worth,
             now_ms: 0,
             utc_offset_ms: 0,
-            size: (80, 24),
             mode: Mode::Normal,
             focus: Panel::Watch,
             scrolls: Scrolls::default(),

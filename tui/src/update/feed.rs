@@ -78,11 +78,6 @@ pub(super) fn apply(state: &mut State, action: Action, out: &mut Vec<Command>) {
                 "This dashboard's node has stopped: nothing more will arrive (see the log).",
             );
         }
-        Action::Submitted { request, hash } => {
-            if let Some(pending) = state.pending.get_mut(&request) {
-                pending.hash = Some(hash);
-            }
-        }
         Action::Committed {
             request,
             height,

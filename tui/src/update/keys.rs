@@ -99,13 +99,7 @@ fn step(value: usize, delta: i64, len: usize) -> usize {
 
 fn move_cursor(state: &mut State, delta: i64, out: &mut Vec<Command>) {
     match state.focus {
-        Panel::Watch => {
-            let before = state.market.selected;
-            state.market.selected = step(before, delta, state.market.symbols.len());
-            if state.market.selected != before {
-                watch_selected(state, out);
-            }
-        }
+        Panel::Watch => select_symbol(state, delta, out),
         Panel::Book => {
             let len = state.market.ladder().len();
             state.market.book_cursor = step(state.market.book_cursor, delta, len);
@@ -148,7 +142,8 @@ fn move_cursor(state: &mut State, delta: i64, out: &mut Vec<Command>) {
     }
 }
 
-/// Left and right: the previous or next symbol, from any panel.
+/// Moves the symbol selection (up and down in the market watch; left and right from
+/// any panel), following the new symbol.
 fn select_symbol(state: &mut State, delta: i64, out: &mut Vec<Command>) {
     let before = state.market.selected;
     state.market.selected = step(before, delta, state.market.symbols.len());

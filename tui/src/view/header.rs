@@ -199,33 +199,26 @@ mod tests {
         assert!(buffer_lines(&render(Header(&state), 80, 1))[0].contains("│ GAME OVER │"));
     }
 
+    /// The dashboard's own node's row of the cluster panel.
+    fn local_row(state: &mut State) -> &mut crate::state::NodeRow {
+        let local = state.cluster.local;
+        state
+            .cluster
+            .nodes
+            .iter_mut()
+            .find(|n| n.id == local)
+            .unwrap()
+    }
+
     #[test]
     fn a_node_cut_off_from_the_cluster_says_so() {
         let mut state = sample::state();
-        let local = state.cluster.local;
-        let row = state
-            .cluster
-            .nodes
-            .iter_mut()
-            .find(|n| n.id == local)
-            .unwrap();
-        row.status.as_mut().unwrap().leader = None;
+        local_row(&mut state).status.as_mut().unwrap().leader = None;
         let line = buffer_lines(&render(Header(&state), 100, 1))[0].clone();
         assert!(line.contains("│  no leader: reconnecting  │"), "{line}");
-        row_down(&mut state);
+        local_row(&mut state).reach = Reach::Down("no answer within 2s".into());
         let line = buffer_lines(&render(Header(&state), 100, 1))[0].clone();
         assert!(line.contains("│  connection lost  │"), "{line}");
-    }
-
-    fn row_down(state: &mut State) {
-        let local = state.cluster.local;
-        let row = state
-            .cluster
-            .nodes
-            .iter_mut()
-            .find(|n| n.id == local)
-            .unwrap();
-        row.reach = Reach::Down("no answer within 2s".into());
     }
 
     #[test]
