@@ -67,18 +67,24 @@ async fn orders_submitted_anywhere_commit_on_every_node() {
     let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
     let follower = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
     let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 1);
-    let mut tasks = Vec::new();
+    // Each trader submits through one node (even traders the leader, odd ones a
+    // follower, which forwards), enqueued in nonce order: a trader whose orders were
+    // split across two nodes could see its later nonce ordered first, and the earlier
+    // one rightly refused as stale.
+    let traders = cluster.game.traders.len();
+    let mut pending = Vec::new();
     for i in 0..60 {
-        let handle = cluster.handle(if i % 2 == 0 { leader } else { follower });
-        let tx = flow.next_tx();
-        tasks.push(tokio::spawn(
-            async move { (tx.hash(), handle.submit(tx).await) },
-        ));
+        let trader = i % traders;
+        let handle = cluster.handle(if trader % 2 == 0 { leader } else { follower });
+        let tx = flow.next_tx_from(trader);
+        pending.push((tx.hash(), handle.enqueue(tx)));
     }
     let mut acked = BTreeMap::new();
-    for task in tasks {
-        let (hash, result) = task.await.unwrap();
-        let committed = result.expect("every order is ordered and applied");
+    for (hash, submit) in pending {
+        let committed = submit
+            .wait()
+            .await
+            .expect("every order is ordered and applied");
         acked.insert(hash, committed);
     }
     assert_agree(&cluster, &acked).await;
@@ -135,17 +141,12 @@ async fn a_full_mempool_answers_busy() {
     let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
     let handle = cluster.handle(leader);
     let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 2);
-    let tasks: Vec<_> = (0..12)
-        .map(|_| {
-            let handle = handle.clone();
-            let tx = flow.next_tx();
-            tokio::spawn(async move { handle.submit(tx).await })
-        })
-        .collect();
+    // Enqueued in order, so no trader's later nonce can overtake its earlier one.
+    let pending: Vec<_> = (0..12).map(|_| handle.enqueue(flow.next_tx())).collect();
     let mut busy = 0;
     let mut ok = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for submit in pending {
+        match submit.wait().await {
             Ok(_) => ok += 1,
             Err(SubmitError::Refused(Refusal::Busy { capacity: 4 })) => busy += 1,
             Err(other) => panic!("unexpected {other:?}"),
