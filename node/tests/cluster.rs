@@ -75,7 +75,11 @@ async fn orders_submitted_anywhere_commit_on_every_node() {
     let mut pending = Vec::new();
     for i in 0..60 {
         let trader = i % traders;
-        let handle = cluster.handle(if trader % 2 == 0 { leader } else { follower });
+        let handle = cluster.handle(if trader.is_multiple_of(2) {
+            leader
+        } else {
+            follower
+        });
         let tx = flow.next_tx_from(trader);
         pending.push((tx.hash(), handle.enqueue(tx)));
     }
