@@ -97,7 +97,7 @@ impl RunningNode {
                 // stops this node like a fatal error: its handle says so, and the
                 // process can exit and be restarted to recover from its data directory.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(replica, receiver, transport, &thread_handle, &thread_killed)
+                    run(replica, receiver, transport, &thread_handle, thread_killed)
                 }))
                 .unwrap_or_else(|panic| {
                     let what = panic
@@ -161,10 +161,19 @@ fn run(
     inbox: Receiver<Input>,
     transport: Arc<dyn Transport>,
     handle: &Handle,
-    killed: &AtomicBool,
+    killed: Arc<AtomicBool>,
 ) -> Result<(), ReplicaError> {
     let clock = Clock::default();
     let id = replica.id();
+    {
+        let transport = transport.clone();
+        let killed = killed.clone();
+        replica.set_early_transmit(Box::new(move |to, message| {
+            if !killed.load(Ordering::Acquire) {
+                transport.send(id, to, message);
+            }
+        }));
+    }
     loop {
         if killed.load(Ordering::Acquire) {
             return Ok(());

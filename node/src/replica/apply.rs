@@ -22,8 +22,10 @@ use super::{
 impl Replica {
     pub(super) fn run_ready_loop(&mut self) -> Result<(), ReplicaError> {
         while let Some(work) = self.driver.poll_ready()? {
-            // 1. Messages that need no persistence go out first.
+            // 1. Messages that need no persistence go out first: the leader's appends
+            //    reach the followers while it applies and fsyncs.
             self.send_raft(work.messages);
+            self.flush_outbox_early();
             if let Some((role, leader)) = work.soft_state {
                 self.set_role(role, leader);
             }
