@@ -187,6 +187,67 @@ fn init_writes_learner_nodes_after_the_voters() {
 }
 
 #[test]
+fn init_with_hosts_writes_a_lan_network() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let out = success(qraft(&[
+        "init",
+        arg(dir),
+        "--learners",
+        "2",
+        "--hosts",
+        "192.168.1.10,192.168.1.10,teacher-2.local,fd00::7,192.168.1.31",
+    ]));
+    assert!(!out.contains("Every node is on this machine"), "{out}");
+    let genesis = read_genesis(dir);
+    let addresses: Vec<&str> = genesis.nodes().map(|n| n.address.as_str()).collect();
+    assert_eq!(
+        addresses,
+        [
+            "192.168.1.10:7801",
+            "192.168.1.10:7802",
+            "teacher-2.local:7803",
+            "[fd00::7]:7804",
+            "192.168.1.31:7805"
+        ]
+    );
+    let listen = |node: &str| {
+        let config = fs::read_to_string(dir.join(format!("{node}.toml"))).unwrap();
+        let line = config.lines().find(|l| l.starts_with("listen = ")).unwrap();
+        line.to_string()
+    };
+    assert_eq!(listen("node1"), "listen = \"0.0.0.0:7801\"");
+    assert_eq!(listen("node3"), "listen = \"0.0.0.0:7803\"");
+    assert_eq!(listen("node4"), "listen = \"[::]:7804\"");
+    assert_eq!(listen("node5"), "listen = \"0.0.0.0:7805\"");
+    success(qraft(&["genesis", "check", arg(&dir.join("genesis.toml"))]));
+}
+
+#[test]
+fn init_refuses_bad_hosts() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("net");
+    let err = failure(qraft(&["init", arg(&dir), "--hosts", "10.0.0.1,10.0.0.2"]));
+    assert!(
+        err.contains("--hosts names 2 hosts but the network has 3 nodes (3 voters and 0 learners)"),
+        "{err}"
+    );
+    let err = failure(qraft(&[
+        "init",
+        arg(&dir),
+        "--hosts",
+        "10.0.0.1,10.0.0.2:7802,10.0.0.3",
+    ]));
+    assert!(
+        err.contains("--hosts, node2") && err.contains("without a port"),
+        "{err}"
+    );
+    let err = failure(qraft(&["init", arg(&dir), "--hosts", "a,b_c,d"]));
+    assert!(err.contains("\"b_c\" is neither"), "{err}");
+    assert!(!dir.exists(), "a refused init wrote nothing");
+}
+
+#[test]
 fn init_refuses_bad_options() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("net");

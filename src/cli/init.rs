@@ -3,7 +3,7 @@
 //! ```text
 //! DIR/
 //!   genesis.toml      the game: symbols, participants, voters (edit it, then check it)
-//!   node1.toml ...    one node configuration per voter
+//!   node1.toml ...    one node configuration per node (voters, then learners)
 //!   keys/             one key file per voter node, the admin, each trader and bot
 //! ```
 //!
@@ -64,6 +64,12 @@ pub struct InitArgs {
     /// The first voter's port; voter N listens on P + N - 1.
     #[arg(long, value_name = "P", default_value_t = 7801, value_parser = clap::value_parser!(u16).range(1..))]
     base_port: u16,
+    /// Each node's host on the LAN (IP address or name), node1 first, comma-separated:
+    /// one per node, voters then learners; a host may repeat (three voters on the
+    /// teacher's laptop). The genesis then holds these addresses and every node listens on
+    /// all interfaces. Without it, every node is on 127.0.0.1 (a game on one machine).
+    #[arg(long, value_name = "HOST,...", value_delimiter = ',')]
+    hosts: Vec<String>,
     /// The game's name, shown to every participant.
     #[arg(long, value_name = "NAME", default_value = "Classroom market")]
     game: String,
@@ -98,6 +104,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         "--base-port {} leaves no room for {node_count} nodes: the last port would be {last_port}",
         args.base_port,
     );
+    let hosts = node_hosts(&args.hosts, args.voters, args.learners)?;
     let nodes = (1..=node_count)
         .map(|i| Member::new(format!("node{i}")))
         .collect::<Result<Vec<_>>>()?;
@@ -114,7 +121,7 @@ pub fn run(args: InitArgs) -> Result<()> {
     }
 
     // Everything is decided and checked before anything is written.
-    let genesis = build_genesis(&args, &nodes, &players)?;
+    let genesis = build_genesis(&args, &hosts, &nodes, &players)?;
     prepare_directory(&args.dir, args.force)?;
     let if_exists = if args.force {
         IfExists::Replace
@@ -135,7 +142,8 @@ pub fn run(args: InitArgs) -> Result<()> {
     }
     write_file(&args.dir.join("genesis.toml"), &to_toml(&genesis))?;
     for (node, spec) in nodes.iter().zip(genesis.nodes()) {
-        let config = node_config(node, spec, genesis.voters.contains(spec));
+        let listen = listen_address(&hosts, spec);
+        let config = node_config(node, spec, &listen, genesis.voters.contains(spec));
         write_file(&args.dir.join(format!("{}.toml", node.name)), &config)?;
     }
 
@@ -165,7 +173,12 @@ fn prepare_directory(dir: &Path, force: bool) -> Result<()> {
     }
 }
 
-fn build_genesis(args: &InitArgs, nodes: &[Member], players: &[(Member, Role)]) -> Result<Genesis> {
+fn build_genesis(
+    args: &InitArgs,
+    hosts: &NodeHosts,
+    nodes: &[Member],
+    players: &[(Member, Role)],
+) -> Result<Genesis> {
     let symbols: Vec<SymbolSpec> = SYMBOLS
         .iter()
         .map(|&(ticker, name, reference_price)| SymbolSpec {
@@ -196,7 +209,7 @@ fn build_genesis(args: &InitArgs, nodes: &[Member], players: &[(Member, Role)]) 
             id,
             name: node.name.clone(),
             key: node.key.public(),
-            address: format!("127.0.0.1:{}", u64::from(args.base_port) + id - 1),
+            address: hosts.address(id, u64::from(args.base_port) + id - 1),
         })
         .collect();
     let learners = voters.split_off(usize::from(args.voters));
@@ -215,8 +228,90 @@ fn build_genesis(args: &InitArgs, nodes: &[Member], players: &[(Member, Role)]) 
     Ok(genesis)
 }
 
+/// Where the nodes are: all on this machine, or each on its LAN host.
+enum NodeHosts {
+    Loopback,
+    /// Node N's host is entry N - 1.
+    Lan(Vec<Host>),
+}
+
+enum Host {
+    V4OrName(String),
+    V6(std::net::Ipv6Addr),
+}
+
+impl NodeHosts {
+    /// Node `id`'s `host:port`, as the other nodes reach it.
+    fn address(&self, id: u64, port: u64) -> String {
+        match self {
+            NodeHosts::Loopback => format!("127.0.0.1:{port}"),
+            NodeHosts::Lan(hosts) => match &hosts[id as usize - 1] {
+                Host::V4OrName(host) => format!("{host}:{port}"),
+                Host::V6(ip) => format!("[{ip}]:{port}"),
+            },
+        }
+    }
+}
+
+/// Reads `--hosts`: one host per node, each an IP address or a DNS name.
+fn node_hosts(hosts: &[String], voters: u8, learners: u16) -> Result<NodeHosts> {
+    if hosts.is_empty() {
+        return Ok(NodeHosts::Loopback);
+    }
+    let nodes = usize::from(voters) + usize::from(learners);
+    ensure!(
+        hosts.len() == nodes,
+        "--hosts names {} but the network has {nodes} nodes ({} and {}): give one host per \
+         node, node1 first",
+        counted(hosts.len(), "host"),
+        counted(voters.into(), "voter"),
+        counted(learners.into(), "learner"),
+    );
+    hosts
+        .iter()
+        .zip(1..)
+        .map(|(host, id)| parse_host(host.trim()).with_context(|| format!("--hosts, node{id}")))
+        .collect::<Result<Vec<_>>>()
+        .map(NodeHosts::Lan)
+}
+
+fn parse_host(host: &str) -> Result<Host> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return Ok(match ip {
+            std::net::IpAddr::V4(ip) => Host::V4OrName(ip.to_string()),
+            std::net::IpAddr::V6(ip) => Host::V6(ip),
+        });
+    }
+    let is_name = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    ensure!(
+        is_name,
+        "{host:?} is neither an IP address nor a host name (give the host alone, without a \
+         port: the ports follow --base-port)"
+    );
+    Ok(Host::V4OrName(host.to_ascii_lowercase()))
+}
+
+/// What a node listens on: its own address on one machine; all interfaces on a LAN.
+fn listen_address(hosts: &NodeHosts, spec: &NodeSpec) -> String {
+    let port = spec.address.rsplit(':').next().unwrap_or_default();
+    match hosts {
+        NodeHosts::Loopback => spec.address.clone(),
+        NodeHosts::Lan(_) if spec.address.starts_with('[') => format!("[::]:{port}"),
+        NodeHosts::Lan(_) => format!("0.0.0.0:{port}"),
+    }
+}
+
 /// A node's configuration file. Paths in it are relative to the file's own directory.
-fn node_config(node: &Member, spec: &NodeSpec, voter: bool) -> String {
+fn node_config(node: &Member, spec: &NodeSpec, listen: &str, voter: bool) -> String {
     let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
     format!(
         "# QRaft node configuration for {name} ({kind}, Raft id {id}).\n\
@@ -240,8 +335,14 @@ fn node_config(node: &Member, spec: &NodeSpec, voter: bool) -> String {
         genesis = quote("genesis.toml"),
         key = quote(&node.key_file()),
         data_dir = quote(&format!("data/{}", node.name)),
-        listen = quote(&spec.address),
+        listen = quote(listen),
     )
+}
+
+/// "1 voter", "3 voters".
+fn counted(count: usize, noun: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {noun}{plural}")
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<()> {
@@ -268,20 +369,20 @@ fn write_report(
     writeln!(
         out,
         "  genesis.toml           {} symbols; {} participants ({} admin, {} traders, {} bots), \
-         each with ${} and {STARTING_SHARES} shares of each symbol; {} voters, {} learners",
+         each with ${} and {STARTING_SHARES} shares of each symbol; {}, {}",
         genesis.symbols.len(),
         players.len(),
         count(Role::Admin),
         count(Role::Trader),
         count(Role::Bot),
         format_cents(STARTING_CASH.into()),
-        genesis.voters.len(),
-        genesis.learners.len(),
+        counted(genesis.voters.len(), "voter"),
+        counted(genesis.learners.len(), "learner"),
     )?;
     for (node, spec) in nodes.iter().zip(genesis.nodes()) {
         writeln!(
             out,
-            "  {:<22} node configuration: listens on {}, key {}",
+            "  {:<22} node configuration: reached at {}, key {}",
             format!("{}.toml", node.name),
             spec.address,
             node.key_file()
@@ -304,7 +405,18 @@ fn write_report(
     writeln!(
         out,
         "Give each participant their own key file (keys/NAME.key) and keep the node keys. \
-         To add laptops as learners or change addresses, edit genesis.toml."
+         To change addresses, edit genesis.toml; a laptop not in it joins later with \
+         `qraft admin add-node`."
     )?;
+    let on_one_machine = genesis
+        .nodes()
+        .all(|node| node.address.starts_with("127.0.0.1:"));
+    if on_one_machine {
+        writeln!(
+            out,
+            "Every node is on this machine (127.0.0.1). For a classroom over a LAN, run init \
+             again with --hosts: each node's host, node1 first."
+        )?;
+    }
     writeln!(out, "Next: qraft genesis check {dir}/genesis.toml")
 }
