@@ -99,10 +99,9 @@ fn place_see_and_cancel_an_order_in_the_demo_then_quit_cleanly() {
     assert!(block_row.contains("ms"), "{block_row}");
 
     // Cancel it from the open orders panel.
-    // Esc alone (a terminal reads Esc followed at once by a key as Alt+key).
-    term.keys(&["Escape"]);
-    std::thread::sleep(Duration::from_millis(600));
-    term.keys(&["Tab"]);
+    // Esc and Tab in one write, as a fast typist or ssh delivers them: the terminal
+    // reads Alt+Tab, which the dashboard takes as Esc, then Tab.
+    term.keys(&["Escape", "Tab"]);
     // The focused panel has the thick border.
     term.wait_for(
         "the open orders panel in focus",

@@ -132,16 +132,22 @@ async fn run_loop(
 
     let result = loop {
         draw(terminal, state)?;
-        let first = tokio::select! {
+        let woken = tokio::select! {
             event = keys.events.recv() => match event {
-                Some(Ok(event)) => input::action(&event, state.mode),
+                Some(Ok(event)) => Woken::Keys(input::split_escape(event)),
                 Some(Err(err)) => break Err(TuiError::Terminal(err)),
                 None => break Ok(()),
             },
-            action = actions.recv() => action,
-            _ = tick.tick() => Some(Action::Tick(now_ms())),
+            action = actions.recv() => Woken::Action(action),
+            _ = tick.tick() => Woken::Action(Some(Action::Tick(now_ms()))),
         };
-        let mut quit = first.is_some_and(|a| apply(state, &mut feed, a));
+        let mut quit = match woken {
+            // Each key is read in the mode the one before it left.
+            Woken::Keys(events) => events.iter().any(|event| {
+                input::action(event, state.mode).is_some_and(|a| apply(state, &mut feed, a))
+            }),
+            Woken::Action(action) => action.is_some_and(|a| apply(state, &mut feed, a)),
+        };
         // Fold in whatever else is waiting before drawing again.
         while !quit && let Ok(action) = actions.try_recv() {
             quit = apply(state, &mut feed, action);
@@ -153,6 +159,13 @@ async fn run_loop(
     feed.stop();
     keys.stop();
     result
+}
+
+/// What woke the loop.
+enum Woken {
+    /// Key presses (one terminal event may stand for two).
+    Keys(Vec<Event>),
+    Action(Option<Action>),
 }
 
 /// Updates the state; carries out its commands. Whether to quit.

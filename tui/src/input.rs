@@ -16,6 +16,26 @@ pub fn action(event: &Event, mode: Mode) -> Option<Action> {
     }
 }
 
+/// The key presses an event stands for. A terminal sends Alt+key as ESC followed by the
+/// key, so an Esc typed just before another key (fast, or batched by ssh or tmux) reads
+/// as Alt+key. The dashboard binds nothing to Alt: Alt+key is taken as Esc, then the key,
+/// each to be read in the mode the one before it leaves.
+pub fn split_escape(event: Event) -> Vec<Event> {
+    match event {
+        Event::Key(key)
+            if key.kind != KeyEventKind::Release
+                && key.modifiers.contains(KeyModifiers::ALT)
+                && !key.modifiers.contains(KeyModifiers::CONTROL) =>
+        {
+            let escape = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+            let mut bare = key;
+            bare.modifiers.remove(KeyModifiers::ALT);
+            vec![Event::Key(escape), Event::Key(bare)]
+        }
+        other => vec![other],
+    }
+}
+
 fn key_action(key: &KeyEvent, mode: Mode) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
@@ -132,6 +152,28 @@ mod tests {
         let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(action(&Event::Key(release), Mode::Normal), None);
+    }
+
+    #[test]
+    fn alt_key_is_escape_then_the_key() {
+        let alt_tab = Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::ALT));
+        assert_eq!(
+            split_escape(alt_tab),
+            [press(KeyCode::Esc), press(KeyCode::Tab)]
+        );
+        let alt_shift_x = KeyModifiers::ALT | KeyModifiers::SHIFT;
+        let event = Event::Key(KeyEvent::new(KeyCode::Char('X'), alt_shift_x));
+        let bare = Event::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT));
+        assert_eq!(split_escape(event), [press(KeyCode::Esc), bare]);
+        // Plain keys, Ctrl+Alt (AltGr on some terminals) and releases stay as they are.
+        let plain = press(KeyCode::Char('x'));
+        assert_eq!(split_escape(plain.clone()), [plain]);
+        let alt_gr = KeyModifiers::ALT | KeyModifiers::CONTROL;
+        let at = Event::Key(KeyEvent::new(KeyCode::Char('@'), alt_gr));
+        assert_eq!(split_escape(at.clone()), [at]);
+        let mut release = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::ALT);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(split_escape(Event::Key(release)), [Event::Key(release)]);
     }
 
     #[test]
