@@ -138,15 +138,15 @@ async fn run_loop(
                 Some(Err(err)) => break Err(TuiError::Terminal(err)),
                 None => break Ok(()),
             },
-            action = actions.recv() => Woken::Action(action),
-            _ = tick.tick() => Woken::Action(Some(Action::Tick(now_ms()))),
+            action = actions.recv() => Woken::Action(action.map(Box::new)),
+            _ = tick.tick() => Woken::Action(Some(Box::new(Action::Tick(now_ms())))),
         };
         let mut quit = match woken {
             // Each key is read in the mode the one before it left.
             Woken::Keys(events) => events.iter().any(|event| {
                 input::action(event, state.mode).is_some_and(|a| apply(state, &mut feed, a))
             }),
-            Woken::Action(action) => action.is_some_and(|a| apply(state, &mut feed, a)),
+            Woken::Action(action) => action.is_some_and(|a| apply(state, &mut feed, *a)),
         };
         // Fold in whatever else is waiting before drawing again.
         while !quit && let Ok(action) = actions.try_recv() {
@@ -165,7 +165,8 @@ async fn run_loop(
 enum Woken {
     /// Key presses (one terminal event may stand for two).
     Keys(Vec<Event>),
-    Action(Option<Action>),
+    /// Boxed: an action is large, and a key event small.
+    Action(Option<Box<Action>>),
 }
 
 /// Updates the state; carries out its commands. Whether to quit.
