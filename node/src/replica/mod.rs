@@ -5,7 +5,9 @@
 //! with the current time, and drains outputs (`poll_transmit`, `poll_event`), sleeping
 //! until [`Replica::poll_timeout`]. It never reads a clock, opens a socket or spawns a
 //! thread, so the same code runs under the threaded runner and under the deterministic
-//! simulator in the tests. (Its one IO is the store it owns: fjall, synchronous.)
+//! simulator in the tests. (Its one IO is the store it owns: fjall, synchronous.) A
+//! runner may also give it a sender ([`Replica::set_early_transmit`]) so the messages
+//! that need no persistence leave before the fsync rather than after `process`.
 //!
 //! Work is batched by design: `handle_submit` only queues, and `process` checks all the
 //! queued signatures in one batch verification, so a busy node verifies more cheaply.
