@@ -90,10 +90,20 @@ pub enum Action {
         receipt: Receipt,
         latency_ms: u64,
     },
-    /// Request `request` was not applied (or its outcome is unknown): why.
+    /// Request `request` was not applied, and will not be: why.
     SubmitFailed {
         request: u64,
         reason: String,
+    },
+    /// Request `request` had no answer in time; its receipt is being looked for.
+    LookingForReceipt {
+        request: u64,
+    },
+    /// Request `request` had no answer, and no receipt turned up: it may still be
+    /// applied, or never. `tx` names the transaction (a hash prefix).
+    OutcomeUnknown {
+        request: u64,
+        tx: String,
     },
     /// Request `request` is being sent again: why.
     Retrying {

@@ -41,6 +41,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         | Action::NodeStopped
         | Action::Committed { .. }
         | Action::SubmitFailed { .. }
+        | Action::LookingForReceipt { .. }
+        | Action::OutcomeUnknown { .. }
         | Action::Retrying { .. } => feed::apply(state, action, &mut out),
         user => keys::apply(state, user, &mut out),
     }

@@ -5,11 +5,12 @@
 //! show.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use qraft_node::cluster::faults::Partition;
 use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
 use qraft_node::core::exchange::receipt::Outcome;
-use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
+use qraft_node::core::tx::{NewOrder, OrderKind, Tx, TxBody};
 use qraft_node::core::types::Side;
 use qraft_tui::action::Action;
 use qraft_tui::command::Command;
@@ -28,16 +29,176 @@ async fn run_until(
     what: &str,
     done: impl Fn(&State) -> bool,
 ) {
+    run_watching(state, feed, actions, what, done, |_| {}).await;
+}
+
+/// [`run_until`], showing `watch` every action on its way.
+async fn run_watching(
+    state: &mut State,
+    feed: &mut Feed,
+    actions: &mut mpsc::UnboundedReceiver<Action>,
+    what: &str,
+    done: impl Fn(&State) -> bool,
+    mut watch: impl FnMut(&Action),
+) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !done(state) {
         let action = tokio::time::timeout_at(deadline, actions.recv())
             .await
             .unwrap_or_else(|_| panic!("waited {WAIT:?} for {what}"))
             .expect("the feed runs");
+        watch(&action);
         for command in update(state, action) {
             feed.handle_command(command);
         }
     }
+}
+
+/// A feed on node `id` of `cluster`, as trader 0, with its market loaded.
+async fn feed_on(
+    cluster: &LocalCluster,
+    id: u64,
+) -> (State, Feed, mpsc::UnboundedReceiver<Action>) {
+    let genesis = cluster.game.genesis.clone();
+    let me = cluster.game.traders[0].clone();
+    let mut state = State::new(&genesis, me.public(), id, "test".into());
+    let (sender, mut actions) = mpsc::unbounded_channel();
+    let mut feed = Feed::start(
+        FeedConfig {
+            handle: cluster.handle(id),
+            keypair: me,
+            genesis,
+            addresses: BTreeMap::new(),
+        },
+        sender,
+    );
+    run_until(&mut state, &mut feed, &mut actions, "the market", |s| {
+        s.market.loaded && s.account.view.is_some()
+    })
+    .await;
+    (state, feed, actions)
+}
+
+/// Asks the feed to submit `body` as request `request`.
+fn submit(state: &mut State, feed: &mut Feed, request: u64, body: TxBody) {
+    state.pending.insert(
+        request,
+        qraft_tui::state::Pending {
+            body: body.clone(),
+            label: format!("order {request}"),
+            from_ticket: false,
+        },
+    );
+    feed.handle_command(Command::Submit { request, body });
+}
+
+fn resting_buy(cluster: &LocalCluster, quantity: u64) -> TxBody {
+    let symbol = &cluster.game.genesis.symbols[0];
+    TxBody::Order(NewOrder {
+        symbol: symbol.ticker,
+        side: Side::Buy,
+        quantity,
+        kind: OrderKind::Limit {
+            price: symbol.reference_price / 2,
+        },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_wait_timed_out_is_answered_by_its_receipt() {
+    // The node gives up waiting at once; the order is applied all the same.
+    let cluster = LocalCluster::start(ClusterOptions {
+        submit_timeout: Duration::from_millis(1),
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let (mut state, mut feed, mut actions) = feed_on(&cluster, leader).await;
+    submit(&mut state, &mut feed, 1, resting_buy(&cluster, 4));
+    let mut looked = false;
+    run_watching(
+        &mut state,
+        &mut feed,
+        &mut actions,
+        "the order's receipt",
+        |s| s.pending.is_empty(),
+        |a| looked |= matches!(a, Action::LookingForReceipt { request: 1 }),
+    )
+    .await;
+    assert!(looked, "the wait timed out first");
+    let message = state.message.clone().expect("an answer").text;
+    assert!(message.contains("rests: buy 4"), "{message}");
+    feed.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_order_overtaken_by_a_later_nonce_is_reported_not_applied() {
+    let cluster = LocalCluster::start(ClusterOptions {
+        submit_timeout: Duration::from_millis(500),
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let lonely = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
+    let (mut state, mut feed, mut actions) = feed_on(&cluster, lonely).await;
+    // Cut my node off: it still knows the leader and forwards my order, which is lost.
+    let others: Vec<u64> = cluster
+        .ids()
+        .into_iter()
+        .filter(|&id| id != lonely)
+        .collect();
+    cluster
+        .net()
+        .set_partition(Partition::groups(vec![vec![lonely], others]));
+    submit(&mut state, &mut feed, 1, resting_buy(&cluster, 4));
+    run_until(
+        &mut state,
+        &mut feed,
+        &mut actions,
+        "the look for its receipt",
+        |s| {
+            s.message
+                .as_ref()
+                .is_some_and(|m| m.text.contains("looking for its receipt"))
+        },
+    )
+    .await;
+    // Another client of my key gets a later nonce applied; my node catches up.
+    cluster.net().heal();
+    let me = &cluster.game.traders[0];
+    let later = Tx {
+        signer: me.public(),
+        nonce: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64
+            + 1_000_000_000,
+        body: TxBody::CancelAll { symbol: None },
+    }
+    .sign(me, &cluster.game.genesis.chain_id());
+    // (Its own wait may time out on a busy machine: the receipt is what counts.)
+    let hash = later.hash();
+    let leader_handle = cluster.handle(leader);
+    let _ = leader_handle.submit(later).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while leader_handle.receipt(hash).await.unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the later nonce was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    run_until(&mut state, &mut feed, &mut actions, "the verdict", |s| {
+        s.pending.is_empty()
+    })
+    .await;
+    let message = state.message.clone().expect("an answer").text;
+    assert!(
+        message.starts_with("Not applied: order 1: a later transaction of yours was applied first"),
+        "{message}"
+    );
+    assert_eq!(state.account.orders().len(), 0);
+    feed.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,9 @@
 //! microseconds, like the CLI, and above the last nonce the ledger has seen from this key.
 //! Refusals the node says may be retried (busy, no leader, leader changed) are retried a
 //! few times; a stale nonce (another client of the same key went ahead) is re-signed once.
+//! A transaction with no answer in time may still be applied (the node's wait ended, not
+//! the transaction): its receipt is looked for a while, and a later nonce of mine applied
+//! without it proves it never will be, so most timeouts still end in a definite answer.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use qraft_keys::ChainId;
 use qraft_keys::Keypair;
 use qraft_node::api::{Handle, SubmitError};
-use qraft_node::core::tx::{SignedTx, Tx, TxBody};
-use qraft_node::replica::Refusal;
+use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
+use qraft_node::replica::{Refusal, StoredReceipt};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
@@ -24,6 +27,9 @@ use crate::action::Action;
 const RETRIES: u32 = 5;
 /// The wait before a retry; doubled each time.
 const RETRY_DELAY: Duration = Duration::from_millis(250);
+/// After a timeout: how long to look for the receipt, and how often.
+const LOOK_FOR: Duration = Duration::from_secs(30);
+const LOOK_EVERY: Duration = Duration::from_millis(500);
 
 /// Signs with my key and the next nonce.
 #[derive(Clone)]
@@ -128,13 +134,22 @@ struct Attempt {
 
 impl Attempt {
     /// Signs and enqueues now (so transactions reach the node in the user's order).
-    fn send(&self) -> (qraft_node::api::PendingSubmit, Instant) {
+    fn send(&self) -> Sent {
         let tx = self.signer.sign(self.body.clone());
-        (self.handle.enqueue(tx), Instant::now())
+        let nonce = tx.tx.nonce;
+        Sent {
+            pending: self.handle.enqueue(tx),
+            at: Instant::now(),
+            nonce,
+        }
     }
 
-    async fn follow(self, first: (qraft_node::api::PendingSubmit, Instant)) {
-        let (mut pending, mut sent) = first;
+    async fn follow(self, first: Sent) {
+        let Sent {
+            mut pending,
+            at: mut sent,
+            mut nonce,
+        } = first;
         let mut retries = 0;
         let mut resigned = false;
         let mut delay = RETRY_DELAY;
@@ -155,28 +170,34 @@ impl Attempt {
                     self.retrying(&refusal.to_string());
                     tokio::time::sleep(delay).await;
                     delay *= 2;
-                    (pending, sent) = self.send();
+                    Sent {
+                        pending,
+                        at: sent,
+                        nonce,
+                    } = self.send();
                     continue;
                 }
                 Err(SubmitError::Refused(Refusal::StaleNonce { last, .. })) if !resigned => {
                     resigned = true;
                     self.signer.seen(last);
                     self.retrying("its nonce was already used by another client of your key");
-                    (pending, sent) = self.send();
+                    Sent {
+                        pending,
+                        at: sent,
+                        nonce,
+                    } = self.send();
                     continue;
                 }
                 Err(SubmitError::Refused(refusal)) => Action::SubmitFailed {
                     request: self.request,
                     reason: refusal.to_string(),
                 },
-                Err(SubmitError::Timeout { .. }) => Action::SubmitFailed {
-                    request: self.request,
-                    reason: format!(
-                        "no answer in time, so the outcome is unknown: look at your orders \
-                         (transaction {})",
-                        hex_prefix(hash.0.as_slice())
-                    ),
-                },
+                Err(SubmitError::Timeout { .. }) => {
+                    let _ = self.actions.send(Action::LookingForReceipt {
+                        request: self.request,
+                    });
+                    self.look_for_receipt(hash, nonce, sent).await
+                }
                 Err(SubmitError::Stopped) => Action::SubmitFailed {
                     request: self.request,
                     reason: "the node has stopped".into(),
@@ -187,10 +208,120 @@ impl Attempt {
         }
     }
 
+    /// After a timeout: the receipt if it turns up, "not applied" once a later nonce of
+    /// mine is applied without it, or "unknown" after [`LOOK_FOR`].
+    async fn look_for_receipt(&self, hash: TxHash, nonce: u64, sent: Instant) -> Action {
+        let me = self.signer.keypair.public();
+        let deadline = Instant::now() + LOOK_FOR;
+        loop {
+            let seen = self
+                .handle
+                .query(move |replica| {
+                    let receipt = replica.receipt(&hash).ok().flatten();
+                    let last_nonce = replica.ledger().exchange().last_nonce(&me);
+                    judge_late(receipt, last_nonce, nonce)
+                })
+                .await;
+            match seen {
+                Ok(Late::Applied(stored)) => {
+                    return Action::Committed {
+                        request: self.request,
+                        height: stored.height,
+                        receipt: stored.receipt,
+                        latency_ms: sent.elapsed().as_millis() as u64,
+                    };
+                }
+                Ok(Late::Overtaken) => {
+                    return Action::SubmitFailed {
+                        request: self.request,
+                        reason: "a later transaction of yours was applied first, so this one \
+                                 never will be; place it again if you still want it"
+                            .into(),
+                    };
+                }
+                Ok(Late::NotYet) if Instant::now() < deadline => {}
+                Ok(Late::NotYet) => {
+                    return Action::OutcomeUnknown {
+                        request: self.request,
+                        tx: hex_prefix(hash.0.as_slice()),
+                    };
+                }
+                Err(_) => {
+                    return Action::SubmitFailed {
+                        request: self.request,
+                        reason: "the node has stopped".into(),
+                    };
+                }
+            }
+            tokio::time::sleep(LOOK_EVERY).await;
+        }
+    }
+
     fn retrying(&self, reason: &str) {
         let _ = self.actions.send(Action::Retrying {
             request: self.request,
             reason: reason.to_string(),
         });
+    }
+}
+
+/// A transaction just signed and handed to the node.
+struct Sent {
+    pending: qraft_node::api::PendingSubmit,
+    at: Instant,
+    nonce: u64,
+}
+
+/// What a look at the ledger says of a transaction that had no answer in time.
+#[derive(Debug, PartialEq)]
+enum Late {
+    /// It is in the chain (applied, or rejected by the exchange: either way, answered).
+    Applied(StoredReceipt),
+    /// Not in the chain, and a nonce of mine at or above its own is: nonces only rise,
+    /// so it never can be.
+    Overtaken,
+    /// Not in the chain yet.
+    NotYet,
+}
+
+fn judge_late(receipt: Option<StoredReceipt>, last_nonce: Option<u64>, nonce: u64) -> Late {
+    match (receipt, last_nonce) {
+        (Some(stored), _) => Late::Applied(stored),
+        (None, Some(last)) if last >= nonce => Late::Overtaken,
+        (None, _) => Late::NotYet,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qraft_node::core::exchange::receipt::{Effect, Outcome, Receipt};
+    use qraft_node::core::hash::Hash32;
+
+    fn stored() -> StoredReceipt {
+        StoredReceipt {
+            height: 7,
+            index: 0,
+            receipt: Receipt {
+                tx: Hash32([1; 32]),
+                outcome: Outcome::Accepted(Effect::Admin),
+            },
+        }
+    }
+
+    #[test]
+    fn a_late_receipt_wins_and_a_passed_nonce_means_never() {
+        assert_eq!(
+            judge_late(Some(stored()), Some(9), 5),
+            Late::Applied(stored())
+        );
+        assert_eq!(
+            judge_late(Some(stored()), Some(5), 5),
+            Late::Applied(stored())
+        );
+        assert_eq!(judge_late(None, Some(5), 5), Late::Overtaken);
+        assert_eq!(judge_late(None, Some(6), 5), Late::Overtaken);
+        assert_eq!(judge_late(None, Some(4), 5), Late::NotYet);
+        assert_eq!(judge_late(None, None, 5), Late::NotYet);
     }
 }

@@ -98,7 +98,24 @@ pub(super) fn apply(state: &mut State, action: Action, out: &mut Vec<Command>) {
             let Some(pending) = state.pending.remove(&request) else {
                 return;
             };
-            let text = format!("Not sent: {}: {reason}", pending.label);
+            let text = format!("Not applied: {}: {reason}", pending.label);
+            answer(state, request, pending.from_ticket, NoticeKind::Error, text);
+        }
+        Action::LookingForReceipt { request } => {
+            if let Some(pending) = state.pending.get(&request) {
+                let text = format!("{}: no answer yet; looking for its receipt…", pending.label);
+                state.say(NoticeKind::Warning, text);
+            }
+        }
+        Action::OutcomeUnknown { request, tx } => {
+            let Some(pending) = state.pending.remove(&request) else {
+                return;
+            };
+            let text = format!(
+                "Outcome unknown: {}: no answer and no receipt yet (transaction {tx}); \
+                 look at your orders before placing it again",
+                pending.label
+            );
             answer(state, request, pending.from_ticket, NoticeKind::Error, text);
         }
         Action::Retrying { request, reason } => {

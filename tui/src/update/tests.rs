@@ -354,7 +354,39 @@ fn refusals_show_on_the_status_line_and_in_the_ticket() {
     );
     let (kind, text) = message(&s);
     assert_eq!(kind, NoticeKind::Error);
-    assert_eq!(text, "Not sent: buy 1 ACME at market: the node is busy");
+    assert_eq!(text, "Not applied: buy 1 ACME at market: the node is busy");
+    assert_eq!(s.ticket.pending, None);
+    assert_eq!(s.ticket.result.as_ref().unwrap().text, text);
+}
+
+#[test]
+fn an_unanswered_order_is_looked_for_then_answered_or_left_unknown() {
+    let mut s = sample::state();
+    run(&mut s, [Action::OpenTicket(Some(Side::Buy))]);
+    run(&mut s, typed("1"));
+    run(&mut s, [Action::Submit]);
+    run(&mut s, [Action::LookingForReceipt { request: 1 }]);
+    let (kind, text) = message(&s);
+    assert_eq!(kind, NoticeKind::Warning);
+    assert_eq!(
+        text,
+        "buy 1 ACME at market: no answer yet; looking for its receipt…"
+    );
+    assert_eq!(s.ticket.pending, Some(1), "still waiting");
+    run(
+        &mut s,
+        [Action::OutcomeUnknown {
+            request: 1,
+            tx: "abcd1234".into(),
+        }],
+    );
+    let (kind, text) = message(&s);
+    assert_eq!(kind, NoticeKind::Error);
+    assert_eq!(
+        text,
+        "Outcome unknown: buy 1 ACME at market: no answer and no receipt yet (transaction \
+         abcd1234); look at your orders before placing it again"
+    );
     assert_eq!(s.ticket.pending, None);
     assert_eq!(s.ticket.result.as_ref().unwrap().text, text);
 }
