@@ -382,6 +382,38 @@ async fn a_node_cut_off_from_the_leader_says_no_leader() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_forwarded_to_a_leader_that_is_cut_off_goes_to_the_next_one() {
+    let cluster = LocalCluster::start(options()).unwrap();
+    let old_leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let follower = cluster
+        .ids()
+        .into_iter()
+        .find(|&id| id != old_leader)
+        .unwrap();
+    let others: Vec<u64> = cluster
+        .ids()
+        .into_iter()
+        .filter(|&id| id != old_leader)
+        .collect();
+    cluster
+        .net()
+        .set_partition(Partition::groups(vec![vec![old_leader], others]));
+    // The follower still takes the old leader for the leader: the forward is lost.
+    let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 5);
+    let tx = flow.next_tx();
+    let hash = tx.hash();
+    let committed = cluster
+        .handle(follower)
+        .submit(tx)
+        .await
+        .expect("applied through the next leader, not left to time out");
+    let status = cluster.handle(follower).status().await.unwrap();
+    assert_ne!(status.leader, Some(old_leader), "{status:?}");
+    cluster.net().heal();
+    assert_agree(&cluster, &BTreeMap::from([(hash, committed)])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_commit_over_a_lossy_network() {
     let mut opts = options();
     opts.faults = qraft_node::cluster::faults::Faults::lossy();

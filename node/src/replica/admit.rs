@@ -21,8 +21,14 @@ impl Replica {
         if !forward.is_empty()
             && let Some(leader) = self.leader
         {
-            self.outbox
-                .push_back((leader, PeerMessage::Forward(forward)));
+            let txs = forward
+                .into_iter()
+                .map(|(tx, hash)| {
+                    self.forwarded.record(&tx, hash, leader, now.mono_ms);
+                    tx
+                })
+                .collect();
+            self.outbox.push_back((leader, PeerMessage::Forward(txs)));
         }
     }
 
@@ -85,7 +91,7 @@ impl Replica {
         hash: TxHash,
         origin: Origin,
         now: Now,
-        forward: &mut Vec<SignedTx>,
+        forward: &mut Vec<(SignedTx, TxHash)>,
     ) {
         if self.role == Role::Leader {
             let pending = Pending {
@@ -101,7 +107,7 @@ impl Replica {
         }
         match (origin, self.leader) {
             // A leader is known: pass it on.
-            (Origin::Local, Some(_)) => forward.push(tx),
+            (Origin::Local, Some(_)) => forward.push((tx, hash)),
             // Forwarded to us, but we no longer lead: the submitter's node will learn
             // of the new leader too.
             (Origin::Peer(_), _) => self.refuse(hash, origin, Refusal::LeaderChanged),
@@ -116,7 +122,7 @@ impl Replica {
         }
     }
 
-    fn release_parked(&mut self, now: Now, forward: &mut Vec<SignedTx>) {
+    fn release_parked(&mut self, now: Now, forward: &mut Vec<(SignedTx, TxHash)>) {
         if self.parked.is_empty() {
             return;
         }

@@ -164,6 +164,9 @@ impl Replica {
         let applied = self.ledger.apply_batch_preverified(batch, &preverified);
         let height = applied.block.header.height;
         self.mempool.forget(applied.receipts.iter().map(|r| &r.tx));
+        for receipt in &applied.receipts {
+            self.forwarded.settled(&receipt.tx);
+        }
         write.blocks.push((
             height,
             postcard::to_stdvec(&applied.block).expect("encoding into a Vec cannot fail"),

@@ -16,6 +16,7 @@ mod admit;
 mod apply;
 pub mod config;
 pub mod event;
+mod forwarded;
 mod join;
 pub mod mempool;
 pub mod message;
@@ -45,6 +46,7 @@ pub use mempool::Origin;
 pub use message::{PeerMessage, Refusal};
 pub use status::{PeerProgress, Role, Status};
 
+use forwarded::ForwardLog;
 use mempool::Mempool;
 
 /// The store's meta record holding the genesis (its canonical postcard encoding).
@@ -117,6 +119,8 @@ pub struct Replica {
     incoming: Vec<(SignedTx, Origin)>,
     /// Checked submissions waiting for a leader to be known, since when (mono ms).
     parked: VecDeque<(SignedTx, Origin, u64)>,
+    /// My clients' transactions forwarded to a leader and not yet answered.
+    forwarded: ForwardLog,
     /// Signatures this node checked at admission, so applying the block does not check
     /// them again. Sound because a signature's verdict depends on it alone (qraft-keys'
     /// cofactored rule), never on the batch it was checked in.
@@ -221,6 +225,7 @@ impl Replica {
         } else {
             Role::Follower
         };
+        let forwarded = ForwardLog::new(config.max_parked);
         Ok(Replica {
             mempool: Mempool::new(config.mempool_capacity),
             config,
@@ -228,6 +233,7 @@ impl Replica {
             ledger,
             incoming: Vec::new(),
             parked: VecDeque::new(),
+            forwarded,
             verified: FxHashMap::default(),
             inflight: BTreeMap::new(),
             next_proposal: 0,
@@ -286,8 +292,10 @@ impl Replica {
             }
             PeerMessage::Refused(refusals) => {
                 for (hash, refusal) in refusals {
-                    self.events
-                        .push_back(ReplicaEvent::Refused { hash, refusal });
+                    if self.forwarded.passes(&hash, from, &refusal) {
+                        self.events
+                            .push_back(ReplicaEvent::Refused { hash, refusal });
+                    }
                 }
             }
         }
@@ -338,6 +346,7 @@ impl Replica {
     /// or state can no longer be trusted): drop it and reopen from disk.
     pub fn process(&mut self, now: Now) -> Result<(), ReplicaError> {
         self.now_ms = now.mono_ms;
+        self.forwarded.expire(now.mono_ms);
         self.tick_if_due(now);
         self.expire_snapshot_reports(now);
         self.admit(now);
@@ -534,6 +543,7 @@ impl Replica {
             StateRole::Follower if self.driver.is_learner() => Role::Learner,
             StateRole::Follower => Role::Follower,
         };
+        let previous_leader = self.leader;
         self.leader = (leader != raft::INVALID_ID).then_some(leader);
         if was_leader && self.role != Role::Leader {
             // Waiting transactions were never proposed: hand them back. Proposed ones
@@ -543,6 +553,11 @@ impl Replica {
                 self.refuse(pending.hash, pending.origin, Refusal::LeaderChanged);
             }
         }
+        if let Some(new_leader) = self.leader
+            && previous_leader != self.leader
+        {
+            self.forward_again(new_leader);
+        }
         self.events.push_back(ReplicaEvent::RoleChanged {
             role: self.role,
             leader: self.leader,
@@ -550,12 +565,35 @@ impl Replica {
         });
     }
 
+    /// A new leader is known: my clients' unanswered forwarded transactions go to it
+    /// (into my own mempool if I lead).
+    fn forward_again(&mut self, leader: NodeId) {
+        let again = self.forwarded.redirect(leader);
+        if again.is_empty() {
+            return;
+        }
+        tracing::debug!(
+            leader,
+            count = again.len(),
+            "sending unanswered transactions to the new leader"
+        );
+        if leader == self.config.id {
+            self.incoming
+                .extend(again.into_iter().map(|tx| (tx, Origin::Local)));
+        } else {
+            self.outbox.push_back((leader, PeerMessage::Forward(again)));
+        }
+    }
+
     fn refuse(&mut self, hash: TxHash, origin: Origin, refusal: Refusal) {
         self.verified.remove(&hash);
         match origin {
-            Origin::Local => self
-                .events
-                .push_back(ReplicaEvent::Refused { hash, refusal }),
+            Origin::Local => {
+                if self.forwarded.passes(&hash, self.config.id, &refusal) {
+                    self.events
+                        .push_back(ReplicaEvent::Refused { hash, refusal });
+                }
+            }
             Origin::Peer(peer) => {
                 // Coalesce with a refusal already queued for the same peer.
                 if let Some((_, PeerMessage::Refused(list))) = self

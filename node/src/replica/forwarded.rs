@@ -1,0 +1,218 @@
+//! A node's record of the transactions it forwarded to the leader for its own clients,
+//! so a leader change does not strand them.
+//!
+//! A forward is one message to one leader. If that leader dies, or the message is lost
+//! in a partition, nobody answers, and the client would wait for its timeout. Instead,
+//! whenever a new leader becomes known, every transaction still unanswered goes to it
+//! again ([`ForwardLog::redirect`]).
+//!
+//! Sending a signed transaction twice is safe: it carries its nonce, so it is applied at
+//! most once, and a second copy that reaches the chain is rejected there as stale (its
+//! receipt does not replace the first's). But the answers must be read with care. For a
+//! transaction sent again, "stale nonce", "duplicate" or "nonce in use" may only mean
+//! that the first copy went ahead, so those are not passed on: the block that holds it,
+//! or the client's timeout, answers. An answer from a leader the transaction is no
+//! longer waiting on (an old leader refusing what it held when it stepped down) is
+//! dropped too.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+use crate::core::tx::{SignedTx, TxHash};
+use crate::core::types::NodeId;
+
+use super::Refusal;
+
+/// How long a forwarded transaction is remembered (ms): well past any client's wait.
+pub const KEEP_MS: u64 = 60_000;
+
+pub(super) struct ForwardLog {
+    entries: FxHashMap<TxHash, Forwarded>,
+    /// Hashes in the order they were first forwarded, with when: for expiry, and to send
+    /// again in the original order (so each signer's nonces stay in order).
+    order: VecDeque<(u64, TxHash)>,
+    capacity: usize,
+}
+
+struct Forwarded {
+    tx: SignedTx,
+    /// The leader it was last sent to (this node's own id once it leads itself).
+    to: NodeId,
+    resent: bool,
+    since_ms: u64,
+}
+
+impl ForwardLog {
+    pub fn new(capacity: usize) -> ForwardLog {
+        ForwardLog {
+            entries: FxHashMap::default(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    /// `tx` went to `leader` at `now_ms`. Beyond `capacity`, it is not remembered (and
+    /// a leader change leaves it to the client's timeout, as without this log).
+    pub fn record(&mut self, tx: &SignedTx, hash: TxHash, leader: NodeId, now_ms: u64) {
+        if self.entries.len() >= self.capacity || self.entries.contains_key(&hash) {
+            return;
+        }
+        self.entries.insert(
+            hash,
+            Forwarded {
+                tx: tx.clone(),
+                to: leader,
+                resent: false,
+                since_ms: now_ms,
+            },
+        );
+        self.order.push_back((now_ms, hash));
+    }
+
+    /// `hash` is in the chain: its block answers the client.
+    pub fn settled(&mut self, hash: &TxHash) {
+        self.entries.remove(hash);
+    }
+
+    /// Whether `from`'s refusal of `hash` is the answer to pass on to the client. It is
+    /// unless the transaction now waits on another leader, or was sent again and the
+    /// refusal may only mean that its first copy went ahead.
+    pub fn passes(&mut self, hash: &TxHash, from: NodeId, refusal: &Refusal) -> bool {
+        let Some(entry) = self.entries.get(hash) else {
+            return true;
+        };
+        if entry.to != from {
+            return false;
+        }
+        let maybe_first_copy = matches!(
+            refusal,
+            Refusal::StaleNonce { .. } | Refusal::Duplicate | Refusal::NonceInUse { .. }
+        );
+        if entry.resent && maybe_first_copy {
+            return false;
+        }
+        self.entries.remove(hash);
+        true
+    }
+
+    /// `leader` is the new leader: the unanswered transactions to send it, oldest
+    /// first. They are recorded as sent to it.
+    pub fn redirect(&mut self, leader: NodeId) -> Vec<SignedTx> {
+        let mut again = Vec::new();
+        for (_, hash) in &self.order {
+            if let Some(entry) = self.entries.get_mut(hash)
+                && !(entry.resent && entry.to == leader)
+            {
+                entry.to = leader;
+                entry.resent = true;
+                again.push(entry.tx.clone());
+            }
+        }
+        again
+    }
+
+    /// Forgets what was forwarded more than [`KEEP_MS`] before `now_ms`.
+    pub fn expire(&mut self, now_ms: u64) {
+        while let Some(&(since, hash)) = self.order.front() {
+            if since + KEEP_MS > now_ms {
+                break;
+            }
+            self.order.pop_front();
+            if self
+                .entries
+                .get(&hash)
+                .is_some_and(|entry| entry.since_ms == since)
+            {
+                self.entries.remove(&hash);
+            }
+        }
+        // Settled hashes leave `order` as they reach its front; bound it anyway.
+        if self.entries.is_empty() {
+            self.order.clear();
+        }
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::tx::{Tx, TxBody};
+    use qraft_keys::{ChainId, Keypair};
+
+    fn tx(nonce: u64) -> (SignedTx, TxHash) {
+        let key = Keypair::from_seed(&[7; 32]);
+        let tx = Tx {
+            signer: key.public(),
+            nonce,
+            body: TxBody::CancelAll { symbol: None },
+        }
+        .sign(&key, &ChainId([1; 32]));
+        let hash = tx.hash();
+        (tx, hash)
+    }
+
+    #[test]
+    fn unanswered_transactions_go_to_the_new_leader_in_order() {
+        let mut log = ForwardLog::new(10);
+        let (a, ha) = tx(1);
+        let (b, hb) = tx(2);
+        let (c, hc) = tx(3);
+        log.record(&a, ha, 2, 0);
+        log.record(&b, hb, 2, 1);
+        log.record(&c, hc, 2, 2);
+        log.settled(&hb);
+        let again: Vec<u64> = log.redirect(3).iter().map(|t| t.tx.nonce).collect();
+        assert_eq!(again, [1, 3]);
+        // Already sent again to 3: not a second time.
+        assert!(log.redirect(3).is_empty());
+        // Back to 2 (a new term): again.
+        assert_eq!(log.redirect(2).len(), 2);
+    }
+
+    #[test]
+    fn refusals_pass_only_from_the_awaited_leader_and_not_for_maybe_applied_copies() {
+        let mut log = ForwardLog::new(10);
+        let (a, ha) = tx(1);
+        let (b, hb) = tx(2);
+        log.record(&a, ha, 2, 0);
+        log.record(&b, hb, 2, 0);
+        // A first answer from the leader it went to passes, and settles it.
+        assert!(log.passes(&ha, 2, &Refusal::Busy { capacity: 1 }));
+        assert_eq!(log.len(), 1);
+        log.redirect(3);
+        // The old leader's refusal is no longer the answer.
+        assert!(!log.passes(&hb, 2, &Refusal::LeaderChanged));
+        // The new leader's "stale" may mean the first copy was applied.
+        let stale = Refusal::StaleNonce { nonce: 2, last: 2 };
+        assert!(!log.passes(&hb, 3, &stale));
+        assert!(!log.passes(&hb, 3, &Refusal::Duplicate));
+        // Its other refusals are answers.
+        assert!(log.passes(&hb, 3, &Refusal::BadSignature));
+        assert_eq!(log.len(), 0);
+        // Unknown hashes pass.
+        assert!(log.passes(&hb, 3, &stale));
+    }
+
+    #[test]
+    fn old_and_excess_entries_are_not_kept() {
+        let mut log = ForwardLog::new(2);
+        let (a, ha) = tx(1);
+        let (b, hb) = tx(2);
+        let (c, hc) = tx(3);
+        log.record(&a, ha, 2, 0);
+        log.record(&b, hb, 2, 10);
+        log.record(&c, hc, 2, 20);
+        assert_eq!(log.len(), 2, "beyond capacity, not remembered");
+        log.expire(KEEP_MS + 5);
+        assert_eq!(log.len(), 1);
+        log.expire(KEEP_MS + 10);
+        assert_eq!(log.len(), 0);
+        assert!(log.order.is_empty());
+    }
+}
