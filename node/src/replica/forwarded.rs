@@ -112,25 +112,36 @@ impl ForwardLog {
         again
     }
 
-    /// Forgets what was forwarded more than [`KEEP_MS`] before `now_ms`.
+    /// Forgets what was forwarded more than [`KEEP_MS`] before `now_ms`, and the
+    /// answered hashes at the front of the order.
     pub fn expire(&mut self, now_ms: u64) {
         while let Some(&(since, hash)) = self.order.front() {
-            if since + KEEP_MS > now_ms {
+            let live = self.is_live(since, &hash);
+            if live && since + KEEP_MS > now_ms {
                 break;
             }
             self.order.pop_front();
-            if self
-                .entries
-                .get(&hash)
-                .is_some_and(|entry| entry.since_ms == since)
-            {
+            if live {
                 self.entries.remove(&hash);
             }
         }
-        // Settled hashes leave `order` as they reach its front; bound it anyway.
-        if self.entries.is_empty() {
-            self.order.clear();
+        // An unanswered transaction at the front holds back the answered ones behind it
+        // (they are answered in about the order they were sent): bound them.
+        if self.order.len() > 2 * self.capacity.max(1_024) {
+            let entries = &self.entries;
+            self.order.retain(|(since, hash)| {
+                entries
+                    .get(hash)
+                    .is_some_and(|entry| entry.since_ms == *since)
+            });
         }
+    }
+
+    /// Whether `order`'s item (`since`, `hash`) is still an unanswered entry.
+    fn is_live(&self, since: u64, hash: &TxHash) -> bool {
+        self.entries
+            .get(hash)
+            .is_some_and(|entry| entry.since_ms == since)
     }
 
     #[cfg(test)]
@@ -197,6 +208,24 @@ mod tests {
         assert_eq!(log.len(), 0);
         // Unknown hashes pass.
         assert!(log.passes(&hb, 3, &stale));
+    }
+
+    #[test]
+    fn answered_entries_do_not_pile_up() {
+        let mut log = ForwardLog::new(10);
+        let (stuck, stuck_hash) = tx(1_000_000);
+        log.record(&stuck, stuck_hash, 2, 0);
+        for nonce in 1..10_000 {
+            let (t, hash) = tx(nonce);
+            log.record(&t, hash, 2, nonce);
+            log.settled(&hash);
+            log.expire(nonce);
+        }
+        assert_eq!(log.len(), 1);
+        assert!(log.order.len() <= 2 * 1_024 + 1, "{}", log.order.len());
+        log.settled(&stuck_hash);
+        log.expire(10_000);
+        assert!(log.order.is_empty());
     }
 
     #[test]
