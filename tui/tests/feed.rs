@@ -106,14 +106,26 @@ fn resting_buy(cluster: &LocalCluster, quantity: u64) -> TxBody {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_wait_timed_out_is_answered_by_its_receipt() {
-    // The node gives up waiting at once; the order is applied all the same.
+    // My node forwards my order to a leader just cut off: it is applied only once the
+    // others have elected a new leader (1 to 2 s: 100 ms ticks) and my node has sent it
+    // again, long after the node's wait for it (100 ms) has ended.
     let cluster = LocalCluster::start(ClusterOptions {
-        submit_timeout: Duration::from_millis(1),
+        submit_timeout: Duration::from_millis(100),
+        tune: |config| config.tick_ms = 100,
         ..ClusterOptions::default()
     })
     .unwrap();
     let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
-    let (mut state, mut feed, mut actions) = feed_on(&cluster, leader).await;
+    let mine = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
+    let (mut state, mut feed, mut actions) = feed_on(&cluster, mine).await;
+    let others: Vec<u64> = cluster
+        .ids()
+        .into_iter()
+        .filter(|&id| id != leader)
+        .collect();
+    cluster
+        .net()
+        .set_partition(Partition::groups(vec![vec![leader], others]));
     submit(&mut state, &mut feed, 1, resting_buy(&cluster, 4));
     let mut looked = false;
     run_watching(
@@ -163,8 +175,10 @@ async fn an_unanswered_order_overtaken_by_a_later_nonce_is_reported_not_applied(
         },
     )
     .await;
-    // Another client of my key gets a later nonce applied; my node catches up.
-    cluster.net().heal();
+    // Meanwhile another client of my key has a later nonce applied by the majority.
+    // (Only then does my node hear of a leader again, and send my order once more: it
+    // arrives stale, so it is not applied, and the ledger my node catches up with says
+    // it never will be.)
     let me = &cluster.game.traders[0];
     let later = Tx {
         signer: me.public(),
@@ -188,6 +202,7 @@ async fn an_unanswered_order_overtaken_by_a_later_nonce_is_reported_not_applied(
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    cluster.net().heal();
     run_until(&mut state, &mut feed, &mut actions, "the verdict", |s| {
         s.pending.is_empty()
     })
