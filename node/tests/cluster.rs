@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use qraft_keys::Keypair;
 use qraft_node::api::{Committed, NodeEvent, SubmitError};
-use qraft_node::cluster::faults::Partition;
 use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
 use qraft_node::cluster::workload::OrderFlow;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -358,14 +357,7 @@ async fn a_node_cut_off_from_the_leader_says_no_leader() {
     let cluster = LocalCluster::start(opts).unwrap();
     let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
     let lonely = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
-    let others: Vec<u64> = cluster
-        .ids()
-        .into_iter()
-        .filter(|&id| id != lonely)
-        .collect();
-    cluster
-        .net()
-        .set_partition(Partition::groups(vec![vec![lonely], others]));
+    cluster.cut_off(lonely);
     // Wait for it to notice: its election timeout passes and its pre-vote fails.
     let handle = cluster.handle(lonely);
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -390,14 +382,7 @@ async fn an_order_forwarded_to_a_leader_that_is_cut_off_goes_to_the_next_one() {
         .into_iter()
         .find(|&id| id != old_leader)
         .unwrap();
-    let others: Vec<u64> = cluster
-        .ids()
-        .into_iter()
-        .filter(|&id| id != old_leader)
-        .collect();
-    cluster
-        .net()
-        .set_partition(Partition::groups(vec![vec![old_leader], others]));
+    cluster.cut_off(old_leader);
     // The follower still takes the old leader for the leader: the forward is lost.
     let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 5);
     let tx = flow.next_tx();

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use qraft_node::cluster::faults::Partition;
 use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::tx::{NewOrder, OrderKind, Tx, TxBody};
@@ -118,14 +117,7 @@ async fn an_order_whose_wait_timed_out_is_answered_by_its_receipt() {
     let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
     let mine = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
     let (mut state, mut feed, mut actions) = feed_on(&cluster, mine).await;
-    let others: Vec<u64> = cluster
-        .ids()
-        .into_iter()
-        .filter(|&id| id != leader)
-        .collect();
-    cluster
-        .net()
-        .set_partition(Partition::groups(vec![vec![leader], others]));
+    cluster.cut_off(leader);
     submit(&mut state, &mut feed, 1, resting_buy(&cluster, 4));
     let mut looked = false;
     run_watching(
@@ -154,14 +146,7 @@ async fn an_unanswered_order_overtaken_by_a_later_nonce_is_reported_not_applied(
     let lonely = cluster.ids().into_iter().find(|&id| id != leader).unwrap();
     let (mut state, mut feed, mut actions) = feed_on(&cluster, lonely).await;
     // Cut my node off: it still knows the leader and forwards my order, which is lost.
-    let others: Vec<u64> = cluster
-        .ids()
-        .into_iter()
-        .filter(|&id| id != lonely)
-        .collect();
-    cluster
-        .net()
-        .set_partition(Partition::groups(vec![vec![lonely], others]));
+    cluster.cut_off(lonely);
     submit(&mut state, &mut feed, 1, resting_buy(&cluster, 4));
     run_until(
         &mut state,

@@ -14,7 +14,7 @@ use crate::io::memnet::MemNet;
 use crate::io::runner::RunningNode;
 use crate::replica::{Replica, ReplicaConfig, ReplicaError, Role};
 
-use super::faults::Faults;
+use super::faults::{Faults, Partition};
 
 #[derive(Clone, Debug)]
 pub struct ClusterOptions {
@@ -124,6 +124,17 @@ impl LocalCluster {
 
     pub fn net(&self) -> &MemNet {
         &self.net
+    }
+
+    /// Partitions node `id` from all the others (until `net().heal()`).
+    pub fn cut_off(&self, id: NodeId) {
+        let others = self
+            .ids()
+            .into_iter()
+            .filter(|&other| other != id)
+            .collect();
+        self.net
+            .set_partition(Partition::groups(vec![vec![id], others]));
     }
 
     /// Waits until a live node leads and every live node knows it.
