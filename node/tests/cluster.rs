@@ -144,8 +144,10 @@ async fn a_full_mempool_answers_busy() {
     let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
     let handle = cluster.handle(leader);
     let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 2);
-    // Enqueued in order, so no trader's later nonce can overtake its earlier one.
-    let pending: Vec<_> = (0..12).map(|_| handle.enqueue(flow.next_tx())).collect();
+    // Twelve traders, one order each: each within its share of the mempool.
+    let pending: Vec<_> = (0..12)
+        .map(|trader| handle.enqueue(flow.next_tx_from(trader)))
+        .collect();
     let mut busy = 0;
     let mut ok = 0;
     for submit in pending {

@@ -16,7 +16,7 @@ use super::exchange::reject::Rejection;
 use super::exchange::{Exchange, ExchangeError};
 use super::genesis::Genesis;
 use super::hash::{Hash32, merkle_root};
-use super::tx::SignedTx;
+use super::tx::{MAX_TX_BYTES, SignedTx};
 use super::types::NodeId;
 
 /// What consensus orders: one leader's batch of transactions.
@@ -178,10 +178,15 @@ impl Ledger {
             .zip(signatures_ok)
             .map(|(tx, signature_ok)| Receipt {
                 tx: tx.hash(),
-                outcome: if signature_ok {
-                    self.exchange.apply(&tx.tx)
-                } else {
-                    Outcome::Rejected(Rejection::BadSignature)
+                outcome: match postcard::experimental::serialized_size(tx) {
+                    // Nodes refuse these at admission; a block that holds one anyway
+                    // (a faulty leader) rejects it without using its nonce.
+                    Ok(len) if len > MAX_TX_BYTES => Outcome::Rejected(Rejection::TooLarge {
+                        len,
+                        max: MAX_TX_BYTES,
+                    }),
+                    _ if !signature_ok => Outcome::Rejected(Rejection::BadSignature),
+                    _ => self.exchange.apply(&tx.tx),
                 },
             })
             .collect();

@@ -6,8 +6,10 @@
 //!   bytes from the network.
 //! - [`guard`]: refuses the well-formed peer messages raft-rs would panic on, before the
 //!   driver steps them.
+//! - [`authority`]: only voters lead: which messages a non-voter may send.
 //! - `logger`: raft-rs's slog records, handed to `tracing`.
 
+pub mod authority;
 pub mod driver;
 pub mod guard;
 mod logger;

@@ -3,10 +3,11 @@
 //! is known; and the leader's batch cutting.
 
 use crate::core::ledger::Batch;
-use crate::core::tx::{SignedTx, TxHash};
+use crate::core::tx::{MAX_TX_BYTES, SignedTx, TxHash};
 
 use super::mempool::{Origin, Pending};
-use super::{Inflight, Now, PeerMessage, ProposalTag, Refusal, Replica, ReplicaError, Role};
+use super::message::{MAX_FORWARD_BYTES, encoded_len, forward_messages};
+use super::{Inflight, Now, ProposalTag, Refusal, Replica, ReplicaError, Role};
 
 impl Replica {
     pub(super) fn admit(&mut self, now: Now) {
@@ -21,14 +22,25 @@ impl Replica {
         if !forward.is_empty()
             && let Some(leader) = self.leader
         {
-            let txs = forward
-                .into_iter()
-                .map(|(tx, hash)| {
-                    self.forwarded.record(&tx, hash, leader, now.mono_ms);
-                    tx
-                })
-                .collect();
-            self.outbox.push_back((leader, PeerMessage::Forward(txs)));
+            let mut txs = Vec::with_capacity(forward.len());
+            for (tx, hash) in forward {
+                // Only answers to what is in the log are listened to: no room, no send.
+                if !self.forwarded.has_room() {
+                    self.refuse(
+                        hash,
+                        Origin::Local,
+                        Refusal::Busy {
+                            capacity: self.config.max_parked,
+                        },
+                    );
+                    continue;
+                }
+                self.forwarded.record(&tx, hash, leader, now.mono_ms);
+                txs.push(tx);
+            }
+            for message in forward_messages(txs, MAX_FORWARD_BYTES) {
+                self.outbox.push_back((leader, message));
+            }
         }
     }
 
@@ -37,8 +49,15 @@ impl Replica {
         let mut candidates = Vec::with_capacity(incoming.len());
         for (tx, origin) in incoming {
             let hash = tx.hash();
-            let refusal = match self.ledger.exchange().last_nonce(&tx.tx.signer) {
+            let len = encoded_len(&tx);
+            let exchange = self.ledger.exchange();
+            let refusal = match exchange.last_nonce(&tx.tx.signer) {
+                _ if len > MAX_TX_BYTES => Some(Refusal::TooLarge {
+                    len,
+                    max: MAX_TX_BYTES,
+                }),
                 None => Some(Refusal::UnknownSigner),
+                Some(_) if exchange.is_suspended(&tx.tx.signer) => Some(Refusal::Suspended),
                 Some(last) if tx.tx.nonce <= last => Some(Refusal::StaleNonce {
                     nonce: tx.tx.nonce,
                     last,
@@ -95,6 +114,7 @@ impl Replica {
     ) {
         if self.role == Role::Leader {
             let pending = Pending {
+                bytes: encoded_len(&tx),
                 tx,
                 hash,
                 origin,
@@ -149,12 +169,15 @@ impl Replica {
             && self.inflight.len() < self.config.max_inflight_batches
             && let Some(oldest) = self.mempool.oldest_arrival_ms()
         {
-            let full = self.mempool.len() >= self.config.max_batch_txs;
+            let full = self.mempool.len() >= self.config.max_batch_txs
+                || self.mempool.bytes() >= self.config.max_batch_bytes;
             let due = oldest + self.config.max_batch_delay_ms <= now.mono_ms;
             if !full && !due {
                 break;
             }
-            let pending = self.mempool.cut(self.config.max_batch_txs);
+            let pending = self
+                .mempool
+                .cut(self.config.max_batch_txs, self.config.max_batch_bytes);
             let mut owners = Vec::with_capacity(pending.len());
             let mut txs = Vec::with_capacity(pending.len());
             for p in pending {

@@ -76,9 +76,36 @@ impl Replica {
         }
     }
 
+    /// Whether a peer's `MsgSnapshot` carries a state this node can restore: checked
+    /// before raft-rs sees it, since raft-rs takes the snapshot into its log first and
+    /// a restore failing afterwards would stop the node. A snapshot that does not restore
+    /// is refused (and logged); the leader sends another once its report times out.
+    pub(super) fn check_snapshot(&mut self, message: &Message) -> bool {
+        let snapshot = message.get_snapshot();
+        let meta = snapshot.get_metadata();
+        match Ledger::restore(&snapshot.data, self.ledger.chain_id()) {
+            Ok(ledger) => {
+                self.checked_snapshot = Some((meta.index, meta.term, ledger));
+                true
+            }
+            Err(err) => {
+                tracing::warn!(
+                    peer = message.from,
+                    index = meta.index,
+                    %err,
+                    "refusing a snapshot that does not restore"
+                );
+                false
+            }
+        }
+    }
+
     fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), ReplicaError> {
         let meta = snapshot.get_metadata();
-        self.ledger = Ledger::restore(&snapshot.data, self.ledger.chain_id())?;
+        self.ledger = match self.checked_snapshot.take() {
+            Some((index, term, ledger)) if index == meta.index && term == meta.term => ledger,
+            _ => Ledger::restore(&snapshot.data, self.ledger.chain_id())?,
+        };
         self.applied_index = meta.index;
         self.applied_term = meta.term;
         self.blocks_since_snapshot = 0;

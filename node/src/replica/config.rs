@@ -2,6 +2,19 @@
 
 use crate::core::types::NodeId;
 
+/// Bytes of transactions in one batch by default: 2,000 ordinary orders (about 300
+/// bytes each) fit, and so do 500 of the largest transactions a node accepts; a Raft
+/// entry of one batch stays far below an append's budget (`max_size_per_msg`).
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 1 << 20;
+
+/// The mempool's bytes by default: its 100,000 transactions at about 300 bytes each, so
+/// a pool of the largest transactions (2 KiB each) holds 16,000 of them, not 200 MB.
+pub const DEFAULT_MEMPOOL_BYTES: usize = 32 << 20;
+
+/// Room for what an append message carries besides its entries' data (headers, each
+/// entry's term, index and context).
+const APPEND_OVERHEAD: u64 = 64 << 10;
+
 #[derive(Clone, Debug)]
 pub struct ReplicaConfig {
     pub id: NodeId,
@@ -15,10 +28,15 @@ pub struct ReplicaConfig {
     pub fixed_election_ticks: Option<usize>,
     /// A batch is cut when this many transactions wait...
     pub max_batch_txs: usize,
-    /// ...or when the oldest has waited this long (ms).
+    /// ...or when the oldest has waited this long (ms). A batch also never holds more
+    /// than `max_batch_bytes` of encoded transactions, so every entry fits in an append.
     pub max_batch_delay_ms: u64,
+    pub max_batch_bytes: usize,
     /// Transactions the mempool holds before it answers "busy".
     pub mempool_capacity: usize,
+    /// Bytes of transactions the mempool holds before it answers "busy". Each signer
+    /// may hold a share of both limits (see [`crate::replica::mempool`]).
+    pub mempool_bytes: usize,
     /// Batches proposed but not yet applied, at most (pipelining depth).
     pub max_inflight_batches: usize,
     /// Submissions waiting for a leader to be known, at most, and for how long (ms).
@@ -48,7 +66,9 @@ impl ReplicaConfig {
             fixed_election_ticks: None,
             max_batch_txs: 2_000,
             max_batch_delay_ms: 2,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             mempool_capacity: 100_000,
+            mempool_bytes: DEFAULT_MEMPOOL_BYTES,
             max_inflight_batches: 64,
             max_parked: 10_000,
             no_leader_grace_ms: 3_000,
@@ -72,6 +92,8 @@ impl ReplicaConfig {
             ("max_inflight_batches", self.max_inflight_batches as u64),
             ("snapshot_every_blocks", self.snapshot_every_blocks),
             ("max_size_per_msg", self.max_size_per_msg),
+            ("max_batch_bytes", self.max_batch_bytes as u64),
+            ("mempool_bytes", self.mempool_bytes as u64),
         ];
         for (field, value) in positive {
             if value == 0 {
@@ -82,6 +104,22 @@ impl ReplicaConfig {
             return Err(format!(
                 "election_ticks ({}) must be greater than heartbeat_ticks ({}), which must be at least 1",
                 self.election_ticks, self.heartbeat_ticks
+            ));
+        }
+        // An append holds entries up to `max_size_per_msg`, or one entry alone when it is
+        // larger: both must fit in one peer frame, whatever the postcard encoding adds.
+        let frame = crate::net::frame::MAX_PEER_FRAME as u64;
+        if self.max_size_per_msg > frame / 2 {
+            return Err(format!(
+                "max_size_per_msg ({}) must be at most half a peer frame ({} bytes)",
+                self.max_size_per_msg,
+                frame / 2
+            ));
+        }
+        if (self.max_batch_bytes as u64).saturating_add(APPEND_OVERHEAD) > self.max_size_per_msg {
+            return Err(format!(
+                "max_batch_bytes ({}) must leave {APPEND_OVERHEAD} bytes under max_size_per_msg ({})",
+                self.max_batch_bytes, self.max_size_per_msg
             ));
         }
         Ok(())
@@ -100,6 +138,22 @@ mod tests {
         assert_eq!(
             config.validate(),
             Err("max_batch_txs must be at least 1".into())
+        );
+        let mut config = ReplicaConfig::new(1);
+        config.max_batch_bytes = config.max_size_per_msg as usize;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .starts_with("max_batch_bytes")
+        );
+        let mut config = ReplicaConfig::new(1);
+        config.max_size_per_msg = 8 << 20;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .starts_with("max_size_per_msg")
         );
         let mut config = ReplicaConfig::new(1);
         config.election_ticks = 2;

@@ -52,10 +52,15 @@ impl ForwardLog {
         }
     }
 
-    /// `tx` went to `leader` at `now_ms`. Beyond `capacity`, it is not remembered (and
-    /// a leader change leaves it to the client's timeout, as without this log).
+    /// Whether another transaction can be recorded: every forwarded transaction is in the
+    /// log (only the answers it expects are listened to), so a full log means "busy".
+    pub fn has_room(&self) -> bool {
+        self.entries.len() < self.capacity
+    }
+
+    /// `tx` went to `leader` at `now_ms` (the caller checked [`ForwardLog::has_room`]).
     pub fn record(&mut self, tx: &SignedTx, hash: TxHash, leader: NodeId, now_ms: u64) {
-        if self.entries.len() >= self.capacity || self.entries.contains_key(&hash) {
+        if self.entries.contains_key(&hash) {
             return;
         }
         self.entries.insert(
@@ -75,12 +80,23 @@ impl ForwardLog {
         self.entries.remove(hash);
     }
 
-    /// Whether `from`'s refusal of `hash` is the answer to pass on to the client. It is
-    /// unless the transaction now waits on another leader, or was sent again and the
-    /// refusal may only mean that its first copy went ahead.
-    pub fn passes(&mut self, hash: &TxHash, from: NodeId, refusal: &Refusal) -> bool {
+    /// Whether peer `from`'s refusal of `hash` is the answer to pass on to the client. It
+    /// is only if `hash` was forwarded to `from` and still waits on it (a peer cannot
+    /// answer for transactions it was never sent, nor for another leader), and unless it
+    /// was sent again and the refusal may only mean that its first copy went ahead.
+    pub fn passes_from_peer(&mut self, hash: &TxHash, from: NodeId, refusal: &Refusal) -> bool {
+        self.entries.contains_key(hash) && self.passes(hash, from, refusal)
+    }
+
+    /// Whether this node's own refusal (`me`) of `hash` is the answer to pass on: always
+    /// for a transaction it never forwarded, otherwise as for a peer's.
+    pub fn passes_own(&mut self, hash: &TxHash, me: NodeId, refusal: &Refusal) -> bool {
+        !self.entries.contains_key(hash) || self.passes(hash, me, refusal)
+    }
+
+    fn passes(&mut self, hash: &TxHash, from: NodeId, refusal: &Refusal) -> bool {
         let Some(entry) = self.entries.get(hash) else {
-            return true;
+            return false;
         };
         if entry.to != from {
             return false;
@@ -193,21 +209,25 @@ mod tests {
         let (b, hb) = tx(2);
         log.record(&a, ha, 2, 0);
         log.record(&b, hb, 2, 0);
-        // A first answer from the leader it went to passes, and settles it.
-        assert!(log.passes(&ha, 2, &Refusal::Busy { capacity: 1 }));
+        // A first answer from the leader it went to passes, and settles it; another
+        // peer's does not.
+        assert!(!log.passes_from_peer(&ha, 4, &Refusal::Busy { capacity: 1 }));
+        assert!(log.passes_from_peer(&ha, 2, &Refusal::Busy { capacity: 1 }));
         assert_eq!(log.len(), 1);
         log.redirect(3);
         // The old leader's refusal is no longer the answer.
-        assert!(!log.passes(&hb, 2, &Refusal::LeaderChanged));
+        assert!(!log.passes_from_peer(&hb, 2, &Refusal::LeaderChanged));
         // The new leader's "stale" may mean the first copy was applied.
         let stale = Refusal::StaleNonce { nonce: 2, last: 2 };
-        assert!(!log.passes(&hb, 3, &stale));
-        assert!(!log.passes(&hb, 3, &Refusal::Duplicate));
+        assert!(!log.passes_from_peer(&hb, 3, &stale));
+        assert!(!log.passes_from_peer(&hb, 3, &Refusal::Duplicate));
         // Its other refusals are answers.
-        assert!(log.passes(&hb, 3, &Refusal::BadSignature));
+        assert!(log.passes_from_peer(&hb, 3, &Refusal::BadSignature));
         assert_eq!(log.len(), 0);
-        // Unknown hashes pass.
-        assert!(log.passes(&hb, 3, &stale));
+        // A peer cannot answer for what it was never sent (or no longer waits on); this
+        // node's own refusal of a transaction it never forwarded is the answer.
+        assert!(!log.passes_from_peer(&hb, 3, &Refusal::BadSignature));
+        assert!(log.passes_own(&hb, 1, &stale));
     }
 
     #[test]
@@ -236,8 +256,9 @@ mod tests {
         let (c, hc) = tx(3);
         log.record(&a, ha, 2, 0);
         log.record(&b, hb, 2, 10);
-        log.record(&c, hc, 2, 20);
-        assert_eq!(log.len(), 2, "beyond capacity, not remembered");
+        assert!(!log.has_room(), "at capacity: the caller refuses as busy");
+        let _ = (c, hc);
+        assert_eq!(log.len(), 2);
         log.expire(KEEP_MS + 5);
         assert_eq!(log.len(), 1);
         log.expire(KEEP_MS + 10);

@@ -38,16 +38,17 @@ use crate::core::ledger::Ledger;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use crate::io::store::{Store, StoreError};
+use crate::raft::authority;
 use crate::raft::driver::{Driver, DriverConfig, DriverError};
 
 pub use config::ReplicaConfig;
 pub use event::ReplicaEvent;
 pub use mempool::Origin;
-pub use message::{PeerMessage, Refusal};
+pub use message::{MAX_FORWARD_BYTES, MAX_REFUSALS_PER_MESSAGE, PeerMessage, Refusal};
 pub use status::{PeerProgress, Role, Status};
 
 use forwarded::ForwardLog;
-use mempool::Mempool;
+use mempool::{Mempool, MempoolLimits};
 
 /// The store's meta record holding the genesis (its canonical postcard encoding).
 pub const GENESIS_META_KEY: &str = "genesis";
@@ -147,6 +148,12 @@ pub struct Replica {
     /// When this node (as leader) last proposed the front of `joining` (mono ms).
     last_join_proposal_ms: Option<u64>,
     outbox: VecDeque<(NodeId, PeerMessage)>,
+    /// The ledger a snapshot from a peer restores to, checked when it arrived and kept
+    /// for when raft-rs hands the snapshot over to install: (index, term, ledger).
+    checked_snapshot: Option<(u64, u64, Ledger)>,
+    /// Peer messages refused before raft-rs saw them (a non-voter's leadership, a
+    /// snapshot that does not restore), for the status and the tests.
+    refused_peer_messages: u64,
     /// Where queued messages go before a durable write, when the runner gives one: see
     /// [`Replica::set_early_transmit`].
     early_transmit: Option<EarlyTransmit>,
@@ -227,7 +234,10 @@ impl Replica {
         };
         let forwarded = ForwardLog::new(config.max_parked);
         Ok(Replica {
-            mempool: Mempool::new(config.mempool_capacity),
+            mempool: Mempool::new(MempoolLimits::with_fair_share(
+                config.mempool_capacity,
+                config.mempool_bytes,
+            )),
             config,
             driver,
             ledger,
@@ -249,6 +259,8 @@ impl Replica {
             joining: VecDeque::new(),
             last_join_proposal_ms: None,
             outbox: VecDeque::new(),
+            checked_snapshot: None,
+            refused_peer_messages: 0,
             early_transmit: None,
             events: VecDeque::new(),
         })
@@ -282,6 +294,23 @@ impl Replica {
                     );
                     return;
                 }
+                let kind = message.get_msg_type();
+                let from_voter = authority::is_voter(&self.driver.conf_state(), from);
+                if !authority::may_send(kind, from_voter) {
+                    self.refused_peer_messages += 1;
+                    tracing::warn!(
+                        peer = from,
+                        ?kind,
+                        term = message.term,
+                        "refusing a leadership message from a node that is not a voter"
+                    );
+                    return;
+                }
+                if kind == raft::eraftpb::MessageType::MsgSnapshot && !self.check_snapshot(&message)
+                {
+                    self.refused_peer_messages += 1;
+                    return;
+                }
                 if let Err(err) = self.driver.handle_message(message) {
                     tracing::debug!(peer = from, %err, "raft refused a message");
                 }
@@ -292,7 +321,7 @@ impl Replica {
             }
             PeerMessage::Refused(refusals) => {
                 for (hash, refusal) in refusals {
-                    if self.forwarded.passes(&hash, from, &refusal) {
+                    if self.forwarded.passes_from_peer(&hash, from, &refusal) {
                         self.events
                             .push_back(ReplicaEvent::Refused { hash, refusal });
                     }
@@ -358,6 +387,8 @@ impl Replica {
         self.propose_batches(now)?;
         self.propose_joins()?;
         self.run_ready_loop()?;
+        // A checked snapshot raft-rs did not hand over (a stale one) is not kept.
+        self.checked_snapshot = None;
         Ok(())
     }
 
@@ -474,6 +505,12 @@ impl Replica {
         self.leader
     }
 
+    /// Peer messages refused before raft-rs saw them: leadership from a node that is not
+    /// a voter, snapshots that do not restore.
+    pub fn refused_peer_messages(&self) -> u64 {
+        self.refused_peer_messages
+    }
+
     pub fn term(&self) -> u64 {
         self.driver.term()
     }
@@ -581,7 +618,9 @@ impl Replica {
             self.incoming
                 .extend(again.into_iter().map(|tx| (tx, Origin::Local)));
         } else {
-            self.outbox.push_back((leader, PeerMessage::Forward(again)));
+            for message in message::forward_messages(again, MAX_FORWARD_BYTES) {
+                self.outbox.push_back((leader, message));
+            }
         }
     }
 
@@ -589,18 +628,20 @@ impl Replica {
         self.verified.remove(&hash);
         match origin {
             Origin::Local => {
-                if self.forwarded.passes(&hash, self.config.id, &refusal) {
+                if self.forwarded.passes_own(&hash, self.config.id, &refusal) {
                     self.events
                         .push_back(ReplicaEvent::Refused { hash, refusal });
                 }
             }
             Origin::Peer(peer) => {
-                // Coalesce with a refusal already queued for the same peer.
-                if let Some((_, PeerMessage::Refused(list))) = self
-                    .outbox
-                    .iter_mut()
-                    .rev()
-                    .find(|(to, m)| *to == peer && matches!(m, PeerMessage::Refused(_)))
+                // Coalesce with a refusal already queued for the same peer, up to a
+                // message's worth.
+                if let Some((_, PeerMessage::Refused(list))) =
+                    self.outbox.iter_mut().rev().find(|(to, m)| {
+                        *to == peer
+                            && matches!(m, PeerMessage::Refused(list)
+                                if list.len() < MAX_REFUSALS_PER_MESSAGE)
+                    })
                 {
                     list.push((hash, refusal));
                 } else {

@@ -255,6 +255,13 @@ impl Exchange {
         Some(self.accounts[index as usize].last_nonce)
     }
 
+    /// Whether a participant is suspended (false for a key that is none).
+    pub fn is_suspended(&self, key: &PublicKey) -> bool {
+        self.account_index
+            .get(key)
+            .is_some_and(|&index| self.accounts[index as usize].suspended)
+    }
+
     /// Every participant's key, in the order they joined.
     pub fn participant_keys(&self) -> impl Iterator<Item = &PublicKey> {
         self.accounts.iter().map(|a| &a.key)

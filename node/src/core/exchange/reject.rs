@@ -118,4 +118,7 @@ pub enum Rejection {
     DuplicateNodeName(String),
     #[error("this key is already {0}'s: every node and participant needs a key of its own")]
     KeyInUse(String),
+    // --- Who is sending (continued) ------------------------------------------------------
+    #[error("the transaction is {len} bytes; the limit is {max}")]
+    TooLarge { len: usize, max: usize },
 }
