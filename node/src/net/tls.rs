@@ -746,6 +746,15 @@ pub const MAX_PEER_STREAMS: u32 = 8;
 /// The application close code of a connection refused after its handshake (by
 /// [`identify`]); the close reason says why.
 pub const CLOSE_REFUSED: u32 = 2;
+/// Connection attempts quinn holds for the accept loop before it refuses new ones itself.
+/// The loop screens each at once (see [`super::gate`]), so the queue stays short; 1024
+/// bounds it (about 1.5 MB of first packets) if the loop is ever starved.
+pub const MAX_QUEUED_ATTEMPTS: usize = 1024;
+/// Bytes quinn buffers for one queued attempt beyond its first packet: there is no 0-RTT
+/// data to keep (it is disabled), only a retransmitted Initial or two.
+pub const QUEUED_ATTEMPT_BYTES: u64 = 16 * 1024;
+/// Bytes quinn buffers for all queued attempts together beyond their first packets.
+pub const QUEUED_ATTEMPTS_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The transport parameters of every connection. Each side grants the other no streams
 /// at first: a node grants an incoming connection its streams once it is admitted
@@ -803,7 +812,11 @@ pub fn server_endpoint(
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    server.transport_config(transport_config());
+    server
+        .transport_config(transport_config())
+        .max_incoming(MAX_QUEUED_ATTEMPTS)
+        .incoming_buffer_size(QUEUED_ATTEMPT_BYTES)
+        .incoming_buffer_size_total(QUEUED_ATTEMPTS_BYTES);
     let client = client_config(identity, allow, Alpn::Peer)?;
     let mut endpoint =
         quinn::Endpoint::server(server, listen).map_err(|source| TlsError::Bind {
