@@ -1,25 +1,75 @@
-//! Keeps a networked node's allowlist and peer addresses in step with the ledger.
+//! Keeps a networked node's allowlist, live connections and peer addresses in step with
+//! the ledger.
 //!
-//! The genesis seeds both; the admin's transactions grow them: a participant added by
-//! `AddParticipant` may connect as a client, and a node registered by `AddNode` may
-//! connect as a peer and is dialled at its registered address (unless this node's
-//! configuration overrides that address). Both hold for blocks applied now, before a
-//! restart, or inside a snapshot installed from the leader.
+//! The genesis seeds the allowlist and addresses; the admin's transactions change them: a
+//! participant added by `AddParticipant` may connect as a client; one suspended by
+//! `SuspendParticipant` is refused from then on and its live connections on this node
+//! are closed; `ReinstateParticipant` lets it in again; a node registered by `AddNode`
+//! may connect as a peer and is dialled at its registered address (unless this node's
+//! configuration overrides that address), and a node removed is refused, disconnected
+//! and no longer dialled ([`Follower::revoke_node`]). All of this holds for blocks applied
+//! now, before a restart, or inside a snapshot installed from the leader: at start-up and
+//! after a snapshot or missed events the whole membership is read again
+//! ([`Members::of`]).
 
+use qraft_keys::PublicKey;
 use rustc_hash::FxHashMap;
 
 use crate::api::{Handle, NodeEvent};
+use crate::core::exchange::Exchange;
 use crate::core::genesis::NodeSpec;
 use crate::core::tx::{AdminAction, TxBody};
 use crate::core::types::NodeId;
 
+use super::connections::Connections;
 use super::peer::PeerTransport;
 use super::tls::Allowlist;
 
+/// Who the ledger says may connect: every participant (and whether suspended) and every
+/// registered node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Members {
+    /// Every participant's key, in join order, with whether it is suspended.
+    pub participants: Vec<(PublicKey, bool)>,
+    pub nodes: Vec<NodeSpec>,
+}
+
+impl Members {
+    /// The membership in `exchange`'s state.
+    pub fn of(exchange: &Exchange) -> Members {
+        let suspended: std::collections::HashSet<&PublicKey> = exchange.suspended_keys().collect();
+        Members {
+            participants: exchange
+                .participant_keys()
+                .map(|key| (*key, suspended.contains(key)))
+                .collect(),
+            nodes: exchange.nodes().to_vec(),
+        }
+    }
+
+    /// Brings `allow` in step: active participants and every node allowed, suspended
+    /// participants revoked. Returns the suspended keys.
+    pub fn apply(&self, allow: &Allowlist) -> Vec<PublicKey> {
+        let mut suspended = Vec::new();
+        for &(key, is_suspended) in &self.participants {
+            if is_suspended {
+                allow.revoke_participant(&key);
+                suspended.push(key);
+            } else {
+                allow.allow_participant(key);
+            }
+        }
+        for node in &self.nodes {
+            allow.allow_node(node.id, node.key);
+        }
+        suspended
+    }
+}
+
 /// What the follower updates.
 pub(super) struct Follower {
-    pub handle: Handle,
     pub allow: Allowlist,
+    pub connections: Connections,
     pub transport: PeerTransport,
     /// This node's own id (it does not dial itself).
     pub me: NodeId,
@@ -29,9 +79,9 @@ pub(super) struct Follower {
 
 impl Follower {
     /// Runs until the node stops.
-    pub async fn run(self) {
-        let mut events = self.handle.subscribe();
-        self.admit_everyone_in_the_ledger().await;
+    pub async fn run(self, handle: Handle) {
+        let mut events = handle.subscribe();
+        self.sync_with_the_ledger(&handle).await;
         loop {
             match events.recv().await {
                 Ok(NodeEvent::Block(block)) => {
@@ -44,6 +94,13 @@ impl Follower {
                                 self.allow.allow_participant(spec.key);
                                 tracing::info!(participant = %spec.name, "may connect from now on");
                             }
+                            TxBody::Admin(AdminAction::SuspendParticipant { key }) => {
+                                self.suspend(key);
+                            }
+                            TxBody::Admin(AdminAction::ReinstateParticipant { key }) => {
+                                self.allow.allow_participant(*key);
+                                tracing::info!(participant = %key, "reinstated: may connect again");
+                            }
                             TxBody::Admin(AdminAction::AddNode(spec)) => {
                                 self.admit_node(spec);
                                 tracing::info!(node = spec.id, name = %spec.name, address = %spec.address, "registered node may connect from now on");
@@ -55,12 +112,42 @@ impl Follower {
                 // A snapshot replaced the state wholesale; missed events may hide changes.
                 Ok(NodeEvent::SnapshotInstalled { .. })
                 | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    self.admit_everyone_in_the_ledger().await;
+                    self.sync_with_the_ledger(&handle).await;
                 }
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+
+    /// A suspended participant: refused from now on, and its live connections closed.
+    pub fn suspend(&self, key: &PublicKey) {
+        self.allow.revoke_participant(key);
+        let closed = self
+            .connections
+            .close_key(key, &format!("key {key} was suspended by the game's admin"));
+        tracing::info!(participant = %key, closed, "suspended: refused from now on");
+    }
+
+    /// A removed node: refused from now on, its live connections closed (peer and
+    /// client alike), and no longer dialled.
+    #[allow(
+        dead_code,
+        reason = "the ledger's node removal (AdminAction::RemoveNode) calls it from `run`"
+    )]
+    pub fn revoke_node(&self, id: NodeId) {
+        let key = self.allow.revoke_node(id);
+        let closed = key.map_or(0, |key| {
+            self.connections
+                .close_key(&key, &format!("node {id} was removed from this game"))
+        });
+        let dialled = self.transport.forget(id);
+        tracing::info!(
+            node = id,
+            closed,
+            dialled,
+            "removed node: refused and no longer dialled"
+        );
     }
 
     fn admit_node(&self, spec: &NodeSpec) {
@@ -70,26 +157,139 @@ impl Follower {
         }
     }
 
-    /// Admits every participant and node the ledger knows.
-    async fn admit_everyone_in_the_ledger(&self) {
-        let known = self
-            .handle
-            .query(|r| {
-                let exchange = r.ledger().exchange();
-                (
-                    exchange.participant_keys().copied().collect::<Vec<_>>(),
-                    exchange.nodes().to_vec(),
-                )
-            })
-            .await;
-        let Ok((participants, nodes)) = known else {
-            return;
-        };
-        for key in participants {
-            self.allow.allow_participant(key);
+    /// Brings everything in step with `members`.
+    fn sync(&self, members: &Members) {
+        for key in members.apply(&self.allow) {
+            self.connections.close_key(
+                &key,
+                &format!("key {key} was suspended by the game's admin"),
+            );
         }
-        for node in &nodes {
+        for node in &members.nodes {
             self.admit_node(node);
         }
+    }
+
+    /// Reads the membership in the ledger and brings everything in step with it.
+    async fn sync_with_the_ledger(&self, handle: &Handle) {
+        match handle.query(|r| Members::of(r.ledger().exchange())).await {
+            Ok(members) => self.sync(&members),
+            Err(err) => tracing::debug!(%err, "cannot read the ledger's members"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::connections::Lane;
+    use crate::net::tls::{Admitted, Alpn};
+    use qraft_keys::Keypair;
+
+    fn key(label: &str) -> PublicKey {
+        Keypair::from_label(label).public()
+    }
+
+    fn node_spec(id: NodeId) -> NodeSpec {
+        NodeSpec {
+            id,
+            name: format!("node{id}"),
+            key: key(&format!("node {id}")),
+            address: format!("127.0.0.1:{}", 9000 + id),
+        }
+    }
+
+    /// A follower for node 1 over a real (loopback) endpoint that never dials.
+    fn follower() -> Follower {
+        let allow = Allowlist::new();
+        let identity = crate::net::tls::TlsIdentity::from_keypair(&Keypair::from_label("node 1"))
+            .expect("identity");
+        let endpoint = crate::net::tls::server_endpoint(
+            "127.0.0.1:0".parse().expect("address"),
+            &identity,
+            allow.clone(),
+        )
+        .expect("endpoint");
+        let transport = PeerTransport::new(
+            1,
+            endpoint,
+            tokio::runtime::Handle::current(),
+            FxHashMap::default(),
+        );
+        Follower {
+            allow,
+            connections: Connections::new(),
+            transport,
+            me: 1,
+            overrides: FxHashMap::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_removed_node_is_refused_and_forgotten() {
+        let follower = follower();
+        let two = node_spec(2);
+        follower.admit_node(&two);
+        assert_eq!(
+            follower.allow.admit(&two.key, Alpn::Peer),
+            Some(Admitted::Node(2))
+        );
+
+        follower.revoke_node(2);
+        assert_eq!(follower.allow.admit(&two.key, Alpn::Peer), None);
+        assert!(!follower.allow.contains(&two.key));
+        assert!(
+            follower.allow.refusal(&two.key).contains("removed"),
+            "{}",
+            follower.allow.refusal(&two.key)
+        );
+        // Its address went with it: there was one, there is none now.
+        assert!(!follower.transport.forget(2));
+        // Registering it again (a new AddNode) lets it back in.
+        follower.admit_node(&two);
+        assert_eq!(
+            follower.allow.admit(&two.key, Alpn::Peer),
+            Some(Admitted::Node(2))
+        );
+        assert!(follower.transport.forget(2));
+    }
+
+    #[tokio::test]
+    async fn suspension_and_reinstatement_follow_the_ledger() {
+        let follower = follower();
+        let (alice, bob) = (key("alice"), key("bob"));
+        let members = Members {
+            participants: vec![(alice, false), (bob, true)],
+            nodes: vec![node_spec(1), node_spec(2)],
+        };
+        follower.sync(&members);
+        assert_eq!(
+            follower.allow.admit(&alice, Alpn::Client),
+            Some(Admitted::Participant)
+        );
+        assert_eq!(follower.allow.admit(&bob, Alpn::Client), None);
+        assert!(follower.allow.refusal(&bob).contains("suspended"));
+        assert_eq!(
+            follower.allow.admit(&node_spec(2).key, Alpn::Peer),
+            Some(Admitted::Node(2))
+        );
+        // Node 1 is this node: not dialled; node 2 is.
+        assert!(!follower.transport.forget(1));
+        assert!(follower.transport.forget(2));
+
+        follower.suspend(&alice);
+        assert_eq!(follower.allow.admit(&alice, Alpn::Client), None);
+        // Reinstated in the ledger, then a snapshot: the sync lets both back in.
+        follower.sync(&Members {
+            participants: vec![(alice, false), (bob, false)],
+            nodes: vec![],
+        });
+        for key in [alice, bob] {
+            assert_eq!(
+                follower.allow.admit(&key, Alpn::Client),
+                Some(Admitted::Participant)
+            );
+        }
+        assert_eq!(follower.connections.count(Lane::Client), 0);
     }
 }

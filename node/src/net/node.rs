@@ -15,12 +15,12 @@ use crate::core::types::NodeId;
 use crate::io::runner::{Input, RunningNode};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 
-use super::follow::Follower;
+use super::accept::{Admission, Gatekeeper};
+use super::connections::Connections;
+use super::follow::{Follower, Members};
 use super::peer::{PeerTransport, serve_peer};
 use super::serve::serve_client;
-use super::tls::{
-    Admitted, Allowlist, CLIENT_ALPN, PEER_ALPN, TlsError, TlsIdentity, identify, server_endpoint,
-};
+use super::tls::{Admitted, Allowlist, Alpn, TlsError, TlsIdentity, server_endpoint};
 
 /// How to start a networked node.
 pub struct NetNodeOptions {
@@ -64,6 +64,8 @@ pub struct NetNode {
     pub id: NodeId,
     pub handle: Handle,
     endpoint: quinn::Endpoint,
+    allow: Allowlist,
+    connections: Connections,
     node: Option<RunningNode>,
     accept: tokio::task::JoinHandle<()>,
     follow: tokio::task::JoinHandle<()>,
@@ -84,12 +86,17 @@ impl NetNode {
         } = options;
         let id = node_id(&genesis, &keypair.public(), id)?;
         let identity = TlsIdentity::from_keypair(&keypair)?;
-        let allow = Allowlist::from_genesis(&genesis);
-        let endpoint = server_endpoint(listen, &identity, allow.clone())?;
-
+        drop(keypair);
         let mut config = ReplicaConfig::new(id);
         tuning.apply(&mut config);
         let replica = Replica::open(config, &genesis, &data_dir)?;
+
+        // Who may connect is what the ledger says from the first handshake on: a
+        // participant suspended before a restart stays out.
+        let allow = Allowlist::from_genesis(&genesis);
+        Members::of(replica.ledger().exchange()).apply(&allow);
+        let connections = Connections::new();
+        let endpoint = server_endpoint(listen, &identity, allow.clone())?;
 
         let mut addresses: FxHashMap<NodeId, String> = genesis
             .nodes()
@@ -113,17 +120,17 @@ impl NetNode {
         let handle = node.handle.clone();
         let follow = tokio::spawn(
             Follower {
-                handle: handle.clone(),
                 allow: allow.clone(),
+                connections: connections.clone(),
                 transport: transport.clone(),
                 me: id,
                 overrides: peers,
             }
-            .run(),
+            .run(handle.clone()),
         );
         let accept = tokio::spawn(accept_loop(
             endpoint.clone(),
-            allow,
+            Gatekeeper::new(allow.clone(), connections.clone()),
             node.inbox(),
             handle.clone(),
         ));
@@ -132,6 +139,8 @@ impl NetNode {
             id,
             handle,
             endpoint,
+            allow,
+            connections,
             node: Some(node),
             accept,
             follow,
@@ -141,6 +150,18 @@ impl NetNode {
     /// The address the endpoint actually listens on (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.endpoint.local_addr()
+    }
+
+    /// Who may connect to this node. Kept in step with the ledger; changing it here
+    /// affects new handshakes only (see [`NetNode::connections`] for live ones).
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allow
+    }
+
+    /// This node's live admitted connections (to close a key's with
+    /// [`Connections::close_key`]).
+    pub fn connections(&self) -> &Connections {
+        &self.connections
     }
 
     /// Stops accepting, closes every connection, and stops the node thread.
@@ -191,41 +212,39 @@ fn node_id(
     }
 }
 
+/// Accepts connections until the endpoint closes: each attempt is screened at once, and
+/// its handshake, admission and serving run on a task of their own.
 async fn accept_loop(
     endpoint: quinn::Endpoint,
-    allow: Allowlist,
+    keeper: Gatekeeper,
     inbox: std::sync::mpsc::Sender<Input>,
     handle: Handle,
 ) {
     while let Some(incoming) = endpoint.accept().await {
-        let allow = allow.clone();
+        let Some((incoming, permit)) = keeper.screen(incoming) else {
+            continue;
+        };
+        let keeper = keeper.clone();
         let inbox = inbox.clone();
         let handle = handle.clone();
         tokio::spawn(async move {
-            let connection = match incoming.await {
-                Ok(connection) => connection,
-                Err(err) => {
-                    tracing::info!(%err, "refused a connection at the handshake");
-                    return;
-                }
+            let Some(admission) = keeper.admit(incoming, permit).await else {
+                return;
             };
-            let alpn = connection
-                .handshake_data()
-                .and_then(|d| d.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
-                .and_then(|d| d.protocol);
-            match identify(&connection, &allow) {
-                Ok((_, Admitted::Node(id))) if alpn.as_deref() == Some(PEER_ALPN) => {
-                    serve_peer(connection, id, inbox).await
-                }
-                Ok((key, _)) if alpn.as_deref() == Some(CLIENT_ALPN) => {
-                    serve_client(connection, key, handle).await
-                }
-                // `identify` closes a participant that dialled the peer protocol.
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::info!(%err, "refused a connection");
-                }
+            let Admission {
+                connection,
+                key,
+                admitted,
+                alpn,
+                registration,
+            } = admission;
+            match (alpn, admitted) {
+                (Alpn::Peer, Admitted::Node(id)) => serve_peer(connection, id, inbox).await,
+                (Alpn::Client, _) => serve_client(connection, key, handle).await,
+                // `identify` admits only nodes on the peer protocol.
+                (Alpn::Peer, Admitted::Participant) => {}
             }
+            drop(registration);
         });
     }
 }
@@ -234,6 +253,122 @@ async fn accept_loop(
 mod tests {
     use super::*;
     use crate::core::genesis::sample::{SampleOptions, sample_game};
+    use crate::net::connections::MAX_CONNECTIONS_PER_KEY;
+    use crate::net::frame::{MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, read_frame, write_frame};
+    use crate::net::proto::{Request, Response};
+    use crate::net::tls::{CLIENT_ALPN, client_endpoint, connect, connection_error};
+
+    const TEST_LIMIT: Duration = Duration::from_secs(30);
+
+    /// Node 1 of a three-voter game, alone: it has no leader, but serves connections.
+    async fn lone_node(
+        dir: &std::path::Path,
+    ) -> (NetNode, crate::core::genesis::sample::SampleGame) {
+        let game = crate::cluster::quic::loopback_game(&SampleOptions::default()).unwrap();
+        let spec = &game.genesis.voters[0];
+        let node = NetNode::start(NetNodeOptions {
+            genesis: game.genesis.clone(),
+            keypair: game.nodes[0].clone(),
+            data_dir: dir.join(&spec.name),
+            listen: spec.address.parse().unwrap(),
+            peers: FxHashMap::default(),
+            tuning: Tuning::default(),
+            submit_timeout: Duration::from_secs(10),
+            id: None,
+        })
+        .await
+        .unwrap();
+        (node, game)
+    }
+
+    fn endpoint_of(keypair: &Keypair, genesis: &Genesis) -> quinn::Endpoint {
+        let identity = TlsIdentity::from_keypair(keypair).unwrap();
+        client_endpoint(
+            "127.0.0.1:0".parse().unwrap(),
+            &identity,
+            Allowlist::from_genesis(genesis),
+        )
+        .unwrap()
+    }
+
+    /// One status request on its own stream: the connection is served.
+    async fn status(connection: &quinn::Connection) {
+        let (mut send, mut recv) = connection.open_bi().await.unwrap();
+        write_frame(&mut send, &Request::Status, MAX_CLIENT_REQUEST)
+            .await
+            .unwrap();
+        send.finish().unwrap();
+        let answer = read_frame::<_, Response>(&mut recv, MAX_CLIENT_RESPONSE)
+            .await
+            .unwrap();
+        assert!(matches!(answer, Some(Response::Status(_))), "{answer:?}");
+    }
+
+    /// The reason the node gives for refusing a new client connection, whether it refuses
+    /// the handshake or closes the connection right after it.
+    async fn refusal(endpoint: &quinn::Endpoint, addr: SocketAddr) -> String {
+        let err = match connect(endpoint, addr, CLIENT_ALPN, Some(1)).await {
+            Ok(connection) => connection_error(addr, connection.closed().await),
+            Err(err) => err,
+        };
+        match err {
+            TlsError::Refused { reason, .. } => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_is_held_to_its_connections_and_a_suspension_takes_effect() {
+        tokio::time::timeout(TEST_LIMIT, async {
+            let dir = tempfile::tempdir().unwrap();
+            let (node, game) = lone_node(dir.path()).await;
+            let addr = node.local_addr().unwrap();
+            let alice = endpoint_of(&game.traders[0], &game.genesis);
+            let alice_key = game.traders[0].public();
+
+            // (a) Eight connections of one key are served; the ninth is refused, saying why.
+            let mut open = Vec::new();
+            for _ in 0..MAX_CONNECTIONS_PER_KEY {
+                let connection = connect(&alice, addr, CLIENT_ALPN, Some(1)).await.unwrap();
+                status(&connection).await;
+                open.push(connection);
+            }
+            let reason = refusal(&alice, addr).await;
+            assert!(reason.contains(&alice_key.to_string()), "{reason}");
+            assert!(reason.contains("the most one key may hold"), "{reason}");
+            // Another key still connects.
+            let bob = endpoint_of(&game.traders[1], &game.genesis);
+            let bobs = connect(&bob, addr, CLIENT_ALPN, Some(1)).await.unwrap();
+            status(&bobs).await;
+
+            // (b) Suspended: every open connection of the key is closed with the reason,
+            // and a new handshake is refused.
+            assert!(node.allowlist().revoke_participant(&alice_key));
+            let closed = node
+                .connections()
+                .close_key(&alice_key, "suspended by the game's admin");
+            assert_eq!(closed, MAX_CONNECTIONS_PER_KEY);
+            for connection in &open {
+                let err = connection_error(addr, connection.closed().await);
+                let TlsError::Refused { reason, .. } = &err else {
+                    panic!("{err:?}");
+                };
+                assert_eq!(reason, "suspended by the game's admin");
+            }
+            let reason = refusal(&alice, addr).await;
+            assert!(reason.contains("is suspended"), "{reason}");
+            // Bob was not touched.
+            status(&bobs).await;
+
+            // Reinstated: she connects again.
+            node.allowlist().allow_participant(alice_key);
+            let again = connect(&alice, addr, CLIENT_ALPN, Some(1)).await.unwrap();
+            status(&again).await;
+            node.shutdown().await;
+        })
+        .await
+        .expect("test timed out");
+    }
 
     #[test]
     fn a_node_is_found_by_its_key_or_by_its_configured_id() {

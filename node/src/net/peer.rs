@@ -24,6 +24,7 @@ use super::frame::{
     FrameError, MAX_PEER_FRAME, MAX_SNAPSHOT, SNAPSHOT_CHUNK, read_frame, read_snapshot,
     write_frame, write_snapshot,
 };
+use super::ratelog::NET_LOG;
 use super::tls::{PEER_ALPN, connect};
 
 /// Messages queued for one peer, at most; beyond that they are dropped (Raft resends).
@@ -89,6 +90,13 @@ impl PeerTransport {
     pub fn set_address(&self, id: NodeId, address: String) {
         lock(&self.inner.addresses).insert(id, address);
     }
+
+    /// Stops reaching node `id` (removed from the game): forgets its address and drops
+    /// its link, whose task then ends. Returns whether an address was known.
+    pub fn forget(&self, id: NodeId) -> bool {
+        lock(&self.inner.links).remove(&id);
+        lock(&self.inner.addresses).remove(&id).is_some()
+    }
 }
 
 impl Links {
@@ -106,10 +114,12 @@ impl Links {
             return Some(link.clone());
         }
         if !lock(&self.addresses).contains_key(&to) {
-            tracing::warn!(
-                peer = to,
-                "no address known for this node; dropping its messages"
-            );
+            if NET_LOG.allow("no peer address") {
+                tracing::warn!(
+                    peer = to,
+                    "no address known for this node; dropping its messages"
+                );
+            }
             return None;
         }
         let (sender, receiver) = mpsc::channel(LINK_QUEUE);
@@ -319,9 +329,15 @@ pub async fn serve_peer(connection: quinn::Connection, from: NodeId, inbox: Inbo
                     | FrameError::TruncatedLength { .. }
                     | FrameError::TruncatedBody { .. }
                     | FrameError::SnapshotTruncated { .. }),
-                ) => tracing::debug!(peer = from, reason = %err.reason(), "peer stream ended"),
+                ) => {
+                    if NET_LOG.allow("peer stream ended") {
+                        tracing::debug!(peer = from, reason = %err.reason(), "peer stream ended");
+                    }
+                }
                 Err(err) => {
-                    tracing::warn!(peer = from, reason = %err.reason(), "closing a bad peer stream");
+                    if NET_LOG.allow("bad peer stream") {
+                        tracing::warn!(peer = from, reason = %err.reason(), "closing a bad peer stream");
+                    }
                     let _ = stream.stop(err.code().into());
                 }
             }

@@ -37,11 +37,9 @@ use rustls::crypto::{
     CryptoProvider, WebPkiSupportedAlgorithms, verify_tls13_signature,
     verify_tls13_signature_with_raw_key,
 };
-use rustls::pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, SubjectPublicKeyInfoDer,
-    UnixTime,
-};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, PeerIncompatible,
     PeerMisbehaved, SignatureScheme,
@@ -49,6 +47,8 @@ use rustls::{
 
 use crate::core::genesis::Genesis;
 use crate::core::types::NodeId;
+
+use super::tls_key::TlsSigningKey;
 
 /// The ALPN of node-to-node connections: Raft messages, forwarding, snapshots.
 pub const PEER_ALPN: &[u8] = b"qraft-peer/1";
@@ -62,12 +62,6 @@ const CERT_NAME: &str = "qraft.node";
 /// `SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused bits) 32 bytes }`.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-
-/// The DER encoding of an ed25519 PKCS#8 v1 private key (RFC 8410) up to the 32-byte seed:
-/// `SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }`.
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
 /// Everything that can go wrong making identities and endpoints, connecting, and admitting.
@@ -115,25 +109,20 @@ pub enum TlsError {
 }
 
 /// This node's or participant's TLS identity: a self-signed X.509 certificate over its
-/// own ed25519 key, and that key in PKCS#8.
+/// own ed25519 key, and that key as rustls signs with it ([`TlsSigningKey`]: no plain
+/// copy of the secret, which is zeroized when the last connection config using it goes).
 pub struct TlsIdentity {
     key: PublicKey,
     cert: CertificateDer<'static>,
-    private: PrivateKeyDer<'static>,
+    signing: TlsSigningKey,
 }
 
 impl TlsIdentity {
     /// Makes the certificate for `keypair`. Its names and dates are placeholders (the key is
     /// all that counts); it is valid from 1975 to 4096, so clocks never matter.
     pub fn from_keypair(keypair: &Keypair) -> Result<TlsIdentity, TlsError> {
-        let mut pkcs8 = Vec::with_capacity(ED25519_PKCS8_PREFIX.len() + 32);
-        pkcs8.extend_from_slice(&ED25519_PKCS8_PREFIX);
-        pkcs8.extend_from_slice(keypair.seed().as_slice());
-        let pkcs8 = PrivatePkcs8KeyDer::from(pkcs8);
+        let signing = TlsSigningKey::new(keypair);
         let certificate = {
-            let signing =
-                rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_ED25519)
-                    .map_err(|e| TlsError::Certificate(e.to_string()))?;
             let mut params = rcgen::CertificateParams::new(vec![CERT_NAME.to_string()])
                 .map_err(|e| TlsError::Certificate(e.to_string()))?;
             params.distinguished_name = rcgen::DistinguishedName::new();
@@ -152,11 +141,7 @@ impl TlsIdentity {
                 "the certificate does not carry the key it was made from".to_string(),
             ));
         }
-        Ok(TlsIdentity {
-            key,
-            cert,
-            private: PrivateKeyDer::Pkcs8(pkcs8),
-        })
+        Ok(TlsIdentity { key, cert, signing })
     }
 
     /// The identity's ed25519 public key: what allowlists name.
@@ -169,8 +154,13 @@ impl TlsIdentity {
         &self.cert
     }
 
-    fn chain_and_key(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        (vec![self.cert.clone()], self.private.clone_key())
+    /// The certificate and its signing key, as rustls's certificate resolvers hand them out.
+    fn certified_key(&self) -> Arc<SingleCertAndKey> {
+        let signing: Arc<dyn rustls::sign::SigningKey> = Arc::new(self.signing.clone());
+        Arc::new(SingleCertAndKey::from(CertifiedKey::new(
+            vec![self.cert.clone()],
+            signing,
+        )))
     }
 }
 
@@ -224,9 +214,11 @@ impl Alpn {
 
 /// Which keys may connect, and as what.
 ///
-/// Cloning shares it: every endpoint and verifier made from a clone sees keys added later
-/// ([`Allowlist::allow_node`], [`Allowlist::allow_participant`]) on its next handshake.
-/// Keys are only ever added: a running game does not revoke anyone.
+/// Cloning shares it: every endpoint and verifier made from a clone sees changes
+/// ([`Allowlist::allow_node`], [`Allowlist::allow_participant`], and their revocations
+/// [`Allowlist::revoke_node`], [`Allowlist::revoke_participant`]) on its next handshake.
+/// Revoking refuses new handshakes only; closing the key's live connections is
+/// [`Connections::close_key`](super::connections::Connections::close_key)'s job.
 #[derive(Clone, Default)]
 pub struct Allowlist {
     inner: Arc<RwLock<Entries>>,
@@ -238,6 +230,12 @@ struct Entries {
     nodes: HashMap<PublicKey, NodeId>,
     node_keys: HashMap<NodeId, PublicKey>,
     participants: HashSet<PublicKey>,
+    /// Participants revoked (suspended), so a refusal can say so. Bounded by the ledger's
+    /// participants.
+    suspended: HashSet<PublicKey>,
+    /// The keys of nodes revoked (removed), with the id they had. Bounded by the ledger's
+    /// nodes.
+    removed_nodes: HashMap<PublicKey, NodeId>,
 }
 
 impl Allowlist {
@@ -262,6 +260,7 @@ impl Allowlist {
     /// longer node `id`'s; if `key` was another node's, it is now `id`'s alone.
     pub fn allow_node(&self, id: NodeId, key: PublicKey) {
         let mut entries = self.write();
+        entries.removed_nodes.remove(&key);
         if let Some(old_key) = entries.node_keys.insert(id, key)
             && old_key != key
         {
@@ -274,9 +273,43 @@ impl Allowlist {
         }
     }
 
-    /// Admits `key` as a participant.
+    /// Admits `key` as a participant (again, if it was revoked).
     pub fn allow_participant(&self, key: PublicKey) {
-        self.write().participants.insert(key);
+        let mut entries = self.write();
+        entries.suspended.remove(&key);
+        entries.participants.insert(key);
+    }
+
+    /// Stops admitting `key` as a participant (a suspension). Returns whether it was one.
+    pub fn revoke_participant(&self, key: &PublicKey) -> bool {
+        let mut entries = self.write();
+        entries.suspended.insert(*key);
+        entries.participants.remove(key)
+    }
+
+    /// Stops admitting node `id` (a removal). Returns the key it had, if it had one.
+    pub fn revoke_node(&self, id: NodeId) -> Option<PublicKey> {
+        let mut entries = self.write();
+        let key = entries.node_keys.remove(&id)?;
+        entries.nodes.remove(&key);
+        entries.removed_nodes.insert(key, id);
+        Some(key)
+    }
+
+    /// Why `key` may not connect at all: suspended, removed, or unknown.
+    pub fn refusal(&self, key: &PublicKey) -> String {
+        let entries = self.read();
+        if entries.suspended.contains(key) {
+            format!(
+                "key {key} is suspended from this game: it is not allowed to connect until the admin reinstates it"
+            )
+        } else if let Some(id) = entries.removed_nodes.get(key) {
+            format!(
+                "key {key} was node {id}'s, which was removed from this game: it is not allowed to connect any more"
+            )
+        } else {
+            format!("key {key} is not allowed in this game")
+        }
     }
 
     /// The node whose key this is.
@@ -378,7 +411,7 @@ pub fn certificate_key(cert: &[u8]) -> Result<PublicKey, TlsError> {
 }
 
 /// The SubjectPublicKeyInfo DER of an ed25519 key.
-fn ed25519_spki(key: &PublicKey) -> Vec<u8> {
+pub(super) fn ed25519_spki(key: &PublicKey) -> Vec<u8> {
     let mut spki = Vec::with_capacity(ED25519_SPKI_PREFIX.len() + 32);
     spki.extend_from_slice(&ED25519_SPKI_PREFIX);
     spki.extend_from_slice(key.as_bytes());
@@ -620,7 +653,7 @@ impl ClientCertVerifier for AllowlistVerifier {
         if self.allow.contains(&key) {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(refuse(format!("key {key} is not allowed in this game")))
+            Err(refuse(self.allow.refusal(&key)))
         }
     }
 
@@ -658,13 +691,11 @@ pub fn server_tls_config(
         allow,
         algorithms: provider.signature_verification_algorithms,
     });
-    let (chain, key) = identity.chain_and_key();
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+        .with_cert_resolver(identity.certified_key());
     config.alpn_protocols = vec![PEER_ALPN.to_vec(), CLIENT_ALPN.to_vec()];
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
@@ -685,14 +716,12 @@ pub fn client_tls_config(
         alpn,
         algorithms: provider.signature_verification_algorithms,
     });
-    let (chain, key) = identity.chain_and_key();
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+        .with_client_cert_resolver(identity.certified_key());
     config.alpn_protocols = vec![alpn.as_bytes().to_vec()];
     config.resumption = rustls::client::Resumption::disabled();
     config.enable_early_data = false;
@@ -705,12 +734,32 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest [`connect`] waits for a handshake to finish.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Streams of each direction the other side may have open at once.
-pub const MAX_STREAMS: u32 = 256;
+/// Bidirectional streams a client may have open at once on one connection, once admitted:
+/// a dashboard holds a few subscriptions and a submission pipeline, and each query takes
+/// a stream for one round trip; 32 serves that with room, and a client that wants more
+/// waits for a stream to finish (quinn's `open_bi` waits) instead of costing the node.
+pub const MAX_CLIENT_STREAMS: u32 = 32;
+/// Unidirectional streams a peer may have open at once on one connection, once admitted:
+/// one for its Raft messages and one per snapshot in flight (one at a time per
+/// follower in practice); 8 leaves room for a stream being replaced.
+pub const MAX_PEER_STREAMS: u32 = 8;
 /// The application close code of a connection refused after its handshake (by
 /// [`identify`]); the close reason says why.
 pub const CLOSE_REFUSED: u32 = 2;
+/// Connection attempts quinn holds for the accept loop before it refuses new ones itself.
+/// The loop screens each at once (see [`super::gate`]), so the queue stays short; 1024
+/// bounds it (about 1.5 MB of first packets) if the loop is ever starved.
+pub const MAX_QUEUED_ATTEMPTS: usize = 1024;
+/// Bytes quinn buffers for one queued attempt beyond its first packet: there is no 0-RTT
+/// data to keep (it is disabled), only a retransmitted Initial or two.
+pub const QUEUED_ATTEMPT_BYTES: u64 = 16 * 1024;
+/// Bytes quinn buffers for all queued attempts together beyond their first packets.
+pub const QUEUED_ATTEMPTS_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The transport parameters of every connection. Each side grants the other no streams
+/// at first: a node grants an incoming connection its streams once it is admitted
+/// ([`grant_streams`]), and nothing ever opens a stream towards the side that dialled
+/// (peers and clients only ever open streams on their own dials).
 fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut transport = quinn::TransportConfig::default();
     transport
@@ -718,9 +767,23 @@ fn transport_config() -> Arc<quinn::TransportConfig> {
         .max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(
             u32::try_from(IDLE_TIMEOUT.as_millis()).expect("the idle timeout fits"),
         ))))
-        .max_concurrent_bidi_streams(quinn::VarInt::from_u32(MAX_STREAMS))
-        .max_concurrent_uni_streams(quinn::VarInt::from_u32(MAX_STREAMS));
+        .max_concurrent_bidi_streams(quinn::VarInt::from_u32(0))
+        .max_concurrent_uni_streams(quinn::VarInt::from_u32(0));
     Arc::new(transport)
+}
+
+/// Lets an admitted incoming connection open the streams its ALPN uses: unidirectional
+/// ones for a peer ([`MAX_PEER_STREAMS`]), bidirectional ones for a client
+/// ([`MAX_CLIENT_STREAMS`]). Until then it may open none.
+pub fn grant_streams(connection: &quinn::Connection, alpn: Alpn) {
+    match alpn {
+        Alpn::Peer => {
+            connection.set_max_concurrent_uni_streams(quinn::VarInt::from_u32(MAX_PEER_STREAMS))
+        }
+        Alpn::Client => {
+            connection.set_max_concurrent_bi_streams(quinn::VarInt::from_u32(MAX_CLIENT_STREAMS))
+        }
+    }
 }
 
 /// The quinn configuration for dialing nodes on `alpn` (see [`client_tls_config`]).
@@ -749,7 +812,11 @@ pub fn server_endpoint(
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    server.transport_config(transport_config());
+    server
+        .transport_config(transport_config())
+        .max_incoming(MAX_QUEUED_ATTEMPTS)
+        .incoming_buffer_size(QUEUED_ATTEMPT_BYTES)
+        .incoming_buffer_size_total(QUEUED_ATTEMPTS_BYTES);
     let client = client_config(identity, allow, Alpn::Peer)?;
     let mut endpoint =
         quinn::Endpoint::server(server, listen).map_err(|source| TlsError::Bind {
@@ -896,6 +963,15 @@ fn tidy_reason(reason: &str) -> String {
     }
 }
 
+/// The application protocol a connection negotiated, if it is one of ours.
+pub fn alpn_of(connection: &quinn::Connection) -> Option<Alpn> {
+    connection
+        .handshake_data()
+        .and_then(|data| data.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|data| data.protocol)
+        .and_then(|protocol| Alpn::from_bytes(&protocol))
+}
+
 /// Who an accepted connection is: its ed25519 key (from its certificate) and what it is
 /// admitted as on its ALPN ([`Allowlist::admit`]): on [`PEER_ALPN`] always
 /// [`Admitted::Node`]; on [`CLIENT_ALPN`] a participant, or a node's key used as a client.
@@ -912,12 +988,7 @@ pub fn identify(
         connection.close(quinn::VarInt::from(CLOSE_REFUSED), reason.as_bytes());
         TlsError::Rejected { addr, reason }
     };
-    let alpn = connection
-        .handshake_data()
-        .and_then(|data| data.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
-        .and_then(|data| data.protocol)
-        .and_then(|protocol| Alpn::from_bytes(&protocol));
-    let Some(alpn) = alpn else {
+    let Some(alpn) = alpn_of(connection) else {
         return Err(refuse("no known application protocol".to_string()));
     };
     let key = connection
@@ -935,7 +1006,7 @@ pub fn identify(
             "key {key} is a participant, not a node: it may connect only as a client ({})",
             String::from_utf8_lossy(CLIENT_ALPN)
         ))),
-        None => Err(refuse(format!("key {key} is not allowed in this game"))),
+        None => Err(refuse(allow.refusal(&key))),
     }
 }
 
@@ -1108,6 +1179,61 @@ mod tests {
     }
 
     #[test]
+    fn revoked_keys_are_refused_with_their_reason_until_allowed_again() {
+        let node = Keypair::from_label("node 2").public();
+        let player = Keypair::from_label("player").public();
+        let stranger = Keypair::from_label("stranger").public();
+        let allow = Allowlist::new();
+        allow.allow_node(2, node);
+        allow.allow_participant(player);
+
+        assert!(allow.revoke_participant(&player));
+        assert!(!allow.contains(&player));
+        assert_eq!(allow.admit(&player, Alpn::Client), None);
+        assert!(allow.refusal(&player).contains("is suspended"));
+        assert!(!allow.revoke_participant(&player), "already revoked");
+        allow.allow_participant(player);
+        assert_eq!(
+            allow.admit(&player, Alpn::Client),
+            Some(Admitted::Participant)
+        );
+        assert!(allow.refusal(&player).contains("not allowed in this game"));
+
+        assert_eq!(allow.revoke_node(2), Some(node));
+        assert_eq!(allow.revoke_node(2), None);
+        assert!(!allow.contains(&node));
+        assert_eq!(allow.node_id(&node), None);
+        assert_eq!(allow.node_key(2), None);
+        let reason = allow.refusal(&node);
+        assert!(reason.contains("was node 2's"), "{reason}");
+        assert!(reason.contains("removed"), "{reason}");
+        allow.allow_node(2, node);
+        assert_eq!(allow.admit(&node, Alpn::Peer), Some(Admitted::Node(2)));
+        assert!(!allow.refusal(&node).contains("removed"));
+
+        // The server's verifier tells a revoked key why.
+        allow.revoke_participant(&player);
+        let verifier = AllowlistVerifier {
+            allow: allow.clone(),
+            algorithms: provider().signature_verification_algorithms,
+        };
+        let cert = identity("player").cert.clone();
+        let err = verifier
+            .verify_client_cert(&cert, &[], UnixTime::now())
+            .unwrap_err();
+        assert!(err.to_string().contains("is suspended"), "{err}");
+        let cert = identity("stranger").cert.clone();
+        let err = verifier
+            .verify_client_cert(&cert, &[], UnixTime::now())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("not allowed in this game"),
+            "{err}"
+        );
+        assert!(!allow.contains(&stranger));
+    }
+
+    #[test]
     fn allowlist_from_genesis() {
         use crate::core::genesis::sample::{SampleOptions, sample_game};
         let genesis = sample_game(&SampleOptions::default()).genesis;
@@ -1184,7 +1310,7 @@ mod tests {
 
     impl Forged {
         fn new(cert: &TlsIdentity, key: &TlsIdentity) -> Arc<Forged> {
-            let signer = rustls::crypto::ring::sign::any_supported_type(&key.private).unwrap();
+            let signer: Arc<dyn rustls::sign::SigningKey> = Arc::new(key.signing.clone());
             Arc::new(Forged(Arc::new(rustls::sign::CertifiedKey::new(
                 vec![cert.cert.clone()],
                 signer,
@@ -1289,7 +1415,7 @@ mod tests {
         )
     }
 
-    fn alpn_of(connection: &quinn::Connection) -> Option<Vec<u8>> {
+    fn alpn_bytes(connection: &quinn::Connection) -> Option<Vec<u8>> {
         connection
             .handshake_data()?
             .downcast::<quinn::crypto::rustls::HandshakeData>()
@@ -1309,12 +1435,13 @@ mod tests {
                 connect(&client, addr, CLIENT_ALPN, Some(1)),
                 accept_one(&server, TEST_LIMIT)
             );
-            let connection = connection.unwrap();
-            let accepted = accepted.unwrap().unwrap();
-            assert_eq!(alpn_of(&connection).as_deref(), Some(CLIENT_ALPN));
-            assert_eq!(alpn_of(&accepted).as_deref(), Some(CLIENT_ALPN));
+            let client_connection = connection.unwrap();
+            let client_accepted = accepted.unwrap().unwrap();
+            assert_eq!(alpn_bytes(&client_connection).as_deref(), Some(CLIENT_ALPN));
+            assert_eq!(alpn_bytes(&client_accepted).as_deref(), Some(CLIENT_ALPN));
+            assert_eq!(alpn_of(&client_accepted), Some(Alpn::Client));
             assert_eq!(
-                identify(&accepted, &allow).unwrap(),
+                identify(&client_accepted, &allow).unwrap(),
                 (player.public_key(), Admitted::Participant)
             );
 
@@ -1326,17 +1453,33 @@ mod tests {
             );
             let connection = connection.unwrap();
             let accepted = accepted.unwrap().unwrap();
-            assert_eq!(alpn_of(&connection).as_deref(), Some(PEER_ALPN));
+            assert_eq!(alpn_bytes(&connection).as_deref(), Some(PEER_ALPN));
             assert_eq!(
                 identify(&accepted, &allow).unwrap(),
                 (node2.public_key(), Admitted::Node(2))
             );
 
-            // A stream works both ways.
-            let (mut send, mut recv) = connection.open_bi().await.unwrap();
+            // No streams before the node grants them; then the ALPN's kind only.
+            let waiting = Duration::from_millis(200);
+            let early = tokio::time::timeout(waiting, connection.open_uni()).await;
+            assert!(early.is_err(), "a stream opened before it was granted");
+            grant_streams(&accepted, Alpn::Peer);
+            let mut uni = connection.open_uni().await.unwrap();
+            uni.write_all(b"raft").await.unwrap();
+            uni.finish().unwrap();
+            let mut got = accepted.accept_uni().await.unwrap();
+            assert_eq!(got.read_to_end(64).await.unwrap(), b"raft");
+            let bidi = tokio::time::timeout(waiting, connection.open_bi()).await;
+            assert!(bidi.is_err(), "a peer got a bidirectional stream");
+
+            // A client's stream works both ways once granted.
+            let early = tokio::time::timeout(waiting, client_connection.open_bi()).await;
+            assert!(early.is_err(), "a stream opened before it was granted");
+            grant_streams(&client_accepted, Alpn::Client);
+            let (mut send, mut recv) = client_connection.open_bi().await.unwrap();
             send.write_all(b"ping").await.unwrap();
             send.finish().unwrap();
-            let (mut back, mut got) = accepted.accept_bi().await.unwrap();
+            let (mut back, mut got) = client_accepted.accept_bi().await.unwrap();
             assert_eq!(got.read_to_end(64).await.unwrap(), b"ping");
             back.write_all(b"pong").await.unwrap();
             back.finish().unwrap();

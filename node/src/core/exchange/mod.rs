@@ -267,6 +267,11 @@ impl Exchange {
         self.accounts.iter().map(|a| &a.key)
     }
 
+    /// The keys of suspended participants, in the order they joined.
+    pub fn suspended_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.accounts.iter().filter(|a| a.suspended).map(|a| &a.key)
+    }
+
     // --- Shared helpers -------------------------------------------------------------------
 
     fn touch_account(&mut self, account: u32) {
