@@ -117,6 +117,29 @@ async fn a_suspended_participant_is_disconnected_and_refused_everywhere_until_re
             assert!(reason.contains("is suspended"), "{addr}: {reason}");
         }
 
+        // A transaction of hers that still reaches a node (relayed by another node's
+        // client, say) is refused at the door on every node, and stored nowhere.
+        let order = qraft_node::core::tx::Tx {
+            signer: alice.public(),
+            nonce: 99,
+            body: qraft_node::core::tx::TxBody::CancelAll { symbol: None },
+        }
+        .sign(alice, &game.genesis.chain_id());
+        for node in &nodes {
+            let answer = node.handle.submit(order.clone()).await;
+            assert_eq!(
+                answer,
+                Err(qraft_node::api::SubmitError::Refused(
+                    qraft_node::replica::Refusal::Suspended
+                )),
+                "node {}",
+                node.id
+            );
+        }
+        for node in &nodes {
+            assert_eq!(node.handle.receipt(order.hash()).await.unwrap(), None);
+        }
+
         // After a restart, the nodes read the suspension from their ledgers before their
         // first handshake.
         for node in nodes {
