@@ -135,6 +135,12 @@ pub enum AdminAction {
     /// its address, and the leader adds it to the cluster as a learner, which then
     /// catches up from a snapshot. The admin can promote it to voter later.
     AddNode(NodeSpec),
+    /// Removes a registered node for good: every node closes its connections and refuses
+    /// its key from this block on, and the leader takes it out of the Raft membership.
+    /// Its id is never given to another node.
+    RemoveNode {
+        id: super::types::NodeId,
+    },
 }
 
 impl Tx {

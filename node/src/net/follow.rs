@@ -31,7 +31,10 @@ use super::tls::Allowlist;
 pub(super) struct Members {
     /// Every participant's key, in join order, with whether it is suspended.
     pub participants: Vec<(PublicKey, bool)>,
+    /// Every registered node that was not removed.
     pub nodes: Vec<NodeSpec>,
+    /// The registered nodes the admin removed.
+    pub removed: Vec<NodeId>,
 }
 
 impl Members {
@@ -43,13 +46,22 @@ impl Members {
                 .participant_keys()
                 .map(|key| (*key, suspended.contains(key)))
                 .collect(),
-            nodes: exchange.nodes().to_vec(),
+            nodes: exchange
+                .nodes()
+                .iter()
+                .filter(|n| !exchange.is_node_removed(n.id))
+                .cloned()
+                .collect(),
+            removed: exchange.removed_nodes().collect(),
         }
     }
 
     /// Brings `allow` in step: active participants and every node allowed, suspended
-    /// participants revoked. Returns the suspended keys.
+    /// participants and removed nodes revoked. Returns the suspended keys.
     pub fn apply(&self, allow: &Allowlist) -> Vec<PublicKey> {
+        for &id in &self.removed {
+            allow.revoke_node(id);
+        }
         let mut suspended = Vec::new();
         for &(key, is_suspended) in &self.participants {
             if is_suspended {
@@ -101,6 +113,9 @@ impl Follower {
                                 self.allow.allow_participant(*key);
                                 tracing::info!(participant = %key, "reinstated: may connect again");
                             }
+                            TxBody::Admin(AdminAction::RemoveNode { id }) => {
+                                self.revoke_node(*id);
+                            }
                             TxBody::Admin(AdminAction::AddNode(spec)) => {
                                 self.admit_node(spec);
                                 tracing::info!(node = spec.id, name = %spec.name, address = %spec.address, "registered node may connect from now on");
@@ -131,10 +146,6 @@ impl Follower {
 
     /// A removed node: refused from now on, its live connections closed (peer and
     /// client alike), and no longer dialled.
-    #[allow(
-        dead_code,
-        reason = "the ledger's node removal (AdminAction::RemoveNode) calls it from `run`"
-    )]
     pub fn revoke_node(&self, id: NodeId) {
         let key = self.allow.revoke_node(id);
         let closed = key.map_or(0, |key| {
@@ -167,6 +178,11 @@ impl Follower {
         }
         for node in &members.nodes {
             self.admit_node(node);
+        }
+        for &id in &members.removed {
+            if self.allow.node_key(id).is_some() {
+                self.revoke_node(id);
+            }
         }
     }
 

@@ -31,17 +31,34 @@ impl Replica {
         }
     }
 
-    /// On the leader: proposes the next registered node as a learner, unless it is a
-    /// member already or a recent proposal may still take effect.
+    /// On the leader: makes the membership follow the ledger, one change at a time.
+    /// First a node the ledger says was removed and that is still a member is proposed
+    /// for removal; then the next registered node as a learner, unless it is a member
+    /// already (or removed). A change is proposed again if it has not taken effect after
+    /// [`JOIN_RETRY`].
     pub(super) fn propose_joins(&mut self) -> Result<(), ReplicaError> {
         let conf = self.driver.conf_state();
-        let is_member = |id: &NodeId| conf.voters.contains(id) || conf.learners.contains(id);
-        while self.joining.front().is_some_and(is_member) {
+        let is_member = |id: &NodeId| {
+            conf.voters.contains(id)
+                || conf.learners.contains(id)
+                || conf.voters_outgoing.contains(id)
+        };
+        let exchange = self.ledger.exchange();
+        let leaving = exchange
+            .removed_nodes()
+            .find(|id| *id != self.config.id && is_member(id));
+        while self
+            .joining
+            .front()
+            .is_some_and(|id| is_member(id) || exchange.is_node_removed(*id))
+        {
             self.joining.pop_front();
             self.last_join_proposal_ms = None;
         }
-        let Some(&node) = self.joining.front() else {
-            return Ok(());
+        let change = match (leaving, self.joining.front()) {
+            (Some(node), _) => MembershipChange::Remove(node),
+            (None, Some(&node)) => MembershipChange::AddLearner(node),
+            (None, None) => return Ok(()),
         };
         let recently = self
             .last_join_proposal_ms
@@ -50,7 +67,7 @@ impl Replica {
             return Ok(());
         }
         self.last_join_proposal_ms = Some(self.now_ms);
-        tracing::info!(node, "proposing the registered node as a learner");
-        self.handle_membership(MembershipChange::AddLearner(node))
+        tracing::info!(?change, "proposing a membership change the ledger asks for");
+        self.handle_membership(change)
     }
 }

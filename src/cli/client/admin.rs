@@ -144,6 +144,9 @@ pub enum AdminOp {
     },
     AddNode(NodeSpec),
     Membership(MembershipChange),
+    /// Removes a node for good, through the ledger: every node cuts it off when the
+    /// block applies, and the leader takes it out of the Raft membership.
+    RemoveNode(u64),
 }
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
@@ -183,10 +186,7 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             AdminOp::Membership(MembershipChange::Promote(a.id)),
             a.common,
         ),
-        AdminCommand::Remove(a) => (
-            AdminOp::Membership(MembershipChange::Remove(a.id)),
-            a.common,
-        ),
+        AdminCommand::Remove(a) => (AdminOp::RemoveNode(a.id), a.common),
     };
     run_cli(common, |ctx| async move { admin(&ctx, op).await })
 }
@@ -231,6 +231,7 @@ pub async fn admin(ctx: &Ctx, op: AdminOp) -> Result<Report, Failure> {
         } => {
             AdminAction::AddParticipant(participant(ctx, name, key, &cash, role, &holdings).await?)
         }
+        AdminOp::RemoveNode(id) => AdminAction::RemoveNode { id },
         AdminOp::Membership(change) => return membership(ctx, change).await,
         AdminOp::AddNode(spec) => return add_node(ctx, spec).await,
     };

@@ -161,10 +161,9 @@ impl Command {
     fn is_transaction(&self) -> bool {
         match self {
             Command::Order { .. } | Command::Cancel { .. } => true,
-            Command::Admin { action, .. } => !matches!(
-                action,
-                AdminName::AddLearner | AdminName::Promote | AdminName::Remove
-            ),
+            Command::Admin { action, .. } => {
+                !matches!(action, AdminName::AddLearner | AdminName::Promote)
+            }
             _ => false,
         }
     }
@@ -760,7 +759,7 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
                 }
                 AdminName::AddLearner => AdminOp::Membership(MembershipChange::AddLearner(node()?)),
                 AdminName::Promote => AdminOp::Membership(MembershipChange::Promote(node()?)),
-                AdminName::Remove => AdminOp::Membership(MembershipChange::Remove(node()?)),
+                AdminName::Remove => AdminOp::RemoveNode(node()?),
             };
             admin(ctx, op).await
         }

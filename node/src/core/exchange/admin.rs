@@ -90,6 +90,7 @@ impl Exchange {
                 self.touch_account(index);
                 Ok(())
             }
+            AdminAction::RemoveNode { id } => self.remove_node(*id),
             AdminAction::ListSymbol(spec) => self.list_symbol(spec.clone()),
             AdminAction::AdjustCash { key, amount } => {
                 let index = *self

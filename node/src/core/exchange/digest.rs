@@ -23,7 +23,7 @@ use super::book::OrderNode;
 use super::symbol::SymbolState;
 use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
-use crate::core::types::{Session, Side};
+use crate::core::types::{NodeId, Session, Side};
 
 /// An element of the additive group (Z/2^64)^8.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,7 @@ const SYMBOL_KEY: &[u8; 32] = b"qraft/digest/leaf/symbol/v1.....";
 const IDENTITY_KEY: &[u8; 32] = b"qraft/digest/leaf/identity/v1...";
 const POSITION_KEY: &[u8; 32] = b"qraft/digest/leaf/position/v1...";
 const NODE_KEY: &[u8; 32] = b"qraft/digest/leaf/node/v1.......";
+const REMOVED_NODE_KEY: &[u8; 32] = b"qraft/digest/leaf/removed-node/1";
 
 /// A tiny append-only encoder for leaf bytes on the stack: fixed-width little-endian
 /// fields, so the encoding is unambiguous without a serializer. Leaves are small (one or
@@ -186,6 +187,13 @@ pub(crate) fn node_leaf(index: usize, node: &NodeSpec) -> Lanes {
         .bytes(node.name.as_bytes())
         .bytes(node.address.as_bytes());
     b.hash(NODE_KEY)
+}
+
+/// A node the admin removed.
+pub(crate) fn removed_node_leaf(id: NodeId) -> Lanes {
+    let mut b = LeafBytes::new();
+    b.u64(id);
+    b.hash(REMOVED_NODE_KEY)
 }
 
 /// The global fields that are hashed directly alongside the accumulator.

@@ -32,7 +32,7 @@ pub mod snapshot;
 mod symbol;
 pub mod views;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use qraft_keys::PublicKey;
 use rustc_hash::FxHashMap;
@@ -46,7 +46,7 @@ use self::symbol::SymbolState;
 use super::genesis::{Genesis, NodeSpec, Rules};
 use super::hash::Hash32;
 use super::tx::{ParticipantSpec, SymbolSpec, Tx, TxBody};
-use super::types::{Role, Session, Ticker};
+use super::types::{NodeId, Role, Session, Ticker};
 
 pub use self::receipt::{CancelReason, Effect, Fill, OrderResult, PublicTrade, Receipt};
 pub use self::symbol::Candle;
@@ -99,6 +99,8 @@ pub struct Exchange {
     recent_trades: VecDeque<Trade>,
     news: VecDeque<NewsItem>,
     nodes: Vec<NodeSpec>,
+    /// Registered nodes the admin removed.
+    removed_nodes: BTreeSet<NodeId>,
     // Block context.
     height: u64,
     timestamp_ms: u64,
@@ -135,6 +137,7 @@ impl Exchange {
             recent_trades: VecDeque::new(),
             news: VecDeque::new(),
             nodes: Vec::new(),
+            removed_nodes: BTreeSet::new(),
             height: 0,
             timestamp_ms: 0,
             block_trades: Vec::new(),
@@ -481,6 +484,9 @@ impl Exchange {
         self.accumulator.add(&orders);
         for (index, node) in self.nodes.iter().enumerate() {
             self.accumulator.add(&digest::node_leaf(index, node));
+        }
+        for id in &self.removed_nodes {
+            self.accumulator.add(&digest::removed_node_leaf(*id));
         }
         self.fold_digest();
     }

@@ -25,6 +25,32 @@ impl Exchange {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// Whether the admin removed this registered node.
+    pub fn is_node_removed(&self, id: NodeId) -> bool {
+        self.removed_nodes.contains(&id)
+    }
+
+    /// The registered nodes the admin removed, by id.
+    pub fn removed_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.removed_nodes.iter().copied()
+    }
+
+    /// Marks a registered node removed, for good.
+    pub(super) fn remove_node(&mut self, id: NodeId) -> Result<(), Rejection> {
+        let Some(node) = self.node(id) else {
+            return Err(Rejection::UnknownNode(id));
+        };
+        if self.removed_nodes.contains(&id) {
+            return Err(Rejection::AlreadyInState {
+                what: node.name.clone(),
+                state: "removed".into(),
+            });
+        }
+        self.removed_nodes.insert(id);
+        self.accumulator.add(&digest::removed_node_leaf(id));
+        Ok(())
+    }
+
     /// Registers a node after checking it against every node and participant.
     pub(super) fn add_node(&mut self, spec: &NodeSpec) -> Result<(), Rejection> {
         if spec.id == 0 {

@@ -121,4 +121,6 @@ pub enum Rejection {
     // --- Who is sending (continued) ------------------------------------------------------
     #[error("the transaction is {len} bytes; the limit is {max}")]
     TooLarge { len: usize, max: usize },
+    #[error("no node {0} is registered")]
+    UnknownNode(NodeId),
 }

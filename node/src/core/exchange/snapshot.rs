@@ -21,9 +21,9 @@ use super::views::NewsItem;
 use super::{Exchange, ExchangeError};
 use crate::core::genesis::{NodeSpec, Rules};
 use crate::core::hash::Hash32;
-use crate::core::types::{Cents, Role, Session, Shares};
+use crate::core::types::{Cents, NodeId, Role, Session, Shares};
 
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotV2 {
@@ -41,6 +41,7 @@ struct SnapshotV2 {
     recent_trades: Vec<Trade>,
     news: Vec<NewsItem>,
     nodes: Vec<NodeSpec>,
+    removed_nodes: Vec<NodeId>,
     digest: Hash32,
 }
 
@@ -113,6 +114,7 @@ impl Exchange {
             recent_trades: self.recent_trades.iter().cloned().collect(),
             news: self.news.iter().cloned().collect(),
             nodes: self.nodes.clone(),
+            removed_nodes: self.removed_nodes.iter().copied().collect(),
             digest: self.digest,
         };
         postcard::to_stdvec(&snapshot).expect("encoding into a Vec cannot fail")
@@ -191,6 +193,7 @@ impl Exchange {
             next_trade_seq: s.next_trade_seq,
             recent_trades: VecDeque::from(s.recent_trades),
             news: VecDeque::from(s.news),
+            removed_nodes: s.removed_nodes.into_iter().collect(),
             nodes: s.nodes,
             height: s.height,
             timestamp_ms: s.timestamp_ms,
