@@ -617,7 +617,8 @@ mod tests {
         sent.sort_unstable();
         assert_eq!(hashes, sent);
         assert!(got.iter().all(|o| o.result == refused()));
-        drop(requests);
+        // Dropping one half of a split simplex does not end it; shutting it down does.
+        requests.shutdown().await.unwrap();
         assert!(served.await.unwrap().is_ok());
     }
 
@@ -644,7 +645,8 @@ mod tests {
                 .await
                 .unwrap();
         }
-        drop(requests);
+        // Dropping one half of a split simplex does not end it; shutting it down does.
+        requests.shutdown().await.unwrap();
         let open = read_frame::<_, Response>(&mut replies, MAX_CLIENT_RESPONSE).await;
         assert_eq!(open.unwrap(), Some(Response::PipelineOpen));
         let mut got = Vec::new();
@@ -653,9 +655,15 @@ mod tests {
             got.push(outcome.await.unwrap().unwrap());
         }
         // Only the good one reached the node; answer it.
-        while refuse_waiting(&mut node) == 0 {
+        let mut reached = 0;
+        for _ in 0..1_000 {
+            reached += refuse_waiting(&mut node);
+            if reached > 0 {
+                break;
+            }
             tokio::task::yield_now().await;
         }
+        assert_eq!(reached, 1);
         let outcome = read_frame::<_, SubmitOutcome>(&mut replies, MAX_CLIENT_RESPONSE);
         got.push(outcome.await.unwrap().unwrap());
         let result_of = |hash: TxHash| got.iter().find(|o| o.hash == hash).unwrap().result.clone();
@@ -721,7 +729,7 @@ mod tests {
         let (mut client, mut send) = tokio::io::simplex(1 << 16);
         let end = subscribe(&mut send, &caller, receiver, BOOK).await;
         assert_eq!(end, SubscriptionEnd::Lagged);
-        drop(send);
+        send.shutdown().await.unwrap();
         let subscribed = read_frame::<_, Response>(&mut client, MAX_CLIENT_RESPONSE).await;
         assert_eq!(subscribed.unwrap(), Some(Response::Subscribed));
         let lagged = read_frame::<_, Event>(&mut client, MAX_CLIENT_RESPONSE).await;
@@ -736,7 +744,7 @@ mod tests {
         let (mut client, mut send) = tokio::io::simplex(1 << 16);
         let end = subscribe(&mut send, &caller, receiver, BOOK).await;
         assert_eq!(end, SubscriptionEnd::NodeStopped);
-        drop(send);
+        send.shutdown().await.unwrap();
         let _ = read_frame::<_, Response>(&mut client, MAX_CLIENT_RESPONSE).await;
         let closed = read_frame::<_, Event>(&mut client, MAX_CLIENT_RESPONSE).await;
         assert!(matches!(closed.unwrap(), Some(Event::Closed { .. })));
