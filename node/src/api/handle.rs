@@ -542,7 +542,10 @@ mod tests {
         let handle = node.handle.clone();
         handle.mark_stopped();
         drop(node);
-        assert_eq!(handle.enqueue(tx(1)).wait().await, Err(SubmitError::Stopped));
+        assert_eq!(
+            handle.enqueue(tx(1)).wait().await,
+            Err(SubmitError::Stopped)
+        );
         assert_eq!(handle.status().await, Err(QueryError::Stopped));
         assert_eq!(handle.block(1).await, Err(QueryError::Stopped));
     }
@@ -552,7 +555,8 @@ mod tests {
         let mut node = detached(8, Duration::from_secs(3600));
         let asked = node.handle.ask(|_| 42).unwrap();
         let mut taken = Vec::new();
-        node.inboxes.take_clients(Duration::MAX, |input| taken.push(input));
+        node.inboxes
+            .take_clients(Duration::MAX, |input| taken.push(input));
         assert_eq!(taken.len(), 1);
         assert!(matches!(taken[0], ClientInput::Query(_)));
         // Dropping the job unanswered: the caller hears the node stopped, not a hang.

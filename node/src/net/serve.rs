@@ -376,7 +376,9 @@ where
                 .await
                 .map(CommittedView::from)
                 .map_err(|e| PipelineFailure::Submit(SubmitFailure::from(e)));
-            let _ = outcomes.send((SubmitOutcome { hash, result }, permit)).await;
+            let _ = outcomes
+                .send((SubmitOutcome { hash, result }, permit))
+                .await;
         });
     };
     drop(outcomes);
@@ -591,7 +593,10 @@ mod tests {
             reached += refuse_waiting(&mut node);
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(reached, MAX_PIPELINE_INFLIGHT, "reading stopped at the bound");
+        assert_eq!(
+            reached, MAX_PIPELINE_INFLIGHT,
+            "reading stopped at the bound"
+        );
 
         // The client reads its replies: the rest goes through.
         let reader = tokio::spawn(async move {
@@ -638,7 +643,10 @@ mod tests {
         let headline = "x".repeat(MAX_TX_BYTES);
         let oversized = signed(&key, 2, TxBody::Admin(AdminAction::News { headline }));
         let oversized_len = oversized.encode().len() as u64;
-        assert!(oversized_len as usize <= MAX_CLIENT_REQUEST, "fits a request frame");
+        assert!(
+            oversized_len as usize <= MAX_CLIENT_REQUEST,
+            "fits a request frame"
+        );
         let foreign = cancel_all(&other, 3);
         for tx in [&good, &oversized, &foreign] {
             write_frame(&mut requests, tx, MAX_CLIENT_REQUEST)
@@ -756,12 +764,10 @@ mod tests {
         let mut bytes = Vec::new();
         write_response(&mut bytes, &huge).await.unwrap();
         let got = read_frame::<_, Response>(&mut bytes.as_slice(), MAX_CLIENT_RESPONSE).await;
-        assert!(
-            matches!(
-                got.unwrap(),
-                Some(Response::Error(ProtocolError::TooLarge { max, .. }))
-                    if max == MAX_CLIENT_RESPONSE as u64
-            ),
-        );
+        assert!(matches!(
+            got.unwrap(),
+            Some(Response::Error(ProtocolError::TooLarge { max, .. }))
+                if max == MAX_CLIENT_RESPONSE as u64
+        ),);
     }
 }

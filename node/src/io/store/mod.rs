@@ -43,9 +43,9 @@ use codec::{
     parse_u64_key, u64_key,
 };
 pub use error::StoreError;
-pub use reader::Reader;
 use error::corrupt;
 use log::Log;
+pub use reader::Reader;
 
 /// Durable Raft storage and chain store. See the [module docs](self).
 pub struct Store {
