@@ -10,7 +10,14 @@
 //! - queries go to the node thread's bounded client inbox or, for blocks and receipts, to
 //!   the store off the node thread, both answering [`ProtocolError::Busy`] when full;
 //!   what a query may ask for is capped ([`MAX_DEPTH_LEVELS`], [`MAX_TRADES_PER_REQUEST`],
-//!   [`MAX_BLOCKS_PER_REQUEST`] and [`MAX_CLIENT_RESPONSE`] bytes of blocks read);
+//!   [`MAX_BLOCKS_PER_REQUEST`] and [`MAX_CLIENT_RESPONSE`] bytes of blocks read), and
+//!   the rest are bounded by the exchange itself: candles by
+//!   `MAX_CANDLES` (720) a symbol, news by
+//!   [`MAX_NEWS`](crate::core::exchange::MAX_NEWS), the leaderboard and symbols by
+//!   [`MAX_ACCOUNTS`](crate::core::exchange::MAX_ACCOUNTS) and the listed symbols; the
+//!   node thread also spends at most
+//!   [`MAX_CLIENT_WORK_PER_TURN`](crate::io::inbox::MAX_CLIENT_WORK_PER_TURN) a turn on
+//!   client inputs;
 //! - a pipeline keeps at most [`MAX_PIPELINE_INFLIGHT`] transactions between reading them
 //!   and writing their outcomes: when full it stops reading (QUIC flow control then stops
 //!   the client), so a client that never reads its replies stalls only its own pipeline;
