@@ -1,5 +1,11 @@
 //! [`Handle`]: submit, subscribe, query. Cheap to clone; every clone talks to the same
 //! node thread.
+//!
+//! Submissions and queries go through the node thread's bounded client inbox
+//! ([`crate::io::inbox`]): when it is full, a submission is refused
+//! [`Refusal::Busy`] and a query answered [`QueryError::Busy`] at once. Reads of the
+//! chain store (blocks, receipts) do not touch the node thread at all: they run on tokio's
+//! blocking pool through a store [`Reader`], at most [`MAX_HEAVY_QUERIES`] at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -7,15 +13,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{Semaphore, broadcast, oneshot};
 
-use crate::core::block::{Block, BlockHash};
+use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::receipt::{PublicTrade, Receipt};
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, SymbolView};
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use crate::core::types::Ticker;
+use crate::io::inbox::{ClientInput, ClientSender, EnqueueError};
 use crate::io::runner::Input;
+use crate::io::store::Reader;
 use crate::replica::{
     MembershipChange, Refusal, Replica, ReplicaError, ReplicaEvent, Status, StoredReceipt,
 };
@@ -47,16 +55,48 @@ pub enum SubmitError {
     Stopped,
 }
 
-/// The node has stopped; queries cannot be answered.
+/// Why a query has no answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the node has stopped")]
-pub struct NodeStopped;
+pub enum QueryError {
+    /// The node is too busy to take the query now (its client inbox is full, or as many
+    /// store reads as it allows are running): ask again later.
+    #[error("the node is busy; try again shortly")]
+    Busy,
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+impl From<EnqueueError> for QueryError {
+    fn from(e: EnqueueError) -> Self {
+        match e {
+            EnqueueError::Busy { .. } => QueryError::Busy,
+            EnqueueError::Stopped => QueryError::Stopped,
+        }
+    }
+}
+
+/// Store reads (blocks, receipts) running at once per node, at most; more are answered
+/// [`QueryError::Busy`]. The machine has 2 cores and the node thread needs one: four
+/// reads keep the disk busy without taking the other core from the async tasks, and the
+/// blocking pool's threads (one per read) stay few.
+pub const MAX_HEAVY_QUERIES: usize = 4;
+
+/// Events buffered for subscribers. A subscriber that falls further behind gets
+/// `RecvError::Lagged` (the network server then drops it). A block makes about three
+/// events (block, trades, books), so this is some 300 blocks, tens of seconds of a busy
+/// game, for a subscriber to catch up; a stalled subscriber pins at most this many events
+/// (each block is shared with the others, a few hundred KB at worst).
+pub const EVENT_BUFFER: usize = 1024;
 
 type Waiter = oneshot::Sender<Result<Committed, SubmitError>>;
 
 pub(crate) struct Shared {
     pub(crate) id: NodeId,
     pub(crate) inbox: Sender<Input>,
+    clients: ClientSender,
+    /// Taken out when the node stops, so the store's files are closed with it.
+    reader: Mutex<Option<Reader>>,
+    heavy_queries: Arc<Semaphore>,
     waiters: Mutex<FxHashMap<TxHash, Vec<Waiter>>>,
     events: broadcast::Sender<NodeEvent>,
     submit_timeout: Duration,
@@ -69,13 +109,22 @@ pub struct Handle {
 }
 
 impl Handle {
-    pub(crate) fn new(id: NodeId, inbox: Sender<Input>, submit_timeout: Duration) -> Handle {
+    pub(crate) fn new(
+        id: NodeId,
+        inbox: Sender<Input>,
+        clients: ClientSender,
+        reader: Reader,
+        submit_timeout: Duration,
+    ) -> Handle {
         Handle {
             shared: Arc::new(Shared {
                 id,
                 inbox,
+                clients,
+                reader: Mutex::new(Some(reader)),
+                heavy_queries: Arc::new(Semaphore::new(MAX_HEAVY_QUERIES)),
                 waiters: Mutex::new(FxHashMap::default()),
-                events: broadcast::channel(4096).0,
+                events: broadcast::channel(EVENT_BUFFER).0,
                 submit_timeout,
                 stopped: AtomicBool::new(false),
             }),
@@ -94,65 +143,140 @@ impl Handle {
 
     /// Hands a transaction to the node now, without waiting: transactions enqueued one
     /// after another reach the node in that order (so a bot can pipeline its nonces).
-    /// Await the receipt with [`PendingSubmit::wait`].
+    /// Await the receipt with [`PendingSubmit::wait`]; if the node's client inbox is full,
+    /// it resolves at once to [`Refusal::Busy`].
     pub fn enqueue(&self, tx: SignedTx) -> PendingSubmit {
         let hash = tx.hash();
         let (sender, receiver) = oneshot::channel();
         self.waiters().entry(hash).or_default().push(sender);
-        let sent = !self.is_stopped() && self.shared.inbox.send(Input::Submit(tx)).is_ok();
-        if !sent {
-            self.forget_closed_waiters(&hash);
-        }
+        let sent = if self.is_stopped() {
+            Err(EnqueueError::Stopped)
+        } else {
+            self.shared.clients.try_send(ClientInput::Submit(tx))
+        };
+        let answer = match sent {
+            Ok(()) => Answer::Waiting(receiver),
+            Err(err) => {
+                // Our waiter is closed once its receiver is gone: forget it.
+                drop(receiver);
+                self.forget_closed_waiters(&hash);
+                Answer::Ready(match err {
+                    EnqueueError::Busy { capacity } => {
+                        SubmitError::Refused(Refusal::Busy { capacity })
+                    }
+                    EnqueueError::Stopped => SubmitError::Stopped,
+                })
+            }
+        };
         PendingSubmit {
             handle: self.clone(),
             hash,
-            receiver: sent.then_some(receiver),
+            answer,
         }
     }
 
-    /// Events from now on. A subscriber that falls more than 4096 events behind gets
-    /// `RecvError::Lagged` and should re-query what it shows.
+    /// Events from now on. A subscriber that falls more than [`EVENT_BUFFER`] events
+    /// behind gets `RecvError::Lagged` and should re-query what it shows.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.shared.events.subscribe()
     }
 
     /// Runs `f` on the node's thread, between two steps of its loop, and returns its
-    /// result. Keep `f` short: the node waits for it.
+    /// result. Keep `f` short and bounded: the node, and every peer waiting on it, waits
+    /// for it. [`QueryError::Busy`] at once if the node's client inbox is full.
     pub async fn query<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Replica) -> R + Send + 'static,
-    ) -> Result<R, NodeStopped> {
-        self.ask(f)?.await.map_err(|_| NodeStopped)
+    ) -> Result<R, QueryError> {
+        self.ask(f)?.await.map_err(|_| QueryError::Stopped)
     }
 
     /// Queues `f` for the node's thread; its result arrives on the receiver.
     fn ask<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Replica) -> R + Send + 'static,
-    ) -> Result<oneshot::Receiver<R>, NodeStopped> {
+    ) -> Result<oneshot::Receiver<R>, QueryError> {
         let (sender, receiver) = oneshot::channel();
         let job = Box::new(move |replica: &Replica| {
             let _ = sender.send(f(replica));
         });
-        self.shared
-            .inbox
-            .send(Input::Query(job))
-            .map_err(|_| NodeStopped)?;
+        self.shared.clients.try_send(ClientInput::Query(job))?;
         Ok(receiver)
     }
 
-    pub async fn status(&self) -> Result<Status, NodeStopped> {
+    /// Runs `read` on the chain store off the node thread, on tokio's blocking pool (fjall
+    /// is synchronous), with at most [`MAX_HEAVY_QUERIES`] running at once: over that,
+    /// [`QueryError::Busy`] at once. A read whose caller gave up still runs to its end,
+    /// holding its place in the bound.
+    async fn read_store<R: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Reader) -> R + Send + 'static,
+    ) -> Result<R, QueryError> {
+        let permit = self
+            .shared
+            .heavy_queries
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| QueryError::Busy)?;
+        let reader = self
+            .shared
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or(QueryError::Stopped)?;
+        tokio::task::spawn_blocking(move || {
+            let answer = read(&reader);
+            drop(permit);
+            answer
+        })
+        .await
+        .map_err(|_| QueryError::Stopped)
+    }
+
+    pub async fn status(&self) -> Result<Status, QueryError> {
         self.query(|replica| replica.status()).await
     }
 
-    pub async fn block(&self, height: u64) -> Result<Option<Block>, NodeStopped> {
-        self.query(move |replica| replica.block(height).ok().flatten())
-            .await
+    /// A stored block by height (absent below a snapshot this node installed). Read off
+    /// the node thread; see [`MAX_HEAVY_QUERIES`].
+    pub async fn block(&self, height: u64) -> Result<Option<Block>, QueryError> {
+        self.read_store(move |reader| {
+            let bytes = reader.block(height).ok().flatten()?;
+            postcard::from_bytes(&bytes).ok()
+        })
+        .await
     }
 
-    pub async fn receipt(&self, hash: TxHash) -> Result<Option<StoredReceipt>, NodeStopped> {
-        self.query(move |replica| replica.receipt(&hash).ok().flatten())
-            .await
+    /// The headers of the stored blocks with height in `[from, to]`, in order, stopping
+    /// once the blocks read add up to `max_bytes` (at least one block if there is one).
+    /// Read off the node thread; see [`MAX_HEAVY_QUERIES`].
+    pub async fn block_headers(
+        &self,
+        from: u64,
+        to: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<BlockHeader>, QueryError> {
+        self.read_store(move |reader| {
+            let blocks = reader.blocks(from, to, max_bytes).unwrap_or_default();
+            blocks
+                .iter()
+                // A block's encoding starts with its header's.
+                .filter_map(|(_, bytes)| postcard::take_from_bytes::<BlockHeader>(bytes).ok())
+                .map(|(header, _)| header)
+                .collect()
+        })
+        .await
+    }
+
+    /// A stored receipt by transaction hash. Read off the node thread; see
+    /// [`MAX_HEAVY_QUERIES`].
+    pub async fn receipt(&self, hash: TxHash) -> Result<Option<StoredReceipt>, QueryError> {
+        self.read_store(move |reader| {
+            let bytes = reader.receipt(&hash.0).ok().flatten()?;
+            postcard::from_bytes(&bytes).ok()
+        })
+        .await
     }
 
     /// The order book of `symbol`, `levels` price levels a side (`None`: no such symbol).
@@ -160,20 +284,20 @@ impl Handle {
         &self,
         symbol: Ticker,
         levels: usize,
-    ) -> Result<Option<DepthView>, NodeStopped> {
+    ) -> Result<Option<DepthView>, QueryError> {
         self.query(move |replica| replica.ledger().exchange().depth(symbol, levels))
             .await
     }
 
     /// Every symbol with its last price, change and volume.
-    pub async fn symbols(&self) -> Result<Vec<SymbolView>, NodeStopped> {
+    pub async fn symbols(&self) -> Result<Vec<SymbolView>, QueryError> {
         self.query(|replica| replica.ledger().exchange().symbols())
             .await
     }
 
     /// A participant's own account: cash, positions, open orders. (Who may see which
     /// account is the network server's business; in process, the caller is trusted.)
-    pub async fn account(&self, key: PublicKey) -> Result<Option<AccountView>, NodeStopped> {
+    pub async fn account(&self, key: PublicKey) -> Result<Option<AccountView>, QueryError> {
         self.query(move |replica| replica.ledger().exchange().account(&key))
             .await
     }
@@ -183,12 +307,12 @@ impl Handle {
         &self,
         symbol: Option<Ticker>,
         limit: usize,
-    ) -> Result<Vec<PublicTrade>, NodeStopped> {
+    ) -> Result<Vec<PublicTrade>, QueryError> {
         self.query(move |replica| replica.ledger().exchange().recent_trades(symbol, limit))
             .await
     }
 
-    pub async fn leaderboard(&self) -> Result<Vec<LeaderboardRow>, NodeStopped> {
+    pub async fn leaderboard(&self) -> Result<Vec<LeaderboardRow>, QueryError> {
         self.query(|replica| replica.ledger().exchange().leaderboard())
             .await
     }
@@ -271,9 +395,14 @@ impl Handle {
         }
     }
 
-    /// The node's thread ended: fail every waiter.
+    /// The node's thread ended: fail every waiter, and let go of the store.
     pub(crate) fn mark_stopped(&self) {
         self.shared.stopped.store(true, Ordering::Release);
+        self.shared
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
         for (_, list) in self.waiters().drain() {
             for waiter in list {
                 let _ = waiter.send(Err(SubmitError::Stopped));
@@ -286,7 +415,13 @@ impl Handle {
 pub struct PendingSubmit {
     handle: Handle,
     hash: TxHash,
-    receiver: Option<oneshot::Receiver<Result<Committed, SubmitError>>>,
+    answer: Answer,
+}
+
+enum Answer {
+    Waiting(oneshot::Receiver<Result<Committed, SubmitError>>),
+    /// Answered without reaching the node (busy, or stopped).
+    Ready(SubmitError),
 }
 
 impl PendingSubmit {
@@ -296,8 +431,9 @@ impl PendingSubmit {
 
     /// The receipt, a refusal, or a timeout (the handle's submit timeout).
     pub async fn wait(self) -> Result<Committed, SubmitError> {
-        let Some(receiver) = self.receiver else {
-            return Err(SubmitError::Stopped);
+        let receiver = match self.answer {
+            Answer::Waiting(receiver) => receiver,
+            Answer::Ready(err) => return Err(err),
         };
         let waited = self.handle.shared.submit_timeout;
         match tokio::time::timeout(waited, receiver).await {
@@ -311,5 +447,183 @@ impl PendingSubmit {
                 })
             }
         }
+    }
+}
+
+/// A [`Handle`] with no node thread behind it, for tests that play the node themselves.
+#[cfg(test)]
+pub(crate) mod detached {
+    use std::sync::mpsc::Sender;
+    use std::time::Duration;
+
+    use raft::prelude::ConfState;
+
+    use super::Handle;
+    use crate::io::inbox::{Inboxes, inboxes};
+    use crate::io::runner::Input;
+    use crate::io::store::Store;
+
+    pub(crate) struct Detached {
+        pub(crate) handle: Handle,
+        /// What the node thread would read: the test takes turns from it.
+        pub(crate) inboxes: Inboxes,
+        pub(crate) _control: Sender<Input>,
+        pub(crate) store: Store,
+        _dir: tempfile::TempDir,
+    }
+
+    /// A handle whose client inbox holds `capacity`, over an empty store.
+    pub(crate) fn detached(capacity: usize, submit_timeout: Duration) -> Detached {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store =
+            Store::open(dir.path(), ConfState::from((vec![1], vec![]))).expect("a new store");
+        let (control, clients, inboxes) = inboxes(capacity);
+        let handle = Handle::new(1, control.clone(), clients, store.reader(), submit_timeout);
+        Detached {
+            handle,
+            inboxes,
+            _control: control,
+            store,
+            _dir: dir,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use qraft_keys::{ChainId, Keypair};
+
+    use super::detached::detached;
+    use super::*;
+    use crate::core::hash::Hash32;
+    use crate::core::tx::{Tx, TxBody};
+    use crate::io::inbox::ClientInput;
+    use crate::io::store::WriteSet;
+
+    fn tx(nonce: u64) -> SignedTx {
+        let key = Keypair::from_label("handle-test/trader");
+        Tx {
+            signer: key.public(),
+            nonce,
+            body: TxBody::CancelAll { symbol: None },
+        }
+        .sign(&key, &ChainId([3; 32]))
+    }
+
+    #[tokio::test]
+    async fn a_full_client_inbox_answers_busy_at_once() {
+        let node = detached(2, Duration::from_secs(3600));
+        let first = node.handle.enqueue(tx(1));
+        let _second = node.handle.enqueue(tx(2));
+        // Both queued; the third and a query find the inbox full.
+        let third = node.handle.enqueue(tx(3));
+        assert_eq!(
+            third.wait().await,
+            Err(SubmitError::Refused(Refusal::Busy { capacity: 2 }))
+        );
+        assert_eq!(node.handle.status().await, Err(QueryError::Busy));
+        // The refused submission left no waiter behind; the queued one still waits.
+        assert_eq!(node.handle.waiters().len(), 2);
+        node.handle.dispatch(ReplicaEvent::Refused {
+            hash: first.hash(),
+            refusal: Refusal::NoLeader,
+        });
+        assert_eq!(
+            first.wait().await,
+            Err(SubmitError::Refused(Refusal::NoLeader))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stopped_node_answers_stopped() {
+        let node = detached(2, Duration::from_secs(3600));
+        let handle = node.handle.clone();
+        handle.mark_stopped();
+        drop(node);
+        assert_eq!(
+            handle.enqueue(tx(1)).wait().await,
+            Err(SubmitError::Stopped)
+        );
+        assert_eq!(handle.status().await, Err(QueryError::Stopped));
+        assert_eq!(handle.block(1).await, Err(QueryError::Stopped));
+    }
+
+    #[tokio::test]
+    async fn queries_reach_the_node_thread_through_the_client_inbox() {
+        let mut node = detached(8, Duration::from_secs(3600));
+        let asked = node.handle.ask(|_| 42).unwrap();
+        let mut taken = Vec::new();
+        node.inboxes
+            .take_clients(Duration::MAX, |input| taken.push(input));
+        assert_eq!(taken.len(), 1);
+        assert!(matches!(taken[0], ClientInput::Query(_)));
+        // Dropping the job unanswered: the caller hears the node stopped, not a hang.
+        drop(taken);
+        assert!(asked.await.is_err());
+    }
+
+    #[tokio::test]
+    async fn store_reads_run_off_the_node_thread_within_their_bound() {
+        let mut node = detached(8, Duration::from_secs(3600));
+        let block = Block {
+            header: BlockHeader {
+                height: 1,
+                prev_hash: Hash32([1; 32]),
+                timestamp_ms: 5,
+                proposer: 1,
+                tx_count: 1,
+                tx_root: Hash32([2; 32]),
+                receipts_root: Hash32([3; 32]),
+                state_digest: Hash32([4; 32]),
+            },
+            txs: vec![tx(1)],
+        };
+        node.store
+            .commit(WriteSet {
+                blocks: vec![(1, postcard::to_stdvec(&block).unwrap())],
+                ..WriteSet::default()
+            })
+            .unwrap();
+        // No turn is taken: the node thread is not involved.
+        assert_eq!(node.handle.block(1).await, Ok(Some(block.clone())));
+        assert_eq!(node.handle.block(2).await, Ok(None));
+        assert_eq!(
+            node.handle.block_headers(1, 9, usize::MAX).await,
+            Ok(vec![block.header.clone()])
+        );
+        assert_eq!(node.handle.receipt(Hash32([9; 32])).await, Ok(None));
+        assert_eq!(node.inboxes.take_clients(Duration::MAX, drop), 0);
+
+        // MAX_HEAVY_QUERIES reads held open: one more is busy at once.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+        let mut reads = Vec::new();
+        for _ in 0..MAX_HEAVY_QUERIES {
+            let handle = node.handle.clone();
+            let held = held.clone();
+            let started = started.clone();
+            reads.push(tokio::spawn(async move {
+                handle
+                    .read_store(move |_| {
+                        let _ = started.send(());
+                        let _ = held.lock().unwrap().recv();
+                    })
+                    .await
+            }));
+        }
+        for _ in 0..MAX_HEAVY_QUERIES {
+            running.recv().await.unwrap();
+        }
+        assert_eq!(node.handle.block(1).await, Err(QueryError::Busy));
+        for _ in 0..MAX_HEAVY_QUERIES {
+            release.send(()).unwrap();
+        }
+        for read in reads {
+            assert_eq!(read.await.unwrap(), Ok(()));
+        }
+        assert_eq!(node.handle.block(1).await, Ok(Some(block)));
     }
 }

@@ -5,4 +5,6 @@ pub mod event;
 pub mod handle;
 
 pub use event::NodeEvent;
-pub use handle::{Committed, Handle, NodeStopped, PendingSubmit, SubmitError};
+pub use handle::{
+    Committed, EVENT_BUFFER, Handle, MAX_HEAVY_QUERIES, PendingSubmit, QueryError, SubmitError,
+};

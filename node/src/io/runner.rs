@@ -1,24 +1,26 @@
 //! The node thread: runs a [`Replica`] against real time, a [`Transport`] and a
-//! [`Handle`]. One OS thread per node; it blocks on its inbox until an input arrives or
-//! the replica's next deadline, drains every queued input (so signatures are verified
-//! in batches), processes, and sends what the replica produced.
+//! [`Handle`]. One OS thread per node; it blocks on its control inbox until an input
+//! arrives or the replica's next deadline, takes every queued control input and then a
+//! bounded number of client inputs (so signatures are verified in batches, and client
+//! load never delays peer messages by more than a turn: see [`super::inbox`]),
+//! processes, and sends what the replica produced.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
 
+use super::inbox::{CLIENT_QUEUE, ClientInput, Inboxes, MAX_CLIENT_WORK_PER_TURN, inboxes};
 use crate::api::Handle;
-use crate::core::tx::SignedTx;
 use crate::core::types::NodeId;
 use crate::replica::{MembershipChange, Now, PeerMessage, Replica, ReplicaError};
 
-/// Inputs to a node's thread.
+/// Inputs to a node's thread on its control inbox. (Submissions and queries go through
+/// the bounded client inbox: see [`super::inbox`].)
 pub enum Input {
-    Submit(SignedTx),
     Peer {
         from: NodeId,
         message: PeerMessage,
@@ -30,8 +32,9 @@ pub enum Input {
         delivered: bool,
     },
     Membership(MembershipChange, oneshot::Sender<Result<(), ReplicaError>>),
-    Query(Box<dyn FnOnce(&Replica) + Send>),
     Shutdown,
+    /// Client inputs are waiting in the client inbox: a wake-up, nothing to handle.
+    ClientsWaiting,
 }
 
 /// Carries peer messages between nodes. `send` must not block for long: it is called
@@ -39,9 +42,6 @@ pub enum Input {
 pub trait Transport: Send + Sync + 'static {
     fn send(&self, from: NodeId, to: NodeId, message: PeerMessage);
 }
-
-/// Inputs handled per loop turn, at most, so a flood cannot starve ticks.
-const MAX_INPUTS_PER_TURN: usize = 20_000;
 
 /// The wall clock and a monotonic clock, as the replica wants them.
 pub struct Clock {
@@ -84,9 +84,10 @@ impl RunningNode {
         transport: Arc<dyn Transport>,
         submit_timeout: Duration,
     ) -> std::io::Result<RunningNode> {
-        let (inbox, receiver) = channel();
+        let (inbox, clients, receiver) = inboxes(CLIENT_QUEUE);
         let id = replica.id();
-        let handle = Handle::new(id, inbox.clone(), submit_timeout);
+        let reader = replica.store().reader();
+        let handle = Handle::new(id, inbox.clone(), clients, reader, submit_timeout);
         let thread_handle = handle.clone();
         let killed = Arc::new(AtomicBool::new(false));
         let thread_killed = killed.clone();
@@ -158,7 +159,7 @@ impl Drop for RunningNode {
 
 fn run(
     mut replica: Replica,
-    inbox: Receiver<Input>,
+    mut inbox: Inboxes,
     transport: Arc<dyn Transport>,
     handle: &Handle,
     killed: Arc<AtomicBool>,
@@ -184,24 +185,17 @@ fn run(
         } else {
             Duration::from_millis(replica.poll_timeout().saturating_sub(now.mono_ms))
         };
-        let first = match inbox.recv_timeout(wait) {
-            Ok(input) => Some(input),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        let Ok(control) = inbox.next_control(wait) else {
+            return Ok(());
         };
-        let mut handled = 0;
-        let mut next = first;
-        while let Some(input) = next {
+        for input in control {
             if !handle_input(&mut replica, input) {
                 return Ok(());
             }
-            handled += 1;
-            next = if handled < MAX_INPUTS_PER_TURN {
-                inbox.try_recv().ok()
-            } else {
-                None
-            };
         }
+        inbox.take_clients(MAX_CLIENT_WORK_PER_TURN, |input| {
+            handle_client_input(&mut replica, input)
+        });
         if killed.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -218,10 +212,9 @@ fn run(
     }
 }
 
-/// Feeds one input to the replica; `false` to stop.
+/// Feeds one control input to the replica; `false` to stop.
 fn handle_input(replica: &mut Replica, input: Input) -> bool {
     match input {
-        Input::Submit(tx) => replica.handle_submit(tx),
         Input::Peer { from, message } => replica.handle_peer(from, message),
         Input::Unreachable(peer) => replica.handle_unreachable(peer),
         Input::SnapshotReport { peer, delivered } => {
@@ -230,8 +223,16 @@ fn handle_input(replica: &mut Replica, input: Input) -> bool {
         Input::Membership(change, reply) => {
             let _ = reply.send(replica.handle_membership(change));
         }
-        Input::Query(job) => job(replica),
         Input::Shutdown => return false,
+        Input::ClientsWaiting => {}
     }
     true
+}
+
+/// Feeds one client input to the replica.
+fn handle_client_input(replica: &mut Replica, input: ClientInput) {
+    match input {
+        ClientInput::Submit(tx) => replica.handle_submit(tx),
+        ClientInput::Query(job) => job(replica),
+    }
 }

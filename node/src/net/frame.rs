@@ -6,7 +6,9 @@
 //! exactly one value (bytes left over are an error, [`FrameError::TrailingBytes`]).
 //!
 //! [`read_frame`] checks `len` against the caller's maximum *before* allocating anything,
-//! then reads into a buffer of exactly `len` bytes. It reads only the frame's own bytes,
+//! then grows its buffer as the body's bytes arrive, by at most [`FRAME_STEP`] ahead of
+//! what was received: a sender that announces a large frame and sends little costs
+//! little. It reads only the frame's own bytes,
 //! never past it, so frames of different kinds (a [`SnapshotHeader`], chunks, then ordinary
 //! frames) can follow one another on one stream. A caller that wraps the stream in a
 //! `BufReader` must then do all its reads through that `BufReader`.
@@ -14,6 +16,12 @@
 //! Nothing here panics on any input. Every failure is a [`FrameError`], whose
 //! [`code`](FrameError::code) and [`reason`](FrameError::reason) are what the transport
 //! closes the stream with.
+//!
+//! [`read_frame`] waits as long as it takes, which suits a stream that may be idle
+//! between frames. [`read_frame_within`] waits as long as it takes for a frame's first
+//! byte, then gives the rest of the frame at most a deadline ([`FRAME_DEADLINE`] in
+//! production): a sender that starts a frame and trickles it holds the reader's buffer
+//! for a bounded time only.
 //!
 //! Neither [`read_frame`] nor [`read_snapshot`] is cancel safe: a read dropped midway has
 //! consumed part of a frame, so the stream must then be closed rather than read again.
@@ -27,9 +35,10 @@
 //!   is larger on its own; one block of 2,000 transactions is about 300-600 KB. So a full
 //!   append fits with room to spare. Forwarded transactions must be sent in batches under
 //!   this limit too (at ~300 B a transaction, 8 MiB is over 20,000 of them).
-//! - [`MAX_CLIENT_REQUEST`], 64 KiB, for what a client sends: one signed transaction (at
-//!   most about 2 KB) or a small query. A node holds at most this much for a client's
-//!   request, however many streams it opens.
+//! - [`MAX_CLIENT_REQUEST`], 4 KiB, for what a client sends: one signed transaction (at
+//!   most [`MAX_TX_BYTES`], 2 KiB) in a request, or a small query. A node holds at most
+//!   this much for each of a client's request streams, and only for [`FRAME_DEADLINE`]
+//!   once the frame has started.
 //! - [`MAX_CLIENT_RESPONSE`], 8 MiB, for what a node sends a client: answers can be big
 //!   (a whole block with its transactions, order-book depth, a page of block headers),
 //!   but must still be bounded, since a client trusts a node no more than a node trusts
@@ -57,12 +66,26 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::core::tx::MAX_TX_BYTES;
 use crate::raft::wire::WireMessage;
 
 /// The most bytes in one frame between nodes. See the module documentation.
 pub const MAX_PEER_FRAME: usize = 8 << 20;
-/// The most bytes in one frame from a client to a node.
-pub const MAX_CLIENT_REQUEST: usize = 64 << 10;
+/// The most bytes in one frame from a client to a node: the largest request is a
+/// [`SignedTx`](crate::core::tx::SignedTx) of at most [`MAX_TX_BYTES`] in a
+/// `Request::Submit`, whose own framing (an enum tag) is a few bytes; twice the largest
+/// transaction leaves room for that and nothing else.
+pub const MAX_CLIENT_REQUEST: usize = 2 * MAX_TX_BYTES;
+/// How far a frame's buffer grows ahead of the bytes received: a frame body is read in
+/// steps of at most this much, each allocated only when the previous one is full. 16 KiB
+/// is a few QUIC packets' worth, so a real frame needs few steps, and one that announces
+/// megabytes and sends nothing holds at most this.
+pub const FRAME_STEP: usize = 16 << 10;
+/// How long the rest of a frame may take once its first byte has arrived, for
+/// [`read_frame_within`]. The largest frame is [`MAX_PEER_FRAME`] (8 MiB); 30 s lets it
+/// cross a link as slow as ~280 KB/s (a crowded classroom Wi-Fi), while a sender that
+/// trickles a frame to hold the reader's buffer is cut off within 30 s.
+pub const FRAME_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 /// The most bytes in one frame from a node to a client.
 pub const MAX_CLIENT_RESPONSE: usize = 8 << 20;
 /// The most bytes of snapshot data [`read_snapshot`] accepts in production.
@@ -88,6 +111,7 @@ pub mod code {
     pub const TRUNCATED_LENGTH: u32 = 0x105;
     pub const TRUNCATED_BODY: u32 = 0x106;
     pub const IO: u32 = 0x107;
+    pub const DEADLINE: u32 = 0x108;
     pub const SNAPSHOT_TOO_LARGE: u32 = 0x111;
     pub const SNAPSHOT_HEADER: u32 = 0x112;
     pub const NO_SNAPSHOT: u32 = 0x113;
@@ -120,6 +144,9 @@ pub enum FrameError {
     TruncatedBody { len: usize, got: usize },
     #[error("stream error: {0}")]
     Io(#[from] std::io::Error),
+    /// The frame started but did not arrive whole within the deadline.
+    #[error("frame not received whole within {0:?} of its first byte")]
+    Deadline(std::time::Duration),
     /// A snapshot header announced more data than the reader accepts.
     #[error("snapshot of {len} bytes exceeds the limit of {max} bytes")]
     SnapshotTooLarge { len: u64, max: u64 },
@@ -164,6 +191,7 @@ impl FrameError {
             FrameError::TruncatedLength { .. } => code::TRUNCATED_LENGTH,
             FrameError::TruncatedBody { .. } => code::TRUNCATED_BODY,
             FrameError::Io(_) => code::IO,
+            FrameError::Deadline(_) => code::DEADLINE,
             FrameError::SnapshotTooLarge { .. } => code::SNAPSHOT_TOO_LARGE,
             FrameError::SnapshotHeader(_) => code::SNAPSHOT_HEADER,
             FrameError::NoSnapshot => code::NO_SNAPSHOT,
@@ -199,15 +227,65 @@ where
 }
 
 /// Reads one frame: `Ok(None)` on a clean end of stream before a frame starts. A length
-/// over `max` is refused before anything is allocated or read past the prefix.
+/// over `max` is refused before anything is allocated or read past the prefix. Waits as
+/// long as the stream takes; see [`read_frame_within`] for a bounded wait.
 pub async fn read_frame<R, T>(r: &mut R, max: usize) -> Result<Option<T>, FrameError>
 where
     R: AsyncRead + Unpin + ?Sized,
     T: DeserializeOwned,
 {
-    let Some(len) = read_len(r).await? else {
+    let Some(first) = read_first_byte(r).await? else {
         return Ok(None);
     };
+    read_rest(r, first, max).await.map(Some)
+}
+
+/// [`read_frame`], but once the frame's first byte has arrived the rest must arrive
+/// within `deadline`, or [`FrameError::Deadline`]. The wait for the first byte is not
+/// bounded: a stream may be idle between frames (wrap the call in a timeout to bound
+/// that too).
+pub async fn read_frame_within<R, T>(
+    r: &mut R,
+    max: usize,
+    deadline: std::time::Duration,
+) -> Result<Option<T>, FrameError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    T: DeserializeOwned,
+{
+    let Some(first) = read_first_byte(r).await? else {
+        return Ok(None);
+    };
+    match tokio::time::timeout(deadline, read_rest(r, first, max)).await {
+        Ok(read) => read.map(Some),
+        Err(_) => Err(FrameError::Deadline(deadline)),
+    }
+}
+
+/// The first byte of a frame's length prefix: `None` on a clean end of stream.
+async fn read_first_byte<R>(r: &mut R) -> Result<Option<u8>, FrameError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    let mut first = [0u8; 1];
+    match read_full(r, &mut first).await? {
+        0 => Ok(None),
+        _ => Ok(Some(first[0])),
+    }
+}
+
+/// The rest of a frame whose first byte was `first`.
+async fn read_rest<R, T>(r: &mut R, first: u8, max: usize) -> Result<T, FrameError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    T: DeserializeOwned,
+{
+    let mut prefix = [first, 0, 0, 0];
+    let got = read_full(r, &mut prefix[1..]).await?;
+    if got < PREFIX - 1 {
+        return Err(FrameError::TruncatedLength { got: 1 + got });
+    }
+    let len = u32::from_be_bytes(prefix);
     let len = match usize::try_from(len) {
         Ok(len) if len <= max => len,
         _ => {
@@ -217,16 +295,35 @@ where
             });
         }
     };
-    let mut body = vec![0u8; len];
-    let got = read_full(r, &mut body).await?;
-    if got < len {
-        return Err(FrameError::TruncatedBody { len, got });
-    }
+    let mut body = Vec::new();
+    read_body(r, len, &mut body).await?;
     let (value, rest) = postcard::take_from_bytes::<T>(&body).map_err(FrameError::Decode)?;
     if !rest.is_empty() {
         return Err(FrameError::TrailingBytes(rest.len()));
     }
-    Ok(Some(value))
+    Ok(value)
+}
+
+/// Reads a body of `len` bytes into `body` (empty on entry), growing it by at most
+/// [`FRAME_STEP`] before reading the bytes to fill that growth. The vector grows with
+/// amortized doubling, so its capacity stays within twice what was received plus a step.
+async fn read_body<R>(r: &mut R, len: usize, body: &mut Vec<u8>) -> Result<(), FrameError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    while body.len() < len {
+        let start = body.len();
+        let step = (len - start).min(FRAME_STEP);
+        body.resize(start + step, 0);
+        let got = read_full(r, &mut body[start..]).await?;
+        if got < step {
+            return Err(FrameError::TruncatedBody {
+                len,
+                got: start + got,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The first frame of a snapshot on the wire: the message with its snapshot data taken
@@ -415,6 +512,7 @@ mod tests {
     use std::io;
     use std::pin::Pin;
     use std::task::{Context, Poll};
+    use std::time::Duration;
 
     use proptest::prelude::*;
     use tokio::io::ReadBuf;
@@ -718,6 +816,7 @@ mod tests {
             FrameError::TruncatedLength { got: 1 },
             FrameError::TruncatedBody { len: 2, got: 1 },
             FrameError::Io(io::Error::other(long)),
+            FrameError::Deadline(FRAME_DEADLINE),
             FrameError::SnapshotTooLarge { len: 2, max: 1 },
             FrameError::SnapshotHeader("x"),
             FrameError::NoSnapshot,
@@ -742,6 +841,62 @@ mod tests {
             assert!(!reason.is_empty() && reason.len() <= MAX_REASON, "{reason}");
         }
         assert!(errors[6].reason().len() > MAX_REASON - 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_frame_buffer_grows_only_with_the_bytes_received() {
+        // 64 KiB announced, 10 bytes sent, the sender silent but still there.
+        let (mut w, mut r) = tokio::io::duplex(1 << 20);
+        w.write_all(&[7; 10]).await.unwrap();
+        let mut body = Vec::new();
+        let read = read_body(&mut r, 64 << 10, &mut body);
+        let waited = tokio::time::timeout(Duration::from_secs(60), read).await;
+        assert!(waited.is_err(), "the body cannot be complete");
+        assert!(body.capacity() <= FRAME_STEP, "{}", body.capacity());
+        assert_eq!(body[..10], [7; 10]);
+        drop(w);
+    }
+
+    #[tokio::test]
+    async fn a_frame_of_many_steps_arrives_whole() {
+        let value = data(5 * FRAME_STEP + 123);
+        let (mut w, mut r) = tokio::io::duplex(1000);
+        let writer = async {
+            write_frame(&mut w, &value, MAX_PEER_FRAME).await.unwrap();
+        };
+        let reader = read_frame::<_, Vec<u8>>(&mut r, MAX_PEER_FRAME);
+        let ((), got) = tokio::join!(writer, reader);
+        assert_eq!(got.unwrap().unwrap(), value);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_frame_deadline_runs_from_the_first_byte() {
+        let (mut w, mut r) = tokio::io::duplex(1 << 16);
+        // Idle before a frame: not bounded by the frame deadline.
+        let idle = tokio::time::timeout(
+            FRAME_DEADLINE * 10,
+            read_frame_within::<_, u64>(&mut r, 64, FRAME_DEADLINE),
+        )
+        .await;
+        assert!(idle.is_err(), "still waiting for a first byte");
+        // A whole frame after the idle time reads fine.
+        write_frame(&mut w, &5u64, 64).await.unwrap();
+        let got = read_frame_within::<_, u64>(&mut r, 64, FRAME_DEADLINE).await;
+        assert_eq!(got.unwrap(), Some(5));
+        // A frame that starts and stalls: the deadline fires.
+        let started = tokio::time::Instant::now();
+        w.write_all(&[0, 0, 0, 40, 1, 2]).await.unwrap();
+        let got = read_frame_within::<_, Vec<u8>>(&mut r, 64, FRAME_DEADLINE).await;
+        assert!(
+            matches!(got, Err(FrameError::Deadline(d)) if d == FRAME_DEADLINE),
+            "{got:?}"
+        );
+        assert!(started.elapsed() >= FRAME_DEADLINE);
+        // Stalled inside the length prefix: the same.
+        let (mut w, mut r) = tokio::io::duplex(64);
+        w.write_all(&[0, 0]).await.unwrap();
+        let got = read_frame_within::<_, u64>(&mut r, 64, FRAME_DEADLINE).await;
+        assert!(matches!(got, Err(FrameError::Deadline(_))), "{got:?}");
     }
 
     #[tokio::test]

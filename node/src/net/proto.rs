@@ -231,9 +231,15 @@ pub enum Event {
         all: bool,
     },
     Fill(OwnFill),
-    /// The subscriber fell behind and missed events: re-query what it shows.
+    /// The subscriber fell behind and missed events: re-query what it shows. The node
+    /// ends the subscription after it ([`Event::Closed`]): subscribe again.
     Lagged {
         missed: u64,
+    },
+    /// The node ends this subscription (the last event on the stream): why, for a person
+    /// to read. Subscribe again to go on.
+    Closed {
+        reason: String,
     },
 }
 
@@ -250,6 +256,12 @@ pub enum ProtocolError {
     Invalid(String),
     #[error("the node has stopped")]
     Stopped,
+    /// The node has more requests than it takes at once: ask again shortly.
+    #[error("the node is busy; try again shortly")]
+    Busy,
+    /// A transaction, or an answer, over its size limit.
+    #[error("{len} bytes is over the limit of {max} bytes")]
+    TooLarge { len: u64, max: u64 },
 }
 
 /// A block's hash (re-exported for clients that only need the type).

@@ -621,7 +621,7 @@ pub fn event_symbols(event: &Event) -> Vec<Ticker> {
 }
 
 /// A subscription event as one JSON object: `{"event": "block"|"trade"|"fill"|"book"|
-/// "lagged", ...}`.
+/// "lagged"|"closed", ...}`.
 pub fn event_json(prices: &Prices, event: &Event) -> Map<String, Value> {
     let (name, fields) = match event {
         Event::Block(b) => ("block", block_json(b)),
@@ -629,6 +629,7 @@ pub fn event_json(prices: &Prices, event: &Event) -> Map<String, Value> {
         Event::Fill(f) => ("fill", fill_json(prices, f)),
         Event::BookChanged { symbols, all } => ("book", json!({"symbols": symbols, "all": all})),
         Event::Lagged { missed } => ("lagged", json!({"missed": missed})),
+        Event::Closed { reason } => ("closed", json!({"reason": reason})),
     };
     let mut map = Map::new();
     map.insert("event".into(), json!(name));

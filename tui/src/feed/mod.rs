@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qraft_keys::{Keypair, PublicKey};
-use qraft_node::api::{Handle, NodeEvent, NodeStopped};
+use qraft_node::api::{Handle, NodeEvent, QueryError};
 use qraft_node::core::exchange::receipt::{PublicTrade, Trade};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::ledger::AppliedBlock;
@@ -138,7 +138,7 @@ impl Follower {
 
     async fn run(self) {
         let mut events = self.handle.subscribe();
-        if self.load_all().await.is_err() {
+        if let Err(QueryError::Stopped) = self.load_all().await {
             let _ = self.actions.send(Action::NodeStopped);
             return;
         }
@@ -152,7 +152,10 @@ impl Follower {
                     *refresh_at.get_or_insert_with(|| tokio::time::Instant::now() + REFRESH_EVERY);
                 if tokio::time::Instant::now() >= at {
                     refresh_at = None;
-                    if self.refresh(&std::mem::take(&mut stale)).await.is_err() {
+                    // A busy node: what was stale is reloaded after the next block.
+                    if let Err(QueryError::Stopped) =
+                        self.refresh(&std::mem::take(&mut stale)).await
+                    {
                         break;
                     }
                     continue;
@@ -184,7 +187,7 @@ impl Follower {
                     }
                 }
                 Ok(NodeEvent::SnapshotInstalled { .. }) | Err(RecvError::Lagged(_)) => {
-                    if self.load_all().await.is_err() {
+                    if let Err(QueryError::Stopped) = self.load_all().await {
                         break;
                     }
                 }
@@ -210,7 +213,7 @@ impl Follower {
     }
 
     /// Everything, from scratch.
-    async fn load_all(&self) -> Result<(), NodeStopped> {
+    async fn load_all(&self) -> Result<(), QueryError> {
         self.refresh(&Stale {
             market: true,
             news: true,
@@ -240,7 +243,7 @@ impl Follower {
         Ok(())
     }
 
-    async fn refresh(&self, stale: &Stale) -> Result<(), NodeStopped> {
+    async fn refresh(&self, stale: &Stale) -> Result<(), QueryError> {
         if stale.market {
             let (symbols, session, game_over) = self
                 .handle
@@ -287,7 +290,7 @@ async fn load_symbol(
     handle: &Handle,
     ticker: Ticker,
     actions: &UnboundedSender<Action>,
-) -> Result<(), NodeStopped> {
+) -> Result<(), QueryError> {
     if let Some(depth) = handle.depth(ticker, DEPTH_LEVELS).await? {
         let _ = actions.send(Action::Depth(depth));
     }

@@ -22,6 +22,7 @@
 mod codec;
 mod error;
 mod log;
+mod reader;
 mod write;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ use codec::{
 pub use error::StoreError;
 use error::corrupt;
 use log::Log;
+pub use reader::Reader;
 
 /// Durable Raft storage and chain store. See the [module docs](self).
 pub struct Store {
@@ -228,6 +230,15 @@ impl Store {
     /// The latest snapshot (received from a leader or made by this node), if any.
     pub fn latest_snapshot(&self) -> Option<&Snapshot> {
         self.snapshot.as_ref()
+    }
+
+    /// A read-only view of the blocks and receipts, for use off the node thread; see
+    /// [`Reader`].
+    pub fn reader(&self) -> Reader {
+        Reader {
+            blocks: self.blocks.clone(),
+            receipts: self.receipts.clone(),
+        }
     }
 
     /// The block at `height`.
