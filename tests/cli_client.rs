@@ -536,21 +536,36 @@ fn admin_status_blocks_receipts_and_membership() {
     assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
 
     // Membership, asked of a follower: redirected to the leader.
-    let (leader, follower) = cluster.leader_and_follower();
-    let (removed, run) = cluster.json("admin", &["admin", "remove", "4", "--node", &follower]);
+    let (_, follower) = cluster.leader_and_follower();
+    let (promoted, run) = cluster.json("admin", &["admin", "promote", "4", "--node", &follower]);
     ok(&run);
-    assert_eq!(removed["change"], "remove");
-    assert_eq!(removed["applied"], true, "{removed}");
-    assert_eq!(removed["leader"], leader);
-    assert_eq!(removed["learners"], serde_json::json!([]));
-    let added = cluster.qraft("admin", &["admin", "add-learner", "4", "--node", &follower]);
-    ok(&added);
+    assert_eq!(promoted["change"], "promote");
+    // Removing a node goes through the ledger (any node takes the transaction); the
+    // leader then takes it out of the cluster, and its id is never used again.
+    let removed = cluster.qraft("admin", &["admin", "remove", "4", "--node", &follower]);
+    ok(&removed);
     assert!(
-        added
+        removed
             .stdout
-            .starts_with("Done: node 4 (node4) is a learner"),
-        "{added:?}"
+            .starts_with("Node 4 is removed from the game"),
+        "{removed:?}"
     );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = cluster.json("t0", &["status"]);
+        let members = [&status["voters"], &status["learners"]];
+        if members
+            .iter()
+            .all(|m| !m.as_array().unwrap().contains(&4.into()))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still a member: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let again = cluster.qraft("admin", &["admin", "add-learner", "4"]);
+    assert_ne!(again.code, 0, "{again:?}");
+    assert!(again.stderr.contains("was removed"), "{again:?}");
 }
 
 #[test]

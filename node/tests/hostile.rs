@@ -13,10 +13,14 @@ use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::tx::{AdminAction, MAX_TX_BYTES, NewOrder, OrderKind, SignedTx, Tx, TxBody};
 use qraft_node::core::types::{NodeId, Side};
+use qraft_node::net::connections::MAX_CONNECTIONS_PER_KEY;
 use qraft_node::net::frame::{MAX_PEER_FRAME, SNAPSHOT_CHUNK, write_frame, write_snapshot};
 use qraft_node::net::node::NetNode;
 use qraft_node::net::peer::StreamKind;
-use qraft_node::net::tls::{Allowlist, PEER_ALPN, TlsIdentity, connect, server_endpoint};
+use qraft_node::net::tls::{
+    Allowlist, CLIENT_ALPN, MAX_CLIENT_STREAMS, PEER_ALPN, TlsError, TlsIdentity, client_endpoint,
+    connect, server_endpoint,
+};
 use qraft_node::raft::wire::WireMessage;
 use qraft_node::replica::{PeerMessage, Refusal};
 use raft::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
@@ -58,6 +62,13 @@ impl Game {
         };
         started.leader().await;
         started
+    }
+
+    fn address(&self, voter: NodeId) -> std::net::SocketAddr {
+        self.game.genesis.voters[voter as usize - 1]
+            .address
+            .parse()
+            .unwrap()
     }
 
     fn handle(&self, id: NodeId) -> &Handle {
@@ -163,13 +174,13 @@ impl Student {
     }
 
     async fn dial(&self, game: &Game, voter: NodeId) -> quinn::Connection {
-        let address = game.game.genesis.voters[voter as usize - 1]
-            .address
-            .parse()
-            .unwrap();
-        connect(&self.endpoint, address, PEER_ALPN, Some(voter))
+        self.try_dial(game, voter)
             .await
             .expect("a learner's key is a valid peer")
+    }
+
+    async fn try_dial(&self, game: &Game, voter: NodeId) -> Result<quinn::Connection, TlsError> {
+        connect(&self.endpoint, game.address(voter), PEER_ALPN, Some(voter)).await
     }
 
     /// Sends `messages` to `voter` on one ordinary peer stream.
@@ -398,4 +409,117 @@ async fn a_flooding_signer_gets_busy_and_others_do_not() {
     let honest = honest.wait().await.expect("the other trader is not busy");
     assert!(honest.receipt.is_accepted());
     game.assert_unharmed(&before, 0).await;
+}
+
+/// One student with a trader key opens as many connections as they can, every stream
+/// each allows with a frame announced and never finished, and keeps asking for blocks:
+/// their connections past the per-key budget are refused, and the game goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_cannot_hog_a_node_with_connections_and_half_sent_requests() {
+    let game = Game::start(Tuning::default()).await;
+    let before = game.terms().await;
+    let leader = game.leader().await;
+    let key = &game.game.traders[1];
+    let endpoint = client_endpoint(
+        "127.0.0.1:0".parse().unwrap(),
+        &TlsIdentity::from_keypair(key).unwrap(),
+        Allowlist::from_genesis(&game.game.genesis),
+    )
+    .unwrap();
+    // Forty handshakes at once from one key: no more than the budget gets in.
+    let address = game.address(leader);
+    let dials: Vec<_> = (0..40)
+        .map(|_| {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move { connect(&endpoint, address, CLIENT_ALPN, None).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for dial in dials {
+        results.push(dial.await.unwrap());
+    }
+    // (A handshake can complete just before the node counts the connection and closes
+    // it: such a connection is closed with the refusal a moment later.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (admitted, refused): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .partition(|r| r.as_ref().is_ok_and(|c| c.close_reason().is_none()));
+    assert_eq!(admitted.len(), MAX_CONNECTIONS_PER_KEY);
+    let refused: Vec<Result<quinn::Connection, TlsError>> = refused
+        .into_iter()
+        .map(|r| match r {
+            Ok(closed) => Err(qraft_node::net::tls::connection_error(
+                address,
+                closed.close_reason().unwrap(),
+            )),
+            Err(err) => Err(err),
+        })
+        .collect();
+    for refusal in &refused {
+        let Err(TlsError::Refused { reason, .. }) = refusal else {
+            panic!("{refusal:?}");
+        };
+        assert!(reason.contains("connections"), "{reason}");
+    }
+    // Every stream of every admitted connection holds half a request.
+    let mut held = Vec::new();
+    let mut connections = Vec::new();
+    for connection in admitted.into_iter().map(Result::unwrap) {
+        for _ in 0..MAX_CLIENT_STREAMS - 1 {
+            let (mut send, recv) = connection.open_bi().await.unwrap();
+            send.write_all(&4_000u32.to_be_bytes()).await.unwrap();
+            send.write_all(&[1; 10]).await.unwrap();
+            held.push((send, recv));
+        }
+        connections.push(connection);
+    }
+    game.assert_unharmed(&before, 0).await;
+    drop((held, connections));
+}
+
+/// The admin removes the student's learner node: every voter closes its connections
+/// and refuses its key from that block on, and the leader takes it out of the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_node_loses_its_links_everywhere() {
+    let game = Game::start(Tuning::default()).await;
+    let before = game.terms().await;
+    let student = Student::new(&game);
+    let mut open = Vec::new();
+    for voter in 1..=3 {
+        open.push(student.dial(&game, voter).await);
+    }
+    let leader = game.leader().await;
+    let removal = Tx {
+        signer: game.game.admin.public(),
+        nonce: 1,
+        body: TxBody::Admin(AdminAction::RemoveNode { id: LEARNER }),
+    }
+    .sign(&game.game.admin, &game.game.genesis.chain_id());
+    let committed = game.handle(leader).submit(removal).await.unwrap();
+    assert!(committed.receipt.is_accepted(), "{committed:?}");
+    for connection in &open {
+        tokio::time::timeout(WAIT, connection.closed())
+            .await
+            .expect("the removal closes the learner's connection");
+    }
+    for voter in 1..=3 {
+        match student.try_dial(&game, voter).await {
+            Err(TlsError::Refused { reason, .. }) => {
+                assert!(reason.contains("removed"), "node {voter}: {reason}")
+            }
+            other => panic!("node {voter}: {other:?}"),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    for voter in 1..=3 {
+        loop {
+            let status = game.handle(voter).status().await.unwrap();
+            if !status.learners.contains(&LEARNER) && !status.voters.contains(&LEARNER) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{status:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    game.assert_unharmed(&before, 2).await;
 }

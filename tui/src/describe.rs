@@ -168,6 +168,9 @@ pub fn admin_text(action: &AdminAction) -> String {
         ),
         AdminAction::News { headline } => format!("Published: {headline}"),
         AdminAction::EndGame => "The game has ended; the leaderboard is final".into(),
+        AdminAction::RemoveNode { id } => format!(
+            "Node {id} is removed from the game: every node cuts it off, and the leader takes it out of the cluster"
+        ),
         _ => "Done".into(),
     }
 }
@@ -187,6 +190,7 @@ pub fn label(body: &TxBody, tick_size: impl Fn(Ticker) -> Cents) -> String {
             AdminAction::News { .. } => "news".into(),
             AdminAction::AddParticipant(p) => format!("add {}", p.name),
             AdminAction::EndGame => "end game".into(),
+            AdminAction::RemoveNode { id } => format!("remove node {id}"),
             _ => "admin".into(),
         },
     }

@@ -15,7 +15,7 @@
 use qraft_keys::PublicKey;
 use rustc_hash::FxHashMap;
 
-use crate::api::{Handle, NodeEvent};
+use crate::api::{Handle, NodeEvent, QueryError};
 use crate::core::exchange::Exchange;
 use crate::core::genesis::NodeSpec;
 use crate::core::tx::{AdminAction, TxBody};
@@ -24,6 +24,9 @@ use crate::core::types::NodeId;
 use super::connections::Connections;
 use super::peer::PeerTransport;
 use super::tls::Allowlist;
+
+/// How soon to ask a busy node again for the ledger's members.
+const SYNC_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Who the ledger says may connect: every participant (and whether suspended) and every
 /// registered node.
@@ -187,10 +190,18 @@ impl Follower {
     }
 
     /// Reads the membership in the ledger and brings everything in step with it.
+    /// A node too busy to answer is asked again shortly: the allowlist must not stay
+    /// out of step with the ledger.
     async fn sync_with_the_ledger(&self, handle: &Handle) {
-        match handle.query(|r| Members::of(r.ledger().exchange())).await {
-            Ok(members) => self.sync(&members),
-            Err(err) => tracing::debug!(%err, "cannot read the ledger's members"),
+        loop {
+            match handle.query(|r| Members::of(r.ledger().exchange())).await {
+                Ok(members) => return self.sync(&members),
+                Err(QueryError::Busy) => tokio::time::sleep(SYNC_RETRY).await,
+                Err(err) => {
+                    tracing::debug!(%err, "cannot read the ledger's members");
+                    return;
+                }
+            }
         }
     }
 }
@@ -274,11 +285,21 @@ mod tests {
     async fn suspension_and_reinstatement_follow_the_ledger() {
         let follower = follower();
         let (alice, bob) = (key("alice"), key("bob"));
+        // Node 3 was allowed (the genesis names it), then removed in the ledger.
+        follower.allow.allow_node(3, node_spec(3).key);
         let members = Members {
             participants: vec![(alice, false), (bob, true)],
             nodes: vec![node_spec(1), node_spec(2)],
+            removed: vec![3],
         };
         follower.sync(&members);
+        assert_eq!(follower.allow.admit(&node_spec(3).key, Alpn::Peer), None);
+        assert!(
+            follower
+                .allow
+                .refusal(&node_spec(3).key)
+                .contains("removed")
+        );
         assert_eq!(
             follower.allow.admit(&alice, Alpn::Client),
             Some(Admitted::Participant)
@@ -299,6 +320,7 @@ mod tests {
         follower.sync(&Members {
             participants: vec![(alice, false), (bob, false)],
             nodes: vec![],
+            removed: vec![],
         });
         for key in [alice, bob] {
             assert_eq!(

@@ -3,9 +3,13 @@
 //!
 //! Each request travels on its own bidirectional QUIC stream: one request frame, then one
 //! response frame (or, for [`Request::Subscribe`], a stream of [`Event`] frames until
-//! either side closes it). The caller's identity is its TLS key: private data (account,
-//! open orders, fills) is only ever about that key, so no request names another
-//! participant.
+//! either side closes it). The caller's identity is its TLS key.
+//!
+//! What a caller may read: the chain is transparent to the game's members (every laptop
+//! holds every block), so `Block`, `Blocks` and `Receipt` answer with any participant's
+//! transactions and their signers. The "own" views (`Account`, the `fills` topic) are
+//! about the caller's key only, as a convenience, not as secrecy. Someone without a key
+//! of the game reads nothing: their handshake is refused.
 
 use serde::{Deserialize, Serialize};
 

@@ -49,6 +49,7 @@ use super::proto::{
     BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure,
     ProtocolError, ReceiptView, Request, Response, SubmitFailure, SubmitOutcome, Topics,
 };
+use super::ratelog::NET_LOG;
 
 /// How long a new stream may take to deliver its first request. A client opens a stream
 /// to send a request at once; 10 s covers a slow Wi-Fi's retransmissions many times over,
@@ -291,15 +292,30 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
                 Ok(_) => return Response::Error(ProtocolError::NotAdmin),
                 Err(err) => return query_failed(err),
             }
-            let (MembershipChange::AddLearner(id)
-            | MembershipChange::Promote(id)
-            | MembershipChange::Remove(id)) = change;
-            match handle
-                .query(move |r| r.ledger().exchange().node(id).is_some())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
+            let id = match change {
+                MembershipChange::AddLearner(id) | MembershipChange::Promote(id) => id,
+                // The ledger must know, so every node cuts the removed node off.
+                MembershipChange::Remove(id) => {
+                    return Response::Error(ProtocolError::Invalid(format!(
+                        "a node is removed through the ledger, so that every node cuts it \
+                         off: sign a RemoveNode transaction (`qraft admin remove {id}`)"
+                    )));
+                }
+            };
+            let known = handle
+                .query(move |r| {
+                    let exchange = r.ledger().exchange();
+                    (exchange.node(id).is_some(), exchange.is_node_removed(id))
+                })
+                .await;
+            match known {
+                Ok((true, false)) => {}
+                Ok((true, true)) => {
+                    return Response::Error(ProtocolError::Invalid(format!(
+                        "node {id} was removed from this game; its id is not used again"
+                    )));
+                }
+                Ok((false, _)) => {
                     return Response::Error(ProtocolError::Invalid(format!(
                         "no node {id} is registered: the genesis names the nodes, and \
                          `qraft admin add-node` registers more"
@@ -505,23 +521,34 @@ fn client_events(event: &NodeEvent, caller: &PublicKey, topics: Topics) -> Vec<E
 
 // --- Logs of bad client input, one function per kind, to rate-limit in one place -------
 
+// What a client gets wrong is logged at most `NET_LOG`'s rate per kind: a flood of bad
+// frames must not fill the disk with logs.
+
 fn log_bad_frame(err: &FrameError) {
-    tracing::info!(reason = %err.reason(), "refusing a bad client frame");
+    if NET_LOG.allow("bad client frame") {
+        tracing::info!(reason = %err.reason(), "refusing a bad client frame");
+    }
 }
 
 fn log_bad_pipeline(err: &FrameError) {
-    tracing::info!(reason = %err.reason(), "closing a bad pipeline");
+    if NET_LOG.allow("bad client pipeline") {
+        tracing::info!(reason = %err.reason(), "closing a bad pipeline");
+    }
 }
 
 fn log_slow_request() {
-    tracing::info!(
-        deadline = ?REQUEST_DEADLINE,
-        "closing a client stream whose request did not arrive in time"
-    );
+    if NET_LOG.allow("slow client request") {
+        tracing::info!(
+            deadline = ?REQUEST_DEADLINE,
+            "closing a client stream whose request did not arrive in time"
+        );
+    }
 }
 
 fn log_dropped_subscriber(end: SubscriptionEnd) {
-    tracing::info!(?end, "dropping a subscriber that cannot keep up");
+    if NET_LOG.allow("dropped subscriber") {
+        tracing::info!(?end, "dropping a subscriber that cannot keep up");
+    }
 }
 
 #[cfg(test)]

@@ -192,7 +192,8 @@ fn admin_text(action: &AdminAction) -> String {
         | AdminAction::Halt(_)
         | AdminAction::Resume(_)
         | AdminAction::Close(_)
-        | AdminAction::News { .. } => describe::admin_text(action),
+        | AdminAction::News { .. }
+        | AdminAction::RemoveNode { .. } => describe::admin_text(action),
         AdminAction::AddParticipant(p) => format!(
             "Added {} ({}) with {} cash, key {}",
             p.name,
