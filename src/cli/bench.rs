@@ -18,6 +18,8 @@ use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{Request, Response};
 use tokio::sync::Semaphore;
 
+mod hostile;
+
 #[derive(Args)]
 pub struct BenchArgs {
     /// Orders in the throughput run.
@@ -38,6 +40,12 @@ pub struct BenchArgs {
     /// Keep the game directory (node logs, data) here instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Instead: honest traders at `--rate` orders/s for `--seconds`, first alone, then
+    /// while one student floods the nodes (connections, half-sent requests, a blocks
+    /// loop, a pipeline never read, pre-signed orders); prints both latencies, the
+    /// nodes' peak memory and whether an election happened.
+    #[arg(long)]
+    pub hostile: bool,
 }
 
 /// The node processes; killed when dropped.
@@ -67,51 +75,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.clients == 0 || args.window == 0 {
         bail!("--clients and --window must be at least 1");
     }
-    let temp = tempfile::tempdir().context("cannot make a temporary directory")?;
-    let dir = match &args.keep {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            dir.clone()
-        }
-        None => temp.path().to_path_buf(),
-    };
-    let options = SampleOptions {
-        traders: args.clients,
-        symbols: 10,
-        voters: 3,
-        ..SampleOptions::default()
-    };
-    let game = GameDir::create(
-        &dir,
-        &options,
-        0,
-        "max_batch_txs = 2000\nmax_batch_delay_ms = 2\nmempool_capacity = 200000",
-    )
-    .context("cannot write the benchmark's game")?;
-    let exe = std::env::current_exe().context("cannot find the qraft executable")?;
-    let mut nodes = Nodes(Vec::new());
-    for id in game.node_ids() {
-        let log = std::fs::File::create(dir.join(format!("node{id}.log")))?;
-        let child = Command::new(&exe)
-            .args(["run", "--headless", "--config"])
-            .arg(game.config(id))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("cannot start a node process")?;
-        nodes.0.push(child);
+    if args.hostile {
+        return hostile::run(&args);
     }
-    eprintln!(
-        "3 voter processes on 127.0.0.1 (game in {}); signing orders...",
-        dir.display()
-    );
+    let cluster = Cluster::start(&args, args.clients)?;
+    let game = &cluster.game;
     // One nonce sequence per trader: the throughput run's orders, then the latency run's.
     let traders = game.game.traders.len();
     let first = args.orders.div_ceil(traders);
     let second = ((args.rate * args.seconds) as usize).div_ceil(traders);
-    let mut throughput_orders = presign(&game, first + second);
+    let mut throughput_orders = presign(game, first + second);
     let latency_orders: Vec<Vec<SignedTx>> = throughput_orders
         .iter_mut()
         .map(|stream| stream.split_off(first))
@@ -122,7 +95,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let clients = connect_all(&game, args.clients).await?;
+        let clients = connect_all(game, args.clients).await?;
         wait_for_leader(&clients[0]).await?;
         eprintln!("cluster up: {} clients connected", clients.len());
 
@@ -152,11 +125,72 @@ pub fn run(args: BenchArgs) -> Result<()> {
         }
         Ok::<(), anyhow::Error>(())
     })?;
-    drop(nodes);
-    if args.keep.is_none() {
-        drop(temp);
-    }
+    drop(cluster);
     Ok(())
+}
+
+/// The benchmark's game, its node processes, and where they keep their data.
+struct Cluster {
+    game: GameDir,
+    nodes: Nodes,
+    /// Removed on drop, unless `--keep` named a directory instead.
+    _temp: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Writes a game of `traders` traders and starts its three voters as processes.
+    fn start(args: &BenchArgs, traders: usize) -> Result<Cluster> {
+        let temp = tempfile::tempdir().context("cannot make a temporary directory")?;
+        let dir = match &args.keep {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                dir.clone()
+            }
+            None => temp.path().to_path_buf(),
+        };
+        let options = SampleOptions {
+            traders,
+            symbols: 10,
+            voters: 3,
+            ..SampleOptions::default()
+        };
+        let game = GameDir::create(
+            &dir,
+            &options,
+            0,
+            "max_batch_txs = 2000\nmax_batch_delay_ms = 2\nmempool_capacity = 200000",
+        )
+        .context("cannot write the benchmark's game")?;
+        let exe = std::env::current_exe().context("cannot find the qraft executable")?;
+        let mut nodes = Nodes(Vec::new());
+        for id in game.node_ids() {
+            let log = std::fs::File::create(dir.join(format!("node{id}.log")))?;
+            let child = Command::new(&exe)
+                .args(["run", "--headless", "--config"])
+                .arg(game.config(id))
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .context("cannot start a node process")?;
+            nodes.0.push(child);
+        }
+        eprintln!(
+            "3 voter processes on 127.0.0.1 (game in {}); signing orders...",
+            dir.display()
+        );
+        Ok(Cluster {
+            game,
+            nodes,
+            _temp: temp,
+        })
+    }
+
+    /// The node processes' ids, in the order they were started.
+    fn pids(&self) -> Vec<u32> {
+        self.nodes.0.iter().map(Child::id).collect()
+    }
 }
 
 /// `per` orders for each trader, in nonce order.

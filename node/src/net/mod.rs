@@ -18,12 +18,15 @@
 //! - [`peer`]: Raft traffic between nodes: the QUIC [`Transport`](crate::io::runner::Transport).
 //! - [`proto`]: the client protocol's requests, responses and events.
 //! - [`serve`]: the node's side of the client protocol.
+//! - [`budget`]: each participant's share of the requests that cost real work (blocks,
+//!   receipts), across all its connections.
 //! - [`client`]: the participant's side: what the CLI and bots use.
 //! - [`follow`]: keeps the allowlist, live connections and peer addresses in step with
 //!   the ledger (additions, suspensions, removals).
 //! - [`node`]: a networked node, assembled: what `qraft run` starts.
 
 pub mod accept;
+pub mod budget;
 pub mod client;
 pub mod connections;
 mod follow;

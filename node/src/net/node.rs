@@ -16,6 +16,7 @@ use crate::io::runner::{Input, RunningNode};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 
 use super::accept::{Admission, Gatekeeper};
+use super::budget::RequestBudget;
 use super::connections::Connections;
 use super::follow::{Follower, Members};
 use super::peer::{PeerTransport, serve_peer};
@@ -220,6 +221,8 @@ async fn accept_loop(
     inbox: std::sync::mpsc::Sender<Input>,
     handle: Handle,
 ) {
+    // Every client's share of heavy requests, across all its connections to this node.
+    let budget = RequestBudget::new();
     while let Some(incoming) = endpoint.accept().await {
         let Some((incoming, permit)) = keeper.screen(incoming) else {
             continue;
@@ -227,6 +230,7 @@ async fn accept_loop(
         let keeper = keeper.clone();
         let inbox = inbox.clone();
         let handle = handle.clone();
+        let budget = budget.clone();
         tokio::spawn(async move {
             let Some(admission) = keeper.admit(incoming, permit).await else {
                 return;
@@ -240,7 +244,7 @@ async fn accept_loop(
             } = admission;
             match (alpn, admitted) {
                 (Alpn::Peer, Admitted::Node(id)) => serve_peer(connection, id, inbox).await,
-                (Alpn::Client, _) => serve_client(connection, key, handle).await,
+                (Alpn::Client, _) => serve_client(connection, key, handle, budget).await,
                 // `identify` admits only nodes on the peer protocol.
                 (Alpn::Peer, Admitted::Participant) => {}
             }

@@ -263,6 +263,12 @@ pub enum ProtocolError {
     /// The node has more requests than it takes at once: ask again shortly.
     #[error("the node is busy; try again shortly")]
     Busy,
+    /// The caller asked for blocks or receipts faster than its share of this node
+    /// allows (`net::budget`): ask again in a moment.
+    #[error(
+        "you are asking for blocks and receipts faster than your share of this node; ask again in a moment"
+    )]
+    OverBudget,
     /// A transaction, or an answer, over its size limit.
     #[error("{len} bytes is over the limit of {max} bytes")]
     TooLarge { len: u64, max: u64 },

@@ -41,6 +41,7 @@ use crate::core::tx::{MAX_TX_BYTES, SignedTx};
 use crate::core::types::Role as ParticipantRole;
 use crate::replica::{MembershipChange, ReplicaError};
 
+use super::budget::RequestBudget;
 use super::frame::{
     FRAME_DEADLINE, FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, code, encode_frame,
     read_frame_within, write_frame,
@@ -76,7 +77,12 @@ pub const MAX_DEPTH_LEVELS: u32 = 100;
 pub const MAX_TRADES_PER_REQUEST: u32 = crate::core::exchange::MAX_RECENT_TRADES as u32;
 
 /// Serves every request stream `caller` opens on `connection` until it closes.
-pub async fn serve_client(connection: quinn::Connection, caller: PublicKey, handle: Handle) {
+pub async fn serve_client(
+    connection: quinn::Connection,
+    caller: PublicKey,
+    handle: Handle,
+    budget: RequestBudget,
+) {
     loop {
         let (send, recv) = match connection.accept_bi().await {
             Ok(streams) => streams,
@@ -86,8 +92,9 @@ pub async fn serve_client(connection: quinn::Connection, caller: PublicKey, hand
             }
         };
         let handle = handle.clone();
+        let budget = budget.clone();
         tokio::spawn(async move {
-            serve_stream(send, recv, caller, handle).await;
+            serve_stream(send, recv, caller, handle, budget).await;
         });
     }
 }
@@ -97,6 +104,7 @@ async fn serve_stream(
     mut recv: quinn::RecvStream,
     caller: PublicKey,
     handle: Handle,
+    budget: RequestBudget,
 ) {
     let first = tokio::time::timeout(
         REQUEST_DEADLINE,
@@ -139,7 +147,15 @@ async fn serve_stream(
             }
         }
         request => {
-            let response = answer(request, &caller, &handle).await;
+            let heavy = matches!(
+                request,
+                Request::Blocks { .. } | Request::Block { .. } | Request::Receipt { .. }
+            );
+            let response = if heavy && !budget.try_take(&caller) {
+                Response::Error(ProtocolError::OverBudget)
+            } else {
+                answer(request, &caller, &handle).await
+            };
             if write_response(&mut send, &response).await.is_ok() {
                 let _ = send.finish();
             }

@@ -1,0 +1,114 @@
+//! Each participant's share of the requests that cost a node real work: reading blocks
+//! and receipts from the store and encoding them. A token bucket per key, shared by all
+//! that key's connections to this node, so one student looping `blocks` queries over
+//! every connection a key may hold gets the same share as a student with one.
+//!
+//! Cheap requests (status, book, account) and submissions are not counted here: the node
+//! thread's bounded client inbox and the mempool's share per signer bound those.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use qraft_keys::PublicKey;
+use rustc_hash::FxHashMap;
+use tokio::time::{Duration, Instant};
+
+/// Heavy requests a key may make at once after a quiet spell: enough for `qraft blocks
+/// --follow` to catch up 2,000 blocks (20 pages of 100) without waiting.
+pub const HEAVY_BURST: u64 = 20;
+/// Heavy requests a key may make per second, sustained: a dashboard or a bot looks up
+/// a few receipts a second; a loop asking for 100 blocks at a time is held to this.
+pub const HEAVY_PER_SECOND: u64 = 10;
+
+/// Thousandths of a request, so the refill needs no fractions.
+const MILLI: u64 = 1_000;
+
+/// The budgets of every key that asked, cheap to clone (clones share them). Bounded by
+/// the keys the allowlist admits.
+#[derive(Clone, Default)]
+pub struct RequestBudget {
+    buckets: Arc<Mutex<FxHashMap<PublicKey, Bucket>>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    /// Thousandths of a request left.
+    milli: u64,
+    updated: Instant,
+}
+
+impl RequestBudget {
+    pub fn new() -> RequestBudget {
+        RequestBudget::default()
+    }
+
+    /// Takes one heavy request from `key`'s budget now; false when it is spent.
+    pub fn try_take(&self, key: &PublicKey) -> bool {
+        self.try_take_at(key, Instant::now())
+    }
+
+    fn try_take_at(&self, key: &PublicKey, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let bucket = buckets.entry(*key).or_insert(Bucket {
+            milli: HEAVY_BURST * MILLI,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.updated);
+        let refill = refill_milli(elapsed);
+        bucket.milli = (bucket.milli + refill).min(HEAVY_BURST * MILLI);
+        bucket.updated = now;
+        if bucket.milli < MILLI {
+            return false;
+        }
+        bucket.milli -= MILLI;
+        true
+    }
+}
+
+/// Thousandths of a request earned in `elapsed`.
+fn refill_milli(elapsed: Duration) -> u64 {
+    let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    ms.saturating_mul(HEAVY_PER_SECOND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qraft_keys::Keypair;
+
+    #[test]
+    fn a_burst_then_the_sustained_rate_each_key_on_its_own() {
+        let budget = RequestBudget::new();
+        let (greedy, other) = (
+            Keypair::from_label("budget/greedy").public(),
+            Keypair::from_label("budget/other").public(),
+        );
+        let start = Instant::now();
+        for _ in 0..HEAVY_BURST {
+            assert!(budget.try_take_at(&greedy, start));
+        }
+        assert!(!budget.try_take_at(&greedy, start), "the burst is spent");
+        assert!(budget.try_take_at(&other, start), "another key has its own");
+        // A tenth of a second later, one more (at 10 a second).
+        let later = start + Duration::from_millis(1_000 / HEAVY_PER_SECOND);
+        assert!(budget.try_take_at(&greedy, later));
+        assert!(!budget.try_take_at(&greedy, later));
+        // A long quiet spell fills the bucket to the burst, no more.
+        let much_later = later + Duration::from_secs(3_600);
+        let taken = (0..HEAVY_BURST * 2)
+            .filter(|_| budget.try_take_at(&greedy, much_later))
+            .count() as u64;
+        assert_eq!(taken, HEAVY_BURST);
+    }
+
+    #[test]
+    fn clones_share_the_budgets() {
+        let budget = RequestBudget::new();
+        let key = Keypair::from_label("budget/shared").public();
+        let clone = budget.clone();
+        let now = Instant::now();
+        for _ in 0..HEAVY_BURST {
+            assert!(clone.try_take_at(&key, now));
+        }
+        assert!(!budget.try_take_at(&key, now));
+    }
+}
