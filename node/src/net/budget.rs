@@ -3,13 +3,17 @@
 //! that key's connections to this node, so one student looping `blocks` queries over
 //! every connection a key may hold gets the same share as a student with one.
 //!
-//! Cheap requests (status, book, account) and submissions are not counted here: the node
-//! thread's bounded client inbox and the mempool's share per signer bound those.
+//! Submissions have a share of their own: a key may have at most [`MAX_KEY_INFLIGHT`]
+//! pipelined transactions waiting for their outcome on this node, across all its
+//! connections and pipelines ([`RequestBudget::inflight`]), so one key cannot fill the
+//! node thread's client inbox. Cheap requests (status, book, account) are bounded by the
+//! key's connections and streams.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use qraft_keys::PublicKey;
 use rustc_hash::FxHashMap;
+use tokio::sync::Semaphore;
 use tokio::time::{Duration, Instant};
 
 /// Heavy requests a key may make at once after a quiet spell: enough for `qraft blocks
@@ -19,6 +23,11 @@ pub const HEAVY_BURST: u64 = 20;
 /// a few receipts a second; a loop asking for 100 blocks at a time is held to this.
 pub const HEAVY_PER_SECOND: u64 = 10;
 
+/// Pipelined transactions one key may have waiting for their outcomes on a node: a
+/// sixteenth of the node thread's client inbox (`io::inbox::CLIENT_QUEUE`, 16,384), the
+/// same share a signer has of the leader's mempool, and four full pipelines' worth.
+pub const MAX_KEY_INFLIGHT: usize = 1_024;
+
 /// Thousandths of a request, so the refill needs no fractions.
 const MILLI: u64 = 1_000;
 
@@ -27,6 +36,7 @@ const MILLI: u64 = 1_000;
 #[derive(Clone, Default)]
 pub struct RequestBudget {
     buckets: Arc<Mutex<FxHashMap<PublicKey, Bucket>>>,
+    inflight: Arc<Mutex<FxHashMap<PublicKey, Arc<Semaphore>>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -39,6 +49,16 @@ struct Bucket {
 impl RequestBudget {
     pub fn new() -> RequestBudget {
         RequestBudget::default()
+    }
+
+    /// The permits for `key`'s pipelined transactions on this node: hold one from reading
+    /// a transaction until its outcome is written.
+    pub fn inflight(&self, key: &PublicKey) -> Arc<Semaphore> {
+        let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        inflight
+            .entry(*key)
+            .or_insert_with(|| Arc::new(Semaphore::new(MAX_KEY_INFLIGHT)))
+            .clone()
     }
 
     /// Takes one heavy request from `key`'s budget now; false when it is spent.
@@ -110,5 +130,21 @@ mod tests {
             assert!(clone.try_take_at(&key, now));
         }
         assert!(!budget.try_take_at(&key, now));
+    }
+
+    #[test]
+    fn a_key_shares_one_inflight_budget_across_its_pipelines() {
+        let budget = RequestBudget::new();
+        let key = Keypair::from_label("budget/inflight").public();
+        let one = budget.inflight(&key);
+        let two = budget.clone().inflight(&key);
+        let held: Vec<_> = (0..MAX_KEY_INFLIGHT)
+            .map(|_| one.clone().try_acquire_owned().unwrap())
+            .collect();
+        assert!(two.clone().try_acquire_owned().is_err(), "the same budget");
+        let other = budget.inflight(&Keypair::from_label("budget/else").public());
+        assert!(other.try_acquire_owned().is_ok());
+        drop(held);
+        assert!(two.try_acquire_owned().is_ok());
     }
 }

@@ -141,7 +141,8 @@ async fn serve_stream(
             }
         }
         Request::Pipeline => {
-            if let Err(err) = pipeline(send, &mut recv, caller, &handle).await {
+            let key_inflight = budget.inflight(&caller);
+            if let Err(err) = pipeline(send, &mut recv, caller, &handle, key_inflight).await {
                 log_bad_pipeline(&err);
                 let _ = recv.stop(err.code().into());
             }
@@ -360,6 +361,7 @@ async fn pipeline<W, R>(
     recv: &mut R,
     caller: PublicKey,
     handle: &Handle,
+    key_inflight: Arc<Semaphore>,
 ) -> Result<(), FrameError>
 where
     W: AsyncWrite + Unpin + Send + 'static,
@@ -368,8 +370,7 @@ where
     write_frame(&mut send, &Response::PipelineOpen, MAX_CLIENT_RESPONSE).await?;
     let inflight = Arc::new(Semaphore::new(MAX_PIPELINE_INFLIGHT));
     // Every message carries a permit, so the channel never holds more than the bound.
-    let (outcomes, mut pending) =
-        mpsc::channel::<(SubmitOutcome, OwnedSemaphorePermit)>(MAX_PIPELINE_INFLIGHT);
+    let (outcomes, mut pending) = mpsc::channel::<(SubmitOutcome, Permits)>(MAX_PIPELINE_INFLIGHT);
     let writer = tokio::spawn(async move {
         while let Some((outcome, permit)) = pending.recv().await {
             if write_frame(&mut send, &outcome, MAX_CLIENT_RESPONSE)
@@ -384,9 +385,14 @@ where
     });
     let result = loop {
         // The semaphore is never closed; should it be, the pipeline just ends.
-        let Ok(permit) = inflight.clone().acquire_owned().await else {
+        // This pipeline's slot, then one of the key's across all its pipelines.
+        let Ok(pipeline_slot) = inflight.clone().acquire_owned().await else {
             break Ok(());
         };
+        let Ok(key_slot) = key_inflight.clone().acquire_owned().await else {
+            break Ok(());
+        };
+        let permit = (pipeline_slot, key_slot);
         if outcomes.is_closed() {
             // The writer failed: the client is gone.
             break Ok(());
@@ -424,6 +430,9 @@ where
     let _ = writer.await;
     result
 }
+
+/// A pipelined transaction's two slots: its pipeline's and its key's.
+type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
 
 /// How a subscription ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -626,7 +635,14 @@ mod tests {
         let handle = node.handle.clone();
         let caller = key.public();
         let served = tokio::spawn(async move {
-            pipeline(reply_writer, &mut request_reader, caller, &handle).await
+            pipeline(
+                reply_writer,
+                &mut request_reader,
+                caller,
+                &handle,
+                Arc::new(Semaphore::new(crate::net::budget::MAX_KEY_INFLIGHT)),
+            )
+            .await
         });
         let open = read_frame::<_, Response>(&mut replies, MAX_CLIENT_RESPONSE).await;
         assert_eq!(open.unwrap(), Some(Response::PipelineOpen));
@@ -687,7 +703,14 @@ mod tests {
         let handle = node.handle.clone();
         let caller = key.public();
         let served = tokio::spawn(async move {
-            pipeline(reply_writer, &mut request_reader, caller, &handle).await
+            pipeline(
+                reply_writer,
+                &mut request_reader,
+                caller,
+                &handle,
+                Arc::new(Semaphore::new(crate::net::budget::MAX_KEY_INFLIGHT)),
+            )
+            .await
         });
         let good = cancel_all(&key, 1);
         let headline = "x".repeat(MAX_TX_BYTES);
