@@ -15,16 +15,10 @@
 //! the promotion from a leader it already knows (the promoted voter is indistinguishable
 //! from any other learner to it).
 
-use raft::eraftpb::{ConfState, MessageType};
+use raft::eraftpb::MessageType;
 
-use crate::core::types::NodeId;
-
-/// Whether `from` is a voter of `conf` (either side of a joint configuration).
-pub fn is_voter(conf: &ConfState, from: NodeId) -> bool {
-    conf.voters.contains(&from) || conf.voters_outgoing.contains(&from)
-}
-
-/// Whether a peer that is a voter (`from_voter`) or not may send a message of `kind`.
+/// Whether a peer that is a voter (`from_voter`, either side of a joint configuration:
+/// `Driver::is_voter`) or not may send a message of `kind`.
 pub fn may_send(kind: MessageType, from_voter: bool) -> bool {
     from_voter
         || matches!(
@@ -60,19 +54,5 @@ mod tests {
         for kind in [MsgAppendResponse, MsgHeartbeatResponse] {
             assert!(may_send(kind, false), "{kind:?} from a learner");
         }
-    }
-
-    #[test]
-    fn voters_of_both_sides_of_a_joint_configuration_count() {
-        let conf = ConfState {
-            voters: vec![1, 2, 3],
-            learners: vec![4],
-            voters_outgoing: vec![1, 2, 5],
-            ..ConfState::default()
-        };
-        assert!(is_voter(&conf, 5));
-        assert!(is_voter(&conf, 3));
-        assert!(!is_voter(&conf, 4));
-        assert!(!is_voter(&conf, 9));
     }
 }

@@ -284,6 +284,12 @@ impl<S: Storage> Driver<S> {
         self.node.raft.has_pending_conf()
     }
 
+    /// Whether `id` is a voter of the current configuration (either side of a joint
+    /// one), without copying the configuration.
+    pub fn is_voter(&self, id: u64) -> bool {
+        self.node.raft.prs().conf().voters().contains(id)
+    }
+
     pub fn is_learner(&self) -> bool {
         let id = self.node.raft.id;
         self.node.raft.prs().conf().learners().contains(&id)

@@ -295,7 +295,7 @@ impl Replica {
                     return;
                 }
                 let kind = message.get_msg_type();
-                let from_voter = authority::is_voter(&self.driver.conf_state(), from);
+                let from_voter = self.driver.is_voter(from);
                 if !authority::may_send(kind, from_voter) {
                     self.refused_peer_messages += 1;
                     tracing::warn!(
