@@ -609,7 +609,9 @@ pub struct Events {
 }
 
 impl Events {
-    /// The next event; `None` when the node closed the stream.
+    /// The next event; `None` when the node closed the stream. A bot that falls far
+    /// behind gets [`Event::Lagged`], then [`Event::Closed`] as the node drops it: call
+    /// [`Bot::events`] again and re-query what it keeps (its orders, the books).
     pub async fn next(&mut self) -> Result<Option<Event>, BotError> {
         Ok(self.inner.next().await?)
     }

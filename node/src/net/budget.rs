@@ -23,6 +23,11 @@ pub const HEAVY_BURST: u64 = 20;
 /// a few receipts a second; a loop asking for 100 blocks at a time is held to this.
 pub const HEAVY_PER_SECOND: u64 = 10;
 
+/// How long a request past its key's budget waits for its refusal, holding its stream:
+/// with 32 streams per connection and 8 connections per key, a key asking in a loop gets
+/// at most 256 refusals a second from a node, not as many as it can send.
+pub const OVER_BUDGET_PAUSE: Duration = Duration::from_secs(1);
+
 /// Pipelined transactions one key may have waiting for their outcomes on a node: a
 /// sixteenth of the node thread's client inbox (`io::inbox::CLIENT_QUEUE`, 16,384), the
 /// same share a signer has of the leader's mempool, and four full pipelines' worth.

@@ -41,7 +41,7 @@ use crate::core::tx::{MAX_TX_BYTES, SignedTx};
 use crate::core::types::Role as ParticipantRole;
 use crate::replica::{MembershipChange, ReplicaError};
 
-use super::budget::RequestBudget;
+use super::budget::{OVER_BUDGET_PAUSE, RequestBudget};
 use super::frame::{
     FRAME_DEADLINE, FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, code, encode_frame,
     read_frame_within, write_frame,
@@ -153,6 +153,9 @@ async fn serve_stream(
                 Request::Blocks { .. } | Request::Block { .. } | Request::Receipt { .. }
             );
             let response = if heavy && !budget.try_take(&caller) {
+                // Held for a moment, with its stream: a loop past the budget over every
+                // stream a key may open is slowed to what refusing it costs.
+                tokio::time::sleep(OVER_BUDGET_PAUSE).await;
                 Response::Error(ProtocolError::OverBudget)
             } else {
                 answer(request, &caller, &handle).await

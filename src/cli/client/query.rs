@@ -235,6 +235,9 @@ async fn follow_blocks(ctx: Arc<Ctx>, last: u64, json: bool) -> Result<Report, F
             why = current.lost() => why,
             followed = follow_node(&current, &mut printer, last) => match followed {
                 Ok(Followed::Stopped) => break Ok(Report::done()),
+                // Fell behind and was dropped: follow the same node again, from the
+                // last block printed.
+                Ok(Followed::Dropped) => continue,
                 Ok(Followed::Lost(why)) => why,
                 Err(failure) => break Err(failure),
             },
@@ -297,6 +300,8 @@ impl BlockPrinter {
 enum Followed {
     /// Stdout closed.
     Stopped,
+    /// The node dropped the subscription, which fell behind; the node is fine.
+    Dropped,
     /// The node is gone: why.
     Lost(String),
 }
@@ -343,8 +348,9 @@ async fn follow_connected(
     loop {
         let block = match subscription.next().await {
             Ok(Some(Event::Block(block))) => block,
+            Ok(Some(Event::Closed { .. })) => return Ok(Followed::Dropped),
             Ok(Some(_)) => continue,
-            // A node ends subscriptions only when it stops.
+            // Otherwise a node ends subscriptions only when it stops.
             Ok(None) => return Ok(Followed::Lost("the node closed the subscription".into())),
             Err(err) => return Ok(Followed::Lost(format!("the subscription failed: {err}"))),
         };

@@ -20,7 +20,7 @@ use clap::Args;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::types::{OrderId, Role, Side, Ticker};
 use qraft_node::net::client::Subscription;
-use qraft_node::net::proto::Topics;
+use qraft_node::net::proto::{Event, Topics};
 use qraft_node::replica::MembershipChange;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -506,9 +506,20 @@ async fn forward_events(
     out: Out,
 ) {
     loop {
-        let error = forward(&ctx, &mut subscription, &out).await;
-        // A node ends subscriptions only when it stops: its connection is as good as
-        // lost, and the link moves to another node.
+        let error = match forward(&ctx, &mut subscription, &out).await {
+            // The node dropped a subscriber that fell behind (after a `lagged` event):
+            // open it again on the same connection.
+            Ended::Dropped(reason) => match open_subscription(&ctx, topics).await {
+                Ok(next) => {
+                    subscription = next;
+                    continue;
+                }
+                Err(_) => reason,
+            },
+            Ended::Lost(error) => error,
+        };
+        // Otherwise a node ends subscriptions only when it stops: its connection is as
+        // good as lost, and the link moves to another node.
         ctx.client.abandon("the subscription ended");
         loop {
             ctx = match link.after(&ctx).await {
@@ -534,16 +545,25 @@ async fn forward_events(
     }
 }
 
-/// Forwards events to stdout until the subscription ends; why it ended.
-async fn forward(ctx: &Ctx, subscription: &mut Subscription, out: &Out) -> String {
+/// How a subscription ended.
+enum Ended {
+    /// The node dropped it (it fell behind), saying why; the connection is fine.
+    Dropped(String),
+    /// The stream ended or failed: why.
+    Lost(String),
+}
+
+/// Forwards events to stdout until the subscription ends.
+async fn forward(ctx: &Ctx, subscription: &mut Subscription, out: &Out) -> Ended {
     loop {
         match subscription.next().await {
+            Ok(Some(Event::Closed { reason })) => return Ended::Dropped(reason),
             Ok(Some(event)) => {
                 let prices = ctx.prices(render::event_symbols(&event)).await;
                 out.send(&render::event_json(&prices, &event));
             }
-            Ok(None) => return "the node closed the subscription".to_string(),
-            Err(err) => return format!("the subscription failed: {err}"),
+            Ok(None) => return Ended::Lost("the node closed the subscription".to_string()),
+            Err(err) => return Ended::Lost(format!("the subscription failed: {err}")),
         }
     }
 }
