@@ -739,6 +739,12 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// a stream for one round trip; 32 serves that with room, and a client that wants more
 /// waits for a stream to finish (quinn's `open_bi` waits) instead of costing the node.
 pub const MAX_CLIENT_STREAMS: u32 = 32;
+/// Bytes a client may have sent on a connection that the node has not read yet, across
+/// all its streams. QUIC buffers what arrives up to this window whether or not the node
+/// reads it, so without it a client could park a stream window's worth (1.25 MB by
+/// default) on each of its streams. 256 KiB holds a full pipeline (256 transactions of
+/// about 300 bytes) several times over; a node's 512 clients can hold at most 128 MiB.
+pub const CLIENT_RECEIVE_WINDOW: u32 = 256 << 10;
 /// Unidirectional streams a peer may have open at once on one connection, once admitted:
 /// one for its Raft messages and one per snapshot in flight (one at a time per
 /// follower in practice); 8 leaves room for a stream being replaced.
@@ -781,6 +787,7 @@ pub fn grant_streams(connection: &quinn::Connection, alpn: Alpn) {
             connection.set_max_concurrent_uni_streams(quinn::VarInt::from_u32(MAX_PEER_STREAMS))
         }
         Alpn::Client => {
+            connection.set_receive_window(quinn::VarInt::from_u32(CLIENT_RECEIVE_WINDOW));
             connection.set_max_concurrent_bi_streams(quinn::VarInt::from_u32(MAX_CLIENT_STREAMS))
         }
     }
