@@ -347,11 +347,12 @@ async fn an_oversized_transaction_is_refused_and_never_stored() {
     }
 }
 
-/// A learner's key answers "refused" for an honest trader's order it was never sent: the
-/// order's node must not believe it (a bot would sign the order again: a double order).
+/// A learner's key answers "refused" for honest traders' orders it was never sent, one
+/// submitted to the leader itself and one forwarded by a follower: their nodes must not
+/// believe it (a bot would sign the order again: a double order).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_cannot_refuse_for_another() {
-    // Batches wait 300 ms, so the forged answer arrives while the order waits.
+    // Batches wait 300 ms, so the forged answers arrive while the orders wait.
     let game = Game::start(Tuning {
         max_batch_delay_ms: Some(300),
         ..Tuning::default()
@@ -360,23 +361,28 @@ async fn a_peer_cannot_refuse_for_another() {
     let before = game.terms().await;
     let leader = game.leader().await;
     let follower = (1..=3).find(|id| *id != leader).unwrap();
-    let tx = game.order(3, 5, 901);
-    let hash = tx.hash();
-    let pending = game.handle(follower).enqueue(tx);
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    Student::new(&game)
-        .send(
-            &game,
-            follower,
-            &[PeerMessage::Refused(vec![(hash, Refusal::BadSignature)])],
-        )
-        .await;
-    let committed = tokio::time::timeout(WAIT, pending.wait())
-        .await
-        .expect("in time")
-        .expect("the order is applied, not refused");
-    assert!(committed.receipt.is_accepted(), "{committed:?}");
-    game.assert_unharmed(&before, 3).await;
+    let mut pending = Vec::new();
+    for (node, trader) in [(leader, 3), (follower, 4)] {
+        let tx = game.order(trader, 5, 901);
+        let hash = tx.hash();
+        pending.push(game.handle(node).enqueue(tx));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        Student::new(&game)
+            .send(
+                &game,
+                node,
+                &[PeerMessage::Refused(vec![(hash, Refusal::BadSignature)])],
+            )
+            .await;
+    }
+    for pending in pending {
+        let committed = tokio::time::timeout(WAIT, pending.wait())
+            .await
+            .expect("in time")
+            .expect("the order is applied, not refused");
+        assert!(committed.receipt.is_accepted(), "{committed:?}");
+    }
+    game.assert_unharmed(&before, 0).await;
 }
 
 /// One student floods the leader with pre-signed orders: past their share of the

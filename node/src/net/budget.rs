@@ -1,6 +1,7 @@
 //! Each participant's share of the requests that cost a node real work: reading blocks
-//! and receipts from the store and encoding them. A token bucket per key, shared by all
-//! that key's connections to this node, so one student looping `blocks` queries over
+//! and receipts from the store and encoding them. A token bucket per key, counted in
+//! records read (a receipt or a block is one, a page of blocks one per block), shared by
+//! all that key's connections to this node, so one student looping `blocks` queries over
 //! every connection a key may hold gets the same share as a student with one.
 //!
 //! Submissions have a share of their own: a key may have at most [`MAX_KEY_INFLIGHT`]
@@ -16,12 +17,14 @@ use rustc_hash::FxHashMap;
 use tokio::sync::Semaphore;
 use tokio::time::{Duration, Instant};
 
-/// Heavy requests a key may make at once after a quiet spell: enough for `qraft blocks
-/// --follow` to catch up 2,000 blocks (20 pages of 100) without waiting.
-pub const HEAVY_BURST: u64 = 20;
-/// Heavy requests a key may make per second, sustained: a dashboard or a bot looks up
-/// a few receipts a second; a loop asking for 100 blocks at a time is held to this.
-pub const HEAVY_PER_SECOND: u64 = 10;
+/// Records (blocks, receipts) a key may read at once after a quiet spell: enough for
+/// `qraft blocks --follow` to catch up 2,000 blocks, or an audit script to check 2,000
+/// receipts, without waiting.
+pub const READ_BURST: u64 = 2_000;
+/// Records a key may read per second, sustained: far more than a dashboard, a bot or a
+/// catching-up follower needs, and a few hundred times less than a loop of `blocks`
+/// queries takes from a node when nothing holds it back.
+pub const READ_PER_SECOND: u64 = 1_000;
 
 /// How long a request past its key's budget waits for its refusal, holding its stream:
 /// with 32 streams per connection and 8 connections per key, a key asking in a loop gets
@@ -66,25 +69,27 @@ impl RequestBudget {
             .clone()
     }
 
-    /// Takes one heavy request from `key`'s budget now; false when it is spent.
-    pub fn try_take(&self, key: &PublicKey) -> bool {
-        self.try_take_at(key, Instant::now())
+    /// Takes `reads` records from `key`'s budget now; false (taking nothing) when they
+    /// are not all there. A request for more than [`READ_BURST`] is taken as that many.
+    pub fn try_take(&self, key: &PublicKey, reads: u64) -> bool {
+        self.try_take_at(key, reads, Instant::now())
     }
 
-    fn try_take_at(&self, key: &PublicKey, now: Instant) -> bool {
+    fn try_take_at(&self, key: &PublicKey, reads: u64, now: Instant) -> bool {
+        let cost = reads.clamp(1, READ_BURST) * MILLI;
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let bucket = buckets.entry(*key).or_insert(Bucket {
-            milli: HEAVY_BURST * MILLI,
+            milli: READ_BURST * MILLI,
             updated: now,
         });
         let elapsed = now.saturating_duration_since(bucket.updated);
         let refill = refill_milli(elapsed);
-        bucket.milli = (bucket.milli + refill).min(HEAVY_BURST * MILLI);
+        bucket.milli = (bucket.milli + refill).min(READ_BURST * MILLI);
         bucket.updated = now;
-        if bucket.milli < MILLI {
+        if bucket.milli < cost {
             return false;
         }
-        bucket.milli -= MILLI;
+        bucket.milli -= cost;
         true
     }
 }
@@ -92,7 +97,7 @@ impl RequestBudget {
 /// Thousandths of a request earned in `elapsed`.
 fn refill_milli(elapsed: Duration) -> u64 {
     let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    ms.saturating_mul(HEAVY_PER_SECOND)
+    ms.saturating_mul(READ_PER_SECOND)
 }
 
 #[cfg(test)]
@@ -108,21 +113,33 @@ mod tests {
             Keypair::from_label("budget/other").public(),
         );
         let start = Instant::now();
-        for _ in 0..HEAVY_BURST {
-            assert!(budget.try_take_at(&greedy, start));
+        // Pages of 100 blocks: the burst holds twenty.
+        for _ in 0..READ_BURST / 100 {
+            assert!(budget.try_take_at(&greedy, 100, start));
         }
-        assert!(!budget.try_take_at(&greedy, start), "the burst is spent");
-        assert!(budget.try_take_at(&other, start), "another key has its own");
-        // A tenth of a second later, one more (at 10 a second).
-        let later = start + Duration::from_millis(1_000 / HEAVY_PER_SECOND);
-        assert!(budget.try_take_at(&greedy, later));
-        assert!(!budget.try_take_at(&greedy, later));
+        assert!(
+            !budget.try_take_at(&greedy, 100, start),
+            "the burst is spent"
+        );
+        assert!(!budget.try_take_at(&greedy, 1, start), "even one receipt");
+        assert!(
+            budget.try_take_at(&other, 100, start),
+            "another key has its own"
+        );
+        // A tenth of a second later, one more page (at 1,000 records a second).
+        let later = start + Duration::from_millis(100);
+        assert!(budget.try_take_at(&greedy, 100, later));
+        assert!(!budget.try_take_at(&greedy, 1, later));
         // A long quiet spell fills the bucket to the burst, no more.
         let much_later = later + Duration::from_secs(3_600);
-        let taken = (0..HEAVY_BURST * 2)
-            .filter(|_| budget.try_take_at(&greedy, much_later))
+        let taken = (0..2 * READ_BURST)
+            .filter(|_| budget.try_take_at(&greedy, 1, much_later))
             .count() as u64;
-        assert_eq!(taken, HEAVY_BURST);
+        assert_eq!(taken, READ_BURST);
+        // An oversized ask costs a full burst, never more.
+        let next_hour = much_later + Duration::from_secs(3_600);
+        assert!(budget.try_take_at(&greedy, u64::MAX, next_hour));
+        assert!(!budget.try_take_at(&greedy, 1, next_hour));
     }
 
     #[test]
@@ -131,10 +148,8 @@ mod tests {
         let key = Keypair::from_label("budget/shared").public();
         let clone = budget.clone();
         let now = Instant::now();
-        for _ in 0..HEAVY_BURST {
-            assert!(clone.try_take_at(&key, now));
-        }
-        assert!(!budget.try_take_at(&key, now));
+        assert!(clone.try_take_at(&key, READ_BURST, now));
+        assert!(!budget.try_take_at(&key, 1, now));
     }
 
     #[test]

@@ -148,11 +148,18 @@ async fn serve_stream(
             }
         }
         request => {
-            let heavy = matches!(
-                request,
-                Request::Blocks { .. } | Request::Block { .. } | Request::Receipt { .. }
-            );
-            let response = if heavy && !budget.try_take(&caller) {
+            let reads = match &request {
+                Request::Blocks { from, to } => Some(
+                    to.saturating_sub(*from)
+                        .saturating_add(1)
+                        .min(MAX_BLOCKS_PER_REQUEST),
+                ),
+                Request::Block { .. } | Request::Receipt { .. } => Some(1),
+                _ => None,
+            };
+            let response = if let Some(reads) = reads
+                && !budget.try_take(&caller, reads)
+            {
                 // Held for a moment, with its stream: a loop past the budget over every
                 // stream a key may open is slowed to what refusing it costs.
                 tokio::time::sleep(OVER_BUDGET_PAUSE).await;
