@@ -14,7 +14,9 @@ use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::tx::{AdminAction, MAX_TX_BYTES, NewOrder, OrderKind, SignedTx, Tx, TxBody};
 use qraft_node::core::types::{NodeId, Side};
 use qraft_node::net::connections::MAX_CONNECTIONS_PER_KEY;
-use qraft_node::net::frame::{MAX_PEER_FRAME, SNAPSHOT_CHUNK, write_frame, write_snapshot};
+use qraft_node::net::frame::{
+    MAX_PEER_FRAME, SNAPSHOT_CHUNK, code as frame_code, write_frame, write_snapshot,
+};
 use qraft_node::net::node::NetNode;
 use qraft_node::net::peer::StreamKind;
 use qraft_node::net::tls::{
@@ -183,34 +185,45 @@ impl Student {
         connect(&self.endpoint, game.address(voter), PEER_ALPN, Some(voter)).await
     }
 
-    /// Sends `messages` to `voter` on one ordinary peer stream.
-    async fn send(&self, game: &Game, voter: NodeId, messages: &[PeerMessage]) {
+    /// Sends `messages` to `voter` on one ordinary peer stream; the code the voter
+    /// stopped the stream with, if it did.
+    async fn send(&self, game: &Game, voter: NodeId, messages: &[PeerMessage]) -> Option<u64> {
         let connection = self.dial(game, voter).await;
         let mut stream = connection.open_uni().await.unwrap();
         write_frame(&mut stream, &StreamKind::Messages, MAX_PEER_FRAME)
             .await
             .unwrap();
         for message in messages {
-            write_frame(&mut stream, message, MAX_PEER_FRAME)
+            if write_frame(&mut stream, message, MAX_PEER_FRAME)
                 .await
-                .unwrap();
+                .is_err()
+            {
+                break;
+            }
         }
-        stream.finish().unwrap();
-        let _ = tokio::time::timeout(Duration::from_secs(2), stream.stopped()).await;
+        let _ = stream.finish();
+        stop_code(&mut stream).await
     }
 
-    /// Sends a snapshot message to `voter` on its own stream.
-    async fn send_snapshot(&self, game: &Game, voter: NodeId, message: Message) {
+    /// Sends a snapshot message to `voter` on its own stream; the code the voter stopped
+    /// the stream with, if it did.
+    async fn send_snapshot(&self, game: &Game, voter: NodeId, message: Message) -> Option<u64> {
         let connection = self.dial(game, voter).await;
         let mut stream = connection.open_uni().await.unwrap();
         write_frame(&mut stream, &StreamKind::Snapshot, MAX_PEER_FRAME)
             .await
             .unwrap();
-        write_snapshot(&mut stream, WireMessage::from(message), SNAPSHOT_CHUNK)
-            .await
-            .unwrap();
-        stream.finish().unwrap();
-        let _ = tokio::time::timeout(Duration::from_secs(2), stream.stopped()).await;
+        let _ = write_snapshot(&mut stream, WireMessage::from(message), SNAPSHOT_CHUNK).await;
+        let _ = stream.finish();
+        stop_code(&mut stream).await
+    }
+}
+
+/// The code the other side stopped `stream` with, if it did within two seconds.
+async fn stop_code(stream: &mut quinn::SendStream) -> Option<u64> {
+    match tokio::time::timeout(Duration::from_secs(2), stream.stopped()).await {
+        Ok(Ok(Some(code))) => Some(code.into_inner()),
+        _ => None,
     }
 }
 
@@ -256,7 +269,7 @@ async fn a_learner_cannot_lead_vote_or_install_a_snapshot() {
         let mut pre_vote = vote.clone();
         pre_vote.set_msg_type(MessageType::MsgRequestPreVote);
         let timeout_now = raft_message(MessageType::MsgTimeoutNow, voter, term);
-        student
+        let stopped = student
             .send(
                 &game,
                 voter,
@@ -269,16 +282,39 @@ async fn a_learner_cannot_lead_vote_or_install_a_snapshot() {
                 ],
             )
             .await;
+        assert_eq!(stopped, None, "well-formed messages are read, then refused");
         let mut snapshot = raft_message(MessageType::MsgSnapshot, voter, term + 103);
         let mut data = Snapshot {
-            data: vec![0xAB; 4_096].into(),
+            // Larger than a stream's window: the voter must read (or refuse) it.
+            data: vec![0xAB; 4 << 20].into(),
             ..Snapshot::default()
         };
         data.mut_metadata().index = status.commit_index + 10;
         data.mut_metadata().term = term + 103;
         data.mut_metadata().mut_conf_state().voters = vec![LEARNER];
         snapshot.set_snapshot(data);
-        student.send_snapshot(&game, voter, snapshot).await;
+        // A snapshot from a learner is refused before its data is read.
+        let stopped = student.send_snapshot(&game, voter, snapshot).await;
+        assert_eq!(stopped, Some(frame_code::REFUSED.into()), "node {voter}");
+        // So is a frame larger than a learner ever sends (8 MiB would be a voter's).
+        let key = &game.game.traders[0];
+        let filler = "x".repeat(1_000);
+        let big: Vec<SignedTx> = (0..3_000)
+            .map(|n| {
+                Tx {
+                    signer: key.public(),
+                    nonce: 10_000 + n,
+                    body: TxBody::Admin(AdminAction::News {
+                        headline: filler.clone(),
+                    }),
+                }
+                .sign(key, &game.game.genesis.chain_id())
+            })
+            .collect();
+        let stopped = student
+            .send(&game, voter, &[PeerMessage::Forward(big)])
+            .await;
+        assert_eq!(stopped, Some(frame_code::TOO_LARGE.into()), "node {voter}");
     }
     // Every voter saw (and refused) the student's messages.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -289,7 +325,7 @@ async fn a_learner_cannot_lead_vote_or_install_a_snapshot() {
                 .query(|r| r.refused_peer_messages())
                 .await
                 .unwrap();
-            if refused >= 6 {
+            if refused >= 5 {
                 break;
             }
             assert!(

@@ -22,7 +22,7 @@ use crate::core::tx::{AdminAction, TxBody};
 use crate::core::types::NodeId;
 
 use super::connections::Connections;
-use super::peer::PeerTransport;
+use super::peer::{PeerTransport, Voters};
 use super::tls::Allowlist;
 
 /// How soon to ask a busy node again for the ledger's members.
@@ -90,6 +90,8 @@ pub(super) struct Follower {
     pub me: NodeId,
     /// Addresses from the node's configuration, which win over registered ones.
     pub overrides: FxHashMap<NodeId, String>,
+    /// The current voters, for the peer streams (who may send snapshots).
+    pub voters: Voters,
 }
 
 impl Follower {
@@ -127,6 +129,7 @@ impl Follower {
                         }
                     }
                 }
+                Ok(NodeEvent::MembershipChanged { voters, .. }) => self.voters.set(voters),
                 // A snapshot replaced the state wholesale; missed events may hide changes.
                 Ok(NodeEvent::SnapshotInstalled { .. })
                 | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -194,8 +197,14 @@ impl Follower {
     /// out of step with the ledger.
     async fn sync_with_the_ledger(&self, handle: &Handle) {
         loop {
-            match handle.query(|r| Members::of(r.ledger().exchange())).await {
-                Ok(members) => return self.sync(&members),
+            match handle
+                .query(|r| (Members::of(r.ledger().exchange()), r.status().voters))
+                .await
+            {
+                Ok((members, voters)) => {
+                    self.voters.set(voters);
+                    return self.sync(&members);
+                }
                 Err(QueryError::Busy) => tokio::time::sleep(SYNC_RETRY).await,
                 Err(err) => {
                     tracing::debug!(%err, "cannot read the ledger's members");
@@ -249,6 +258,7 @@ mod tests {
             transport,
             me: 1,
             overrides: FxHashMap::default(),
+            voters: Voters::default(),
         }
     }
 

@@ -111,6 +111,7 @@ pub mod code {
     pub const TRUNCATED_LENGTH: u32 = 0x105;
     pub const TRUNCATED_BODY: u32 = 0x106;
     pub const IO: u32 = 0x107;
+    pub const REFUSED: u32 = 0x109;
     pub const DEADLINE: u32 = 0x108;
     pub const SNAPSHOT_TOO_LARGE: u32 = 0x111;
     pub const SNAPSHOT_HEADER: u32 = 0x112;
@@ -142,6 +143,9 @@ pub enum FrameError {
     /// The stream ended inside a frame's body (or a snapshot chunk's).
     #[error("stream ended inside a frame ({got} of {len} bytes)")]
     TruncatedBody { len: usize, got: usize },
+    /// The sender may not send this kind of stream (a learner's snapshot).
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("stream error: {0}")]
     Io(#[from] std::io::Error),
     /// The frame started but did not arrive whole within the deadline.
@@ -191,6 +195,7 @@ impl FrameError {
             FrameError::TruncatedLength { .. } => code::TRUNCATED_LENGTH,
             FrameError::TruncatedBody { .. } => code::TRUNCATED_BODY,
             FrameError::Io(_) => code::IO,
+            FrameError::Refused(_) => code::REFUSED,
             FrameError::Deadline(_) => code::DEADLINE,
             FrameError::SnapshotTooLarge { .. } => code::SNAPSHOT_TOO_LARGE,
             FrameError::SnapshotHeader(_) => code::SNAPSHOT_HEADER,

@@ -19,7 +19,7 @@ use super::accept::{Admission, Gatekeeper};
 use super::budget::RequestBudget;
 use super::connections::Connections;
 use super::follow::{Follower, Members};
-use super::peer::{PeerTransport, serve_peer};
+use super::peer::{PeerTransport, Voters, serve_peer};
 use super::serve::serve_client;
 use super::tls::{Admitted, Allowlist, Alpn, TlsError, TlsIdentity, server_endpoint};
 
@@ -96,6 +96,7 @@ impl NetNode {
         // participant suspended before a restart stays out.
         let allow = Allowlist::from_genesis(&genesis);
         Members::of(replica.ledger().exchange()).apply(&allow);
+        let voters = Voters::new(replica.status().voters);
         let connections = Connections::new();
         let endpoint = server_endpoint(listen, &identity, allow.clone())?;
 
@@ -126,6 +127,7 @@ impl NetNode {
                 transport: transport.clone(),
                 me: id,
                 overrides: peers,
+                voters: voters.clone(),
             }
             .run(handle.clone()),
         );
@@ -134,6 +136,7 @@ impl NetNode {
             Gatekeeper::new(allow.clone(), connections.clone()),
             node.inbox(),
             handle.clone(),
+            voters,
         ));
         tracing::info!(node = id, %listen, "node started");
         Ok(NetNode {
@@ -220,6 +223,7 @@ async fn accept_loop(
     keeper: Gatekeeper,
     inbox: std::sync::mpsc::Sender<Input>,
     handle: Handle,
+    voters: Voters,
 ) {
     // Every client's share of heavy requests, across all its connections to this node.
     let budget = RequestBudget::new();
@@ -231,6 +235,7 @@ async fn accept_loop(
         let inbox = inbox.clone();
         let handle = handle.clone();
         let budget = budget.clone();
+        let voters = voters.clone();
         tokio::spawn(async move {
             let Some(admission) = keeper.admit(incoming, permit).await else {
                 return;
@@ -243,7 +248,7 @@ async fn accept_loop(
                 registration,
             } = admission;
             match (alpn, admitted) {
-                (Alpn::Peer, Admitted::Node(id)) => serve_peer(connection, id, inbox).await,
+                (Alpn::Peer, Admitted::Node(id)) => serve_peer(connection, id, inbox, voters).await,
                 (Alpn::Client, _) => serve_client(connection, key, handle, budget).await,
                 // `identify` admits only nodes on the peer protocol.
                 (Alpn::Peer, Admitted::Participant) => {}

@@ -21,8 +21,8 @@ use crate::raft::wire::WireMessageType;
 use crate::replica::PeerMessage;
 
 use super::frame::{
-    FrameError, MAX_PEER_FRAME, MAX_SNAPSHOT, SNAPSHOT_CHUNK, read_frame, read_snapshot,
-    write_frame, write_snapshot,
+    FRAME_DEADLINE, FrameError, MAX_PEER_FRAME, MAX_SNAPSHOT, SNAPSHOT_CHUNK, read_frame_within,
+    read_snapshot, write_frame, write_snapshot,
 };
 use super::ratelog::NET_LOG;
 use super::tls::{PEER_ALPN, connect};
@@ -300,6 +300,35 @@ impl Transport for PeerTransport {
     }
 }
 
+/// Holds a reader to `per_second` messages a second: each message takes a slot, and once
+/// a second's worth are taken the reader waits for the second to pass.
+struct Pace {
+    per_second: u32,
+    taken: u32,
+    since: tokio::time::Instant,
+}
+
+impl Pace {
+    fn new(per_second: u32) -> Pace {
+        Pace {
+            per_second: per_second.max(1),
+            taken: 0,
+            since: tokio::time::Instant::now(),
+        }
+    }
+
+    async fn take(&mut self) {
+        self.taken += 1;
+        if self.taken < self.per_second {
+            return;
+        }
+        let next = self.since + Duration::from_secs(1);
+        tokio::time::sleep_until(next).await;
+        self.since = tokio::time::Instant::now();
+        self.taken = 0;
+    }
+}
+
 fn is_snapshot(message: &PeerMessage) -> bool {
     matches!(message, PeerMessage::Raft(m) if m.msg_type == WireMessageType::MsgSnapshot)
 }
@@ -308,9 +337,55 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The most bytes in one frame from a node that is not a voter: it legitimately sends
+/// only answers to appends and heartbeats (tiny) and its clients' transactions, which a
+/// node forwards in messages of at most `MAX_FORWARD_BYTES` (1 MiB). A learner is
+/// untrusted, so it may not make a voter hold an 8 MiB frame per stream.
+pub const MAX_LEARNER_FRAME: usize = 2 << 20;
+
+/// Messages per second a node that is not a voter may send, sustained, before this node
+/// stops reading its stream for a while (QUIC then holds the sender back): an honest
+/// learner answers a leader's appends and heartbeats (at most a few hundred a second)
+/// and forwards its owner's transactions in batches.
+pub const LEARNER_MESSAGES_PER_SECOND: u32 = 2_000;
+
+/// The current voters, as this node knows them: who may send snapshots and large
+/// frames. Cheap to clone; clones share it. The network follower keeps it in step with
+/// the membership.
+#[derive(Clone, Debug, Default)]
+pub struct Voters {
+    ids: Arc<std::sync::RwLock<Vec<NodeId>>>,
+}
+
+impl Voters {
+    pub fn new(ids: Vec<NodeId>) -> Voters {
+        let voters = Voters::default();
+        voters.set(ids);
+        voters
+    }
+
+    pub fn set(&self, ids: Vec<NodeId>) {
+        *self.ids.write().unwrap_or_else(|p| p.into_inner()) = ids;
+    }
+
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.ids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&id)
+    }
+}
+
 /// Reads every stream node `from` opens on `connection`, handing its messages to
-/// `inbox`, until the connection closes.
-pub async fn serve_peer(connection: quinn::Connection, from: NodeId, inbox: InboxSender<Input>) {
+/// `inbox`, until the connection closes. A node that is not a voter is held to what a
+/// learner sends: no snapshots, frames of at most [`MAX_LEARNER_FRAME`], and at most
+/// [`LEARNER_MESSAGES_PER_SECOND`] messages a second on each stream.
+pub async fn serve_peer(
+    connection: quinn::Connection,
+    from: NodeId,
+    inbox: InboxSender<Input>,
+    voters: Voters,
+) {
     loop {
         let mut stream = match connection.accept_uni().await {
             Ok(stream) => stream,
@@ -320,8 +395,9 @@ pub async fn serve_peer(connection: quinn::Connection, from: NodeId, inbox: Inbo
             }
         };
         let inbox = inbox.clone();
+        let voters = voters.clone();
         tokio::spawn(async move {
-            match read_peer_stream(&mut stream, from, &inbox).await {
+            match read_peer_stream(&mut stream, from, &inbox, &voters).await {
                 Ok(()) => {}
                 // The connection went away (the peer stopped or restarted).
                 Err(
@@ -349,17 +425,40 @@ async fn read_peer_stream(
     stream: &mut quinn::RecvStream,
     from: NodeId,
     inbox: &InboxSender<Input>,
+    voters: &Voters,
 ) -> Result<(), FrameError> {
-    let Some(kind) = read_frame::<_, StreamKind>(stream, MAX_PEER_FRAME).await? else {
+    let Some(kind) =
+        read_frame_within::<_, StreamKind>(stream, MAX_PEER_FRAME, FRAME_DEADLINE).await?
+    else {
         return Ok(());
     };
     match kind {
         StreamKind::Messages => {
-            while let Some(message) = read_frame::<_, PeerMessage>(stream, MAX_PEER_FRAME).await? {
+            let mut pace = Pace::new(LEARNER_MESSAGES_PER_SECOND);
+            loop {
+                let voter = voters.contains(from);
+                let max = if voter {
+                    MAX_PEER_FRAME
+                } else {
+                    MAX_LEARNER_FRAME
+                };
+                let Some(message) =
+                    read_frame_within::<_, PeerMessage>(stream, max, FRAME_DEADLINE).await?
+                else {
+                    break;
+                };
                 if inbox.send(Input::Peer { from, message }).is_err() {
                     return Ok(());
                 }
+                if !voter {
+                    pace.take().await;
+                }
             }
+        }
+        StreamKind::Snapshot if !voters.contains(from) => {
+            return Err(FrameError::Refused(
+                "only a voter sends snapshots; this node is not one",
+            ));
         }
         StreamKind::Snapshot => {
             let message = read_snapshot(stream, MAX_SNAPSHOT).await?;
@@ -370,4 +469,46 @@ async fn read_peer_stream(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_reader_takes_its_rate_and_no_more() {
+        let mut pace = Pace::new(10);
+        let start = tokio::time::Instant::now();
+        for _ in 0..9 {
+            pace.take().await;
+        }
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "within the second's allowance"
+        );
+        for _ in 0..21 {
+            pace.take().await;
+        }
+        // Thirty messages at ten a second: the reader waited for three seconds to pass.
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() <= Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn voters_are_shared_between_clones() {
+        let voters = Voters::new(vec![1, 2, 3]);
+        let seen = voters.clone();
+        assert!(seen.contains(2) && !seen.contains(4));
+        voters.set(vec![1, 2, 4]);
+        assert!(seen.contains(4) && !seen.contains(3));
+    }
 }
