@@ -535,6 +535,22 @@ fn admin_status_blocks_receipts_and_membership() {
     let heights: Vec<u64> = list.iter().map(|b| b["height"].as_u64().unwrap()).collect();
     assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
 
+    // Suspension: the participant is cut off on every node until reinstated.
+    let suspended = cluster.qraft("admin", &["admin", "suspend", "t1"]);
+    ok(&suspended);
+    assert!(
+        suspended.stdout.starts_with("Suspended qk1"),
+        "{suspended:?}"
+    );
+    let refused = cluster.qraft("t1", &["status"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("suspended"), "{refused:?}");
+    let unknown = cluster.qraft("admin", &["admin", "suspend", "nobody"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("no participant"), "{unknown:?}");
+    ok(&cluster.qraft("admin", &["admin", "reinstate", "T1"]));
+    ok(&cluster.qraft("t1", &["status"]));
+
     // Membership, asked of a follower: redirected to the leader.
     let (_, follower) = cluster.leader_and_follower();
     let (promoted, run) = cluster.json("admin", &["admin", "promote", "4", "--node", &follower]);

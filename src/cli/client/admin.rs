@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use qraft_keys::PublicKey;
 use qraft_node::core::exchange::receipt::Outcome;
-use qraft_node::core::genesis::NodeSpec;
+use qraft_node::core::genesis::{Genesis, NodeSpec};
 use qraft_node::core::tx::{
     AdminAction, MAX_NAME_BYTES, MAX_NEWS_BYTES, ParticipantSpec, Scope, TxBody,
 };
@@ -52,9 +52,26 @@ pub enum AdminCommand {
     /// Make a learner a voter.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Promote(NodeArgs),
-    /// Remove a node from the cluster.
+    /// Remove a node from the game for good: every node cuts it off when the block
+    /// applies, and the leader takes it out of the cluster.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Remove(NodeArgs),
+    /// Suspend a participant: every node closes their connections and refuses their
+    /// handshakes and transactions, and their resting orders are cancelled.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    Suspend(ParticipantArgs),
+    /// Let a suspended participant in again.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    Reinstate(ParticipantArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ParticipantArgs {
+    /// The participant: their name in the genesis, or their public key (`qk1...`, as
+    /// `qraft keys show` prints it) for anyone.
+    pub participant: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +164,10 @@ pub enum AdminOp {
     /// Removes a node for good, through the ledger: every node cuts it off when the
     /// block applies, and the leader takes it out of the Raft membership.
     RemoveNode(u64),
+    /// Suspends a participant, by genesis name or key.
+    Suspend(String),
+    /// Reinstates a suspended participant, by genesis name or key.
+    Reinstate(String),
 }
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
@@ -187,6 +208,8 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             a.common,
         ),
         AdminCommand::Remove(a) => (AdminOp::RemoveNode(a.id), a.common),
+        AdminCommand::Suspend(a) => (AdminOp::Suspend(a.participant), a.common),
+        AdminCommand::Reinstate(a) => (AdminOp::Reinstate(a.participant), a.common),
     };
     run_cli(common, |ctx| async move { admin(&ctx, op).await })
 }
@@ -232,10 +255,36 @@ pub async fn admin(ctx: &Ctx, op: AdminOp) -> Result<Report, Failure> {
             AdminAction::AddParticipant(participant(ctx, name, key, &cash, role, &holdings).await?)
         }
         AdminOp::RemoveNode(id) => AdminAction::RemoveNode { id },
+        AdminOp::Suspend(who) => AdminAction::SuspendParticipant {
+            key: participant_key(&ctx.genesis, &who)?,
+        },
+        AdminOp::Reinstate(who) => AdminAction::ReinstateParticipant {
+            key: participant_key(&ctx.genesis, &who)?,
+        },
         AdminOp::Membership(change) => return membership(ctx, change).await,
         AdminOp::AddNode(spec) => return add_node(ctx, spec).await,
     };
     transact(ctx, TxBody::Admin(action)).await
+}
+
+/// A participant's key: `who` as a key (`qk1...`), or the genesis participant of that
+/// name (any case).
+fn participant_key(genesis: &Genesis, who: &str) -> Result<PublicKey, Failure> {
+    let who = who.trim();
+    if let Ok(key) = who.parse::<PublicKey>() {
+        return Ok(key);
+    }
+    let folded = who.to_lowercase();
+    genesis
+        .participants
+        .iter()
+        .find(|p| p.name.to_lowercase() == folded)
+        .map(|p| p.key)
+        .ok_or_else(|| {
+            Failure::error(format!(
+                "the genesis names no participant {who:?}; give their key (qk1..., as `qraft keys show` prints it)"
+            ))
+        })
 }
 
 async fn participant(

@@ -201,6 +201,12 @@ fn admin_text(action: &AdminAction) -> String {
             usd(p.cash as i128),
             p.key
         ),
+        AdminAction::SuspendParticipant { key } => format!(
+            "Suspended {key}: every node closes their connections and refuses them until reinstated"
+        ),
+        AdminAction::ReinstateParticipant { key } => {
+            format!("Reinstated {key}: they may connect and trade again")
+        }
         other => format!("Done: {}", variant_name(other).replace('_', " ")),
     }
 }

@@ -151,6 +151,8 @@ pub enum AdminName {
     News,
     AddParticipant,
     AddNode,
+    Suspend,
+    Reinstate,
     AddLearner,
     Promote,
     Remove,
@@ -764,6 +766,14 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
                         cash: price_text(&cash.ok_or_else(|| need("cash"))?)?,
                         role: role.unwrap_or(Role::Trader),
                         holdings,
+                    }
+                }
+                AdminName::Suspend | AdminName::Reinstate => {
+                    let who = key.or(name).ok_or_else(|| need("name\" or \"key"))?;
+                    if action == AdminName::Suspend {
+                        AdminOp::Suspend(who)
+                    } else {
+                        AdminOp::Reinstate(who)
                     }
                 }
                 AdminName::AddNode => {
