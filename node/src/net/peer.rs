@@ -317,15 +317,19 @@ impl Pace {
         }
     }
 
-    async fn take(&mut self) {
-        self.taken += 1;
+    /// Takes `count` slots (at least one), waiting out the second once they are spent
+    /// (a whole second per second's worth, for a large `count`).
+    async fn take(&mut self, count: usize) {
+        let count = u32::try_from(count).unwrap_or(u32::MAX).max(1);
+        self.taken = self.taken.saturating_add(count);
         if self.taken < self.per_second {
             return;
         }
-        let next = self.since + Duration::from_secs(1);
+        let seconds = u64::from(self.taken / self.per_second);
+        let next = self.since + Duration::from_secs(seconds);
         tokio::time::sleep_until(next).await;
         self.since = tokio::time::Instant::now();
-        self.taken = 0;
+        self.taken %= self.per_second;
     }
 }
 
@@ -343,10 +347,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// untrusted, so it may not make a voter hold an 8 MiB frame per stream.
 pub const MAX_LEARNER_FRAME: usize = 2 << 20;
 
-/// Messages per second a node that is not a voter may send, sustained, before this node
-/// stops reading its stream for a while (QUIC then holds the sender back): an honest
-/// learner answers a leader's appends and heartbeats (at most a few hundred a second)
-/// and forwards its owner's transactions in batches.
+/// Messages per second a node that is not a voter may send on a stream, sustained, each
+/// forwarded transaction (or refusal) counting as one, before this node stops reading the
+/// stream for a while (QUIC then holds the sender back): an honest learner answers a
+/// leader's appends and heartbeats (at most a few hundred a second) and forwards its
+/// owner's transactions, a few a second. Counting transactions bounds the signatures a
+/// learner can make the leader check, whatever it puts in a forward.
 pub const LEARNER_MESSAGES_PER_SECOND: u32 = 2_000;
 
 /// The current voters, as this node knows them: who may send snapshots and large
@@ -447,11 +453,16 @@ async fn read_peer_stream(
                 else {
                     break;
                 };
+                let weight = match &message {
+                    PeerMessage::Forward(txs) => txs.len(),
+                    PeerMessage::Refused(refusals) => refusals.len(),
+                    PeerMessage::Raft(_) => 1,
+                };
                 if inbox.send(Input::Peer { from, message }).is_err() {
                     return Ok(());
                 }
                 if !voter {
-                    pace.take().await;
+                    pace.take(weight).await;
                 }
             }
         }
@@ -480,7 +491,7 @@ mod tests {
         let mut pace = Pace::new(10);
         let start = tokio::time::Instant::now();
         for _ in 0..9 {
-            pace.take().await;
+            pace.take(1).await;
         }
         assert_eq!(
             start.elapsed(),
@@ -488,7 +499,7 @@ mod tests {
             "within the second's allowance"
         );
         for _ in 0..21 {
-            pace.take().await;
+            pace.take(1).await;
         }
         // Thirty messages at ten a second: the reader waited for three seconds to pass.
         assert!(
@@ -500,6 +511,14 @@ mod tests {
             start.elapsed() <= Duration::from_secs(3),
             "{:?}",
             start.elapsed()
+        );
+        // A forward of fifty transactions weighs fifty messages: five seconds' worth.
+        let before = tokio::time::Instant::now();
+        pace.take(50).await;
+        assert!(
+            before.elapsed() >= Duration::from_secs(4),
+            "{:?}",
+            before.elapsed()
         );
     }
 
