@@ -10,6 +10,7 @@
 //! symbol ACME                select a symbol
 //! open | halt | resume | close [ACME]            teacher
 //! news TEXT | add-participant NAME qk1... CASH [trader|bot] | end-game
+//! suspend qk1... | reinstate qk1...             teacher
 //! help | quit
 //! ```
 
@@ -49,6 +50,10 @@ pub enum Cmd {
         cash: Cents,
         role: Role,
     },
+    /// Cut a participant off on every node (after a confirmation).
+    Suspend(PublicKey),
+    /// Let a suspended participant in again.
+    Reinstate(PublicKey),
     EndGame,
     Help,
     Quit,
@@ -59,12 +64,17 @@ impl Cmd {
     pub fn is_admin(&self) -> bool {
         matches!(
             self,
-            Cmd::Session(..) | Cmd::News(_) | Cmd::AddParticipant { .. } | Cmd::EndGame
+            Cmd::Session(..)
+                | Cmd::News(_)
+                | Cmd::AddParticipant { .. }
+                | Cmd::Suspend(_)
+                | Cmd::Reinstate(_)
+                | Cmd::EndGame
         )
     }
 }
 
-const COMMANDS: &str = "buy, sell, cancel, symbol, help, quit (teacher: open, halt, resume, close, news, add-participant, end-game)";
+const COMMANDS: &str = "buy, sell, cancel, symbol, help, quit (teacher: open, halt, resume, close, news, add-participant, suspend, reinstate, end-game)";
 
 /// Parses one command line (without the leading `:`).
 pub fn parse(line: &str) -> Result<Cmd, String> {
@@ -89,6 +99,8 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
         "close" => session(SessionOp::Close, &words),
         "news" => news(rest),
         "add-participant" | "add" => add_participant(&words),
+        "suspend" => participant_key("suspend", &words).map(Cmd::Suspend),
+        "reinstate" => participant_key("reinstate", &words).map(Cmd::Reinstate),
         "end-game" | "endgame" => {
             if words.is_empty() {
                 Ok(Cmd::EndGame)
@@ -99,6 +111,18 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
         "help" | "h" | "?" => Ok(Cmd::Help),
         "quit" | "q" | "exit" => Ok(Cmd::Quit),
         other => Err(format!("unknown command {other:?}: try {COMMANDS}")),
+    }
+}
+
+/// The one participant key a teacher command names.
+fn participant_key(verb: &str, words: &[&str]) -> Result<PublicKey, String> {
+    match words {
+        [key] => key
+            .parse()
+            .map_err(|e| format!("{verb} takes a participant's key (qk1...): {e}")),
+        _ => Err(format!(
+            "{verb} whom? {verb} qk1... (the participant's key)"
+        )),
     }
 }
 
@@ -356,6 +380,16 @@ mod tests {
                 .unwrap_err()
                 .contains("at most 280")
         );
+        let key = qraft_keys::Keypair::from_label("cmdline/suspend").public();
+        assert_eq!(parse(&format!("suspend {key}")), Ok(Cmd::Suspend(key)));
+        assert_eq!(parse(&format!("reinstate {key}")), Ok(Cmd::Reinstate(key)));
+        assert!(parse("suspend").unwrap_err().contains("suspend whom?"));
+        assert!(
+            parse("suspend alice")
+                .unwrap_err()
+                .contains("participant's key")
+        );
+        assert!(Cmd::Suspend(key).is_admin());
         assert_eq!(parse("end-game"), Ok(Cmd::EndGame));
         assert!(parse("open").unwrap().is_admin());
         assert!(!parse("cancel all").unwrap().is_admin());

@@ -168,6 +168,8 @@ pub fn admin_text(action: &AdminAction) -> String {
         ),
         AdminAction::News { headline } => format!("Published: {headline}"),
         AdminAction::EndGame => "The game has ended; the leaderboard is final".into(),
+        AdminAction::SuspendParticipant { key } => format!("Suspended {key}"),
+        AdminAction::ReinstateParticipant { key } => format!("Reinstated {key}"),
         AdminAction::RemoveNode { id } => format!(
             "Node {id} is removed from the game: every node cuts it off, and the leader takes it out of the cluster"
         ),

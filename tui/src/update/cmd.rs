@@ -82,6 +82,20 @@ fn run(state: &mut State, cmd: Cmd, out: &mut Vec<Command>) {
                 out,
             );
         }
+        Cmd::Suspend(key) => confirm(
+            state,
+            format!(
+                "Suspend {key}? Every node closes their connections and refuses them, and \
+                 their resting orders are cancelled, until you reinstate them."
+            ),
+            TxBody::Admin(AdminAction::SuspendParticipant { key }),
+        ),
+        Cmd::Reinstate(key) => submit(
+            state,
+            TxBody::Admin(AdminAction::ReinstateParticipant { key }),
+            false,
+            out,
+        ),
         Cmd::EndGame => confirm(
             state,
             "End the game? Every order is cancelled, trading stops for good and the \

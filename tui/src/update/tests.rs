@@ -312,6 +312,28 @@ fn teacher_commands_need_the_admin_key() {
             body: TxBody::Admin(AdminAction::EndGame)
         }]
     );
+    // Suspending a participant asks first; reinstating does not.
+    let key = qraft_keys::Keypair::from_label("update-test/student").public();
+    run(&mut s, [Action::OpenCommandLine]);
+    run(&mut s, typed(&format!("suspend {key}")));
+    assert_eq!(run(&mut s, [Action::Submit]), []);
+    assert_eq!(s.mode, Mode::Confirm);
+    assert_eq!(
+        run(&mut s, [Action::Confirm(true)]),
+        [Command::Submit {
+            request: 4,
+            body: TxBody::Admin(AdminAction::SuspendParticipant { key })
+        }]
+    );
+    run(&mut s, [Action::OpenCommandLine]);
+    run(&mut s, typed(&format!("reinstate {key}")));
+    assert_eq!(
+        run(&mut s, [Action::Submit]),
+        [Command::Submit {
+            request: 5,
+            body: TxBody::Admin(AdminAction::ReinstateParticipant { key })
+        }]
+    );
 }
 
 #[test]

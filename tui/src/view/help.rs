@@ -49,10 +49,11 @@ const COMMANDS: [(&str, &str); 7] = [
 ];
 
 /// Teacher only.
-const TEACHER: [(&str, &str); 4] = [
+const TEACHER: [(&str, &str); 5] = [
     ("open|halt|resume|close", "[SYM]"),
     ("news TEXT", "publish"),
     ("add-participant", "NAME qk1… CASH"),
+    ("suspend|reinstate", "qk1…"),
     ("end-game", "freeze scores"),
 ];
 
