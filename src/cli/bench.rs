@@ -90,10 +90,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .map(|stream| stream.split_off(first))
         .collect();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     runtime.block_on(async {
         let clients = connect_all(game, args.clients).await?;
         wait_for_leader(&clients[0]).await?;
@@ -191,6 +188,14 @@ impl Cluster {
     fn pids(&self) -> Vec<u32> {
         self.nodes.0.iter().map(Child::id).collect()
     }
+}
+
+/// The clients' runtime: two workers, like the machine's two cores.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 /// `per` orders for each trader, in nonce order.

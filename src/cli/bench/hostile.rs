@@ -59,10 +59,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .collect::<Result<_, _>>()
         .context("node addresses")?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let clients = connect_all(game, args.clients).await?;
         super::wait_for_leader(&clients[0]).await?;
