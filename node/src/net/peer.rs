@@ -190,6 +190,9 @@ impl PeerTransport {
     /// authenticated connection of `id` shows.
     pub fn heard_from(&self, id: NodeId, incarnation: Option<u64>, address: SocketAddr) {
         let address = canonical(address);
+        if !lock(&self.inner.addresses.configured).contains_key(&id) {
+            return; // Removed from the game (or never in it): never dialled again.
+        }
         let before = {
             let mut heard = lock(&self.inner.addresses.heard);
             let before = heard.get(&id).copied();
@@ -208,25 +211,9 @@ impl PeerTransport {
             return; // Nothing sent to it yet: the first dial goes to where it is.
         };
         let phase = *lock(&link.control.phase);
-        let restarted = matches!(
-            (before.and_then(|b| b.incarnation), incarnation),
-            (Some(old), Some(new)) if old != new
-        );
-        let stale = match phase {
-            // A dial in progress goes on: if it is to the wrong place, it fails within
-            // `PEER_DIAL_TIMEOUT` and the next dial goes here.
-            Phase::Dialling => false,
-            Phase::Waiting => true,
-            Phase::Connected(to) => to != address,
-        };
-        if restarted || stale {
-            tracing::debug!(
-                peer = id,
-                restarted,
-                ?phase,
-                %address,
-                "peer reached us anew; dialling it again now"
-            );
+        let before = before.and_then(|b| b.incarnation);
+        if let Some(why) = redial_for(before, incarnation, phase, address) {
+            tracing::debug!(peer = id, why, ?phase, %address, "dialling the peer again now");
             link.control.redial.notify_one();
         }
     }
@@ -234,6 +221,28 @@ impl PeerTransport {
     /// This transport's incarnation (what its message streams open with).
     pub fn incarnation(&self) -> u64 {
         self.inner.incarnation
+    }
+}
+
+/// Why a link in `phase` must drop what it holds and dial now, when its peer's
+/// connection shows `address` and (if a message stream opened) `incarnation`, after
+/// `before`; `None` when the link is right as it is.
+fn redial_for(
+    before: Option<u64>,
+    incarnation: Option<u64>,
+    phase: Phase,
+    address: SocketAddr,
+) -> Option<&'static str> {
+    if matches!((before, incarnation), (Some(old), Some(new)) if old != new) {
+        return Some("the peer restarted");
+    }
+    match phase {
+        // A dial in progress goes on: if it is to the wrong place, it fails within
+        // `PEER_DIAL_TIMEOUT` and the next dial goes to where the peer is.
+        Phase::Dialling => None,
+        Phase::Waiting => Some("the peer is back"),
+        Phase::Connected(to) if to != address => Some("the peer moved"),
+        Phase::Connected(_) => None,
     }
 }
 
@@ -257,9 +266,7 @@ impl Links {
         {
             return Some(link.queue.clone());
         }
-        if !lock(&self.addresses.configured).contains_key(&to)
-            && !lock(&self.addresses.heard).contains_key(&to)
-        {
+        if !lock(&self.addresses.configured).contains_key(&to) {
             if NET_LOG.allow("no peer address") {
                 tracing::warn!(
                     peer = to,
@@ -783,6 +790,36 @@ mod tests {
             "{:?}",
             before.elapsed()
         );
+    }
+
+    #[test]
+    fn a_link_is_dialled_again_when_its_peer_restarts_moves_or_comes_back() {
+        let here: SocketAddr = "10.0.0.4:7801".parse().unwrap();
+        let there: SocketAddr = "10.0.0.14:7801".parse().unwrap();
+        let connected = Phase::Connected(here);
+        // The same incarnation at the same address: nothing to do.
+        assert_eq!(redial_for(Some(1), Some(1), connected, here), None);
+        assert_eq!(redial_for(Some(1), None, connected, here), None);
+        // A new incarnation: the link's connection is to a dead process.
+        assert!(redial_for(Some(1), Some(2), connected, here).is_some());
+        assert!(redial_for(Some(1), Some(2), Phase::Dialling, here).is_some());
+        // First heard of: whatever it says is its first incarnation.
+        assert_eq!(redial_for(None, Some(7), connected, here), None);
+        // Moved: the link writes to where the peer no longer is.
+        assert!(redial_for(Some(1), Some(1), connected, there).is_some());
+        assert!(redial_for(None, None, connected, there).is_some());
+        // Back while the link waits out a backoff: dial now.
+        assert!(redial_for(Some(1), None, Phase::Waiting, here).is_some());
+        // A dial in progress is left to finish.
+        assert_eq!(redial_for(Some(1), None, Phase::Dialling, there), None);
+    }
+
+    #[test]
+    fn mapped_ipv6_addresses_compare_equal_to_ipv4() {
+        let mapped: SocketAddr = "[::ffff:10.0.0.4]:7801".parse().unwrap();
+        let plain: SocketAddr = "10.0.0.4:7801".parse().unwrap();
+        assert_eq!(canonical(mapped), plain);
+        assert_eq!(canonical(plain), plain);
     }
 
     #[test]
