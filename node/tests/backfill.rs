@@ -78,7 +78,10 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
         if let Some(leader) = watcher.leader().await.unwrap() {
             break Some(leader);
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: a leader");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out: a leader"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let leader = leader.unwrap();
@@ -147,10 +150,15 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     .await
     .unwrap();
     let head = leader_node.handle.status().await.unwrap();
-    eventually("the restarted node catches up and holds every block", || async {
-        let status = restarted.handle.status().await.unwrap();
-        status.role == Role::Follower && status.height >= head.height && status.missing_blocks == 0
-    })
+    eventually(
+        "the restarted node catches up and holds every block",
+        || async {
+            let status = restarted.handle.status().await.unwrap();
+            status.role == Role::Follower
+                && status.height >= head.height
+                && status.missing_blocks == 0
+        },
+    )
     .await;
     let installed = restarted
         .handle
@@ -174,14 +182,22 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
             "block {height}"
         );
     }
-    let asker = Client::connect(genesis, game.traders[1].clone(), &[victim_spec.address.clone()])
-        .await
-        .unwrap();
+    let asker = Client::connect(
+        genesis,
+        game.traders[1].clone(),
+        &[victim_spec.address.clone()],
+    )
+    .await
+    .unwrap();
     for hash in &hashes {
         let theirs = leader_node.handle.receipt(*hash).await.unwrap().unwrap();
         let ours = restarted.handle.receipt(*hash).await.unwrap();
         assert_eq!(ours.as_ref(), Some(&theirs), "receipt of {hash}");
-        match asker.request(&Request::Receipt { hash: *hash }).await.unwrap() {
+        match asker
+            .request(&Request::Receipt { hash: *hash })
+            .await
+            .unwrap()
+        {
             Response::Receipt(Some(view)) => assert_eq!(view.receipt, theirs.receipt),
             other => panic!("the receipt of {hash} over the network: {other:?}"),
         }

@@ -299,21 +299,35 @@ mod tests {
         let mut forged = down(&blocks, 3, 5);
         forged[1].block.txs[0] = blocks[0].block.txs[0].clone();
         let err = check_segment(&chain, anchor, forged).unwrap_err();
-        assert!(err.to_string().starts_with("block 4: its transactions"), "{err}");
+        assert!(
+            err.to_string().starts_with("block 4: its transactions"),
+            "{err}"
+        );
         // A header made to match a forged transaction no longer hashes to the chain.
         let mut forged = down(&blocks, 3, 5);
         forged[1].block.txs[0] = blocks[0].block.txs[0].clone();
         forged[1].block.header.tx_root = Block::compute_tx_root(&forged[1].block.txs);
         let err = check_segment(&chain, anchor, forged).unwrap_err();
-        assert!(err.to_string().starts_with("block 4: it hashes to"), "{err}");
+        assert!(
+            err.to_string().starts_with("block 4: it hashes to"),
+            "{err}"
+        );
         // A signature changed (the transaction hash leaves it out): refused too.
         let mut forged = down(&blocks, 3, 5);
         forged[2].block.txs[1].signature = forged[2].block.txs[0].signature;
         let err = check_segment(&chain, anchor, forged).unwrap_err();
-        assert!(err.to_string().contains("signature of transaction 1 is bad"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("signature of transaction 1 is bad"),
+            "{err}"
+        );
         // A block at another height than the chain says.
         let err = check_segment(&chain, anchor, down(&blocks, 2, 4)).unwrap_err();
-        assert!(err.to_string().starts_with("block 5: it says it is block 4"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("block 5: it says it is block 4"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -330,7 +344,10 @@ mod tests {
         let mut swapped = down(&blocks, 4, 5);
         swapped[1].receipts.swap(0, 1);
         let err = check_segment(&chain, anchor, swapped).unwrap_err();
-        assert_eq!(err.to_string(), "block 4: receipt 0 is for another transaction");
+        assert_eq!(
+            err.to_string(),
+            "block 4: receipt 0 is for another transaction"
+        );
         let mut missing = down(&blocks, 4, 5);
         missing[0].receipts.pop();
         assert!(check_segment(&chain, anchor, missing).is_err());
@@ -343,7 +360,10 @@ mod tests {
         let mut broken = down(&blocks, 3, 5);
         broken[1].block.header.prev_hash = Hash32([7; 32]);
         let err = check_segment(&chain, anchor_at(&blocks, 5, 1), broken).unwrap_err();
-        assert!(err.to_string().starts_with("block 4: it hashes to"), "{err}");
+        assert!(
+            err.to_string().starts_with("block 4: it hashes to"),
+            "{err}"
+        );
         // The same block as the top of a segment (its own hash the anchor): block 3
         // below does not hash to its prev_hash.
         let mut broken = down(&blocks, 3, 4);
@@ -354,7 +374,10 @@ mod tests {
             low: 1,
         };
         let err = check_segment(&chain, anchor, broken).unwrap_err();
-        assert!(err.to_string().starts_with("block 3: it hashes to"), "{err}");
+        assert!(
+            err.to_string().starts_with("block 3: it hashes to"),
+            "{err}"
+        );
         // Block 1 must point at the chain id.
         let other = ChainId([9; 32]);
         let err = check_segment(&other, anchor_at(&blocks, 1, 1), down(&blocks, 1, 1)).unwrap_err();

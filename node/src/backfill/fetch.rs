@@ -219,9 +219,7 @@ impl Backfill {
         range: MissingRange,
     ) -> Result<super::check::CheckedSegment, PeerFailure> {
         let to = range.high;
-        let from = range
-            .low
-            .max(to.saturating_sub(BLOCKS_PER_REQUEST - 1));
+        let from = range.low.max(to.saturating_sub(BLOCKS_PER_REQUEST - 1));
         let request = Request::FullBlocks { from, to };
         let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
             if clients.get(&peer).is_none_or(Client::is_closed) {

@@ -121,7 +121,10 @@ mod tests {
         assert!(replaces(&stored(5, 0, stale()), &stored(4, 2, stale())));
         assert!(!replaces(&stored(4, 2, stale()), &stored(5, 0, stale())));
         assert!(replaces(&stored(2, 0, unknown()), &stored(4, 0, applied())));
-        assert!(!replaces(&stored(4, 0, applied()), &stored(2, 0, unknown())));
+        assert!(!replaces(
+            &stored(4, 0, applied()),
+            &stored(2, 0, unknown())
+        ));
         assert!(kept_by_position(&stale()) && kept_by_position(&unknown()));
         assert!(!kept_by_position(&applied()));
         assert_ne!(position_key(1, 2), position_key(2, 1));

@@ -48,8 +48,8 @@ use super::frame::{
 };
 use super::proto::{
     BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, MAX_FULL_BLOCKS_BYTES,
-    MAX_FULL_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure,
-    ProtocolError, ReceiptView, Request, Response, SubmitFailure, SubmitOutcome, Topics,
+    MAX_FULL_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure, ProtocolError, ReceiptView, Request,
+    Response, SubmitFailure, SubmitOutcome, Topics,
 };
 use super::ratelog::NET_LOG;
 

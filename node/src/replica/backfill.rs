@@ -290,3 +290,130 @@ impl Replica {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backfill::check::{FullBlock, check_segment};
+    use crate::core::exchange::receipt::Outcome;
+    use crate::core::exchange::reject::Rejection;
+    use crate::core::genesis::sample::{SampleOptions, sample_game};
+    use crate::core::ledger::{Batch, Ledger};
+    use crate::core::tx::{Tx, TxBody};
+    use crate::replica::ReplicaConfig;
+
+    /// Four blocks; block 3 repeats block 2's transaction (a stale-nonce copy).
+    fn four_blocks(game: &crate::core::genesis::sample::SampleGame) -> (Ledger, Vec<FullBlock>) {
+        let chain = game.genesis.chain_id();
+        let mut ledger = Ledger::new(&game.genesis).unwrap();
+        let trader = &game.traders[0];
+        let tx = |nonce| {
+            Tx {
+                signer: trader.public(),
+                nonce,
+                body: TxBody::CancelAll { symbol: None },
+            }
+            .sign(trader, &chain)
+        };
+        let batches = [vec![tx(1)], vec![tx(2)], vec![tx(2), tx(3)], vec![tx(4)]];
+        let mut blocks = Vec::new();
+        for (at, txs) in batches.into_iter().enumerate() {
+            let applied = ledger.apply_batch(Batch {
+                proposer: 1,
+                timestamp_ms: 1_000 + at as u64,
+                txs,
+            });
+            blocks.push(FullBlock {
+                block: applied.block,
+                receipts: applied.receipts,
+            });
+        }
+        (ledger, blocks)
+    }
+
+    fn down(blocks: &[FullBlock], low: u64, high: u64) -> Vec<FullBlock> {
+        blocks[low as usize - 1..high as usize]
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn backfilled_blocks_are_stored_from_the_top_resume_after_a_restart_and_serve_whole() {
+        let game = sample_game(&SampleOptions::default());
+        let chain = game.genesis.chain_id();
+        let dir = tempfile::tempdir().unwrap();
+        let (ledger, blocks) = four_blocks(&game);
+        assert!(matches!(
+            blocks[2].receipts[0].outcome,
+            Outcome::Rejected(Rejection::StaleNonce { .. })
+        ));
+        let mut replica = Replica::open(ReplicaConfig::new(1), &game.genesis, dir.path()).unwrap();
+        assert!(replica.missing_blocks().is_empty());
+        // As if a snapshot at block 4 was installed on an empty chain.
+        let mut write = WriteSet::default();
+        let genesis_head = replica.ledger().head().clone();
+        replica.note_snapshot_gap(&genesis_head, ledger.head(), &mut write);
+        replica.driver.store_mut().commit(write).unwrap();
+        let range = replica.missing_blocks()[0];
+        assert_eq!((range.low, range.high, range.count()), (1, 4, 4));
+
+        // Blocks hanging from anything but the range's top are not wanted.
+        let mut elsewhere = range.anchor();
+        elsewhere.height = 3;
+        elsewhere.hash = blocks[2].block.hash();
+        let segment = check_segment(&chain, elsewhere, down(&blocks, 2, 3)).unwrap();
+        assert_eq!(
+            replica.handle_backfill(segment).unwrap(),
+            Err(BackfillRefusal::NotWanted { height: 3 })
+        );
+        let segment = check_segment(&chain, range.anchor(), down(&blocks, 3, 4)).unwrap();
+        let progress = replica.handle_backfill(segment).unwrap().unwrap();
+        assert_eq!(
+            progress,
+            BackfillProgress {
+                stored: 2,
+                missing: 2
+            }
+        );
+
+        // A restart resumes with what is left.
+        drop(replica);
+        let mut replica = Replica::open(ReplicaConfig::new(1), &game.genesis, dir.path()).unwrap();
+        let left = replica.missing_blocks().to_vec();
+        assert_eq!(
+            left,
+            vec![MissingRange {
+                low: 1,
+                high: 2,
+                high_hash: blocks[1].block.hash()
+            }]
+        );
+        let segment = check_segment(&chain, left[0].anchor(), down(&blocks, 1, 2)).unwrap();
+        let progress = replica.handle_backfill(segment).unwrap().unwrap();
+        assert_eq!(
+            progress,
+            BackfillProgress {
+                stored: 2,
+                missing: 0
+            }
+        );
+        assert_eq!(replica.status().missing_blocks, 0);
+
+        // Every block is stored and gives all its receipts, the stale copy's included;
+        // the transaction's own receipt is its first copy's.
+        let store = replica.store();
+        for full in &blocks {
+            let height = full.block.header.height;
+            assert_eq!(replica.block(height).unwrap().as_ref(), Some(&full.block));
+            let served = receipts::block_receipts(&full.block, |key| {
+                postcard::from_bytes(&store.receipt(key).ok()??).ok()
+            });
+            assert_eq!(served.as_ref(), Some(&full.receipts), "block {height}");
+        }
+        let repeated = blocks[1].block.txs[0].hash();
+        let kept = replica.receipt(&repeated).unwrap().unwrap();
+        assert_eq!((kept.height, kept.index), (2, 0));
+    }
+}
