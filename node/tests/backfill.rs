@@ -185,7 +185,7 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     let asker = Client::connect(
         genesis,
         game.traders[1].clone(),
-        &[victim_spec.address.clone()],
+        std::slice::from_ref(&victim_spec.address),
     )
     .await
     .unwrap();
