@@ -73,14 +73,6 @@ pub enum Request {
     Receipt {
         hash: TxHash,
     },
-    /// Whole blocks with every receipt, from `to` down to `from`, highest first (at most
-    /// [`MAX_FULL_BLOCKS_PER_REQUEST`] and [`MAX_FULL_BLOCKS_BYTES`]): what a node that
-    /// installed a snapshot fetches to backfill the blocks before it. The answer stops
-    /// early at a block this node does not hold whole; empty if it holds none of them.
-    FullBlocks {
-        from: u64,
-        to: u64,
-    },
     /// Events from now on, on this stream.
     Subscribe(Topics),
     /// Admin only, on the leader: change the cluster's membership.
@@ -92,6 +84,14 @@ pub enum Request {
     Pipeline,
     /// The node registry: every node that may join (genesis's and those the admin added).
     Nodes,
+    /// Whole blocks with every receipt, from `to` down to `from`, highest first (at most
+    /// [`MAX_FULL_BLOCKS_PER_REQUEST`] and [`MAX_FULL_BLOCKS_BYTES`]): what a node that
+    /// installed a snapshot fetches to backfill the blocks before it. The answer stops
+    /// early at a block this node does not hold whole; empty if it holds none of them.
+    FullBlocks {
+        from: u64,
+        to: u64,
+    },
 }
 
 /// The answer to one transaction of a pipeline.
@@ -135,7 +135,6 @@ pub enum Response {
     Blocks(Vec<BlockSummary>),
     Block(Option<Block>),
     Receipt(Option<ReceiptView>),
-    FullBlocks(Vec<FullBlock>),
     /// The subscription is open; events follow.
     Subscribed,
     MembershipProposed,
@@ -144,6 +143,7 @@ pub enum Response {
     /// The request was refused: why, for a person to read.
     Error(ProtocolError),
     Nodes(Vec<NodeSpec>),
+    FullBlocks(Vec<FullBlock>),
 }
 
 /// A transaction's receipt once applied, as a client sees it.
