@@ -44,8 +44,8 @@ enum Command {
     /// compared, and so is the node's latest snapshot. Prints a summary ending in the
     /// head hash, which should be the same on every node at the same height. If anything
     /// differs, prints `error: block N: ...` naming the first bad block and exits with
-    /// status 1. A node that caught up from its leader's snapshot lacks the blocks before
-    /// it: audit a node that holds every block.
+    /// status 1. A node that caught up from its leader's snapshot backfills the blocks
+    /// before it from its peers: audit it once its status shows none missing.
     Verify(cli::verify::VerifyArgs),
     /// A live local game, no configuration needed: three nodes and trading bots in this
     /// process, and the dashboard as you.

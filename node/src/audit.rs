@@ -24,10 +24,11 @@
 //! later block to link to it). That is what the head hash in the report is for: compare it
 //! with other nodes' at the same height.
 //!
-//! A node that caught up by installing a snapshot from its leader has no blocks below the
-//! snapshot, so its chain cannot be audited from genesis: [`AuditError::SnapshotGap`]
-//! names the heights it lacks. Audit a node that holds every block (any voter that was
-//! there from the start).
+//! A node that caught up by installing a snapshot from its leader backfills the blocks
+//! below the snapshot from its peers ([`crate::backfill`]); until that is done its chain
+//! cannot be audited from genesis: [`AuditError::SnapshotGap`] names the heights it
+//! lacks. Let it finish (its status shows the blocks it still lacks), or audit another
+//! node.
 //!
 //! fjall has no read-only mode and locks its directory, so the node must be stopped: a
 //! directory in use is refused ([`AuditError::InUse`]). Opening the store may replay its
@@ -109,7 +110,7 @@ pub enum AuditError {
     #[error("the node's latest snapshot is unusable: {0}")]
     BadSnapshot(String),
     #[error(
-        "block {from}: blocks {from} to {to} are not stored here: this node caught up from a snapshot of its leader at height {to}, so its chain cannot be audited from genesis; audit a node that holds every block"
+        "block {from}: blocks {from} to {to} are not stored here: this node caught up from a snapshot of its leader at height {to} and has not finished backfilling the blocks before it; run it until its status shows no missing blocks, or audit another node"
     )]
     SnapshotGap { from: u64, to: u64 },
     #[error("block {height}: missing{}", match next {
@@ -950,7 +951,7 @@ mod tests {
         );
         assert!(
             err.to_string()
-                .contains("so its chain cannot be audited from genesis"),
+                .contains("has not finished backfilling the blocks before it"),
             "{err}"
         );
         let report = run(sim.data_dir(1).unwrap()).unwrap();

@@ -19,6 +19,7 @@
 //! max_batch_delay_ms = 2
 //! mempool_capacity = 100000
 //! snapshot_every_blocks = 1000
+//! log_retention_entries = 50000
 //! ```
 //!
 //! Errors name the file, the line and column, and the field.
@@ -61,6 +62,8 @@ pub struct Tuning {
     pub max_batch_delay_ms: Option<u64>,
     pub mempool_capacity: Option<usize>,
     pub snapshot_every_blocks: Option<u64>,
+    /// Raft log entries kept behind a snapshot (`ReplicaConfig::log_retention_entries`).
+    pub log_retention_entries: Option<u64>,
 }
 
 impl Tuning {
@@ -74,6 +77,7 @@ impl Tuning {
             max_batch_delay_ms,
             mempool_capacity,
             snapshot_every_blocks,
+            log_retention_entries,
         } = self.clone();
         if let Some(v) = tick_ms {
             config.tick_ms = v;
@@ -95,6 +99,9 @@ impl Tuning {
         }
         if let Some(v) = snapshot_every_blocks {
             config.snapshot_every_blocks = v;
+        }
+        if let Some(v) = log_retention_entries {
+            config.log_retention_entries = v;
         }
     }
 }

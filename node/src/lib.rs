@@ -18,6 +18,9 @@
 //! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the genesis
 //!   allowlist, length-prefixed postcard frames.
 //! - [`config`]: the node configuration file, with file:line:column errors.
+//! - [`backfill`]: a node that installed a snapshot fetches the blocks before it (with
+//!   their receipts) from its peers, checks them against the hash chain back from the
+//!   snapshot's head, and stores them, so every node holds every block.
 //! - [`audit`]: replays a stopped node's chain from its genesis and checks every link,
 //!   signature, receipt and state digest (`qraft verify`).
 //! - [`cluster`]: whole clusters in one process: the deterministic simulator and the
@@ -31,6 +34,8 @@ pub mod core;
 pub mod api;
 #[cfg(feature = "runtime")]
 pub mod audit;
+#[cfg(feature = "runtime")]
+pub mod backfill;
 #[cfg(feature = "runtime")]
 pub mod bot;
 #[cfg(feature = "runtime")]

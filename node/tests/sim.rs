@@ -14,7 +14,7 @@ fn scenario(seed: u64) -> Result<Sim, String> {
     // crash must often catch up by snapshot.
     let mut sim = Sim::with_tuning(seed, 3, |config| {
         config.snapshot_every_blocks = 3;
-        config.compaction_slack = 2;
+        config.log_retention_entries = 2;
     });
     if !sim.run_until(10_000, |s| s.leader().is_some()) {
         return Err("no leader elected in 10 s".into());

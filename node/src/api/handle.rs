@@ -15,6 +15,7 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
+use crate::backfill::check::{CheckedSegment, FullBlock};
 use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::receipt::{PublicTrade, Receipt};
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, SymbolView};
@@ -25,7 +26,8 @@ use crate::io::inbox::{ClientInput, ClientSender, EnqueueError};
 use crate::io::runner::Input;
 use crate::io::store::Reader;
 use crate::replica::{
-    MembershipChange, Refusal, Replica, ReplicaError, ReplicaEvent, Status, StoredReceipt,
+    BackfillProgress, BackfillRefusal, MembershipChange, Refusal, Replica, ReplicaError,
+    ReplicaEvent, Status, StoredReceipt,
 };
 use qraft_keys::PublicKey;
 
@@ -277,6 +279,62 @@ impl Handle {
             postcard::from_bytes(&bytes).ok()
         })
         .await
+    }
+
+    /// Stored blocks with every receipt, from `to` down to `from` (highest first), for a
+    /// node backfilling them: stops before a block this node lacks (or whose receipts it
+    /// cannot give whole, see [`crate::backfill::receipts`]), and once the encoded blocks
+    /// add up to `max_bytes` (at least one block if there is one). Read off the node
+    /// thread; see [`MAX_HEAVY_QUERIES`].
+    pub async fn full_blocks(
+        &self,
+        from: u64,
+        to: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<FullBlock>, QueryError> {
+        self.read_store(move |reader| {
+            let mut out = Vec::new();
+            let mut bytes = 0usize;
+            for height in (from.max(1)..=to).rev() {
+                let Some(block) = reader
+                    .block(height)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| postcard::from_bytes::<Block>(&b).ok())
+                else {
+                    break;
+                };
+                let Some(receipts) = crate::backfill::receipts::block_receipts(&block, |key| {
+                    let bytes = reader.receipt(key).ok().flatten()?;
+                    postcard::from_bytes(&bytes).ok()
+                }) else {
+                    break;
+                };
+                let full = FullBlock { block, receipts };
+                let size = postcard::experimental::serialized_size(&full).unwrap_or(usize::MAX);
+                if !out.is_empty() && bytes.saturating_add(size) > max_bytes {
+                    break;
+                }
+                bytes = bytes.saturating_add(size);
+                out.push(full);
+            }
+            out
+        })
+        .await
+    }
+
+    /// Hands blocks the backfill fetched and checked to the node thread to store; see
+    /// [`Replica::handle_backfill`].
+    pub async fn store_backfill(
+        &self,
+        segment: CheckedSegment,
+    ) -> Result<Result<BackfillProgress, BackfillRefusal>, ReplicaError> {
+        let (sender, receiver) = oneshot::channel();
+        self.shared
+            .inbox
+            .send(Input::Backfill(segment, sender))
+            .map_err(|_| ReplicaError::Stopped)?;
+        receiver.await.map_err(|_| ReplicaError::Stopped)
     }
 
     /// The order book of `symbol`, `levels` price levels a side (`None`: no such symbol).

@@ -136,7 +136,7 @@ impl Sim {
         config.fixed_election_ticks = Some(10 + 3 * id as usize);
         config.max_batch_delay_ms = 5;
         config.snapshot_every_blocks = 40;
-        config.compaction_slack = 10;
+        config.log_retention_entries = 10;
         config.no_leader_grace_ms = 2_000;
         (self.tune)(&mut config);
         let dir = self.root.path().join(format!("node{id}"));

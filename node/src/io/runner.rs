@@ -15,8 +15,11 @@ use tokio::sync::oneshot;
 
 use super::inbox::{CLIENT_QUEUE, ClientInput, Inboxes, MAX_CLIENT_WORK_PER_TURN, inboxes};
 use crate::api::Handle;
+use crate::backfill::check::CheckedSegment;
 use crate::core::types::NodeId;
-use crate::replica::{MembershipChange, Now, PeerMessage, Replica, ReplicaError};
+use crate::replica::{
+    BackfillProgress, BackfillRefusal, MembershipChange, Now, PeerMessage, Replica, ReplicaError,
+};
 
 /// Inputs to a node's thread on its control inbox. (Submissions and queries go through
 /// the bounded client inbox: see [`super::inbox`].)
@@ -32,6 +35,11 @@ pub enum Input {
         delivered: bool,
     },
     Membership(MembershipChange, oneshot::Sender<Result<(), ReplicaError>>),
+    /// Blocks the backfill fetched and checked, to store (see [`crate::backfill`]).
+    Backfill(
+        CheckedSegment,
+        oneshot::Sender<Result<BackfillProgress, BackfillRefusal>>,
+    ),
     Shutdown,
     /// Client inputs are waiting in the client inbox: a wake-up, nothing to handle.
     ClientsWaiting,
@@ -189,7 +197,7 @@ fn run(
             return Ok(());
         };
         for input in control {
-            if !handle_input(&mut replica, input) {
+            if !handle_input(&mut replica, input)? {
                 return Ok(());
             }
         }
@@ -212,8 +220,9 @@ fn run(
     }
 }
 
-/// Feeds one control input to the replica; `false` to stop.
-fn handle_input(replica: &mut Replica, input: Input) -> bool {
+/// Feeds one control input to the replica; `false` to stop, an error if the replica
+/// failed (fatal, as in `process`).
+fn handle_input(replica: &mut Replica, input: Input) -> Result<bool, ReplicaError> {
     match input {
         Input::Peer { from, message } => replica.handle_peer(from, message),
         Input::Unreachable(peer) => replica.handle_unreachable(peer),
@@ -223,10 +232,13 @@ fn handle_input(replica: &mut Replica, input: Input) -> bool {
         Input::Membership(change, reply) => {
             let _ = reply.send(replica.handle_membership(change));
         }
-        Input::Shutdown => return false,
+        Input::Backfill(segment, reply) => {
+            let _ = reply.send(replica.handle_backfill(segment)?);
+        }
+        Input::Shutdown => return Ok(false),
         Input::ClientsWaiting => {}
     }
-    true
+    Ok(true)
 }
 
 /// Feeds one client input to the replica.

@@ -26,6 +26,11 @@ pub const READ_BURST: u64 = 2_000;
 /// queries takes from a node when nothing holds it back.
 pub const READ_PER_SECOND: u64 = 1_000;
 
+/// Reads one block of a `FullBlocks` request costs: the block, and its receipts at a
+/// hundred to a read (a full batch of 2,000 transactions has 2,000 receipts, each a
+/// lookup of its own). Charged per block asked for, before reading.
+pub const FULL_BLOCK_READS: u64 = 20;
+
 /// How long a request past its key's budget waits for its refusal, holding its stream:
 /// with 32 streams per connection and 8 connections per key, a key asking in a loop gets
 /// at most 256 refusals a second from a node, not as many as it can send.

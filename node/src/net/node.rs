@@ -70,6 +70,7 @@ pub struct NetNode {
     node: Option<RunningNode>,
     accept: tokio::task::JoinHandle<()>,
     follow: tokio::task::JoinHandle<()>,
+    backfill: tokio::task::JoinHandle<()>,
 }
 
 impl NetNode {
@@ -87,7 +88,6 @@ impl NetNode {
         } = options;
         let id = node_id(&genesis, &keypair.public(), id)?;
         let identity = TlsIdentity::from_keypair(&keypair)?;
-        drop(keypair);
         let mut config = ReplicaConfig::new(id);
         tuning.apply(&mut config);
         let replica = Replica::open(config, &genesis, &data_dir)?;
@@ -120,6 +120,15 @@ impl NetNode {
         .map_err(NetNodeError::Thread)?;
         transport.set_inbox(node.inbox());
         let handle = node.handle.clone();
+        let backfill = tokio::spawn(
+            crate::backfill::Backfill {
+                handle: handle.clone(),
+                genesis: genesis.clone(),
+                keypair,
+                overrides: peers.clone(),
+            }
+            .run(),
+        );
         let follow = tokio::spawn(
             Follower {
                 allow: allow.clone(),
@@ -149,6 +158,7 @@ impl NetNode {
             node: Some(node),
             accept,
             follow,
+            backfill,
         })
     }
 
@@ -178,6 +188,7 @@ impl NetNode {
     fn stop_now(&mut self) {
         self.accept.abort();
         self.follow.abort();
+        self.backfill.abort();
         self.endpoint.close(0u32.into(), b"node shutting down");
         if let Some(node) = self.node.take()
             && let Err(err) = node.stop()

@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Committed, SubmitError};
+pub use crate::backfill::check::FullBlock;
 use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::{PublicTrade, Receipt, Trade};
@@ -26,6 +27,17 @@ use crate::replica::{MembershipChange, Refusal, Status};
 
 /// The most blocks one [`Request::Blocks`] returns.
 pub const MAX_BLOCKS_PER_REQUEST: u64 = 100;
+
+/// The most blocks one [`Request::FullBlocks`] returns: 50 full blocks cost a key
+/// 1,000 reads of its budget ([`FULL_BLOCK_READS`](super::budget::FULL_BLOCK_READS)
+/// each), a second of its sustained share, so a backfill paces itself to its share.
+pub const MAX_FULL_BLOCKS_PER_REQUEST: u64 = 50;
+
+/// Bytes of blocks and receipts one [`Request::FullBlocks`] answer holds, at most (one
+/// block alone may pass it): half of
+/// [`MAX_CLIENT_RESPONSE`](super::frame::MAX_CLIENT_RESPONSE), so a block of the largest
+/// batch (1 MiB of transactions) with its receipts never pushes an answer over the frame.
+pub const MAX_FULL_BLOCKS_BYTES: usize = 4 << 20;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -72,6 +84,14 @@ pub enum Request {
     Pipeline,
     /// The node registry: every node that may join (genesis's and those the admin added).
     Nodes,
+    /// Whole blocks with every receipt, from `to` down to `from`, highest first (at most
+    /// [`MAX_FULL_BLOCKS_PER_REQUEST`] and [`MAX_FULL_BLOCKS_BYTES`]): what a node that
+    /// installed a snapshot fetches to backfill the blocks before it. The answer stops
+    /// early at a block this node does not hold whole; empty if it holds none of them.
+    FullBlocks {
+        from: u64,
+        to: u64,
+    },
 }
 
 /// The answer to one transaction of a pipeline.
@@ -123,6 +143,7 @@ pub enum Response {
     /// The request was refused: why, for a person to read.
     Error(ProtocolError),
     Nodes(Vec<NodeSpec>),
+    FullBlocks(Vec<FullBlock>),
 }
 
 /// A transaction's receipt once applied, as a client sees it.

@@ -41,14 +41,15 @@ use crate::core::tx::{MAX_TX_BYTES, SignedTx};
 use crate::core::types::Role as ParticipantRole;
 use crate::replica::{MembershipChange, ReplicaError};
 
-use super::budget::{OVER_BUDGET_PAUSE, RequestBudget};
+use super::budget::{FULL_BLOCK_READS, OVER_BUDGET_PAUSE, RequestBudget};
 use super::frame::{
     FRAME_DEADLINE, FrameError, MAX_CLIENT_REQUEST, MAX_CLIENT_RESPONSE, code, encode_frame,
     read_frame_within, write_frame,
 };
 use super::proto::{
-    BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure,
-    ProtocolError, ReceiptView, Request, Response, SubmitFailure, SubmitOutcome, Topics,
+    BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, MAX_FULL_BLOCKS_BYTES,
+    MAX_FULL_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure, ProtocolError, ReceiptView, Request,
+    Response, SubmitFailure, SubmitOutcome, Topics,
 };
 use super::ratelog::NET_LOG;
 
@@ -155,6 +156,12 @@ async fn serve_stream(
                         .min(MAX_BLOCKS_PER_REQUEST),
                 ),
                 Request::Block { .. } | Request::Receipt { .. } => Some(1),
+                Request::FullBlocks { from, to } => Some(
+                    to.saturating_sub(*from)
+                        .saturating_add(1)
+                        .min(MAX_FULL_BLOCKS_PER_REQUEST)
+                        * FULL_BLOCK_READS,
+                ),
                 _ => None,
             };
             let response = if let Some(reads) = reads
@@ -295,6 +302,16 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             .block(height)
             .await
             .map_or_else(stopped, Response::Block),
+        Request::FullBlocks { from, to } => {
+            let from = from
+                .max(1)
+                .max(to.saturating_sub(MAX_FULL_BLOCKS_PER_REQUEST - 1));
+            // Read off the node thread, by count and by bytes.
+            handle
+                .full_blocks(from, to, MAX_FULL_BLOCKS_BYTES)
+                .await
+                .map_or_else(stopped, Response::FullBlocks)
+        }
         Request::Receipt { hash } => handle.receipt(hash).await.map_or_else(stopped, |r| {
             Response::Receipt(r.map(|r| ReceiptView {
                 height: r.height,

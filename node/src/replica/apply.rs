@@ -7,6 +7,7 @@ use std::sync::Arc;
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot};
 
+use crate::backfill::receipts;
 use crate::core::exchange::receipt::Outcome;
 use crate::core::exchange::reject::Rejection;
 use crate::core::ledger::{Batch, Ledger};
@@ -32,7 +33,7 @@ impl Replica {
             let mut write = WriteSet::default();
             // 2. A snapshot from the leader replaces our state.
             if let Some(snapshot) = work.snapshot {
-                self.install_snapshot(&snapshot)?;
+                self.install_snapshot(&snapshot, &mut write)?;
                 write.install_snapshot = Some(snapshot);
             }
             // 3. Committed entries.
@@ -100,12 +101,22 @@ impl Replica {
         }
     }
 
-    fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), ReplicaError> {
+    /// Replaces the ledger with the snapshot's; the blocks between the old head and the
+    /// snapshot's are recorded missing in `write`, for the backfill.
+    fn install_snapshot(
+        &mut self,
+        snapshot: &Snapshot,
+        write: &mut WriteSet,
+    ) -> Result<(), ReplicaError> {
         let meta = snapshot.get_metadata();
-        self.ledger = match self.checked_snapshot.take() {
+        let ledger = match self.checked_snapshot.take() {
             Some((index, term, ledger)) if index == meta.index && term == meta.term => ledger,
             _ => Ledger::restore(&snapshot.data, self.ledger.chain_id())?,
         };
+        let old_head = self.ledger.head().clone();
+        self.note_snapshot_gap(&old_head, ledger.head(), write);
+        self.ledger = ledger;
+        self.log_sizes.clear();
         self.applied_index = meta.index;
         self.applied_term = meta.term;
         self.blocks_since_snapshot = 0;
@@ -129,6 +140,8 @@ impl Replica {
         }
         self.applied_index = entry.index;
         self.applied_term = entry.term;
+        self.log_sizes
+            .record(entry.index, (entry.data.len() + entry.context.len()) as u64);
         self.settle_inflight(&entry);
         match entry.get_entry_type() {
             EntryType::EntryNormal if entry.data.is_empty() => {
@@ -199,6 +212,19 @@ impl Replica {
             postcard::to_stdvec(&applied.block).expect("encoding into a Vec cannot fail"),
         ));
         for (index, receipt) in applied.receipts.iter().enumerate() {
+            let stored = StoredReceipt {
+                height,
+                index: index as u32,
+                receipt: receipt.clone(),
+            };
+            let bytes = postcard::to_stdvec(&stored).expect("encoding into a Vec cannot fail");
+            if receipts::kept_by_position(&receipt.outcome) {
+                // Another copy of this transaction may hold (or take) its hash's key: keep
+                // this one where a backfilling node can find it.
+                write
+                    .receipts
+                    .push((receipts::position_key(height, index as u32), bytes.clone()));
+            }
             if matches!(
                 receipt.outcome,
                 Outcome::Rejected(Rejection::StaleNonce { .. })
@@ -208,15 +234,7 @@ impl Replica {
                 // leader): keep the first copy's receipt, which is the one that counts.
                 continue;
             }
-            let stored = StoredReceipt {
-                height,
-                index: index as u32,
-                receipt: receipt.clone(),
-            };
-            write.receipts.push((
-                receipt.tx.0,
-                postcard::to_stdvec(&stored).expect("encoding into a Vec cannot fail"),
-            ));
+            write.receipts.push((receipt.tx.0, bytes));
         }
         self.blocks_since_snapshot += 1;
         self.note_registered_nodes(&applied);
@@ -248,7 +266,8 @@ impl Replica {
     }
 
     /// Every `snapshot_every_blocks` blocks: snapshot the ledger at the applied index and
-    /// compact the log behind it (keeping some slack for followers a little behind).
+    /// compact the log behind it, keeping the retention the config names (so a node away
+    /// for a few minutes catches up from the log: see [`super::retention`]).
     fn maybe_snapshot(&mut self, write: &mut WriteSet) {
         if self.blocks_since_snapshot < self.config.snapshot_every_blocks && !self.snapshot_due {
             return;
@@ -262,10 +281,11 @@ impl Replica {
         meta.term = self.applied_term;
         meta.set_conf_state(self.driver.conf_state());
         write.own_snapshot = Some(snapshot);
-        let compact_to = self
-            .applied_index
-            .saturating_sub(self.config.compaction_slack)
-            .max(1);
+        let compact_to = self.log_sizes.compact_to(
+            self.applied_index,
+            self.config.log_retention_entries,
+            self.config.log_retention_bytes,
+        );
         write.compact_to = Some(compact_to);
         tracing::debug!(
             index = self.applied_index,

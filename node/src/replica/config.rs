@@ -11,6 +11,22 @@ pub const DEFAULT_MAX_BATCH_BYTES: usize = 1 << 20;
 /// a pool of the largest transactions (2 KiB each) holds 16,000 of them, not 200 MB.
 pub const DEFAULT_MEMPOOL_BYTES: usize = 32 << 20;
 
+/// Raft log entries a node keeps behind its latest snapshot by default (see
+/// [`ReplicaConfig::log_retention_entries`]). A busy lesson (30 students and a few bots,
+/// some 100 transactions a second) makes up to one entry per transaction when batches
+/// are cut every few milliseconds: 50,000 entries are about eight minutes of it, so a
+/// laptop that slept or a voter restarted within "a few minutes" catches up by plain
+/// appends instead of a whole snapshot (and a backfill of the blocks before it).
+pub const DEFAULT_LOG_RETENTION_ENTRIES: u64 = 50_000;
+
+/// Bytes of Raft log entries a node keeps behind its latest snapshot by default, at most
+/// (see [`ReplicaConfig::log_retention_bytes`]). The classroom minutes above are some
+/// 20 MB (one order, about 400 bytes, an entry); under bot load (thousands of orders a
+/// second, entries of up to a megabyte) the same minutes would be gigabytes, which every
+/// node would hold on disk and, today, in the store's in-memory log mirror: 64 MiB caps
+/// that, and a node away for longer than the log covers takes a snapshot and backfills.
+pub const DEFAULT_LOG_RETENTION_BYTES: u64 = 64 << 20;
+
 /// Room for what an append message carries besides its entries' data (headers, each
 /// entry's term, index and context).
 const APPEND_OVERHEAD: u64 = 64 << 10;
@@ -52,9 +68,15 @@ pub struct ReplicaConfig {
     pub no_leader_grace_ms: u64,
     /// An exchange snapshot every this many blocks, then log compaction.
     pub snapshot_every_blocks: u64,
-    /// Log entries kept behind a snapshot, so a follower a little behind catches up from
-    /// the log rather than by snapshot.
-    pub compaction_slack: u64,
+    /// Log entries kept when the log is compacted behind a snapshot: the last this many
+    /// up to the applied index, so a node that was away for a few minutes catches up from
+    /// the log rather than by snapshot ([`DEFAULT_LOG_RETENTION_ENTRIES`] says why this
+    /// many). Fewer are kept when they are more than `log_retention_bytes`.
+    pub log_retention_entries: u64,
+    /// Bytes of entries (their data and context) kept when the log is compacted, at most:
+    /// bounds the disk and memory the retained log takes under heavy load
+    /// ([`DEFAULT_LOG_RETENTION_BYTES`]).
+    pub log_retention_bytes: u64,
     /// A snapshot sent to a peer whose delivery is not reported within this long (ms)
     /// counts as lost, and Raft sends another.
     pub snapshot_report_timeout_ms: u64,
@@ -81,7 +103,8 @@ impl ReplicaConfig {
             max_parked: 10_000,
             no_leader_grace_ms: 3_000,
             snapshot_every_blocks: 1_000,
-            compaction_slack: 200,
+            log_retention_entries: DEFAULT_LOG_RETENTION_ENTRIES,
+            log_retention_bytes: DEFAULT_LOG_RETENTION_BYTES,
             snapshot_report_timeout_ms: 30_000,
             verified_cache_capacity: 400_000,
             max_size_per_msg: 4 << 20,

@@ -14,12 +14,14 @@
 
 mod admit;
 mod apply;
+pub mod backfill;
 pub mod config;
 pub mod event;
 mod forwarded;
 mod join;
 pub mod mempool;
 pub mod message;
+mod retention;
 pub mod status;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -41,6 +43,7 @@ use crate::io::store::{Store, StoreError};
 use crate::raft::authority;
 use crate::raft::driver::{Driver, DriverConfig, DriverError};
 
+pub use backfill::{BackfillProgress, BackfillRefusal, MissingRange};
 pub use config::ReplicaConfig;
 pub use event::ReplicaEvent;
 pub use mempool::Origin;
@@ -49,6 +52,7 @@ pub use status::{PeerProgress, Role, Status};
 
 use forwarded::ForwardLog;
 use mempool::{Mempool, MempoolLimits};
+use retention::LogSizes;
 
 /// The store's meta record holding the genesis (its canonical postcard encoding).
 pub const GENESIS_META_KEY: &str = "genesis";
@@ -158,6 +162,11 @@ pub struct Replica {
     /// [`Replica::set_early_transmit`].
     early_transmit: Option<EarlyTransmit>,
     events: VecDeque<ReplicaEvent>,
+    /// Block ranges below the head not stored here (a snapshot was installed), highest
+    /// first; see [`backfill`].
+    missing: Vec<MissingRange>,
+    /// Sizes of the applied entries still in the log, for its retention.
+    log_sizes: LogSizes,
 }
 
 /// Sends one peer message now, from inside [`Replica::process`].
@@ -199,6 +208,7 @@ impl Replica {
                         GENESIS_META_KEY.to_string(),
                         postcard::to_stdvec(genesis).expect("encoding into a Vec cannot fail"),
                     ),
+                    backfill::missing_meta(&[]),
                 ],
                 durable: true,
                 ..Default::default()
@@ -215,6 +225,21 @@ impl Replica {
             }
             None => (Ledger::new(genesis)?, 0, 0),
         };
+        let (missing, record_missing) = backfill::load_missing(&store, ledger.head())?;
+        if record_missing {
+            store.commit(crate::io::store::WriteSet {
+                meta: vec![backfill::missing_meta(&missing)],
+                durable: true,
+                ..Default::default()
+            })?;
+        }
+        if !missing.is_empty() {
+            tracing::info!(
+                ranges = missing.len(),
+                blocks = missing.iter().map(MissingRange::count).sum::<u64>(),
+                "blocks below the head are missing: backfilling them from peers"
+            );
+        }
         let driver = Driver::new(
             &DriverConfig {
                 id: config.id,
@@ -263,6 +288,8 @@ impl Replica {
             refused_peer_messages: 0,
             early_transmit: None,
             events: VecDeque::new(),
+            missing,
+            log_sizes: LogSizes::default(),
         })
     }
 
@@ -541,6 +568,7 @@ impl Replica {
             learners,
             mempool: self.mempool.len(),
             inflight_batches: self.inflight.len(),
+            missing_blocks: self.missing_block_count(),
             peers: self
                 .driver
                 .progress()

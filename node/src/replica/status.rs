@@ -57,5 +57,8 @@ pub struct Status {
     /// but not applied.
     pub mempool: usize,
     pub inflight_batches: usize,
+    /// Blocks below the head this node does not hold yet (it installed a snapshot and is
+    /// backfilling them from its peers); 0 when it holds every block.
+    pub missing_blocks: u64,
     pub peers: Vec<PeerProgress>,
 }

@@ -86,6 +86,7 @@ fn status(id: u64, role: Role, commit: u64, applied: u64) -> Status {
         learners: vec![],
         mempool: 0,
         inflight_batches: 0,
+        missing_blocks: 0,
         peers: vec![],
     }
 }
