@@ -190,9 +190,13 @@ impl Student {
     async fn send(&self, game: &Game, voter: NodeId, messages: &[PeerMessage]) -> Option<u64> {
         let connection = self.dial(game, voter).await;
         let mut stream = connection.open_uni().await.unwrap();
-        write_frame(&mut stream, &StreamKind::Messages, MAX_PEER_FRAME)
-            .await
-            .unwrap();
+        write_frame(
+            &mut stream,
+            &StreamKind::Messages { incarnation: 1 },
+            MAX_PEER_FRAME,
+        )
+        .await
+        .unwrap();
         for message in messages {
             if write_frame(&mut stream, message, MAX_PEER_FRAME)
                 .await

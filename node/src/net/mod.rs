@@ -6,6 +6,8 @@
 //! - [`tls`]: identities, the allowlist, endpoints, connecting and identifying.
 //! - [`tls_key`]: this side's ed25519 key as rustls and rcgen sign with it (no plain
 //!   copy of the secret).
+//! - [`reset_key`]: the key a node's stateless resets are made with, the same across its
+//!   restarts, so a restarted node closes its peers' stale connections at once.
 //! - [`gate`]: how many handshakes run at once, and when callers must validate their
 //!   address first (QUIC Retry).
 //! - [`connections`]: the live admitted connections by key, with per-key and total
@@ -36,6 +38,7 @@ pub mod node;
 pub mod peer;
 pub mod proto;
 pub mod ratelog;
+pub mod reset_key;
 pub mod serve;
 pub mod tls;
 pub mod tls_key;

@@ -137,6 +137,7 @@ impl NetNode {
             node.inbox(),
             handle.clone(),
             voters,
+            transport,
         ));
         tracing::info!(node = id, %listen, "node started");
         Ok(NetNode {
@@ -224,6 +225,7 @@ async fn accept_loop(
     inbox: std::sync::mpsc::Sender<Input>,
     handle: Handle,
     voters: Voters,
+    transport: PeerTransport,
 ) {
     // Every client's share of heavy requests, across all its connections to this node.
     let budget = RequestBudget::new();
@@ -236,6 +238,7 @@ async fn accept_loop(
         let handle = handle.clone();
         let budget = budget.clone();
         let voters = voters.clone();
+        let transport = transport.clone();
         tokio::spawn(async move {
             let Some(admission) = keeper.admit(incoming, permit).await else {
                 return;
@@ -248,7 +251,9 @@ async fn accept_loop(
                 registration,
             } = admission;
             match (alpn, admitted) {
-                (Alpn::Peer, Admitted::Node(id)) => serve_peer(connection, id, inbox, voters).await,
+                (Alpn::Peer, Admitted::Node(id)) => {
+                    serve_peer(connection, id, inbox, voters, transport).await
+                }
                 (Alpn::Client, _) => serve_client(connection, key, handle, budget).await,
                 // `identify` admits only nodes on the peer protocol.
                 (Alpn::Peer, Admitted::Participant) => {}

@@ -6,14 +6,27 @@
 //! stream of its own, in chunks, and its delivery is reported back to Raft. Incoming
 //! connections are identified by their TLS key; every message read from one is handed
 //! to the node as coming from that connection's node, whatever it claims inside.
+//!
+//! A peer that restarts or moves is reached again at once, not after an idle timeout:
+//! - its stateless resets close the old connection on its first packet (the reset key is
+//!   derived from its node key: [`super::reset_key`]);
+//! - each message stream opens with the sender's incarnation (a number drawn when its
+//!   transport starts). A new incarnation on an incoming stream means the peer
+//!   restarted: the outgoing link to it is dropped and dialled again at once, whatever
+//!   state it was in (connected to a dead process, dialling, or waiting out a backoff);
+//! - a peer's address is learned from its own authenticated connections (where its
+//!   connection comes from, migrations included) and dialled from then on; the address
+//!   in the genesis or configuration is the fallback. Nothing depends on a peer's address
+//!   staying what it was.
 
+use std::net::SocketAddr;
 use std::sync::mpsc::Sender as InboxSender;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::core::types::NodeId;
 use crate::io::runner::{Input, Transport};
@@ -25,18 +38,31 @@ use super::frame::{
     read_snapshot, write_frame, write_snapshot,
 };
 use super::ratelog::NET_LOG;
-use super::tls::{PEER_ALPN, connect};
+use super::tls::{PEER_ALPN, connect_within};
 
 /// Messages queued for one peer, at most; beyond that they are dropped (Raft resends).
 const LINK_QUEUE: usize = 8_192;
+/// The first wait after a failed dial, doubled after each failure up to [`BACKOFF_MAX`].
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// The longest wait between dials of a peer that does not answer. A peer that comes back
+/// does not wait it out: its own connection to this node wakes the link (see the
+/// module docs).
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long one dial of a peer may take. A LAN handshake takes milliseconds; QUIC resends
+/// a lost first packet after about a second, so three seconds allows for a resend or
+/// two, without leaving the link stuck on a dial to a peer that is down.
+const PEER_DIAL_TIMEOUT: Duration = Duration::from_secs(3);
+/// The least time between two connections of one link when the second replaces a live
+/// first one (the peer restarted or moved). A peer that claims a new incarnation on every
+/// stream can make this node dial it at most once a second.
+const MIN_REPLACE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The first frame of every peer stream: what follows on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamKind {
-    /// [`PeerMessage`] frames, in order, until the stream ends.
-    Messages,
+    /// [`PeerMessage`] frames, in order, until the stream ends. `incarnation` is drawn at
+    /// random when the sender's transport starts: a new one means the sender restarted.
+    Messages { incarnation: u64 },
     /// One Raft snapshot message, chunked.
     Snapshot,
 }
@@ -49,13 +75,59 @@ pub struct PeerTransport {
 
 struct Links {
     me: NodeId,
+    /// This transport's incarnation, sent at the start of every message stream.
+    incarnation: u64,
     endpoint: quinn::Endpoint,
     runtime: tokio::runtime::Handle,
-    /// Where each node is reached (`host:port`).
-    addresses: Arc<Mutex<FxHashMap<NodeId, String>>>,
-    links: Mutex<FxHashMap<NodeId, mpsc::Sender<PeerMessage>>>,
+    /// Where each node is reached: configured (`host:port`) and learned.
+    addresses: Arc<Addresses>,
+    links: Mutex<FxHashMap<NodeId, LinkHandle>>,
     /// This node's own inbox, for unreachable and snapshot reports.
     inbox: OnceLock<InboxSender<Input>>,
+}
+
+/// Where peers are reached.
+#[derive(Default)]
+struct Addresses {
+    /// From the genesis, the ledger or the configuration (`host:port`).
+    configured: Mutex<FxHashMap<NodeId, String>>,
+    /// What each peer's own latest connection to this node told: its incarnation and
+    /// where it came from.
+    heard: Mutex<FxHashMap<NodeId, Heard>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Heard {
+    incarnation: u64,
+    address: SocketAddr,
+}
+
+/// The transport's side of one link: its queue and its controls.
+struct LinkHandle {
+    queue: mpsc::Sender<PeerMessage>,
+    control: Arc<LinkControl>,
+}
+
+/// What the transport and the link task share about one link.
+#[derive(Default)]
+struct LinkControl {
+    /// Wakes the link to drop its connection (or its dial, or its backoff) and dial
+    /// again now. A wake-up given while the task is busy is kept for its next wait.
+    redial: Notify,
+    /// What the link is doing.
+    phase: Mutex<Phase>,
+}
+
+/// What a link is doing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Phase {
+    /// Dialling its peer.
+    #[default]
+    Dialling,
+    /// Waiting before it dials again, after a failed dial.
+    Waiting,
+    /// Writing to a live connection to this address.
+    Connected(SocketAddr),
 }
 
 impl PeerTransport {
@@ -68,9 +140,13 @@ impl PeerTransport {
         PeerTransport {
             inner: Arc::new(Links {
                 me,
+                incarnation: rand::random(),
                 endpoint,
                 runtime,
-                addresses: Arc::new(Mutex::new(addresses)),
+                addresses: Arc::new(Addresses {
+                    configured: Mutex::new(addresses),
+                    heard: Mutex::default(),
+                }),
                 links: Mutex::new(FxHashMap::default()),
                 inbox: OnceLock::new(),
             }),
@@ -86,17 +162,66 @@ impl PeerTransport {
         &self.inner.inbox
     }
 
-    /// Reach node `id` at `address` from now on.
+    /// Reach node `id` at `address` from now on, unless its own connections tell
+    /// otherwise (see [`PeerTransport::heard_from`]).
     pub fn set_address(&self, id: NodeId, address: String) {
-        lock(&self.inner.addresses).insert(id, address);
+        lock(&self.inner.addresses.configured).insert(id, address);
     }
 
-    /// Stops reaching node `id` (removed from the game): forgets its address and drops
+    /// Stops reaching node `id` (removed from the game): forgets its addresses and drops
     /// its link, whose task then ends. Returns whether an address was known.
     pub fn forget(&self, id: NodeId) -> bool {
         lock(&self.inner.links).remove(&id);
-        lock(&self.inner.addresses).remove(&id).is_some()
+        lock(&self.inner.addresses.heard).remove(&id);
+        lock(&self.inner.addresses.configured).remove(&id).is_some()
     }
+
+    /// Node `id`'s own connection to this node says it is incarnation `incarnation`, at
+    /// `address`. Dial it there from now on; and if it restarted, or moved, or the link
+    /// to it has no connection to where it is, drop what the link holds and dial again
+    /// now. Call it only with what an authenticated connection of `id` shows.
+    pub fn heard_from(&self, id: NodeId, incarnation: u64, address: SocketAddr) {
+        let address = canonical(address);
+        let now = Heard {
+            incarnation,
+            address,
+        };
+        let before = lock(&self.inner.addresses.heard).insert(id, now);
+        let links = lock(&self.inner.links);
+        let Some(link) = links.get(&id) else {
+            return; // Nothing sent to it yet: the first dial goes to where it is.
+        };
+        let phase = *lock(&link.control.phase);
+        let restarted = before.is_some_and(|b| b.incarnation != incarnation);
+        let stale = match phase {
+            // A dial in progress goes on: if it is to the wrong place, it fails within
+            // `PEER_DIAL_TIMEOUT` and the next dial goes here.
+            Phase::Dialling => false,
+            Phase::Waiting => true,
+            Phase::Connected(to) => to != address,
+        };
+        if restarted || stale {
+            tracing::debug!(
+                peer = id,
+                restarted,
+                ?phase,
+                %address,
+                "peer reached us anew; dialling it again now"
+            );
+            link.control.redial.notify_one();
+        }
+    }
+
+    /// This transport's incarnation (what its message streams open with).
+    pub fn incarnation(&self) -> u64 {
+        self.inner.incarnation
+    }
+}
+
+/// `address` with an IPv4-mapped IPv6 address written as IPv4, so the same peer compares
+/// equal however the socket reports it.
+fn canonical(address: SocketAddr) -> SocketAddr {
+    SocketAddr::new(address.ip().to_canonical(), address.port())
 }
 
 impl Links {
@@ -109,11 +234,13 @@ impl Links {
     fn link(self: &Arc<Self>, to: NodeId) -> Option<mpsc::Sender<PeerMessage>> {
         let mut links = lock(&self.links);
         if let Some(link) = links.get(&to)
-            && !link.is_closed()
+            && !link.queue.is_closed()
         {
-            return Some(link.clone());
+            return Some(link.queue.clone());
         }
-        if !lock(&self.addresses).contains_key(&to) {
+        if !lock(&self.addresses.configured).contains_key(&to)
+            && !lock(&self.addresses.heard).contains_key(&to)
+        {
             if NET_LOG.allow("no peer address") {
                 tracing::warn!(
                     peer = to,
@@ -123,13 +250,22 @@ impl Links {
             return None;
         }
         let (sender, receiver) = mpsc::channel(LINK_QUEUE);
-        links.insert(to, sender.clone());
+        let control = Arc::new(LinkControl::default());
+        links.insert(
+            to,
+            LinkHandle {
+                queue: sender.clone(),
+                control: control.clone(),
+            },
+        );
         // The link task holds no reference to the transport: when the transport is
         // dropped, the queue's sender goes with it and the task ends.
         let link = Link {
             to,
+            incarnation: self.incarnation,
             endpoint: self.endpoint.clone(),
             addresses: self.addresses.clone(),
+            control,
             inbox: self.inbox.get().cloned(),
             runtime: self.runtime.clone(),
         };
@@ -142,13 +278,29 @@ impl Links {
 #[derive(Clone)]
 struct Link {
     to: NodeId,
+    incarnation: u64,
     endpoint: quinn::Endpoint,
-    addresses: Arc<Mutex<FxHashMap<NodeId, String>>>,
+    addresses: Arc<Addresses>,
+    control: Arc<LinkControl>,
     inbox: Option<InboxSender<Input>>,
     runtime: tokio::runtime::Handle,
 }
 
+/// Why a link stopped using a connection.
+enum Ended {
+    /// The transport is gone: the task ends.
+    Closed,
+    /// The connection failed.
+    Lost(String),
+    /// The peer restarted or moved: dial again now.
+    Superseded,
+}
+
 impl Link {
+    fn set_phase(&self, phase: Phase) {
+        *lock(&self.control.phase) = phase;
+    }
+
     fn report(&self, input: Input) {
         if let Some(inbox) = &self.inbox {
             let _ = inbox.send(input);
@@ -161,10 +313,11 @@ impl Link {
         let to = self.to;
         let mut backoff = BACKOFF_MIN;
         loop {
-            let address = lock(&self.addresses).get(&to).cloned();
-            let connection = match address {
-                Some(address) => self.dial(to, &address).await,
-                None => Err("no address".to_string()),
+            self.set_phase(Phase::Dialling);
+            // A wake-up during the dial (the peer restarted meanwhile) dials again.
+            let connection = tokio::select! {
+                dialled = self.dial(to) => dialled,
+                () = self.control.redial.notified() => continue,
             };
             let connection = match connection {
                 Ok(connection) => {
@@ -178,31 +331,71 @@ impl Link {
                     if !self.discard_queued(to, &mut queue) {
                         return;
                     }
-                    tokio::time::sleep(backoff).await;
+                    self.set_phase(Phase::Waiting);
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = self.control.redial.notified() => {}
+                    }
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                     continue;
                 }
             };
-            match self.pump(to, &connection, &mut queue).await {
-                Ok(()) => return,
-                Err(reason) => {
+            let since = tokio::time::Instant::now();
+            self.set_phase(Phase::Connected(canonical(connection.remote_address())));
+            let ended = tokio::select! {
+                ended = self.pump(to, &connection, &mut queue) => ended,
+                () = self.control.redial.notified() => Ended::Superseded,
+            };
+            self.set_phase(Phase::Dialling);
+            match ended {
+                Ended::Closed => return,
+                Ended::Lost(reason) => {
                     tracing::info!(peer = to, %reason, "lost the connection to peer; reconnecting");
                     connection.close(0u32.into(), b"reconnecting");
                     self.report(Input::Unreachable(to));
+                }
+                Ended::Superseded => {
+                    tracing::info!(peer = to, "peer restarted or moved; reconnecting now");
+                    connection.close(0u32.into(), b"replaced");
+                    tokio::time::sleep_until(since + MIN_REPLACE_INTERVAL).await;
                 }
             }
         }
     }
 
-    async fn dial(&self, to: NodeId, address: &str) -> Result<quinn::Connection, String> {
-        let addr = tokio::net::lookup_host(address)
-            .await
-            .map_err(|e| format!("cannot resolve {address}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{address} resolves to nothing"))?;
-        connect(&self.endpoint, addr, PEER_ALPN, Some(to))
-            .await
-            .map_err(|e| e.to_string())
+    /// Dials the peer where its own connections last came from, else (or if that fails)
+    /// at its configured address.
+    async fn dial(&self, to: NodeId) -> Result<quinn::Connection, String> {
+        let heard = lock(&self.addresses.heard).get(&to).map(|h| h.address);
+        let configured = lock(&self.addresses.configured).get(&to).cloned();
+        let mut failures = Vec::new();
+        if let Some(addr) = heard {
+            match connect_within(&self.endpoint, addr, PEER_ALPN, Some(to), PEER_DIAL_TIMEOUT).await
+            {
+                Ok(connection) => return Ok(connection),
+                Err(err) => failures.push(err.to_string()),
+            }
+        }
+        match configured {
+            Some(address) => {
+                let addr = tokio::net::lookup_host(&address)
+                    .await
+                    .map_err(|e| format!("cannot resolve {address}: {e}"))?
+                    .next()
+                    .ok_or_else(|| format!("{address} resolves to nothing"))?;
+                if Some(canonical(addr)) == heard {
+                    return Err(failures.join("; "));
+                }
+                connect_within(&self.endpoint, addr, PEER_ALPN, Some(to), PEER_DIAL_TIMEOUT)
+                    .await
+                    .map_err(|e| {
+                        failures.push(e.to_string());
+                        failures.join("; ")
+                    })
+            }
+            None if failures.is_empty() => Err("no address".to_string()),
+            None => Err(failures.join("; ")),
+        }
     }
 
     /// Drops what is queued; false when the transport is gone.
@@ -223,29 +416,36 @@ impl Link {
         }
     }
 
-    /// Writes queued messages on one stream until the queue closes (Ok) or the
-    /// connection fails (Err).
+    /// Writes queued messages on one stream until the queue closes or the connection
+    /// fails.
     async fn pump(
         &self,
         to: NodeId,
         connection: &quinn::Connection,
         queue: &mut mpsc::Receiver<PeerMessage>,
-    ) -> Result<(), String> {
-        let mut stream = connection.open_uni().await.map_err(|e| e.to_string())?;
-        write_frame(&mut stream, &StreamKind::Messages, MAX_PEER_FRAME)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Ended {
+        let lost = |e: &dyn std::fmt::Display| Ended::Lost(e.to_string());
+        let mut stream = match connection.open_uni().await {
+            Ok(stream) => stream,
+            Err(e) => return lost(&e),
+        };
+        let hello = StreamKind::Messages {
+            incarnation: self.incarnation,
+        };
+        if let Err(e) = write_frame(&mut stream, &hello, MAX_PEER_FRAME).await {
+            return lost(&e);
+        }
         while let Some(message) = queue.recv().await {
             if is_snapshot(&message) {
                 self.spawn_snapshot(to, connection.clone(), message);
                 continue;
             }
-            write_frame(&mut stream, &message, MAX_PEER_FRAME)
-                .await
-                .map_err(|e| e.to_string())?;
+            if let Err(e) = write_frame(&mut stream, &message, MAX_PEER_FRAME).await {
+                return lost(&e);
+            }
         }
         let _ = stream.finish();
-        Ok(())
+        Ended::Closed
     }
 
     fn spawn_snapshot(&self, to: NodeId, connection: quinn::Connection, message: PeerMessage) {
@@ -385,12 +585,15 @@ impl Voters {
 /// Reads every stream node `from` opens on `connection`, handing its messages to
 /// `inbox`, until the connection closes. A node that is not a voter is held to what a
 /// learner sends: no snapshots, frames of at most [`MAX_LEARNER_FRAME`], and at most
-/// [`LEARNER_MESSAGES_PER_SECOND`] messages a second on each stream.
+/// [`LEARNER_MESSAGES_PER_SECOND`] messages a second on each stream. What the connection
+/// shows of the peer (its incarnation, where it comes from) goes to `transport`, so the
+/// link to the peer follows it.
 pub async fn serve_peer(
     connection: quinn::Connection,
     from: NodeId,
     inbox: InboxSender<Input>,
     voters: Voters,
+    transport: PeerTransport,
 ) {
     loop {
         let mut stream = match connection.accept_uni().await {
@@ -402,8 +605,13 @@ pub async fn serve_peer(
         };
         let inbox = inbox.clone();
         let voters = voters.clone();
+        let peer = IncomingPeer {
+            id: from,
+            connection: connection.clone(),
+            transport: transport.clone(),
+        };
         tokio::spawn(async move {
-            match read_peer_stream(&mut stream, from, &inbox, &voters).await {
+            match read_peer_stream(&mut stream, &peer, &inbox, &voters).await {
                 Ok(()) => {}
                 // The connection went away (the peer stopped or restarted).
                 Err(
@@ -427,21 +635,44 @@ pub async fn serve_peer(
     }
 }
 
+/// The node at the other end of an incoming peer connection.
+struct IncomingPeer {
+    id: NodeId,
+    connection: quinn::Connection,
+    transport: PeerTransport,
+}
+
+impl IncomingPeer {
+    /// Tells the transport what the connection shows of the peer now.
+    fn heard(&self, incarnation: u64) -> SocketAddr {
+        let address = self.connection.remote_address();
+        self.transport.heard_from(self.id, incarnation, address);
+        address
+    }
+}
+
 async fn read_peer_stream(
     stream: &mut quinn::RecvStream,
-    from: NodeId,
+    peer: &IncomingPeer,
     inbox: &InboxSender<Input>,
     voters: &Voters,
 ) -> Result<(), FrameError> {
+    let from = peer.id;
     let Some(kind) =
         read_frame_within::<_, StreamKind>(stream, MAX_PEER_FRAME, FRAME_DEADLINE).await?
     else {
         return Ok(());
     };
     match kind {
-        StreamKind::Messages => {
+        StreamKind::Messages { incarnation } => {
+            let mut address = peer.heard(incarnation);
             let mut pace = Pace::new(LEARNER_MESSAGES_PER_SECOND);
             loop {
+                // The peer's address changed under a live connection (QUIC migrated it):
+                // the link to it must follow.
+                if peer.connection.remote_address() != address {
+                    address = peer.heard(incarnation);
+                }
                 let voter = voters.contains(from);
                 let max = if voter {
                     MAX_PEER_FRAME

@@ -48,6 +48,7 @@ use rustls::{
 use crate::core::genesis::Genesis;
 use crate::core::types::NodeId;
 
+use super::reset_key::StatelessResetKey;
 use super::tls_key::TlsSigningKey;
 
 /// The ALPN of node-to-node connections: Raft messages, forwarding, snapshots.
@@ -115,6 +116,7 @@ pub struct TlsIdentity {
     key: PublicKey,
     cert: CertificateDer<'static>,
     signing: TlsSigningKey,
+    reset_key: Arc<StatelessResetKey>,
 }
 
 impl TlsIdentity {
@@ -141,7 +143,12 @@ impl TlsIdentity {
                 "the certificate does not carry the key it was made from".to_string(),
             ));
         }
-        Ok(TlsIdentity { key, cert, signing })
+        Ok(TlsIdentity {
+            key,
+            cert,
+            signing,
+            reset_key: Arc::new(StatelessResetKey::derive(keypair)),
+        })
     }
 
     /// The identity's ed25519 public key: what allowlists name.
@@ -728,10 +735,28 @@ pub fn client_tls_config(
     Ok(config)
 }
 
-/// How often an idle connection is pinged, so NATs and the peer's idle timer stay awake.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
-/// A connection that hears nothing for this long is dead.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a node pings a peer connection that has nothing else to send: often enough
+/// that a missed ping or two on Wi-Fi does not come near [`PEER_IDLE_TIMEOUT`], and a
+/// restarted peer's stateless reset (see [`super::reset_key`]) comes back within a second
+/// even on a link with no Raft traffic.
+pub const PEER_KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// A peer connection that hears nothing for this long is dead and is replaced. Five
+/// missed keep-alives: a LAN or Wi-Fi stall (roaming, power save) lasts a second or two,
+/// while a link to a laptop that vanished (lid closed, cable pulled) is given up within
+/// five seconds. A restarted peer does not wait for it: its reset closes the old link at
+/// once, and its new connection replaces the old one (see [`super::peer`]).
+pub const PEER_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a client pings its connection when it has nothing else to send (the node
+/// pings every [`PEER_KEEP_ALIVE`]): keeps NAT bindings and the idle timer awake, and
+/// brings a restarted node's reset back quickly.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// A client connection that hears nothing for this long is dead: the session or
+/// dashboard then reconnects (to another node if it must). Longer than a peer's, since a
+/// student's laptop on school Wi-Fi stalls more often than a teacher's voter, and a
+/// reconnect costs the student a "reconnected" line; short enough that a node that
+/// vanished is left within ten seconds. (A node's incoming connections are offered at
+/// most this; a peer dials asking for [`PEER_IDLE_TIMEOUT`], and the lower one holds.)
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest [`connect`] waits for a handshake to finish.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bidirectional streams a client may have open at once on one connection, once admitted:
@@ -762,20 +787,29 @@ pub const QUEUED_ATTEMPT_BYTES: u64 = 16 * 1024;
 /// Bytes quinn buffers for all queued attempts together beyond their first packets.
 pub const QUEUED_ATTEMPTS_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The transport parameters of every connection. Each side grants the other no streams
-/// at first: a node grants an incoming connection its streams once it is admitted
-/// ([`grant_streams`]), and nothing ever opens a stream towards the side that dialled
-/// (peers and clients only ever open streams on their own dials).
-fn transport_config() -> Arc<quinn::TransportConfig> {
+/// The transport parameters of every connection, with its keep-alive and idle timeout.
+/// Each side grants the other no streams at first: a node grants an incoming connection
+/// its streams once it is admitted ([`grant_streams`]), and nothing ever opens a stream
+/// towards the side that dialled (peers and clients only ever open streams on their own
+/// dials).
+fn transport_config(keep_alive: Duration, idle_timeout: Duration) -> Arc<quinn::TransportConfig> {
     let mut transport = quinn::TransportConfig::default();
     transport
-        .keep_alive_interval(Some(KEEP_ALIVE))
+        .keep_alive_interval(Some(keep_alive))
         .max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(
-            u32::try_from(IDLE_TIMEOUT.as_millis()).expect("the idle timeout fits"),
+            u32::try_from(idle_timeout.as_millis()).expect("the idle timeout fits"),
         ))))
         .max_concurrent_bidi_streams(quinn::VarInt::from_u32(0))
         .max_concurrent_uni_streams(quinn::VarInt::from_u32(0));
     Arc::new(transport)
+}
+
+/// The keep-alive and idle timeout of connections dialled on `alpn`.
+fn timing(alpn: Alpn) -> (Duration, Duration) {
+    match alpn {
+        Alpn::Peer => (PEER_KEEP_ALIVE, PEER_IDLE_TIMEOUT),
+        Alpn::Client => (KEEP_ALIVE, IDLE_TIMEOUT),
+    }
 }
 
 /// Lets an admitted incoming connection open the streams its ALPN uses: unidirectional
@@ -803,13 +837,15 @@ pub fn client_config(
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    config.transport_config(transport_config());
+    let (keep_alive, idle_timeout) = timing(alpn);
+    config.transport_config(transport_config(keep_alive, idle_timeout));
     Ok(config)
 }
 
 /// A node's QUIC endpoint on `listen`: accepts peers and clients whose keys are in `allow`
 /// (mutual TLS; see [`identify`] for what each may do), and dials other nodes on
-/// [`PEER_ALPN`] with [`connect`].
+/// [`PEER_ALPN`] with [`connect`]. Its stateless resets are made with the identity's
+/// [`StatelessResetKey`], so they still close peers' connections after a restart.
 pub fn server_endpoint(
     listen: SocketAddr,
     identity: &TlsIdentity,
@@ -819,17 +855,26 @@ pub fn server_endpoint(
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    // Offered to every incoming connection; a peer asks for less, and gets it.
     server
-        .transport_config(transport_config())
+        .transport_config(transport_config(PEER_KEEP_ALIVE, IDLE_TIMEOUT))
         .max_incoming(MAX_QUEUED_ATTEMPTS)
         .incoming_buffer_size(QUEUED_ATTEMPT_BYTES)
         .incoming_buffer_size_total(QUEUED_ATTEMPTS_BYTES);
     let client = client_config(identity, allow, Alpn::Peer)?;
-    let mut endpoint =
-        quinn::Endpoint::server(server, listen).map_err(|source| TlsError::Bind {
-            addr: listen,
-            source,
-        })?;
+    let bind = |source| TlsError::Bind {
+        addr: listen,
+        source,
+    };
+    let socket = std::net::UdpSocket::bind(listen).map_err(bind)?;
+    let reset_key: Arc<dyn quinn::crypto::HmacKey> = identity.reset_key.clone();
+    let mut endpoint = quinn::Endpoint::new(
+        quinn::EndpointConfig::new(reset_key),
+        Some(server),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )
+    .map_err(bind)?;
     endpoint.set_default_client_config(client);
     Ok(endpoint)
 }
