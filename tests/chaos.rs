@@ -34,7 +34,16 @@ fn three_chaos_cycles_lose_nothing_and_verify() {
     let tmp = tempfile::tempdir().unwrap();
     let game = tmp.path().join("game");
     let mut child = Command::new(env!("CARGO_BIN_EXE_qraft"))
-        .args(["chaos", "--cycles", "3", "--seed", "11", "--clients", "3", "--json"])
+        .args([
+            "chaos",
+            "--cycles",
+            "3",
+            "--seed",
+            "11",
+            "--clients",
+            "3",
+            "--json",
+        ])
         .arg("--keep")
         .arg(&game)
         .stdin(Stdio::null())
@@ -75,7 +84,10 @@ fn three_chaos_cycles_lose_nothing_and_verify() {
     eprintln!("{stderr}\n{summary:#}");
     let orders = &summary["orders"];
     assert_eq!(orders["lost"], 0, "acknowledged orders lost: {summary:#}");
-    assert_eq!(orders["unanswered"], 0, "orders without a result: {summary:#}");
+    assert_eq!(
+        orders["unanswered"], 0,
+        "orders without a result: {summary:#}"
+    );
     assert!(
         orders["acknowledged"].as_u64().unwrap() > 0,
         "nothing was acknowledged: {summary:#}"
@@ -83,7 +95,10 @@ fn three_chaos_cycles_lose_nothing_and_verify() {
     assert_eq!(summary["heads_agree"], true, "{summary:#}");
     let verify = summary["verify"].as_object().unwrap();
     assert_eq!(verify.len(), 3, "{summary:#}");
-    assert!(verify.values().all(|ok| ok == true), "verify failed: {summary:#}");
+    assert!(
+        verify.values().all(|ok| ok == true),
+        "verify failed: {summary:#}"
+    );
     assert_eq!(summary["failover"]["count"], 3, "{summary:#}");
     assert!(status.success(), "qraft chaos failed: {stderr}");
 }

@@ -119,7 +119,9 @@ pub async fn inject(
         FaultKind::VoterPause => *rng.pick(&ids),
     };
     let down = match (kind, delays.restart_after) {
-        (FaultKind::VoterPause, _) => Duration::from_millis(rng.between(PAUSE_FOR_MS.0, PAUSE_FOR_MS.1)),
+        (FaultKind::VoterPause, _) => {
+            Duration::from_millis(rng.between(PAUSE_FOR_MS.0, PAUSE_FOR_MS.1))
+        }
         (_, Some(fixed)) => fixed,
         (_, None) => Duration::from_millis(rng.between(RESTART_AFTER_MS.0, RESTART_AFTER_MS.1)),
     };

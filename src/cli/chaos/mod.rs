@@ -140,7 +140,11 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         "chaos: {} traders at {} orders/s each; faults: {}",
         args.clients,
         args.rate,
-        kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+        kinds
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     std::thread::sleep(WARM_UP);
 
@@ -148,7 +152,8 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     let mut records: Vec<FaultRecord> = Vec::new();
     for cycle in 1..=args.cycles {
         for &kind in &kinds {
-            let record = runtime.block_on(faults::inject(&mut cluster, kind, &mut fault_rng, delays))?;
+            let record =
+                runtime.block_on(faults::inject(&mut cluster, kind, &mut fault_rng, delays))?;
             eprintln!(
                 "cycle {cycle}: {} of node {}{} for {:.1} s: next block after {}; {} orders acknowledged so far",
                 kind.name(),
@@ -157,7 +162,10 @@ pub fn run(args: ChaosArgs) -> Result<()> {
                 record.down.as_secs_f64(),
                 record
                     .stall
-                    .map_or("none within the cap".to_string(), |s| format!("{:.2} s", s.as_secs_f64())),
+                    .map_or("none within the cap".to_string(), |s| format!(
+                        "{:.2} s",
+                        s.as_secs_f64()
+                    )),
                 traders.acknowledged_so_far(),
             );
             records.push(record);

@@ -115,7 +115,13 @@ pub struct Traders {
 impl Traders {
     /// Starts `count` sessions (trader i trades as keys/t{i}.key), each sending `rate`
     /// orders a second; node lists are rotated so the sessions spread over the nodes.
-    pub fn start(exe: &Path, game: &GameDir, count: usize, rate: u64, rng: &Rng) -> Result<Traders> {
+    pub fn start(
+        exe: &Path,
+        game: &GameDir,
+        count: usize,
+        rate: u64,
+        rng: &Rng,
+    ) -> Result<Traders> {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let pending = Arc::new(Mutex::new(BTreeMap::new()));
         let addresses: Vec<String> = game.node_ids().iter().map(|&id| game.address(id)).collect();
@@ -244,8 +250,14 @@ fn write_orders(
     let mut id = 0;
     while !*stop.lock().expect("stop lock") {
         let line = orders.next(id);
-        pending.lock().expect("pending lock").insert((trader, id), ());
-        if writeln!(stdin, "{line}").and_then(|()| stdin.flush()).is_err() {
+        pending
+            .lock()
+            .expect("pending lock")
+            .insert((trader, id), ());
+        if writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
             pending.lock().expect("pending lock").remove(&(trader, id));
             break;
         }
@@ -302,7 +314,13 @@ impl OrderMaker {
             .genesis
             .symbols
             .iter()
-            .map(|s| (s.ticker.to_string(), s.reference_price, s.tick_size.max(1) as u64))
+            .map(|s| {
+                (
+                    s.ticker.to_string(),
+                    s.reference_price,
+                    s.tick_size.max(1) as u64,
+                )
+            })
             .collect();
         OrderMaker { symbols, rng }
     }

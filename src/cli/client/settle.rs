@@ -63,6 +63,7 @@ pub async fn settle(
     let deadline = tokio::time::Instant::now() + wait;
     let first_node = since.node_name();
     let mut last = failure.message.clone();
+    let origin = since.clone();
     let mut current = since;
     loop {
         let serving = !current.client.is_closed() && link.is_current(&current);
@@ -81,6 +82,7 @@ pub async fn settle(
         match tokio::time::timeout_at(deadline, round(&ctx, &hash, tx, signed.as_ref())).await {
             Ok(Round::Settled(result)) => {
                 ctx.answered(&hash);
+                origin.answered(&hash);
                 return result;
             }
             Ok(Round::NotYet(why)) => last = why,
@@ -95,6 +97,9 @@ pub async fn settle(
             tokio::time::sleep(SETTLE_RETRY_EVERY).await;
         }
     }
+    // Unknown: no connection sends it again from now on.
+    origin.answered(&hash);
+    current.answered(&hash);
     Err(Failure::unknown(format!(
         "transaction {tx} was in flight on {first_node} when it stopped answering ({}), and neither its receipt nor proof that it was not applied turned up within {}s ({last}): its outcome is unknown; look it up with `qraft receipt {tx}` before resubmitting",
         failure.message,

@@ -30,11 +30,11 @@ fn may_have_been_sent(
     matches!(
         answer,
         Err(_)
-            | Ok(Err(
-                ClientError::Frame(_)
-                    | ClientError::NoAnswer
-                    | ClientError::Submit(SubmitFailure::Timeout(_) | SubmitFailure::Stopped)
-            ))
+            | Ok(Err(ClientError::Frame(_)
+                | ClientError::NoAnswer
+                | ClientError::Submit(
+                    SubmitFailure::Timeout(_) | SubmitFailure::Stopped
+                )))
     )
 }
 
