@@ -63,6 +63,11 @@ pub struct FaultRecord {
     /// From the fault to the first block committed after it; `None`: none within
     /// [`STALL_CAP`].
     pub stall: Option<Duration>,
+    /// From the fault to the first time a node other than the faulted one was seen to
+    /// lead (when the faulted node led): the election's share of the stall.
+    pub elected: Option<Duration>,
+    /// When the fault began: milliseconds since the Unix epoch (to find it in the logs).
+    pub at_ms: u64,
     /// Whether the cluster was healthy (a leader all agree on, every node caught up)
     /// before the fault.
     pub healthy_before: bool,
@@ -141,6 +146,7 @@ pub async fn inject(
     }
     let mut restored = false;
     let mut stall = None;
+    let mut elected = None;
     loop {
         if !restored && fault_at.elapsed() >= down {
             match kind {
@@ -151,6 +157,17 @@ pub async fn inject(
         }
         if stall.is_none() {
             stall = first_block_after(cluster, &survivors, &mut seen, fault_ms).await;
+        }
+        if node == leader && elected.is_none() {
+            for &id in &survivors {
+                if cluster.is_up(id)
+                    && let Some(status) = cluster.status(id).await
+                    && status.leader.is_some_and(|l| l != node)
+                {
+                    elected = Some(fault_at.elapsed());
+                    break;
+                }
+            }
         }
         if restored && (stall.is_some() || fault_at.elapsed() > STALL_CAP) {
             break;
@@ -163,6 +180,8 @@ pub async fn inject(
         was_leader: node == leader,
         down,
         stall,
+        elected,
+        at_ms: fault_ms,
         healthy_before,
     })
 }
@@ -193,8 +212,33 @@ async fn first_block_after(
     None
 }
 
+/// `HH:MM:SS.mmm` (UTC) of a time in milliseconds since the Unix epoch, as the node
+/// logs print it.
+pub fn time_of_day(ms: u64) -> String {
+    let day_ms = ms % 86_400_000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        day_ms / 3_600_000,
+        day_ms / 60_000 % 60,
+        day_ms / 1000 % 60,
+        day_ms % 1000
+    )
+}
+
 pub fn wall_clock_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day_read_like_the_logs() {
+        // 2026-12-07T06:43:19.243Z
+        assert_eq!(time_of_day(1_796_625_799_243), "06:43:19.243");
+        assert_eq!(time_of_day(0), "00:00:00.000");
+    }
 }

@@ -155,18 +155,8 @@ pub fn run(args: ChaosArgs) -> Result<()> {
             let record =
                 runtime.block_on(faults::inject(&mut cluster, kind, &mut fault_rng, delays))?;
             eprintln!(
-                "cycle {cycle}: {} of node {}{} for {:.1} s: next block after {}; {} orders acknowledged so far",
-                kind.name(),
-                record.node,
-                if record.was_leader { " (leader)" } else { "" },
-                record.down.as_secs_f64(),
-                record
-                    .stall
-                    .map_or("none within the cap".to_string(), |s| format!(
-                        "{:.2} s",
-                        s.as_secs_f64()
-                    )),
-                traders.acknowledged_so_far(),
+                "cycle {cycle} at {}",
+                progress(&record, traders.acknowledged_so_far())
             );
             records.push(record);
         }
@@ -205,6 +195,24 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         bail!("the chaos run's checks failed (see above)");
     }
     Ok(())
+}
+
+/// A fault, for the progress lines: when, what, and how long the chain stalled.
+fn progress(record: &FaultRecord, acknowledged: usize) -> String {
+    let elected = record.elected.map_or(String::new(), |e| {
+        format!("new leader after {:.2} s, ", e.as_secs_f64())
+    });
+    let stall = record.stall.map_or("none within the cap".to_string(), |s| {
+        format!("{:.2} s", s.as_secs_f64())
+    });
+    format!(
+        "{}: {} of node {}{} for {:.1} s: {elected}next block after {stall}; {acknowledged} orders acknowledged so far",
+        faults::time_of_day(record.at_ms),
+        record.kind.name(),
+        record.node,
+        if record.was_leader { " (leader)" } else { "" },
+        record.down.as_secs_f64(),
+    )
 }
 
 /// Waits until every node reports the same height and head hash; whether they did
