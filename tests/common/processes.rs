@@ -17,13 +17,27 @@ pub struct NodeProcess {
 
 impl NodeProcess {
     pub fn start(game: &GameDir, id: u64) -> NodeProcess {
+        NodeProcess::start_in(game, id, None)
+    }
+
+    /// Starts node `id` inside network namespace `netns` (with `ip netns exec`, which
+    /// becomes the node process itself), or in this one when `None`.
+    pub fn start_in(game: &GameDir, id: u64, netns: Option<&str>) -> NodeProcess {
         let log = game.dir.join(format!("node{id}.log"));
         let log_file = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_qraft"))
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, env!("CARGO_BIN_EXE_qraft")]);
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_qraft")),
+        };
+        let child = command
             .args(["run", "--headless", "--config"])
             .arg(game.config(id))
             .env("RUST_LOG", "info")

@@ -28,28 +28,65 @@ pub struct GameDir {
     pub learner_keys: Vec<Keypair>,
 }
 
+/// Where a node of a [`GameDir`] is reached and what it listens on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAddress {
+    /// In the genesis: where the other nodes and clients reach it.
+    pub advertised: String,
+    /// In its configuration.
+    pub listen: String,
+}
+
+impl NodeAddress {
+    /// A free port on loopback, listened on where it is advertised.
+    pub fn loopback() -> io::Result<NodeAddress> {
+        let address = format!("127.0.0.1:{}", free_port()?);
+        Ok(NodeAddress {
+            advertised: address.clone(),
+            listen: address,
+        })
+    }
+}
+
 impl GameDir {
+    /// The game with every node on a free loopback port.
     pub fn create(
         dir: &Path,
         options: &SampleOptions,
         learners: usize,
         tuning: &str,
     ) -> io::Result<GameDir> {
+        GameDir::create_with(dir, options, learners, tuning, &|_| NodeAddress::loopback())
+    }
+
+    /// The game with node `id` at `address(id)`.
+    pub fn create_with(
+        dir: &Path,
+        options: &SampleOptions,
+        learners: usize,
+        tuning: &str,
+        address: &dyn Fn(u64) -> io::Result<NodeAddress>,
+    ) -> io::Result<GameDir> {
         let mut game = sample_game(options);
         let voters = game.genesis.voters.len();
+        let mut listen = std::collections::BTreeMap::new();
         for voter in &mut game.genesis.voters {
-            voter.address = format!("127.0.0.1:{}", free_port()?);
+            let at = address(voter.id)?;
+            voter.address = at.advertised;
+            listen.insert(voter.id, at.listen);
         }
         let learner_keys: Vec<Keypair> = (0..learners)
             .map(|i| Keypair::from_label(&format!("test/learner/{i}")))
             .collect();
         for (i, key) in learner_keys.iter().enumerate() {
             let id = (voters + i + 1) as u64;
+            let at = address(id)?;
+            listen.insert(id, at.listen);
             game.genesis.learners.push(NodeSpec {
                 id,
                 name: format!("node{id}"),
                 key: key.public(),
-                address: format!("127.0.0.1:{}", free_port()?),
+                address: at.advertised,
             });
         }
         fs::create_dir_all(dir.join("keys"))?;
@@ -75,7 +112,7 @@ impl GameDir {
                 dir.join(format!("{}.toml", spec.name)),
                 format!(
                     "genesis = \"genesis.toml\"\nkey = \"{key_file}\"\ndata_dir = \"data/{}\"\nlisten = \"{}\"\n\n[tuning]\n{tuning}\n",
-                    spec.name, spec.address
+                    spec.name, listen[&spec.id]
                 ),
             )?;
         }

@@ -57,6 +57,12 @@ const PEER_DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// stream can make this node dial it at most once a second.
 const MIN_REPLACE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often an incoming peer connection's address is checked: its keep-alives
+/// ([`super::tls::PEER_KEEP_ALIVE`]) come each second, and QUIC moves the connection to a
+/// new address on the first packet from it, so a peer that moved is followed within two
+/// seconds; a check is a lock and a comparison.
+const ADDRESS_CHECK: Duration = Duration::from_secs(1);
+
 /// The first frame of every peer stream: what follows on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamKind {
@@ -98,7 +104,8 @@ struct Addresses {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Heard {
-    incarnation: u64,
+    /// Unknown until a message stream of the peer opened.
+    incarnation: Option<u64>,
     address: SocketAddr,
 }
 
@@ -176,23 +183,35 @@ impl PeerTransport {
         lock(&self.inner.addresses.configured).remove(&id).is_some()
     }
 
-    /// Node `id`'s own connection to this node says it is incarnation `incarnation`, at
-    /// `address`. Dial it there from now on; and if it restarted, or moved, or the link
-    /// to it has no connection to where it is, drop what the link holds and dial again
-    /// now. Call it only with what an authenticated connection of `id` shows.
-    pub fn heard_from(&self, id: NodeId, incarnation: u64, address: SocketAddr) {
+    /// Node `id`'s own connection to this node says it is at `address`, and (when a
+    /// message stream of it opened) that it is incarnation `incarnation`. Dial it there
+    /// from now on; and if it restarted, or moved, or the link to it is waiting to dial
+    /// again, drop what the link holds and dial now. Call it only with what an
+    /// authenticated connection of `id` shows.
+    pub fn heard_from(&self, id: NodeId, incarnation: Option<u64>, address: SocketAddr) {
         let address = canonical(address);
-        let now = Heard {
-            incarnation,
-            address,
+        let before = {
+            let mut heard = lock(&self.inner.addresses.heard);
+            let before = heard.get(&id).copied();
+            let incarnation = incarnation.or(before.and_then(|b| b.incarnation));
+            heard.insert(
+                id,
+                Heard {
+                    incarnation,
+                    address,
+                },
+            );
+            before
         };
-        let before = lock(&self.inner.addresses.heard).insert(id, now);
         let links = lock(&self.inner.links);
         let Some(link) = links.get(&id) else {
             return; // Nothing sent to it yet: the first dial goes to where it is.
         };
         let phase = *lock(&link.control.phase);
-        let restarted = before.is_some_and(|b| b.incarnation != incarnation);
+        let restarted = matches!(
+            (before.and_then(|b| b.incarnation), incarnation),
+            (Some(old), Some(new)) if old != new
+        );
         let stale = match phase {
             // A dial in progress goes on: if it is to the wrong place, it fails within
             // `PEER_DIAL_TIMEOUT` and the next dial goes here.
@@ -595,8 +614,26 @@ pub async fn serve_peer(
     voters: Voters,
     transport: PeerTransport,
 ) {
+    let mut address = connection.remote_address();
+    transport.heard_from(from, None, address);
+    // QUIC follows a peer whose address changes (a laptop's new DHCP lease) on the
+    // connection it dialled; the link back to it must follow too.
+    let mut watch = tokio::time::interval(ADDRESS_CHECK);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let mut stream = match connection.accept_uni().await {
+        let accepted = tokio::select! {
+            accepted = connection.accept_uni() => accepted,
+            _ = watch.tick() => {
+                let now = connection.remote_address();
+                if now != address {
+                    tracing::info!(peer = from, was = %address, now = %now, "peer moved");
+                    address = now;
+                    transport.heard_from(from, None, address);
+                }
+                continue;
+            }
+        };
+        let mut stream = match accepted {
             Ok(stream) => stream,
             Err(err) => {
                 tracing::debug!(peer = from, %err, "peer connection closed");
@@ -643,11 +680,11 @@ struct IncomingPeer {
 }
 
 impl IncomingPeer {
-    /// Tells the transport what the connection shows of the peer now.
-    fn heard(&self, incarnation: u64) -> SocketAddr {
+    /// Tells the transport the peer's incarnation, and where it is now.
+    fn heard(&self, incarnation: u64) {
         let address = self.connection.remote_address();
-        self.transport.heard_from(self.id, incarnation, address);
-        address
+        self.transport
+            .heard_from(self.id, Some(incarnation), address);
     }
 }
 
@@ -665,14 +702,9 @@ async fn read_peer_stream(
     };
     match kind {
         StreamKind::Messages { incarnation } => {
-            let mut address = peer.heard(incarnation);
+            peer.heard(incarnation);
             let mut pace = Pace::new(LEARNER_MESSAGES_PER_SECOND);
             loop {
-                // The peer's address changed under a live connection (QUIC migrated it):
-                // the link to it must follow.
-                if peer.connection.remote_address() != address {
-                    address = peer.heard(incarnation);
-                }
                 let voter = voters.contains(from);
                 let max = if voter {
                     MAX_PEER_FRAME
