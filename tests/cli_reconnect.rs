@@ -441,10 +441,10 @@ fn session_moves_to_another_node_and_answers_every_command_once() {
         assert_eq!(results.len(), 1, "command {id}: {results:?}");
         let result = results[0];
         match id {
-            // Orders in flight when the node died: their receipt, or unknown with the
-            // transaction's hash to look up later.
+            // Orders in flight when the node died: settled, with their receipt or as
+            // definitely not applied, never left unknown.
             4 | 5 => assert!(
-                result["ok"] == true || (result["code"] == 4 && result["tx"].is_string()),
+                result["ok"] == true || (result["code"] == 3 && result["reason"] == "not_applied"),
                 "{result}"
             ),
             _ => assert_eq!(result["ok"], true, "{result}"),
@@ -462,6 +462,63 @@ fn session_moves_to_another_node_and_answers_every_command_once() {
         "the subscription closed: {lines:?}"
     );
     eprintln!("session reconnection test took {:?}", started.elapsed());
+}
+
+/// An order that reached only a node which then died (stopped first, so it never
+/// forwarded it) is sent again by the session on its new node and applied there: its
+/// result is its receipt, not "unknown".
+#[test]
+fn an_order_the_dead_node_took_with_it_is_sent_again_and_applied() {
+    let started = Instant::now();
+    let mut game = Game::start();
+    let leader = game.leader();
+    let doomed = *game.nodes.keys().find(|&&id| id != leader).unwrap();
+    let mut session = Qraft::spawn(game.qraft(&["session", "--jsonl"], doomed), true);
+    assert!(
+        session.read_until(|l| l["event"] == "ready"),
+        "not ready: {}",
+        session.debug()
+    );
+    let has_result = |id: Value| move |l: &Value| l["id"] == id && l.get("ok").is_some();
+    session.send(buy(1, "9.01"));
+    assert!(
+        session.read_until(has_result(json!(1))),
+        "{}",
+        session.debug()
+    );
+
+    // The node stops (SIGSTOP) before it can read the order, then dies with it.
+    game.nodes[&doomed].signal("-STOP");
+    session.send(buy(2, "9.02"));
+    std::thread::sleep(Duration::from_millis(500));
+    game.kill(doomed);
+    assert!(
+        session.read_until(has_result(json!(2))),
+        "{}",
+        session.debug()
+    );
+    let result = session.seen.last().unwrap().clone();
+    assert_eq!(result["ok"], true, "{result}\n{}", session.debug());
+    let tx = result["tx"].as_str().unwrap().to_string();
+    assert!(
+        session.seen.iter().any(|l| l["event"] == "reconnected"),
+        "{}",
+        session.debug()
+    );
+
+    // The new node holds its receipt, the same one.
+    session.send(json!({"id": 3, "cmd": "receipt", "tx": tx}));
+    assert!(
+        session.read_until(has_result(json!(3))),
+        "{}",
+        session.debug()
+    );
+    let receipt = session.seen.last().unwrap().clone();
+    assert_eq!(receipt["ok"], true, "{receipt}");
+    assert_eq!(receipt["height"], result["height"], "{receipt}");
+    let (status, stderr) = session.finish(WAIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    eprintln!("settle test took {:?}", started.elapsed());
 }
 
 #[test]

@@ -61,6 +61,17 @@ impl NodeProcess {
         }
     }
 
+    /// Sends `signal` (`"-STOP"`, `"-CONT"`, ...) to the process, if it runs.
+    pub fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let sent = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(sent.success(), "kill {signal} failed");
+        }
+    }
+
     /// SIGTERM, then wait for a clean exit (SIGKILL after `within`); whether it exited 0.
     pub fn terminate(&mut self, within: Duration) -> bool {
         let Some(mut child) = self.child.take() else {

@@ -1,6 +1,7 @@
 //! The options every client command shares, and the connection they make: a
 //! participant's key, the game's genesis, a node.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -9,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
-use qraft_node::core::tx::{SignedTx, Tx, TxBody};
+use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
 use qraft_node::core::types::Ticker;
-use qraft_node::net::client::{Client, ClientError, Pipeline};
+use qraft_node::net::client::{Client, ClientError, PendingReceipt, Pipeline};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
 use qraft_tui::format::parse_price;
@@ -85,6 +86,13 @@ pub struct Ctx {
     pub timeout: Duration,
     /// The ordered submission pipeline, opened on first use (see [`super::sequence`]).
     pipeline: tokio::sync::OnceCell<Pipeline>,
+    /// Transactions sent on this connection and not answered yet, by hash: what a
+    /// successor sends again when this connection is lost (see [`Ctx::reconnect`]).
+    /// Bounded by the commands in flight: each holds at most one.
+    in_flight: Mutex<HashMap<TxHash, SignedTx>>,
+    /// The receipts awaited for the transactions a lost predecessor left in flight, sent
+    /// again on this connection (taken by [`Ctx::take_resent`]).
+    resent: Mutex<HashMap<TxHash, PendingReceipt>>,
 }
 
 #[derive(Default)]
@@ -159,6 +167,8 @@ impl Ctx {
             nonce: Mutex::new(Nonces::default()),
             timeout,
             pipeline: tokio::sync::OnceCell::new(),
+            in_flight: Mutex::default(),
+            resent: Mutex::default(),
         }))
     }
 
@@ -201,7 +211,10 @@ impl Ctx {
                 Ok(Ok(client)) => {
                     let next = self.successor(client);
                     match tokio::time::timeout_at(deadline, next.sync_nonce()).await {
-                        Ok(Ok(())) => return Ok(Arc::new(next)),
+                        Ok(Ok(())) => {
+                            let _ = tokio::time::timeout_at(deadline, next.resend_from(self)).await;
+                            return Ok(Arc::new(next));
+                        }
                         Ok(Err(failure)) => last_error = failure.message,
                         Err(_) => last_error = format!("{} did not answer", next.node_name()),
                     }
@@ -241,6 +254,69 @@ impl Ctx {
             prices: Mutex::new(self.prices.lock().expect("prices lock").clone()),
             timeout: self.timeout,
             pipeline: tokio::sync::OnceCell::new(),
+            in_flight: Mutex::default(),
+            resent: Mutex::default(),
+        }
+    }
+
+    /// Notes that `tx` is being sent on this connection; its answer is awaited.
+    pub fn sending(&self, tx: &SignedTx) {
+        self.in_flight
+            .lock()
+            .expect("in-flight lock")
+            .insert(tx.hash(), tx.clone());
+    }
+
+    /// Notes that transaction `hash` got its answer (or was never sent).
+    pub fn answered(&self, hash: &TxHash) {
+        self.in_flight.lock().expect("in-flight lock").remove(hash);
+    }
+
+    /// The transaction `hash` as signed, if it was sent on this connection and not
+    /// answered.
+    pub fn unanswered(&self, hash: &TxHash) -> Option<SignedTx> {
+        self.in_flight
+            .lock()
+            .expect("in-flight lock")
+            .get(hash)
+            .cloned()
+    }
+
+    /// The receipt awaited for transaction `hash`, if a lost predecessor left it in
+    /// flight and this connection sent it again.
+    pub fn take_resent(&self, hash: &TxHash) -> Option<PendingReceipt> {
+        self.resent.lock().expect("resent lock").remove(hash)
+    }
+
+    /// Sends again, on this connection's pipeline, every transaction `lost` left in
+    /// flight, in nonce order, before anything new is sent here: a transaction is applied
+    /// at most once (its nonce makes a second copy stale), so a copy that is already in
+    /// the chain costs nothing, and one the dead node took with it gets applied instead
+    /// of left in doubt. Best effort: what cannot be sent is settled by lookup.
+    async fn resend_from(&self, lost: &Ctx) {
+        let mut txs: Vec<SignedTx> = lost
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .values()
+            .cloned()
+            .collect();
+        if txs.is_empty() {
+            return;
+        }
+        txs.sort_by_key(|tx| tx.tx.nonce);
+        let Ok(pipeline) = self.pipeline().await else {
+            return;
+        };
+        for tx in txs {
+            let Ok(pending) = pipeline.submit(&tx).await else {
+                return;
+            };
+            self.sending(&tx);
+            self.resent
+                .lock()
+                .expect("resent lock")
+                .insert(tx.hash(), pending);
         }
     }
 

@@ -8,7 +8,8 @@
 //! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-learner|promote|remove`.
 //! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md);
 //!   [`sequence`] keeps its transactions in order, [`link`] its connection up.
-//! - [`submit`]: signing, submitting and retrying transactions.
+//! - [`submit`]: signing, submitting and retrying transactions; [`settle`]: settling one
+//!   whose connection was lost with it in flight.
 //! - [`render`]: one rendering of everything, as text and as JSON, for all of the above.
 //! - [`output`]: printing, failures and exit codes; [`market`]: prices in ticks.
 
@@ -22,6 +23,7 @@ pub mod query;
 pub mod render;
 pub mod sequence;
 pub mod session;
+pub mod settle;
 pub mod submit;
 
 pub use output::{EXIT_CODES_HELP, exit_code};

@@ -14,7 +14,6 @@
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
 
 use clap::Args;
 use qraft_node::core::genesis::NodeSpec;
@@ -35,6 +34,7 @@ use super::output::{Failure, Report, Status, json_line};
 use super::query;
 use super::render;
 use super::sequence::{Sequencer, TURN};
+use super::settle::settle;
 
 /// The session's exit codes, for its `--help`.
 pub const EXIT_CODES_HELP: &str = "\
@@ -572,25 +572,28 @@ async fn forward(ctx: &Ctx, subscription: &mut Subscription, out: &Out) -> Ended
 
 /// The most times a command is run again on a new connection after losing its own.
 const MAX_RERUNS: u32 = 3;
-/// How long to look for the receipt of a transaction in flight when its connection was
-/// lost (at most `--timeout`).
-const RECEIPT_WAIT: Duration = Duration::from_secs(10);
-const RECEIPT_RETRY_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs `command` on the session's connection. When that connection is lost under it:
 /// a command that did nothing yet (a query, a transaction not sent) runs again on the
-/// next connection; a transaction that may have been sent is looked up by its hash
-/// there, so its result is its receipt, or says its outcome is unknown.
+/// next connection; a transaction that may have been sent is settled (see [`settle`]):
+/// its result is its receipt, or that it was not applied, or (rarely) unknown. So is a
+/// transaction whose node did not answer in time.
 async fn run_command(link: &Link, command: Command) -> Result<Report, Failure> {
     let mut reruns = 0;
     loop {
         let ctx = link.current()?;
         let failure = match execute(&ctx, command.clone()).await {
             Err(failure) if is_lost(link, &ctx) => failure,
+            // A transaction whose node did not answer in time: settled like one in flight
+            // on a lost connection. (A `receipt` query's "unknown" is its answer.)
+            Err(failure) if failure.status == Status::Unknown && command.is_transaction() => {
+                failure
+            }
             other => return other,
         };
         match after_loss(&failure) {
-            AfterLoss::LookUp(tx) => return look_up(link, ctx, &tx, failure).await,
+            AfterLoss::LookUp(tx) => return settle(link, ctx, &tx, failure).await,
+            AfterLoss::Rerun if !is_lost(link, &ctx) => return Err(failure),
             AfterLoss::Rerun if reruns < MAX_RERUNS => {
                 reruns += 1;
                 // Wait for the next connection; none: this failure stands.
@@ -611,7 +614,7 @@ fn is_lost(link: &Link, ctx: &Arc<Ctx>) -> bool {
 /// What to do about a command that failed as its connection was lost.
 #[derive(Debug, PartialEq)]
 enum AfterLoss {
-    /// A transaction that may have been sent: look up its receipt (hash in hex).
+    /// A transaction that may have been sent: settle its outcome (hash in hex).
     LookUp(String),
     /// Nothing happened: run it again.
     Rerun,
@@ -630,48 +633,6 @@ fn after_loss(failure: &Failure) -> AfterLoss {
         Status::Error => AfterLoss::Rerun,
         Status::Usage | Status::Refused | Status::Rejected => AfterLoss::Stands,
     }
-}
-
-/// The outcome of transaction `tx`, sent on the lost connection `lost`: its receipt, from
-/// the connections that follow, within [`RECEIPT_WAIT`]; or unknown.
-async fn look_up(
-    link: &Link,
-    mut lost: Arc<Ctx>,
-    tx: &str,
-    failure: Failure,
-) -> Result<Report, Failure> {
-    let wait = RECEIPT_WAIT.min(lost.timeout);
-    let deadline = tokio::time::Instant::now() + wait;
-    let lost_name = lost.node_name();
-    let mut last = failure.message.clone();
-    loop {
-        let ctx = match tokio::time::timeout_at(deadline, link.after(&lost)).await {
-            Ok(Ok(ctx)) => ctx,
-            Ok(Err(down)) => {
-                last = down.message;
-                break;
-            }
-            Err(_) => break,
-        };
-        match tokio::time::timeout_at(deadline, query::receipt(&ctx, tx)).await {
-            Ok(Ok(report)) => return Ok(report),
-            Ok(Err(found)) if found.status == Status::Rejected => return Err(found),
-            Ok(Err(not_yet)) => last = not_yet.message,
-            Err(_) => break,
-        }
-        if ctx.client.is_closed() {
-            lost = ctx;
-        } else if tokio::time::Instant::now() + RECEIPT_RETRY_EVERY < deadline {
-            tokio::time::sleep(RECEIPT_RETRY_EVERY).await;
-        } else {
-            break;
-        }
-    }
-    Err(Failure::unknown(format!(
-        "the connection to {lost_name} was lost with transaction {tx} in flight, and no receipt for it turned up within {}s ({last}): its outcome is unknown; look it up with `qraft receipt {tx}` before resubmitting",
-        wait.as_secs()
-    ))
-    .with("tx", tx))
 }
 
 /// A price given as "12.50" or 12.5.

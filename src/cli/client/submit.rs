@@ -21,6 +21,23 @@ const NONCE_RETRIES: u32 = 3;
 const LEADER_WAIT: Duration = Duration::from_secs(5);
 const LEADER_RETRY_EVERY: Duration = Duration::from_millis(200);
 
+/// Whether a submission that ended with `answer` may have reached the node without an
+/// answer coming back: its outcome is unknown until settled. (A connection error means
+/// the transaction was never written: it is signed again when run again.)
+fn may_have_been_sent(
+    answer: &Result<Result<CommittedView, ClientError>, tokio::time::error::Elapsed>,
+) -> bool {
+    matches!(
+        answer,
+        Err(_)
+            | Ok(Err(ClientError::Frame(_)
+                | ClientError::NoAnswer
+                | ClientError::Submit(
+                    SubmitFailure::Timeout(_) | SubmitFailure::Stopped
+                )))
+    )
+}
+
 /// Submits `body` and renders its receipt: accepted is a report, rejected a failure
 /// (exit 3).
 pub async fn transact(ctx: &Ctx, body: TxBody) -> Result<Report, Failure> {
@@ -49,25 +66,33 @@ pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> 
             Some(Some(turn)) => {
                 turn.wait().await;
                 let tx = ctx.sign(body.clone());
-                let hash = tx.hash();
                 let sent = ctx.pipeline().await?.submit(&tx).await;
                 drop(turn);
                 let answer = match sent {
-                    Ok(pending) => tokio::time::timeout(ctx.timeout, pending.wait()).await,
+                    Ok(pending) => {
+                        // Written: if this connection is lost now, its successor sends
+                        // the transaction again (see `Ctx::reconnect`).
+                        ctx.sending(&tx);
+                        tokio::time::timeout(ctx.timeout, pending.wait()).await
+                    }
                     Err(err) => Ok(Err(err)),
                 };
-                (hash, answer)
+                (tx, answer)
             }
             _ => {
                 let tx = ctx.sign(body.clone());
-                let hash = tx.hash();
-                (
-                    hash,
-                    tokio::time::timeout(ctx.timeout, ctx.client.submit(tx)).await,
-                )
+                let answer = tokio::time::timeout(ctx.timeout, ctx.client.submit(tx.clone())).await;
+                (tx, answer)
             }
         };
-        let (hash, answer) = answer;
+        let (tx, answer) = answer;
+        let hash = tx.hash();
+        if may_have_been_sent(&answer) {
+            // Kept for settling its outcome after a lost connection (see `settle`).
+            ctx.sending(&tx);
+        } else {
+            ctx.answered(&hash);
+        }
         let failure = match answer {
             Err(_) => {
                 return Err(Failure::unknown(format!(

@@ -1,0 +1,187 @@
+//! Settling a transaction whose outcome is in doubt: sent on a connection that was lost
+//! (or whose node did not answer in time) before its receipt came back.
+//!
+//! A transaction is applied at most once: it carries its signer's nonce, a node refuses
+//! one whose nonce the game has passed, and a second copy that reaches a block anyway is
+//! rejected there as stale without replacing the first copy's receipt. So the identical
+//! signed transaction may be sent again, to the node the session moved to (the
+//! successor connection sends every transaction left in flight first thing, see
+//! `Ctx::reconnect`), and its outcome settled:
+//!
+//! - its receipt (from the copy sent again, or looked up by hash): accepted, or rejected
+//!   by the exchange;
+//! - or a definite "not applied": the game's last nonce from this key has passed the
+//!   transaction's, and (asked after that, on the same node) the node holds no receipt
+//!   for it. A transaction whose nonce has been passed can never be applied, so it
+//!   never was.
+//!
+//! Only when neither turns up within [`SETTLE_WAIT`] is the outcome unknown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use qraft_node::core::exchange::receipt::Outcome;
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::hash::Hash32;
+use qraft_node::core::tx::{SignedTx, TxHash};
+use qraft_node::net::client::ClientError;
+use qraft_node::net::proto::{CommittedView, Request, Response};
+
+use super::connect::{Ctx, not_a_participant, unexpected};
+use super::link::Link;
+use super::output::{Failure, Report, Status};
+use super::query;
+use super::render;
+
+/// How long to settle a transaction in doubt (at most `--timeout`): a failover, a
+/// reconnection and a block, with room to spare.
+pub const SETTLE_WAIT: Duration = Duration::from_secs(20);
+/// The pause between rounds of settling on a connection that has not answered yet.
+const SETTLE_RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// What one round of settling on one connection found.
+enum Round {
+    /// The outcome: a receipt (accepted is a report, rejected a failure) or not applied.
+    Settled(Result<Report, Failure>),
+    /// Nothing definite yet: why.
+    NotYet(String),
+}
+
+/// The outcome of transaction `tx` (hash in hex), in doubt since `failure` on connection
+/// `since`: settled on that connection if it still serves, else on the ones after it.
+pub async fn settle(
+    link: &Link,
+    since: Arc<Ctx>,
+    tx: &str,
+    failure: Failure,
+) -> Result<Report, Failure> {
+    let Some(hash) = Hash32::from_hex(tx) else {
+        return Err(failure);
+    };
+    let signed = since.unanswered(&hash);
+    let wait = SETTLE_WAIT.min(since.timeout);
+    let deadline = tokio::time::Instant::now() + wait;
+    let first_node = since.node_name();
+    let mut last = failure.message.clone();
+    let origin = since.clone();
+    let mut current = since;
+    loop {
+        let serving = !current.client.is_closed() && link.is_current(&current);
+        let ctx = if serving {
+            current.clone()
+        } else {
+            match tokio::time::timeout_at(deadline, link.after(&current)).await {
+                Ok(Ok(next)) => next,
+                Ok(Err(down)) => {
+                    last = down.message;
+                    break;
+                }
+                Err(_) => break,
+            }
+        };
+        match tokio::time::timeout_at(deadline, round(&ctx, &hash, tx, signed.as_ref())).await {
+            Ok(Round::Settled(result)) => {
+                ctx.answered(&hash);
+                origin.answered(&hash);
+                return result;
+            }
+            Ok(Round::NotYet(why)) => last = why,
+            Err(_) => break,
+        }
+        let closed = ctx.client.is_closed();
+        current = ctx;
+        if !closed {
+            if tokio::time::Instant::now() + SETTLE_RETRY_EVERY >= deadline {
+                break;
+            }
+            tokio::time::sleep(SETTLE_RETRY_EVERY).await;
+        }
+    }
+    // Unknown: no connection sends it again from now on.
+    origin.answered(&hash);
+    current.answered(&hash);
+    Err(Failure::unknown(format!(
+        "transaction {tx} was in flight on {first_node} when it stopped answering ({}), and neither its receipt nor proof that it was not applied turned up within {}s ({last}): its outcome is unknown; look it up with `qraft receipt {tx}` before resubmitting",
+        failure.message,
+        wait.as_secs()
+    ))
+    .with("tx", tx))
+}
+
+/// One round on `ctx`: the receipt of the copy sent again on reconnecting, else the
+/// nonce and the receipt by hash, else the transaction sent again.
+async fn round(ctx: &Ctx, hash: &TxHash, tx: &str, signed: Option<&SignedTx>) -> Round {
+    if let Some(pending) = ctx.take_resent(hash)
+        && let Some(round) = from_copy(ctx, signed, pending.wait().await).await
+    {
+        return round;
+    }
+    // The nonce first, then the receipt: if the nonce had passed before the receipt was
+    // asked for, a missing receipt means it never will be applied.
+    let passed = match signed {
+        Some(signed) => match last_nonce(ctx).await {
+            Ok(last) => last >= signed.tx.nonce,
+            Err(failure) => return Round::NotYet(failure.message),
+        },
+        None => false,
+    };
+    match query::receipt(ctx, tx).await {
+        Ok(report) => return Round::Settled(Ok(report)),
+        Err(found) if found.status == Status::Rejected => return Round::Settled(Err(found)),
+        Err(missing) if missing.status == Status::Unknown => {}
+        Err(trouble) => return Round::NotYet(trouble.message),
+    }
+    if passed {
+        return Round::Settled(Err(not_applied(tx)));
+    }
+    let Some(signed) = signed else {
+        return Round::NotYet(format!("{} has no receipt for it yet", ctx.node_name()));
+    };
+    let answer = ctx.client.submit(signed.clone()).await;
+    match from_copy(ctx, Some(signed), answer).await {
+        Some(round) => round,
+        None => Round::NotYet(format!(
+            "{} has no receipt for it yet; it was sent again",
+            ctx.node_name()
+        )),
+    }
+}
+
+/// The outcome, if definite, of a copy of the transaction sent again. A copy refused
+/// (its nonce passed, a duplicate of one waiting, no leader) or rejected as stale says
+/// nothing of the first copy: the lookup settles those.
+async fn from_copy(
+    ctx: &Ctx,
+    signed: Option<&SignedTx>,
+    answer: Result<CommittedView, ClientError>,
+) -> Option<Round> {
+    let committed = answer.ok()?;
+    if matches!(
+        committed.receipt.outcome,
+        Outcome::Rejected(Rejection::StaleNonce { .. })
+    ) {
+        return None;
+    }
+    let body = &signed?.tx.body;
+    let prices = ctx.prices(render::symbols_of(body, &committed)).await;
+    Some(Round::Settled(render::outcome(&prices, body, &committed)))
+}
+
+/// The last nonce the game has applied from this key.
+async fn last_nonce(ctx: &Ctx) -> Result<u64, Failure> {
+    match ctx.ask(&Request::Account).await? {
+        Response::Account(Some(account)) => Ok(account.last_nonce),
+        Response::Account(None) => Err(not_a_participant()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The answer for a transaction that was not applied and never will be.
+fn not_applied(tx: &str) -> Failure {
+    Failure::refused(format!(
+        "transaction {tx} was not applied, and never will be: the game has passed its nonce without it; nothing happened, send it again to retry"
+    ))
+    .with("reason", "not_applied")
+    .with("retryable", true)
+    .with("tx", tx)
+}
