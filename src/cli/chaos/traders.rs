@@ -155,7 +155,8 @@ impl Traders {
             let reader = {
                 let tally = tally.clone();
                 let pending = pending.clone();
-                std::thread::spawn(move || read_results(i, stdout, &tally, &pending))
+                let events = game.dir.join(format!("session{i}.events"));
+                std::thread::spawn(move || read_results(i, stdout, &tally, &pending, &events))
             };
             let writer = {
                 let stop = stop.clone();
@@ -275,12 +276,23 @@ fn read_results(
     stdout: std::process::ChildStdout,
     tally: &Mutex<Tally>,
     pending: &Mutex<BTreeMap<(usize, u64), ()>>,
+    events: &std::path::Path,
 ) {
+    // The session's events, each with the time it was read, to line up with the nodes'
+    // logs when a stall is looked into.
+    let mut events = fs::File::create(events).ok();
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         let Ok(value) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
+        if value.get("event").is_some()
+            && let Some(file) = events.as_mut()
+        {
+            use std::io::Write as _;
+            let now = super::faults::time_of_day(super::faults::wall_clock_ms());
+            let _ = writeln!(file, "{now} {line}");
+        }
         if value.get("event").and_then(Value::as_str) == Some("reconnected") {
             tally.lock().expect("tally lock").reconnections += 1;
             continue;
