@@ -103,6 +103,7 @@ impl Store {
     /// `MemStorage::new_with_conf_state`). A reopened store ignores `initial` and recovers
     /// everything from disk.
     pub fn open(dir: &Path, initial: ConfState) -> Result<Store, StoreError> {
+        let started = std::time::Instant::now();
         let db = Database::builder(dir).open()?;
         let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let mut store = Store {
@@ -129,6 +130,12 @@ impl Store {
                 ));
             }
         }
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            first_index = store.log.first_index(),
+            last_index = store.log.last_index(),
+            "store opened"
+        );
         Ok(store)
     }
 
