@@ -206,8 +206,9 @@ async fn restart_a_follower(
     let address = cluster.game.address(id);
     let deadline = started + RESTART_DEADLINE;
 
+    let targets = [address];
     let client = loop {
-        let attempt = Client::connect(&genesis, observer_key.clone(), &[address.clone()]);
+        let attempt = Client::connect(&genesis, observer_key.clone(), &targets);
         if let Ok(Ok(client)) = tokio::time::timeout(CONNECT_ATTEMPT, attempt).await {
             break client;
         }
