@@ -19,6 +19,7 @@
 //! max_batch_delay_ms = 2
 //! mempool_capacity = 100000
 //! snapshot_every_blocks = 1000
+//! snapshot_every_txs = 20000
 //! ```
 //!
 //! Errors name the file, the line and column, and the field.
@@ -61,6 +62,7 @@ pub struct Tuning {
     pub max_batch_delay_ms: Option<u64>,
     pub mempool_capacity: Option<usize>,
     pub snapshot_every_blocks: Option<u64>,
+    pub snapshot_every_txs: Option<u64>,
 }
 
 impl Tuning {
@@ -74,6 +76,7 @@ impl Tuning {
             max_batch_delay_ms,
             mempool_capacity,
             snapshot_every_blocks,
+            snapshot_every_txs,
         } = self.clone();
         if let Some(v) = tick_ms {
             config.tick_ms = v;
@@ -95,6 +98,9 @@ impl Tuning {
         }
         if let Some(v) = snapshot_every_blocks {
             config.snapshot_every_blocks = v;
+        }
+        if let Some(v) = snapshot_every_txs {
+            config.snapshot_every_txs = v;
         }
     }
 }

@@ -134,6 +134,8 @@ pub struct Replica {
     applied_index: u64,
     applied_term: u64,
     blocks_since_snapshot: u64,
+    /// Transactions applied since the last snapshot (made or installed), or since start.
+    txs_since_snapshot: u64,
     /// A snapshot is wanted at the next opportunity (the membership changed).
     snapshot_due: bool,
     role: Role,
@@ -250,6 +252,7 @@ impl Replica {
             applied_index,
             applied_term,
             blocks_since_snapshot: 0,
+            txs_since_snapshot: 0,
             snapshot_due: false,
             role,
             leader: None,
