@@ -236,7 +236,9 @@ async fn restart_a_follower(
             }
         }
         if Instant::now() > deadline {
-            bail!("node{id} did not apply height {height} and know a leader within {RESTART_DEADLINE:?}");
+            bail!(
+                "node{id} did not apply height {height} and know a leader within {RESTART_DEADLINE:?}"
+            );
         }
         tokio::time::sleep(POLL_EVERY).await;
     }

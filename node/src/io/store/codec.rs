@@ -105,7 +105,13 @@ pub(super) fn encode_term(term: u64) -> [u8; 8] {
 pub(super) fn decode_term(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
-        .map_err(|_| corrupt(RAFT_TERMS, key, format!("{} bytes, expected 8", bytes.len())))
+        .map_err(|_| {
+            corrupt(
+                RAFT_TERMS,
+                key,
+                format!("{} bytes, expected 8", bytes.len()),
+            )
+        })
 }
 
 /// The `truncated` record: the index and term of the entry just before the first one.

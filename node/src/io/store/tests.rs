@@ -772,7 +772,9 @@ fn a_store_of_the_format_before_raft_terms_gets_its_terms_when_opened() {
         for index in 1..=9 {
             terms.remove(u64_key(index)).unwrap();
         }
-        open("raft_state").insert("format", "qraft-store-1").unwrap();
+        open("raft_state")
+            .insert("format", "qraft-store-1")
+            .unwrap();
         db.persist(fjall::PersistMode::SyncAll).unwrap();
     }
     let s = Store::open(dir.path(), voters(&[1])).unwrap();
@@ -804,6 +806,10 @@ fn entries_are_read_from_disk_and_cut_to_the_size_asked() {
     let s = Store::open(dir.path(), voters(&[1])).unwrap();
     assert_eq!(s.entries(1, 7, None, ctx()).unwrap(), big);
     assert_eq!(s.entries(2, 7, Some(2 * size), ctx()).unwrap(), big[1..3]);
-    assert_eq!(s.entries(2, 7, Some(1), ctx()).unwrap(), big[1..2], "one at least");
+    assert_eq!(
+        s.entries(2, 7, Some(1), ctx()).unwrap(),
+        big[1..2],
+        "one at least"
+    );
     assert_eq!(s.entries(4, 4, Some(1), ctx()).unwrap(), []);
 }

@@ -6,8 +6,8 @@ use raft::prelude::{ConfState, Entry, HardState};
 
 use super::codec::{
     BLOCKS, KEY_CONF_STATE, KEY_HARD_STATE, KEY_TRUNCATED, MAX_INDEX, MAX_KEY_LEN, META, RAFT_LOG,
-    RAFT_STATE, RECEIPTS, SNAPSHOTS, check_value_len, encode, encode_term,
-    encode_truncated, u64_key,
+    RAFT_STATE, RECEIPTS, SNAPSHOTS, check_value_len, encode, encode_term, encode_truncated,
+    u64_key,
 };
 use super::log::Log;
 use super::{Store, StoreError, WriteSet};
@@ -214,7 +214,8 @@ impl Store {
             batch.insert(&self.raft_terms, u64_key(e.index), encode_term(e.term));
         }
         let (old_first, old_last) = (self.log.first_index(), self.log.last_index());
-        let removed = (old_first..=old_last.min(p.first - 1)).chain(old_first.max(p.last + 1)..=old_last);
+        let removed =
+            (old_first..=old_last.min(p.first - 1)).chain(old_first.max(p.last + 1)..=old_last);
         for i in removed {
             batch.remove(&self.raft_log, u64_key(i));
             batch.remove(&self.raft_terms, u64_key(i));
