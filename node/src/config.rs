@@ -20,6 +20,7 @@
 //! mempool_capacity = 100000
 //! snapshot_every_blocks = 1000
 //! log_retention_entries = 50000
+//! snapshot_every_txs = 20000
 //! ```
 //!
 //! Errors name the file, the line and column, and the field.
@@ -64,6 +65,7 @@ pub struct Tuning {
     pub snapshot_every_blocks: Option<u64>,
     /// Raft log entries kept behind a snapshot (`ReplicaConfig::log_retention_entries`).
     pub log_retention_entries: Option<u64>,
+    pub snapshot_every_txs: Option<u64>,
 }
 
 impl Tuning {
@@ -78,6 +80,7 @@ impl Tuning {
             mempool_capacity,
             snapshot_every_blocks,
             log_retention_entries,
+            snapshot_every_txs,
         } = self.clone();
         if let Some(v) = tick_ms {
             config.tick_ms = v;
@@ -102,6 +105,9 @@ impl Tuning {
         }
         if let Some(v) = log_retention_entries {
             config.log_retention_entries = v;
+        }
+        if let Some(v) = snapshot_every_txs {
+            config.snapshot_every_txs = v;
         }
     }
 }

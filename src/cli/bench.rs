@@ -19,12 +19,14 @@ use qraft_node::net::proto::{Request, Response};
 use tokio::sync::Semaphore;
 
 mod hostile;
+mod restart;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Orders in the throughput run.
-    #[arg(long, default_value_t = 100_000)]
-    pub orders: usize,
+    /// Orders in the throughput run (100,000 unless given); with `--restart`, the one
+    /// length of chain to measure (10,000 and 1,000,000 unless given).
+    #[arg(long)]
+    pub orders: Option<usize>,
     /// Orders per second offered in the latency run.
     #[arg(long, default_value_t = 5_000)]
     pub rate: u64,
@@ -46,7 +48,15 @@ pub struct BenchArgs {
     /// nodes' peak memory and whether an election happened.
     #[arg(long)]
     pub hostile: bool,
+    /// Instead: build a chain of `--orders` orders, kill a follower and start it again;
+    /// prints the time its store took to open, the time until it serves with a leader
+    /// known and until it is caught up, and its resident memory.
+    #[arg(long, conflicts_with = "hostile")]
+    pub restart: bool,
 }
+
+/// Orders in the throughput run unless `--orders` says otherwise.
+const DEFAULT_THROUGHPUT_ORDERS: usize = 100_000;
 
 /// The node processes; killed when dropped.
 struct Nodes(Vec<Child>);
@@ -78,11 +88,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.hostile {
         return hostile::run(&args);
     }
+    if args.restart {
+        return restart::run(&args);
+    }
     let cluster = Cluster::start(&args, args.clients)?;
     let game = &cluster.game;
     // One nonce sequence per trader: the throughput run's orders, then the latency run's.
     let traders = game.game.traders.len();
-    let first = args.orders.div_ceil(traders);
+    let first = args
+        .orders
+        .unwrap_or(DEFAULT_THROUGHPUT_ORDERS)
+        .div_ceil(traders);
     let second = ((args.rate * args.seconds) as usize).div_ceil(traders);
     let mut throughput_orders = presign(game, first + second);
     let latency_orders: Vec<Vec<SignedTx>> = throughput_orders

@@ -120,6 +120,7 @@ impl Replica {
         self.applied_index = meta.index;
         self.applied_term = meta.term;
         self.blocks_since_snapshot = 0;
+        self.txs_since_snapshot = 0;
         self.verified.clear();
         self.events.push_back(ReplicaEvent::SnapshotInstalled {
             height: self.ledger.head().height,
@@ -237,6 +238,7 @@ impl Replica {
             write.receipts.push((receipt.tx.0, bytes));
         }
         self.blocks_since_snapshot += 1;
+        self.txs_since_snapshot += applied.receipts.len() as u64;
         self.note_registered_nodes(&applied);
         self.events
             .push_back(ReplicaEvent::Applied(Arc::new(applied)));
@@ -265,14 +267,20 @@ impl Replica {
             || matches!(self.store().receipt(&hash.0), Ok(Some(_)))
     }
 
-    /// Every `snapshot_every_blocks` blocks: snapshot the ledger at the applied index and
-    /// compact the log behind it, keeping the retention the config names (so a node away
-    /// for a few minutes catches up from the log: see [`super::retention`]).
+    /// Every `snapshot_every_blocks` blocks or `snapshot_every_txs` transactions, whichever
+    /// comes first: snapshot the ledger at the applied index and compact the log behind it,
+    /// keeping the retention the config names (so a node away for a few minutes catches up
+    /// from the log: see [`super::retention`]). What a restart applies again is what came
+    /// after the last snapshot, so the transactions bound its time.
     fn maybe_snapshot(&mut self, write: &mut WriteSet) {
-        if self.blocks_since_snapshot < self.config.snapshot_every_blocks && !self.snapshot_due {
+        if self.blocks_since_snapshot < self.config.snapshot_every_blocks
+            && self.txs_since_snapshot < self.config.snapshot_every_txs
+            && !self.snapshot_due
+        {
             return;
         }
         self.blocks_since_snapshot = 0;
+        self.txs_since_snapshot = 0;
         self.snapshot_due = false;
         let mut snapshot = Snapshot::default();
         snapshot.data = self.ledger.snapshot().into();

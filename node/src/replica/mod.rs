@@ -138,6 +138,8 @@ pub struct Replica {
     applied_index: u64,
     applied_term: u64,
     blocks_since_snapshot: u64,
+    /// Transactions applied since the last snapshot (made or installed), or since start.
+    txs_since_snapshot: u64,
     /// A snapshot is wanted at the next opportunity (the membership changed).
     snapshot_due: bool,
     role: Role,
@@ -275,6 +277,7 @@ impl Replica {
             applied_index,
             applied_term,
             blocks_since_snapshot: 0,
+            txs_since_snapshot: 0,
             snapshot_due: false,
             role,
             leader: None,
@@ -783,6 +786,58 @@ mod tests {
         run(&mut reopened, &mut clock2, |_| false);
         assert_eq!(reopened.ledger().head(), &head);
         assert!(reopened.block(height).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_snapshot_is_taken_every_snapshot_every_txs_transactions() {
+        let game = sample_game(&SampleOptions {
+            voters: 1,
+            ..SampleOptions::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ReplicaConfig::new(1);
+        config.tick_ms = 10;
+        config.snapshot_every_txs = 3;
+        let mut replica = Replica::open(config.clone(), &game.genesis, dir.path()).unwrap();
+        let mut clock = 0;
+        replica.campaign().unwrap();
+        assert!(run(&mut replica, &mut clock, |e| matches!(
+            e,
+            ReplicaEvent::RoleChanged {
+                role: Role::Leader,
+                ..
+            }
+        )));
+        let trader = &game.traders[0];
+        let snapshot_index = |replica: &Replica| {
+            let snapshot = replica.store().latest_snapshot();
+            snapshot.map(|s| s.get_metadata().index)
+        };
+        // One transaction a block: far from `snapshot_every_blocks`, the third one makes
+        // the snapshot.
+        for nonce in 1..=3 {
+            assert_eq!(snapshot_index(&replica), None, "before transaction {nonce}");
+            let tx = Tx {
+                signer: trader.public(),
+                nonce,
+                body: TxBody::CancelAll { symbol: None },
+            }
+            .sign(trader, &game.genesis.chain_id());
+            let hash = tx.hash();
+            replica.handle_submit(tx);
+            assert!(run(&mut replica, &mut clock, |e| match e {
+                ReplicaEvent::Applied(block) => block.receipts.iter().any(|r| r.tx == hash),
+                _ => false,
+            }));
+        }
+        let applied = replica.status().applied_index;
+        assert_eq!(snapshot_index(&replica), Some(applied));
+        let head = replica.ledger().head().clone();
+        drop(replica);
+        // A restart starts from it: nothing to apply again.
+        let reopened = Replica::open(config, &game.genesis, dir.path()).unwrap();
+        assert_eq!(reopened.status().applied_index, applied);
+        assert_eq!(reopened.ledger().head(), &head);
     }
 
     #[test]

@@ -73,7 +73,10 @@ impl Cluster {
         let child = Command::new(&self.exe)
             .args(["run", "--headless", "--config"])
             .arg(self.game.config(id))
-            .env("RUST_LOG", std::env::var("QRAFT_CHAOS_NODE_LOG").unwrap_or_else(|_| "info".to_string()))
+            .env(
+                "RUST_LOG",
+                std::env::var("QRAFT_CHAOS_NODE_LOG").unwrap_or_else(|_| "info".to_string()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -3,6 +3,7 @@
 //! | keyspace     | key                          | value                                  |
 //! |--------------|------------------------------|----------------------------------------|
 //! | `raft_log`   | index, u64 big-endian        | `Entry` (protobuf)                     |
+//! | `raft_terms` | index, u64 big-endian        | the entry's term, u64 big-endian       |
 //! | `raft_state` | `"format"`                   | [`FORMAT`]                             |
 //! | `raft_state` | `"hard_state"`               | `HardState` (protobuf)                 |
 //! | `raft_state` | `"conf_state"`               | `ConfState` (protobuf)                 |
@@ -12,6 +13,9 @@
 //! | `snapshots`  | index, u64 big-endian        | `Snapshot` with its data (protobuf); only the latest is kept |
 //! | `meta`       | UTF-8 name                   | bytes (opaque)                         |
 //!
+//! `raft_terms` holds every entry's term beside the entry, written and removed in the same
+//! batches, so opening a store reads 8 bytes an entry rather than the entries themselves.
+//!
 //! Big-endian keys make range scans come out in index and height order. Protobuf is used
 //! because raft-rs' types already speak it; this is our own disk, never the network.
 
@@ -20,6 +24,7 @@ use protobuf::Message;
 use super::error::{StoreError, corrupt};
 
 pub(super) const RAFT_LOG: &str = "raft_log";
+pub(super) const RAFT_TERMS: &str = "raft_terms";
 pub(super) const RAFT_STATE: &str = "raft_state";
 pub(super) const BLOCKS: &str = "blocks";
 pub(super) const RECEIPTS: &str = "receipts";
@@ -32,7 +37,10 @@ pub(super) const KEY_CONF_STATE: &[u8] = b"conf_state";
 pub(super) const KEY_TRUNCATED: &[u8] = b"truncated";
 
 /// The version of this layout, stored under `raft_state/format`.
-pub(super) const FORMAT: &[u8] = b"qraft-store-1";
+pub(super) const FORMAT: &[u8] = b"qraft-store-2";
+/// The layout before `raft_terms`: opening such a store writes the terms of its log
+/// once, then the current format.
+pub(super) const FORMAT_WITHOUT_TERMS: &[u8] = b"qraft-store-1";
 
 /// The largest log index the store accepts, so index arithmetic can never overflow.
 pub(super) const MAX_INDEX: u64 = i64::MAX as u64;
@@ -86,6 +94,24 @@ pub(super) fn decode<M: Message>(
     bytes: &[u8],
 ) -> Result<M, StoreError> {
     M::parse_from_bytes(bytes).map_err(|e| corrupt(keyspace, key, format!("undecodable: {e}")))
+}
+
+/// A `raft_terms` value.
+pub(super) fn encode_term(term: u64) -> [u8; 8] {
+    term.to_be_bytes()
+}
+
+/// Reads back an [`encode_term`] value stored at `key`.
+pub(super) fn decode_term(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| {
+            corrupt(
+                RAFT_TERMS,
+                key,
+                format!("{} bytes, expected 8", bytes.len()),
+            )
+        })
 }
 
 /// The `truncated` record: the index and term of the entry just before the first one.

@@ -1,6 +1,6 @@
 //! Errors of the store, and how a record's key is named in them.
 
-use super::codec::{BLOCKS, RAFT_LOG, SNAPSHOTS};
+use super::codec::{BLOCKS, RAFT_LOG, RAFT_TERMS, SNAPSHOTS};
 
 /// What can go wrong in the [`Store`](super::Store).
 ///
@@ -98,7 +98,7 @@ fn past_snapshot(snapshot_index: Option<u64>) -> String {
 /// printable, hex otherwise.
 pub(super) fn describe_key(keyspace: &str, key: &[u8]) -> String {
     if let Ok(b) = <[u8; 8]>::try_from(key)
-        && [RAFT_LOG, BLOCKS, SNAPSHOTS].contains(&keyspace)
+        && [RAFT_LOG, RAFT_TERMS, BLOCKS, SNAPSHOTS].contains(&keyspace)
     {
         return u64::from_be_bytes(b).to_string();
     }

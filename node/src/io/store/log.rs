@@ -1,27 +1,38 @@
-//! The in-memory mirror of the Raft log, which serves raft-rs' reads.
+//! The Raft log: an in-memory index of its terms, and its entries read from disk.
+//!
+//! Only the term of each entry is kept in memory (8 bytes an entry), so the store's
+//! memory does not grow with the size of the entries (a batch is up to 1 MiB) nor much
+//! with the length of the log kept behind a snapshot. Entries are read from the
+//! `raft_log` keyspace when raft-rs asks for them; the newest sit in fjall's memtable.
 
 use std::collections::VecDeque;
 
+use fjall::Keyspace;
 use protobuf::Message as _;
 use raft::prelude::Entry;
 use raft::{Error, NO_LIMIT, StorageError};
 
-/// The log from the first index on, plus the term of the entry just before it.
+use super::StoreError;
+use super::codec::{RAFT_LOG, decode, parse_u64_key, u64_key};
+use super::error::corrupt;
+
+/// The terms of the log from the first index on, plus the term of the entry just before
+/// it.
 ///
-/// Invariant: `entries[i].index == first + i`, and `first >= 1`.
+/// Invariant: `terms[i]` is the term of the entry at `first + i`, and `first >= 1`.
 #[derive(Debug)]
 pub(super) struct Log {
-    entries: VecDeque<Entry>,
+    terms: VecDeque<u64>,
     first: u64,
     /// The term of the entry at `first - 1` (the last compacted entry, or the snapshot's).
     trunc_term: u64,
 }
 
 impl Log {
-    pub(super) fn new(first: u64, trunc_term: u64, entries: VecDeque<Entry>) -> Log {
+    pub(super) fn new(first: u64, trunc_term: u64, terms: VecDeque<u64>) -> Log {
         debug_assert!(first >= 1);
         Log {
-            entries,
+            terms,
             first,
             trunc_term,
         }
@@ -32,17 +43,17 @@ impl Log {
     }
 
     pub(super) fn last_index(&self) -> u64 {
-        self.first - 1 + self.entries.len() as u64
+        self.first - 1 + self.terms.len() as u64
     }
 
     pub(super) fn trunc_term(&self) -> u64 {
         self.trunc_term
     }
 
-    /// The entry at `index`, if it is in the log.
-    pub(super) fn get(&self, index: u64) -> Option<&Entry> {
+    /// The term of the entry at `index`, if it is in the log.
+    pub(super) fn entry_term(&self, index: u64) -> Option<u64> {
         let offset = usize::try_from(index.checked_sub(self.first)?).ok()?;
-        self.entries.get(offset)
+        self.terms.get(offset).copied()
     }
 
     /// The term at `index`: the entry's, or the retained one just before the first index.
@@ -53,16 +64,18 @@ impl Log {
         if index < self.first {
             return Err(Error::Store(StorageError::Compacted));
         }
-        match self.get(index) {
-            Some(e) => Ok(e.term),
+        match self.entry_term(index) {
+            Some(term) => Ok(term),
             None => Err(Error::Store(StorageError::Unavailable)),
         }
     }
 
-    /// Entries in `[low, high)`, cut to `max_size` exactly like `raft::util::limit_size`,
-    /// cloning only the entries returned (entry data is shared, not copied).
+    /// Entries in `[low, high)` read from `raft_log`, cut to `max_size` exactly like
+    /// `raft::util::limit_size` (the first entry always, then entries while the total
+    /// stays within `max_size`), reading no entry past the cut.
     pub(super) fn entries(
         &self,
+        raft_log: &Keyspace,
         low: u64,
         high: u64,
         max_size: Option<u64>,
@@ -74,57 +87,89 @@ impl Log {
         if high > self.last_index() + 1 || low > high {
             return Err(Error::Store(StorageError::Unavailable));
         }
-        let lo = (low - self.first) as usize;
-        let hi = (high - self.first) as usize;
-        let range = self.entries.range(lo..hi);
-        let n = limited_len(range.clone(), hi - lo, max_size);
-        Ok(range.take(n).cloned().collect())
+        let max = match max_size {
+            None | Some(NO_LIMIT) => None,
+            Some(max) => Some(max),
+        };
+        let mut out = Vec::with_capacity((high - low).min(MAX_PREALLOCATED_ENTRIES) as usize);
+        if low == high {
+            return Ok(out);
+        }
+        let mut size = 0u64;
+        for guard in raft_log.range(u64_key(low)..u64_key(high)) {
+            let entry = read_entry(guard, low + out.len() as u64).map_err(storage_error)?;
+            size += u64::from(entry.compute_size());
+            if !out.is_empty() && max.is_some_and(|max| size > max) {
+                break;
+            }
+            out.push(entry);
+        }
+        let read = low + out.len() as u64;
+        let cut = max.is_some() && read < high;
+        if !cut && read != high {
+            // The terms say the entry is there, the disk does not have it.
+            return Err(storage_error(corrupt(
+                RAFT_LOG,
+                &u64_key(read),
+                "missing, though the log's terms include it",
+            )));
+        }
+        Ok(out)
     }
 
     /// Drops everything: the log restarts after a snapshot at `index` with `term`.
     pub(super) fn reset(&mut self, index: u64, term: u64) {
-        self.entries.clear();
+        self.terms.clear();
         self.first = index + 1;
         self.trunc_term = term;
     }
 
-    /// Appends `ents`, which start in `[first, last + 1]` and are consecutive, dropping
-    /// the old entries from the first new index on.
-    pub(super) fn append(&mut self, ents: Vec<Entry>) {
-        let Some(e0) = ents.first() else { return };
-        let keep = (e0.index - self.first) as usize;
-        self.entries.truncate(keep);
-        self.entries.extend(ents);
+    /// Appends the terms of entries from `index` on (`index` in `[first, last + 1]`),
+    /// dropping the old ones from `index` on.
+    pub(super) fn append(&mut self, index: u64, terms: impl IntoIterator<Item = u64>) {
+        let keep = (index - self.first) as usize;
+        self.terms.truncate(keep);
+        self.terms.extend(terms);
     }
 
     /// Drops the entries before `to` (which is in `(first, last + 1]`); `trunc_term` is the
     /// term of the entry at `to - 1`.
     pub(super) fn compact(&mut self, to: u64, trunc_term: u64) {
         let n = (to - self.first) as usize;
-        self.entries.drain(..n);
+        self.terms.drain(..n);
         self.first = to;
         self.trunc_term = trunc_term;
     }
 }
 
-/// How many of `ents` (of which there are `len`) `raft::util::limit_size` would keep: the
-/// same loop over the same `compute_size`, without building the vector first.
-fn limited_len<'a>(ents: impl Iterator<Item = &'a Entry>, len: usize, max: Option<u64>) -> usize {
-    if len <= 1 {
-        return len;
+/// Entries a read reserves room for up front, at most: a read is usually a few entries,
+/// and a wide range cut by `max_size` should not reserve memory for all of it.
+const MAX_PREALLOCATED_ENTRIES: u64 = 256;
+
+/// Decodes the `raft_log` record in `guard`, which must hold the entry at `expected`.
+pub(super) fn read_entry(guard: fjall::Guard, expected: u64) -> Result<Entry, StoreError> {
+    let (key, value) = guard.into_inner()?;
+    let index = parse_u64_key(RAFT_LOG, &key)?;
+    if index != expected {
+        return Err(corrupt(
+            RAFT_LOG,
+            &key,
+            format!("a hole in the log: expected index {expected}"),
+        ));
     }
-    let max = match max {
-        None | Some(NO_LIMIT) => return len,
-        Some(max) => max,
-    };
-    let mut size = 0u64;
-    ents.take_while(|e| {
-        if size == 0 {
-            size += u64::from(e.compute_size());
-            return true;
-        }
-        size += u64::from(e.compute_size());
-        size <= max
-    })
-    .count()
+    let entry: Entry = decode(RAFT_LOG, &key, &value)?;
+    if entry.index != index {
+        return Err(corrupt(
+            RAFT_LOG,
+            &key,
+            format!("holds the entry of index {}", entry.index),
+        ));
+    }
+    Ok(entry)
+}
+
+/// A store error as raft-rs' storage error (raft-rs stops on it: the disk is not what
+/// this code wrote, or fjall failed).
+fn storage_error(err: StoreError) -> Error {
+    Error::Store(StorageError::Other(Box::new(err)))
 }

@@ -5,10 +5,11 @@
 //! Everything a Raft `Ready` produces goes to disk in one [`WriteSet`], as one atomic fjall
 //! batch across keyspaces, fsynced when durable; the key layout is in the `codec` module.
 //!
-//! raft-rs reads the log through [`raft::Storage`], served from an in-memory mirror of
-//! the log (from the first index on), the hard and conf states and the latest snapshot,
-//! loaded at [`Store::open`] and updated only after a write reached the disk. Its answers
-//! are `MemStorage`'s, with two deliberate differences (both tested against it):
+//! raft-rs reads the log through [`raft::Storage`]: terms, hard and conf states and the
+//! latest snapshot from memory (loaded at [`Store::open`], updated only after a write
+//! reached the disk), entries from disk (see the `log` module: only their terms are kept
+//! in memory). Its answers are `MemStorage`'s, with two deliberate differences (both
+//! tested against it):
 //! - The term of the entry just before the first index is kept after compaction, as the
 //!   `Storage::term` contract asks (`MemStorage` answers `Compacted` there unless that
 //!   index is its snapshot's), and compaction can empty the log without moving the first
@@ -18,6 +19,9 @@
 //!
 //! fjall is synchronous: call this from the Raft thread or `spawn_blocking`, never from
 //! an async task.
+//!
+//! Opening a store replays fjall's journal (every write not yet flushed to tables), so
+//! the store bounds it: see [`MAX_JOURNAL_BYTES`] and [`MEMTABLE_BYTES`].
 
 mod codec;
 mod error;
@@ -38,19 +42,40 @@ use raft::prelude::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
 use codec::{
-    BLOCKS, FORMAT, KEY_CONF_STATE, KEY_FORMAT, KEY_HARD_STATE, KEY_TRUNCATED, META, RAFT_LOG,
-    RAFT_STATE, RECEIPTS, SNAPSHOTS, decode, decode_truncated, encode, encode_truncated,
-    parse_u64_key, u64_key,
+    BLOCKS, FORMAT, FORMAT_WITHOUT_TERMS, KEY_CONF_STATE, KEY_FORMAT, KEY_HARD_STATE,
+    KEY_TRUNCATED, META, RAFT_LOG, RAFT_STATE, RAFT_TERMS, RECEIPTS, SNAPSHOTS, decode,
+    decode_term, decode_truncated, encode, encode_term, encode_truncated, parse_u64_key, u64_key,
 };
 pub use error::StoreError;
 use error::corrupt;
-use log::Log;
+use log::{Log, read_entry};
 pub use reader::Reader;
+
+/// fjall's journals, in all, before it flushes the keyspaces that hold them back: the
+/// least fjall accepts. The journal is what opening a store replays; fjall's default
+/// (512 MiB) let the journal of a long game grow to hundreds of megabytes, all read again
+/// at every start. Small keyspaces (the Raft state, the meta records) never fill a
+/// memtable, so this limit is what makes them flush and their journals go.
+pub const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
+/// One keyspace's memtable before fjall flushes it to a table: a memtable lives in memory
+/// and is rebuilt from the journal at every start, and the store has six of them, so
+/// fjall's default (64 MiB each) could hold hundreds of megabytes of blocks and log
+/// entries in memory. 8 MiB still holds a dozen of the largest batches, so flushes stay
+/// rare next to the writes. (fjall records the size when a keyspace is created: stores
+/// made before this keep their 64 MiB.)
+pub const MEMTABLE_BYTES: u64 = 8 << 20;
+
+/// fjall's block cache: the blocks and receipts clients read most are recent, and recent
+/// log entries are still in their memtable, so a small cache does; fjall's default is
+/// 32 MiB.
+pub const BLOCK_CACHE_BYTES: u64 = 16 << 20;
 
 /// Durable Raft storage and chain store. See the [module docs](self).
 pub struct Store {
     db: Database,
     raft_log: Keyspace,
+    raft_terms: Keyspace,
     raft_state: Keyspace,
     blocks: Keyspace,
     receipts: Keyspace,
@@ -103,10 +128,19 @@ impl Store {
     /// `MemStorage::new_with_conf_state`). A reopened store ignores `initial` and recovers
     /// everything from disk.
     pub fn open(dir: &Path, initial: ConfState) -> Result<Store, StoreError> {
-        let db = Database::builder(dir).open()?;
-        let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let started = std::time::Instant::now();
+        let db = Database::builder(dir)
+            .max_journaling_size(MAX_JOURNAL_BYTES)
+            .cache_size(BLOCK_CACHE_BYTES)
+            .open()?;
+        let keyspace = |name: &str| {
+            db.keyspace(name, || {
+                KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+            })
+        };
         let mut store = Store {
             raft_log: keyspace(RAFT_LOG)?,
+            raft_terms: keyspace(RAFT_TERMS)?,
             raft_state: keyspace(RAFT_STATE)?,
             blocks: keyspace(BLOCKS)?,
             receipts: keyspace(RECEIPTS)?,
@@ -121,6 +155,10 @@ impl Store {
         match store.raft_state.get(KEY_FORMAT)? {
             None => store.initialize()?,
             Some(f) if &*f == FORMAT => store.recover()?,
+            Some(f) if &*f == FORMAT_WITHOUT_TERMS => {
+                store.write_terms()?;
+                store.recover()?;
+            }
             Some(f) => {
                 return Err(corrupt(
                     RAFT_STATE,
@@ -129,6 +167,12 @@ impl Store {
                 ));
             }
         }
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            first_index = store.log.first_index(),
+            last_index = store.log.last_index(),
+            "store opened"
+        );
         Ok(store)
     }
 
@@ -138,6 +182,7 @@ impl Store {
         for (name, ks) in [
             (RAFT_STATE, &self.raft_state),
             (RAFT_LOG, &self.raft_log),
+            (RAFT_TERMS, &self.raft_terms),
             (SNAPSHOTS, &self.snapshots),
         ] {
             if let Some(g) = ks.first_key_value() {
@@ -191,29 +236,74 @@ impl Store {
         }
 
         let first = trunc_index + 1;
-        let mut entries = VecDeque::new();
-        for g in self.raft_log.range(u64_key(first)..) {
+        let mut terms = VecDeque::new();
+        for g in self.raft_terms.range(u64_key(first)..) {
             let (key, value) = g.into_inner()?;
-            let index = parse_u64_key(RAFT_LOG, &key)?;
-            let expected = first + entries.len() as u64;
+            let index = parse_u64_key(RAFT_TERMS, &key)?;
+            let expected = first + terms.len() as u64;
             if index != expected {
                 return Err(corrupt(
-                    RAFT_LOG,
+                    RAFT_TERMS,
                     &key,
                     format!("a hole in the log: expected index {expected}"),
                 ));
             }
-            let entry: Entry = decode(RAFT_LOG, &key, &value)?;
-            if entry.index != index {
+            terms.push_back(decode_term(&key, &value)?);
+        }
+        self.log = Log::new(first, trunc_term, terms);
+        self.check_log_ends()
+    }
+
+    /// Checks that the entries on disk span the log the terms describe: the first and
+    /// last are there and decode, nothing lies past the last. (An entry in between that
+    /// does not decode is found when it is read.)
+    fn check_log_ends(&self) -> Result<(), StoreError> {
+        let (first, last) = (self.log.first_index(), self.log.last_index());
+        if let Some(g) = self.raft_log.last_key_value() {
+            let key = g.key()?;
+            let index = parse_u64_key(RAFT_LOG, &key)?;
+            if index > last {
                 return Err(corrupt(
                     RAFT_LOG,
                     &key,
-                    format!("holds the entry of index {}", entry.index),
+                    format!("an entry past the last index {last}"),
                 ));
             }
-            entries.push_back(entry);
         }
-        self.log = Log::new(first, trunc_term, entries);
+        if first > last {
+            return Ok(());
+        }
+        for index in [first, last] {
+            let g = self.raft_log.range(u64_key(index)..).next();
+            let g = g.ok_or_else(|| corrupt(RAFT_LOG, &u64_key(index), "missing"))?;
+            let entry = read_entry(g, index)?;
+            if Some(entry.term) != self.log.entry_term(index) {
+                return Err(corrupt(
+                    RAFT_LOG,
+                    &u64_key(index),
+                    format!("term {} differs from `raft_terms`", entry.term),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `raft_terms` for a store of the layout before it, from its log entries,
+    /// and the current format, in one durable batch.
+    fn write_terms(&mut self) -> Result<(), StoreError> {
+        let truncated = self
+            .raft_state
+            .get(KEY_TRUNCATED)?
+            .ok_or_else(|| corrupt(RAFT_STATE, KEY_TRUNCATED, "missing"))?;
+        let (trunc_index, _) = decode_truncated(&truncated)?;
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for (index, g) in (trunc_index + 1..).zip(self.raft_log.range(u64_key(trunc_index + 1)..)) {
+            let entry = read_entry(g, index)?;
+            batch.insert(&self.raft_terms, u64_key(index), encode_term(entry.term));
+        }
+        batch.insert(&self.raft_state, KEY_FORMAT, FORMAT);
+        batch.commit()?;
+        tracing::info!("the store's log terms were written (store format 2)");
         Ok(())
     }
 
@@ -297,8 +387,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Served from the in-memory mirror; see the [module docs](self) for how the answers
-/// relate to `MemStorage`'s.
+/// Served from memory, entries from disk; see the [module docs](self) for how the
+/// answers relate to `MemStorage`'s.
 impl raft::Storage for Store {
     fn initial_state(&self) -> raft::Result<RaftState> {
         Ok(RaftState::new(
@@ -314,7 +404,7 @@ impl raft::Storage for Store {
         max_size: impl Into<Option<u64>>,
         _context: GetEntriesContext,
     ) -> raft::Result<Vec<Entry>> {
-        self.log.entries(low, high, max_size.into())
+        self.log.entries(&self.raft_log, low, high, max_size.into())
     }
 
     fn term(&self, idx: u64) -> raft::Result<u64> {

@@ -447,6 +447,17 @@ fn poke(dir: &Path, keyspace: &str, key: &[u8], value: &[u8]) {
 }
 
 fn corrupt_store(keyspace: &str, key: &[u8], value: &[u8]) -> (tempfile::TempDir, StoreError) {
+    let (dir, store) = poked_store(keyspace, key, value);
+    (dir, store.unwrap_err())
+}
+
+/// A store of entries 2 to 4 (1 compacted behind a snapshot at 2), opened again after
+/// `value` was written at `key` of `keyspace` behind its back.
+fn poked_store(
+    keyspace: &str,
+    key: &[u8],
+    value: &[u8],
+) -> (tempfile::TempDir, Result<Store, StoreError>) {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(dir.path(), voters(&[1])).unwrap();
     s.commit(WriteSet {
@@ -459,15 +470,20 @@ fn corrupt_store(keyspace: &str, key: &[u8], value: &[u8]) -> (tempfile::TempDir
     .unwrap();
     drop(s);
     poke(dir.path(), keyspace, key, value);
-    let err = Store::open(dir.path(), voters(&[1])).unwrap_err();
-    (dir, err)
+    let store = Store::open(dir.path(), voters(&[1]));
+    (dir, store)
+}
+
+fn ctx() -> GetEntriesContext {
+    GetEntriesContext::empty(false)
 }
 
 #[test]
 fn corrupt_records_are_errors_naming_keyspace_and_key() {
     let garbage = [0xff, 0xff, 0xff, 0x07, 0x00];
-    let cases: [(&str, &[u8], &[u8], &str); 8] = [
-        ("raft_log", &u64_key(3), &garbage, "3"),
+    let cases: [(&str, &[u8], &[u8], &str); 11] = [
+        ("raft_log", &u64_key(2), &garbage, "2"),
+        ("raft_log", &u64_key(4), &garbage, "4"),
         (
             "raft_log",
             &u64_key(6),
@@ -476,11 +492,13 @@ fn corrupt_records_are_errors_naming_keyspace_and_key() {
         ),
         (
             "raft_log",
-            &u64_key(3),
+            &u64_key(4),
             &entry(7, 1, 1).write_to_bytes().unwrap(),
-            "3",
+            "4",
         ),
         ("raft_log", b"short", b"x", "\"short\""),
+        ("raft_terms", &u64_key(3), b"xx", "3"),
+        ("raft_terms", &u64_key(6), &2u64.to_be_bytes(), "6"),
         ("raft_state", b"hard_state", &garbage, "\"hard_state\""),
         ("raft_state", b"truncated", b"12345", "\"truncated\""),
         ("raft_state", b"format", b"qraft-store-99", "\"format\""),
@@ -498,6 +516,18 @@ fn corrupt_records_are_errors_naming_keyspace_and_key() {
             }
             other => panic!("{keyspace}/{named}: expected Corrupt, got {other:?}"),
         }
+    }
+    // An entry between the first and the last is read only when raft-rs asks for it: a
+    // bad one is an error naming it then.
+    let bad_entries: [&[u8]; 2] = [&garbage, &entry(7, 1, 1).write_to_bytes().unwrap()];
+    for value in bad_entries {
+        let (_dir, store) = poked_store("raft_log", &u64_key(3), value);
+        let store = store.unwrap();
+        assert_eq!(store.entries(2, 3, None, ctx()).unwrap(), entries(2, 2, 1));
+        let err = store.entries(2, 5, None, ctx()).unwrap_err().to_string();
+        assert!(err.contains("`raft_log` at key 3"), "{err}");
+        let err = store.entries(3, 4, Some(0), ctx()).unwrap_err().to_string();
+        assert!(err.contains("`raft_log` at key 3"), "{err}");
     }
     // A stray key of the wrong length in `blocks` spoils only the reads that meet it.
     let dir = tempfile::tempdir().unwrap();
@@ -713,4 +743,73 @@ fn durable_commit_timing() {
     run(1, 200, 200);
     run(1000, 200, 50);
     run(100, 300_000, 5);
+}
+
+#[test]
+fn a_store_of_the_format_before_raft_terms_gets_its_terms_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path(), voters(&[1])).unwrap();
+    let mut log = entries(1, 4, 1);
+    log.extend(entries(5, 9, 3));
+    s.commit(WriteSet {
+        entries: log,
+        own_snapshot: Some(snapshot(3, 1, &voters(&[1]), vec![3])),
+        compact_to: Some(3),
+        durable: true,
+        ..WriteSet::default()
+    })
+    .unwrap();
+    let before = observe(&s);
+    drop(s);
+    // The layout before `raft_terms`: no terms, the old format record.
+    {
+        let db = fjall::Database::builder(dir.path()).open().unwrap();
+        let open = |name| {
+            db.keyspace(name, fjall::KeyspaceCreateOptions::default)
+                .unwrap()
+        };
+        let terms = open("raft_terms");
+        for index in 1..=9 {
+            terms.remove(u64_key(index)).unwrap();
+        }
+        open("raft_state")
+            .insert("format", "qraft-store-1")
+            .unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
+    }
+    let s = Store::open(dir.path(), voters(&[1])).unwrap();
+    assert_eq!(observe(&s), before);
+    assert_eq!(s.term(5).unwrap(), 3);
+    assert_eq!(s.term(2).unwrap(), 1, "the term before the first index");
+    drop(s);
+    // Written once: the store now opens in the current format.
+    let db = fjall::Database::builder(dir.path()).open().unwrap();
+    let state = db
+        .keyspace("raft_state", fjall::KeyspaceCreateOptions::default)
+        .unwrap();
+    assert_eq!(&*state.get("format").unwrap().unwrap(), b"qraft-store-2");
+}
+
+#[test]
+fn entries_are_read_from_disk_and_cut_to_the_size_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path(), voters(&[1])).unwrap();
+    let big: Vec<Entry> = (1..=6).map(|i| entry(i, 1, 100_000)).collect();
+    let size = u64::from(big[0].compute_size());
+    s.commit(WriteSet {
+        entries: big.clone(),
+        durable: true,
+        ..WriteSet::default()
+    })
+    .unwrap();
+    drop(s);
+    let s = Store::open(dir.path(), voters(&[1])).unwrap();
+    assert_eq!(s.entries(1, 7, None, ctx()).unwrap(), big);
+    assert_eq!(s.entries(2, 7, Some(2 * size), ctx()).unwrap(), big[1..3]);
+    assert_eq!(
+        s.entries(2, 7, Some(1), ctx()).unwrap(),
+        big[1..2],
+        "one at least"
+    );
+    assert_eq!(s.entries(4, 4, Some(1), ctx()).unwrap(), []);
 }

@@ -1,12 +1,13 @@
 //! [`Store::commit`]: check a [`WriteSet`] against the log, write it as one fjall batch,
-//! then update the mirror.
+//! then update the in-memory state.
 
 use fjall::{OwnedWriteBatch, PersistMode};
 use raft::prelude::{ConfState, Entry, HardState};
 
 use super::codec::{
     BLOCKS, KEY_CONF_STATE, KEY_HARD_STATE, KEY_TRUNCATED, MAX_INDEX, MAX_KEY_LEN, META, RAFT_LOG,
-    RAFT_STATE, RECEIPTS, SNAPSHOTS, check_value_len, encode, encode_truncated, u64_key,
+    RAFT_STATE, RECEIPTS, SNAPSHOTS, check_value_len, encode, encode_term, encode_truncated,
+    u64_key,
 };
 use super::log::Log;
 use super::{Store, StoreError, WriteSet};
@@ -19,7 +20,7 @@ struct Plan {
     trunc_term: u64,
     /// The index of the first appended entry.
     append_at: Option<u64>,
-    /// Old (mirrored) entries with an index below this survive the write's append or
+    /// Old entries with an index below this survive the write's append or
     /// snapshot install.
     old_valid_until: u64,
     /// The compaction moved the first index.
@@ -39,7 +40,7 @@ impl Plan {
         }
         match self.append_at {
             Some(n0) if index >= n0 => new.get((index - n0) as usize).map(|e| e.term),
-            _ if index < self.old_valid_until => old.get(index).map(|e| e.term),
+            _ if index < self.old_valid_until => old.entry_term(index),
             _ => None,
         }
     }
@@ -48,7 +49,7 @@ impl Plan {
 impl Store {
     /// Applies one [`WriteSet`] as ONE atomic fjall batch across keyspaces; when
     /// `w.durable`, the batch is fsynced (`PersistMode::SyncAll`) before this returns. Only
-    /// after the disk write succeeds is the in-memory mirror updated.
+    /// after the disk write succeeds is the in-memory state updated.
     ///
     /// A refused write (see [`StoreError`]) changes nothing, on disk or in memory. After an
     /// `Fjall` error the database is poisoned: crash, restart, recover.
@@ -205,18 +206,19 @@ impl Store {
 
     /// Puts the planned write into `batch`: every key at most once.
     fn fill(&self, batch: &mut OwnedWriteBatch, w: &WriteSet, p: &Plan) -> Result<(), StoreError> {
-        // The log: entries that survive the write are put; old keys outside the final
-        // range [first, last] are removed. Old keys inside it are either untouched (below
-        // the first appended index) or overwritten.
+        // The log and its terms: entries that survive the write are put; old keys outside
+        // the final range [first, last] are removed. Old keys inside it are either
+        // untouched (below the first appended index) or overwritten.
         for e in w.entries.iter().filter(|e| e.index >= p.first) {
             batch.insert(&self.raft_log, u64_key(e.index), encode(RAFT_LOG, e)?);
+            batch.insert(&self.raft_terms, u64_key(e.index), encode_term(e.term));
         }
         let (old_first, old_last) = (self.log.first_index(), self.log.last_index());
-        for i in old_first..=old_last.min(p.first - 1) {
+        let removed =
+            (old_first..=old_last.min(p.first - 1)).chain(old_first.max(p.last + 1)..=old_last);
+        for i in removed {
             batch.remove(&self.raft_log, u64_key(i));
-        }
-        for i in old_first.max(p.last + 1)..=old_last {
-            batch.remove(&self.raft_log, u64_key(i));
+            batch.remove(&self.raft_terms, u64_key(i));
         }
 
         if let Some(hs) = &p.hard_state {
@@ -258,7 +260,7 @@ impl Store {
         Ok(())
     }
 
-    /// Updates the mirror after the batch reached the disk.
+    /// Updates the in-memory state after the batch reached the disk.
     fn apply(&mut self, w: WriteSet, p: Plan) {
         let WriteSet {
             install_snapshot,
@@ -271,7 +273,9 @@ impl Store {
             self.log.reset(m.index, m.term);
             self.snapshot = Some(s);
         }
-        self.log.append(entries);
+        if let Some(e0) = entries.first() {
+            self.log.append(e0.index, entries.iter().map(|e| e.term));
+        }
         if let Some(hs) = p.hard_state {
             self.hard_state = hs;
         }
