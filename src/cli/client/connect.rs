@@ -103,10 +103,12 @@ struct Nonces {
 
 /// How often a long-lived command (`blocks --follow`, `session`) looks whether its node
 /// was heard from, and how long the node may stay silent (while asked for its status)
-/// before the connection counts as lost. QUIC alone notices a killed node only after its
-/// 30 s idle timeout.
+/// before the connection counts as lost. A node pings every connection each second
+/// (`PEER_KEEP_ALIVE`), so three silent seconds are three lost pings and an unanswered
+/// status request: the node is gone (a node that restarted resets the connection at
+/// once instead). QUIC alone notices a killed node only after its idle timeout (10 s).
 pub const WATCH_EVERY: Duration = Duration::from_secs(1);
-pub const WATCH_QUIET: Duration = Duration::from_secs(6);
+pub const WATCH_QUIET: Duration = Duration::from_secs(3);
 /// The pause after a round of reconnection attempts fails; it doubles up to
 /// [`RECONNECT_PAUSE_MAX`].
 const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
