@@ -25,9 +25,22 @@
 //! handle is awaited) before the bot gives up. The fresh nonce puts it *behind*
 //! everything sent meanwhile, so under load the order of sending is not guaranteed:
 //! cancel orders by id rather than all at once if new ones are in flight behind the
-//! cancel. If the stream to the node breaks, a transaction's outcome is unknown
-//! ([`BotError::Unanswered`]: look it up with [`Bot::receipt`]); the next send opens a
-//! new stream.
+//! cancel.
+//!
+//! **Node failures.** A bot follows its game when its node dies, restarts or drops off
+//! the network. It notices within a few seconds (it asks a silent node for its status,
+//! [`WATCH_QUIET`](crate::net::client::WATCH_QUIET)), connects to another node of the
+//! game (the others first), and sends again, identical and in nonce order, every
+//! transaction it had in flight: its nonce makes a transaction apply at most once, so
+//! that is safe. Each handle then settles with the receipt, or with
+//! [`BotError::NotApplied`] when the game has passed the transaction's nonce without
+//! applying it (nothing happened; send it again to retry). Only if neither turns up
+//! within [`SETTLE_WAIT`](crate::net::client::SETTLE_WAIT) is the outcome unknown
+//! ([`BotError::Unanswered`]: look it up later with [`Bot::receipt`]). Requests are
+//! asked again on the new node; an event stream goes on there after an
+//! [`Event::Lagged`] (re-query what the bot keeps: events in between may be missing).
+//! [`BotError::Lost`]: no node of the game answered for
+//! [`RECONNECT_WAIT`].
 //!
 //! Prices are in ticks of the symbol's tick size (one cent in the usual game),
 //! quantities in shares, cash in cents.
@@ -93,6 +106,7 @@ use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};
 pub use crate::core::tx::OrderKind;
 pub use crate::core::types::Side;
 pub use crate::net::proto::{Event, Topics};
+pub use lane::RECONNECT_WAIT;
 pub use pending::{Pending, PendingCancel, PendingOrder, PendingTx};
 
 /// The environment variable a key file's passphrase is read from.
@@ -127,12 +141,30 @@ pub enum BotError {
     Rejected(Rejection),
     #[error("unexpected answer from the node: {0}")]
     Unexpected(String),
-    /// The stream to the node broke before the transaction's answer came: it may or may
-    /// not be applied. [`Bot::receipt`] tells; the next send opens a new stream.
+    /// The transaction's answer was lost (its node failed) and the game has passed its
+    /// nonce without applying it: nothing happened, and nothing will. Send it again to
+    /// retry.
     #[error(
-        "the connection to the node broke before transaction {0} was answered: it may or may not be applied; look up its receipt before sending it again"
+        "transaction {0} was not applied, and never will be: its node failed before answering and the game has passed its nonce without it; nothing happened, send it again to retry"
+    )]
+    NotApplied(TxHash),
+    /// The transaction's answer was lost, and neither its receipt nor proof that it was
+    /// not applied turned up within [`SETTLE_WAIT`](crate::net::client::SETTLE_WAIT):
+    /// it may or may not be applied. [`Bot::receipt`] tells later.
+    #[error(
+        "transaction {0} was in flight when its node failed, and neither its receipt nor proof that it was not applied turned up in time: it may or may not be applied; look up its receipt before sending it again"
     )]
     Unanswered(TxHash),
+    /// The bot lost its node and no node of the game answered within the bound.
+    #[error(
+        "lost the connection to {node} and no node of the game answered within {}s: {why}",
+        waited.as_secs()
+    )]
+    Lost {
+        node: String,
+        waited: Duration,
+        why: String,
+    },
 }
 
 impl BotError {
@@ -259,7 +291,7 @@ impl Bot {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| Client::node_addresses(&genesis));
         let client = Client::connect(&genesis, keypair.clone(), &nodes).await?;
-        let lane = Lane::new(client, keypair, genesis.chain_id());
+        let lane = Lane::new(client, keypair, genesis.clone(), nodes);
         lane.sync_nonce().await?;
         Ok(Bot {
             lane: Arc::new(lane),
@@ -283,10 +315,17 @@ impl Bot {
         &self.genesis
     }
 
-    /// The underlying client, for requests this API does not wrap. Transactions should
-    /// go through [`Bot::send`], which keeps this bot's nonces in order.
-    pub fn client(&self) -> &Client {
+    /// The connection in use, for requests this API does not wrap (after a node failure
+    /// the bot moves to another connection: ask for it again). Transactions should go
+    /// through [`Bot::send`], which keeps this bot's nonces in order.
+    pub fn client(&self) -> Arc<Client> {
         self.lane.client()
+    }
+
+    /// One request on a connection that serves, asked again on the next node if the
+    /// node in use is lost meanwhile.
+    pub async fn request(&self, request: &Request) -> Result<Response, BotError> {
+        self.lane.request(request).await
     }
 
     /// Waits until the connected node knows a leader (at most `timeout`); returns
@@ -294,7 +333,7 @@ impl Bot {
     pub async fn wait_for_leader(&self, timeout: Duration) -> Result<bool, BotError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.client().leader().await?.is_some() {
+            if self.lane.serving().await?.leader().await?.is_some() {
                 return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -308,7 +347,7 @@ impl Bot {
 
     /// Every symbol with its market summary (session, last price, best bid and ask).
     pub async fn symbols(&self) -> Result<Vec<SymbolView>, BotError> {
-        match self.client().request(&Request::Symbols).await? {
+        match self.request(&Request::Symbols).await? {
             Response::Symbols(symbols) => Ok(symbols),
             other => Err(unexpected(&other)),
         }
@@ -340,7 +379,7 @@ impl Bot {
 
     /// This bot's own account: cash, positions, open orders, net worth.
     pub async fn account(&self) -> Result<AccountView, BotError> {
-        match self.client().request(&Request::Account).await? {
+        match self.request(&Request::Account).await? {
             Response::Account(Some(account)) => Ok(account),
             Response::Account(None) => Err(BotError::Unexpected(
                 "this key is not a participant in this game".into(),
@@ -368,7 +407,7 @@ impl Bot {
     /// A transaction's receipt, if it has been applied: how to learn what became of one
     /// whose answer was lost ([`BotError::Unanswered`]).
     pub async fn receipt(&self, hash: TxHash) -> Result<Option<ReceiptView>, BotError> {
-        match self.client().request(&Request::Receipt { hash }).await? {
+        match self.request(&Request::Receipt { hash }).await? {
             Response::Receipt(receipt) => Ok(receipt),
             other => Err(unexpected(&other)),
         }
@@ -376,8 +415,13 @@ impl Bot {
 
     /// Events from now on: blocks, trades, book changes, this bot's own fills.
     pub async fn events(&self, topics: Topics) -> Result<Events, BotError> {
+        let client = self.lane.serving().await?;
+        let inner = client.subscribe(topics).await?;
         Ok(Events {
-            inner: self.client().subscribe(topics).await?,
+            lane: self.lane.clone(),
+            topics,
+            client,
+            inner,
         })
     }
 
@@ -586,14 +630,13 @@ impl Bot {
         self.send(body).await?.wait().await
     }
 
-    /// Closes the connection politely. If pending handles are still held, the
-    /// connection stays open for them and closes when the last one is dropped.
+    /// Closes the connection politely. If pending handles or event streams are still
+    /// held, the connection stays open for them and closes when the last one is dropped.
     pub async fn close(self) {
-        match Arc::try_unwrap(self.lane) {
-            Ok(lane) => lane.into_client().close().await,
-            Err(_) => {
-                tracing::debug!("pending transactions hold the connection; it closes after them")
-            }
+        if Arc::strong_count(&self.lane) == 1 {
+            self.lane.client().shutdown().await;
+        } else {
+            tracing::debug!("pending transactions hold the connection; it closes after them")
         }
     }
 }
@@ -605,6 +648,10 @@ fn unexpected(response: &Response) -> BotError {
 
 /// A stream of events from [`Bot::events`].
 pub struct Events {
+    lane: Arc<Lane>,
+    topics: Topics,
+    /// The connection the subscription is on.
+    client: Arc<Client>,
     inner: Subscription,
 }
 
@@ -612,8 +659,21 @@ impl Events {
     /// The next event; `None` when the node closed the stream. A bot that falls far
     /// behind gets [`Event::Lagged`], then [`Event::Closed`] as the node drops it: call
     /// [`Bot::events`] again and re-query what it keeps (its orders, the books).
+    ///
+    /// If the node is lost, the stream goes on from another node of the game: first an
+    /// [`Event::Lagged`] with `missed: 0` (events in between may be missing: re-query
+    /// what the bot keeps), then that node's events.
     pub async fn next(&mut self) -> Result<Option<Event>, BotError> {
-        Ok(self.inner.next().await?)
+        match self.inner.next().await {
+            Ok(event) if !self.client.is_closed() => Ok(event),
+            Err(err) if !self.client.is_closed() => Err(err.into()),
+            _ => {
+                let client = self.lane.reconnect(&self.client).await?;
+                self.inner = client.subscribe(self.topics).await?;
+                self.client = client;
+                Ok(Some(Event::Lagged { missed: 0 }))
+            }
+        }
     }
 }
 

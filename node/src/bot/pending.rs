@@ -17,7 +17,9 @@ use crate::core::exchange::receipt::{Effect, OrderResult, Outcome};
 use crate::core::exchange::reject::Rejection;
 use crate::core::tx::{TxBody, TxHash};
 use crate::core::types::{OrderId, Shares};
-use crate::net::client::ClientError;
+use crate::net::client::{
+    Client, ClientError, PendingReceipt, SETTLE_RETRY_EVERY, SETTLE_WAIT, Settlement,
+};
 use crate::net::proto::{CommittedView, SubmitFailure};
 use crate::replica::Refusal;
 
@@ -44,6 +46,7 @@ pub struct Pending<T> {
     lane: Arc<Lane>,
     body: TxBody,
     sent: Sent,
+    receipt: PendingReceipt,
     retries: u32,
     finish: fn(Result<Effect, BotError>) -> Result<T, BotError>,
 }
@@ -59,7 +62,7 @@ impl<T> Pending<T> {
     pub(crate) fn new(
         lane: Arc<Lane>,
         body: TxBody,
-        sent: Sent,
+        (sent, receipt): (Sent, PendingReceipt),
         retries: u32,
         finish: fn(Result<Effect, BotError>) -> Result<T, BotError>,
     ) -> Pending<T> {
@@ -67,6 +70,7 @@ impl<T> Pending<T> {
             lane,
             body,
             sent,
+            receipt,
             retries,
             finish,
         }
@@ -96,15 +100,16 @@ impl<T> Pending<T> {
             lane,
             body,
             mut sent,
+            mut receipt,
             retries,
             ..
         } = self;
         let mut tries = Tries::default();
         loop {
-            let answer = sent.receipt.wait().await;
+            let answer = receipt.wait().await;
             let setback = setback(&answer);
             match setback.map_or(Decision::Stop, |s| decide(s, tries, retries)) {
-                Decision::Stop => return settle(answer, sent.hash, &lane, &sent.pipeline).await,
+                Decision::Stop => return conclude(answer, &sent, &lane).await,
                 Decision::Resend { after } => {
                     let tx = sent.hash;
                     tracing::debug!(%tx, ?after, "refused for a passing reason; resending");
@@ -118,7 +123,7 @@ impl<T> Pending<T> {
                     tries.resynced = true;
                 }
             }
-            sent = lane.send(&body).await?;
+            (sent, receipt) = lane.send(&body).await?;
         }
     }
 }
@@ -141,22 +146,103 @@ impl<T> std::fmt::Debug for Pending<T> {
     }
 }
 
-/// The answer that ends the wait, as the caller sees it. A broken stream leaves the
-/// outcome unknown, and makes the next send open a new pipeline.
-async fn settle(
+/// The answer that ends the wait, as the caller sees it. A broken stream, a lost node or
+/// a node that gave up waiting leaves the outcome in doubt: [`settle`] finds it.
+async fn conclude(
     answer: Result<CommittedView, ClientError>,
-    hash: TxHash,
+    sent: &Sent,
     lane: &Lane,
-    pipeline: &Arc<crate::net::client::Pipeline>,
 ) -> Result<CommittedView, BotError> {
     match answer {
         Ok(committed) => Ok(committed),
-        Err(ClientError::NoAnswer) => {
-            lane.forget_pipeline(pipeline).await;
-            Err(BotError::Unanswered(hash))
+        Err(doubt) if in_doubt(&doubt) => {
+            lane.forget_pipeline(&sent.pipeline).await;
+            settle(lane, sent, doubt).await
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Whether a failure leaves the transaction's outcome unknown: it was written, and no
+/// answer came (the stream or the connection broke, the node stopped, or it waited for
+/// the block longer than it would).
+fn in_doubt(err: &ClientError) -> bool {
+    matches!(
+        err,
+        ClientError::NoAnswer
+            | ClientError::Connection(_)
+            | ClientError::Submit(SubmitFailure::Timeout(_) | SubmitFailure::Stopped)
+    )
+}
+
+/// Settles a transaction whose answer was lost (`doubt`): on the connection it was sent
+/// on if that still serves, else on the one that replaced it, which sent it again (see
+/// [`Lane`]), round after round for at most [`SETTLE_WAIT`]:
+///
+/// - the receipt of the copy sent again, unless that copy was rejected as stale (which
+///   says nothing of the first);
+/// - else the node's word ([`Client::look_up`]): its receipt, or "not applied" once the
+///   key's last nonce has passed its nonce on a node that holds every block and no
+///   receipt for it ([`settlement`](crate::net::client::settlement));
+/// - else it is sent again, once per connection, and looked at again.
+///
+/// Only if none of that turns up within the bound is it [`BotError::Unanswered`].
+async fn settle(lane: &Lane, sent: &Sent, doubt: ClientError) -> Result<CommittedView, BotError> {
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    tracing::info!(tx = %sent.hash, %doubt, "answer lost; settling the transaction");
+    let mut client = sent.client.clone();
+    let mut sent_again_on: Option<Arc<Client>> = None;
+    loop {
+        if client.is_closed() {
+            match tokio::time::timeout_at(deadline, lane.reconnect(&client)).await {
+                Ok(Ok(next)) => client = next,
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        if let Some(resent) = lane.take_resent(&sent.hash) {
+            sent_again_on = Some(client.clone());
+            match tokio::time::timeout_at(deadline, resent.wait()).await {
+                Ok(Ok(committed)) if !rejected_as_stale(&committed) => return Ok(committed),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let look = client.look_up(sent.hash, sent.nonce);
+        match tokio::time::timeout_at(deadline, look).await {
+            Ok(Ok(Settlement::Applied(committed))) => return Ok(committed),
+            Ok(Ok(Settlement::NotApplied)) => return Err(BotError::NotApplied(sent.hash)),
+            Ok(Ok(Settlement::Unsettled)) => {}
+            Ok(Err(err)) => tracing::debug!(%err, "looking the transaction up failed"),
+            Err(_) => break,
+        }
+        let already = sent_again_on
+            .as_ref()
+            .is_some_and(|on| Arc::ptr_eq(on, &client));
+        if !already && !client.is_closed() {
+            sent_again_on = Some(client.clone());
+            let again = client.submit(sent.tx.clone());
+            match tokio::time::timeout_at(deadline, again).await {
+                Ok(Ok(committed)) if !rejected_as_stale(&committed) => return Ok(committed),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+            continue;
+        }
+        if tokio::time::Instant::now() + SETTLE_RETRY_EVERY >= deadline {
+            break;
+        }
+        tokio::time::sleep(SETTLE_RETRY_EVERY).await;
+    }
+    Err(BotError::Unanswered(sent.hash))
+}
+
+/// Whether a copy was rejected as stale: then some transaction with its nonce (perhaps
+/// the first copy) was applied before it, and only a lookup tells which.
+fn rejected_as_stale(committed: &CommittedView) -> bool {
+    matches!(
+        committed.receipt.outcome,
+        Outcome::Rejected(Rejection::StaleNonce { .. })
+    )
 }
 
 /// An applied transaction's effect, or its rejection.

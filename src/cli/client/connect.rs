@@ -12,7 +12,10 @@ use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
 use qraft_node::core::types::Ticker;
-use qraft_node::net::client::{Client, ClientError, PendingReceipt, Pipeline};
+use qraft_node::net::client::{
+    Client, ClientError, PendingReceipt, Pipeline, RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET,
+    next_reconnect_pause, reconnect_order, reconnect_spread,
+};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
 use qraft_tui::format::parse_price;
@@ -100,19 +103,6 @@ struct Nonces {
     last: u64,
     synced: bool,
 }
-
-/// How often a long-lived command (`blocks --follow`, `session`) looks whether its node
-/// was heard from, and how long the node may stay silent (while asked for its status)
-/// before the connection counts as lost. A node pings every connection each second
-/// (`PEER_KEEP_ALIVE`), so three silent seconds are three lost pings and an unanswered
-/// status request: the node is gone (a node that restarted resets the connection at
-/// once instead). QUIC alone notices a killed node only after its idle timeout (10 s).
-pub const WATCH_EVERY: Duration = Duration::from_secs(1);
-pub const WATCH_QUIET: Duration = Duration::from_secs(3);
-/// The pause after a round of reconnection attempts fails; it doubles up to
-/// [`RECONNECT_PAUSE_MAX`].
-const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
-const RECONNECT_PAUSE_MAX: Duration = Duration::from_secs(4);
 
 /// Starts the async runtime the client commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -203,7 +193,8 @@ impl Ctx {
     /// nonce from this key again before it is handed out.
     pub async fn reconnect(&self) -> Result<Arc<Ctx>, Failure> {
         let genesis_nodes = Client::node_addresses(&self.genesis);
-        let order = reconnect_order(&self.nodes, &genesis_nodes, self.client.address());
+        let spread = reconnect_spread(&self.keypair.public());
+        let order = reconnect_order(&self.nodes, &genesis_nodes, self.client.address(), spread);
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut pause = RECONNECT_PAUSE;
         let mut last_error = String::from("no attempt finished in time");
@@ -232,7 +223,7 @@ impl Ctx {
                 break;
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(RECONNECT_PAUSE_MAX);
+            pause = next_reconnect_pause(pause);
         }
         Err(Failure::error(format!(
             "lost the connection to {} and no node of the game answered within {}s: {last_error}",
@@ -465,26 +456,6 @@ fn refused_key(keypair: &Keypair, err: &TlsError) -> Failure {
     ))
 }
 
-/// The nodes to try after losing the connection to `lost`: the configured ones after it,
-/// then those before it, then the genesis' other nodes, and `lost` itself last (it may
-/// be back).
-pub fn reconnect_order(configured: &[String], genesis: &[String], lost: &str) -> Vec<String> {
-    let start = configured
-        .iter()
-        .position(|n| n.eq_ignore_ascii_case(lost))
-        .map_or(0, |i| i + 1);
-    let rotated = configured[start..].iter().chain(&configured[..start]);
-    let mut order: Vec<String> = Vec::new();
-    for node in rotated.chain(genesis) {
-        let seen = order.iter().any(|n| n.eq_ignore_ascii_case(node));
-        if !seen && !node.eq_ignore_ascii_case(lost) {
-            order.push(node.clone());
-        }
-    }
-    order.push(lost.to_string());
-    order
-}
-
 /// The line a long-lived command prints (JSON) when it has moved to another node:
 /// `{"event":"reconnected","node":"127.0.0.1:7802","lost":"127.0.0.1:7801","error":"..."}`.
 pub fn reconnected_json(lost: &Ctx, now: &Ctx, why: &str) -> Map<String, Value> {
@@ -527,33 +498,4 @@ pub fn not_a_participant() -> Failure {
 pub fn unexpected(response: &Response) -> Failure {
     let text: String = format!("{response:?}").chars().take(120).collect();
     Failure::error(format!("unexpected answer from the node: {text}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn reconnection_tries_the_others_first_and_the_lost_node_last() {
-        let genesis = names(&["a:1", "b:1", "c:1", "d:1"]);
-        // Every node from the genesis: the ones after the lost one first.
-        assert_eq!(
-            reconnect_order(&genesis, &genesis, "b:1"),
-            names(&["c:1", "d:1", "a:1", "b:1"])
-        );
-        // One node asked for: the genesis' others, then it.
-        assert_eq!(
-            reconnect_order(&names(&["c:1"]), &genesis, "c:1"),
-            names(&["a:1", "b:1", "d:1", "c:1"])
-        );
-        // Nodes asked for come before the rest of the genesis.
-        assert_eq!(
-            reconnect_order(&names(&["d:1", "B:1", "x:9"]), &genesis, "b:1"),
-            names(&["x:9", "d:1", "a:1", "c:1", "b:1"])
-        );
-    }
 }

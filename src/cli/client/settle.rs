@@ -18,13 +18,12 @@
 //! Only when neither turns up within [`SETTLE_WAIT`] is the outcome unknown.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::tx::{SignedTx, TxHash};
-use qraft_node::net::client::ClientError;
+use qraft_node::net::client::{ClientError, SETTLE_RETRY_EVERY, SETTLE_WAIT};
 use qraft_node::net::proto::{CommittedView, Request, Response};
 
 use super::connect::{Ctx, not_a_participant, unexpected};
@@ -32,12 +31,6 @@ use super::link::Link;
 use super::output::{Failure, Report, Status};
 use super::query;
 use super::render;
-
-/// How long to settle a transaction in doubt (at most `--timeout`): a failover, a
-/// reconnection and a block, with room to spare.
-pub const SETTLE_WAIT: Duration = Duration::from_secs(20);
-/// The pause between rounds of settling on a connection that has not answered yet.
-const SETTLE_RETRY_EVERY: Duration = Duration::from_millis(250);
 
 /// What one round of settling on one connection found.
 enum Round {
