@@ -181,7 +181,7 @@ impl Cluster {
             let child = Command::new(&exe)
                 .args(["run", "--headless", "--config"])
                 .arg(game.config(id))
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", node_log_filter("warn"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -394,4 +394,13 @@ fn report(name: &str, elapsed: Duration, tally: &Tally) -> f64 {
         println!("{name}: refused {count} times: {reason}");
     }
     rate
+}
+
+/// A benchmark node's log filter: `base`, and more from `$QRAFT_BENCH_NODE_LOG` (e.g.
+/// `qraft_node::net=debug`) to see where the time goes.
+pub fn node_log_filter(base: &str) -> String {
+    match std::env::var("QRAFT_BENCH_NODE_LOG") {
+        Ok(more) if !more.is_empty() => format!("{base},{more}"),
+        _ => base.to_string(),
+    }
 }

@@ -844,8 +844,9 @@ pub fn client_config(
 
 /// A node's QUIC endpoint on `listen`: accepts peers and clients whose keys are in `allow`
 /// (mutual TLS; see [`identify`] for what each may do), and dials other nodes on
-/// [`PEER_ALPN`] with [`connect`]. Its stateless resets are made with the identity's
-/// [`StatelessResetKey`], so they still close peers' connections after a restart.
+/// [`PEER_ALPN`] with [`connect`]. Its stateless resets and connection ids are made with
+/// the identity's [`StatelessResetKey`], so they still close peers' connections after a
+/// restart.
 pub fn server_endpoint(
     listen: SocketAddr,
     identity: &TlsIdentity,
@@ -868,8 +869,10 @@ pub fn server_endpoint(
     };
     let socket = std::net::UdpSocket::bind(listen).map_err(bind)?;
     let reset_key: Arc<dyn quinn::crypto::HmacKey> = identity.reset_key.clone();
+    let mut endpoint_config = quinn::EndpointConfig::new(reset_key);
+    endpoint_config.cid_generator(identity.reset_key.connection_id_generator());
     let mut endpoint = quinn::Endpoint::new(
-        quinn::EndpointConfig::new(reset_key),
+        endpoint_config,
         Some(server),
         socket,
         Arc::new(quinn::TokioRuntime),

@@ -200,7 +200,7 @@ async fn restart_a_follower(
     *child = Command::new(exe)
         .args(["run", "--headless", "--config"])
         .arg(cluster.game.config(id))
-        .env("RUST_LOG", RESTART_LOG_FILTER)
+        .env("RUST_LOG", super::node_log_filter(RESTART_LOG_FILTER))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
