@@ -521,6 +521,80 @@ fn an_order_the_dead_node_took_with_it_is_sent_again_and_applied() {
     eprintln!("settle test took {:?}", started.elapsed());
 }
 
+/// `qraft order` whose node goes silent (SIGSTOP) with the order in flight: the command
+/// leaves that node after 2 s of silence, settles the order on another one, and exits 0
+/// with its receipt, not 4 ("unknown").
+#[test]
+fn a_one_shot_order_whose_node_goes_silent_is_settled_on_another_node() {
+    let game = Game::start();
+    let leader = game.leader();
+    let silent = *game.nodes.keys().find(|&&id| id != leader).unwrap();
+    let mut command = game.qraft(
+        &["order", "buy", "ACME", "1", "--limit", "9.03", "--json"],
+        silent,
+    );
+    command.env("RUST_LOG", "qraft::cli::client=debug");
+    let mut child = command.stdin(Stdio::null()).spawn().expect("qraft starts");
+    let (sender, stderr_lines) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = sender.send(line.clone());
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+
+    // The node stops the moment the order leaves for it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = stderr_lines.recv_timeout(left).expect("the order is sent");
+        if line.contains("sending the transaction") {
+            break;
+        }
+    }
+    game.nodes[&silent].signal("-STOP");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            game.nodes[&silent].signal("-CONT");
+            panic!("qraft order ran on for more than {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    game.nodes[&silent].signal("-CONT");
+    let stdout = stdout_reader.join().unwrap();
+    let stderr = stderr_reader.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["status"], "accepted", "{report}");
+    assert!(
+        stderr.contains("settling the transaction on node"),
+        "the order was not settled on another node:\n{stderr}"
+    );
+
+    // The leader holds its receipt.
+    let tx = report["tx"].as_str().unwrap();
+    let receipt = Qraft::spawn(game.qraft(&["receipt", tx, "--json"], leader), false);
+    let (status, stderr) = receipt.finish(WAIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
 #[test]
 fn follow_and_session_give_up_with_exit_1_when_no_node_is_left() {
     let started = Instant::now();

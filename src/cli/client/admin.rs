@@ -16,8 +16,9 @@ use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::replica::MembershipChange;
 use serde_json::json;
 
-use super::connect::{CommonArgs, Ctx, connect_client, request_failure, run_cli, unexpected};
+use super::connect::{CommonArgs, Ctx, connect_client, request_failure, unexpected};
 use super::output::{EXIT_CODES_HELP, Failure, Report};
+use super::settle::run_transaction_cli;
 use super::submit::{submit, transact};
 
 #[derive(Debug, Subcommand)]
@@ -211,7 +212,7 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Suspend(a) => (AdminOp::Suspend(a.participant), a.common),
         AdminCommand::Reinstate(a) => (AdminOp::Reinstate(a.participant), a.common),
     };
-    run_cli(common, |ctx| async move { admin(&ctx, op).await })
+    run_transaction_cli(common, |ctx| async move { admin(&ctx, op).await })
 }
 
 fn scope(symbol: Option<Ticker>) -> Scope {

@@ -113,12 +113,14 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))
 }
 
-/// Runs a one-shot client command: connect, do `op`, print its report, disconnect.
+/// Runs a one-shot client command: connect, do `op`, print its report, disconnect. It
+/// logs nothing unless `RUST_LOG` asks (on stderr).
 pub fn run_cli<F, Fut>(common: CommonArgs, op: F) -> anyhow::Result<()>
 where
     F: FnOnce(Arc<Ctx>) -> Fut,
     Fut: Future<Output = Result<Report, Failure>>,
 {
+    crate::cli::logs::to_stderr("off");
     let json = common.json;
     let result = runtime().and_then(|runtime| {
         runtime.block_on(async move {

@@ -4,8 +4,9 @@ use clap::{Args, ValueEnum};
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::{OrderId, Shares, Side, Ticker};
 
-use super::connect::{CommonArgs, Ctx, run_cli};
+use super::connect::{CommonArgs, Ctx};
 use super::output::{Failure, Report};
+use super::settle::run_transaction_cli;
 use super::submit::transact;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -63,7 +64,7 @@ pub fn run_order(args: OrderArgs) -> anyhow::Result<()> {
         limit: args.limit,
         ioc: args.ioc,
     };
-    run_cli(args.common, |ctx| async move { place(&ctx, spec).await })
+    run_transaction_cli(args.common, |ctx| async move { place(&ctx, spec).await })
 }
 
 /// Places an order and reports what it did.
@@ -131,7 +132,7 @@ pub fn run_cancel(args: CancelArgs) -> anyhow::Result<()> {
         Some(order) => CancelTarget::One(order),
         None => CancelTarget::All(args.symbol),
     };
-    run_cli(args.common, |ctx| async move { cancel(&ctx, target).await })
+    run_transaction_cli(args.common, |ctx| async move { cancel(&ctx, target).await })
 }
 
 /// Cancels one order or all of them, and reports which were cancelled.

@@ -17,6 +17,7 @@
 //!
 //! Only when neither turns up within [`SETTLE_WAIT`] is the outcome unknown.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use qraft_node::core::exchange::receipt::Outcome;
@@ -26,11 +27,65 @@ use qraft_node::core::tx::{SignedTx, TxHash};
 use qraft_node::net::client::{ClientError, SETTLE_RETRY_EVERY, SETTLE_WAIT};
 use qraft_node::net::proto::{CommittedView, Request, Response};
 
-use super::connect::{Ctx, not_a_participant, unexpected};
+use super::connect::{CommonArgs, Ctx, not_a_participant, run_cli, unexpected};
 use super::link::Link;
 use super::output::{Failure, Report, Status};
 use super::query;
 use super::render;
+use serde_json::Value;
+
+/// Runs a one-shot command that sends a transaction (`order`, `cancel`, `admin`): as
+/// [`run_cli`], with its node watched while the command waits (a node silent for
+/// [`WATCH_QUIET`](qraft_node::net::client::WATCH_QUIET) is left, as a session leaves it) and a transaction left in doubt
+/// settled on another node (see [`settle_in_doubt`]), so the command ends with the
+/// receipt or a definite "not applied" instead of "unknown".
+pub fn run_transaction_cli<F, Fut>(common: CommonArgs, op: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<Ctx>) -> Fut,
+    Fut: Future<Output = Result<Report, Failure>>,
+{
+    run_cli(common, |ctx| async move {
+        let watched = ctx.clone();
+        let watcher = tokio::spawn(async move { watched.lost().await });
+        let result = op(ctx.clone()).await;
+        watcher.abort();
+        settle_in_doubt(ctx, result).await
+    })
+}
+
+/// A one-shot command's result, with a transaction whose outcome is in doubt (an unknown
+/// failure naming it, `tx`) settled as a session settles it: its connection is watched
+/// and replaced if the node is gone, and the answer is its receipt, "not applied", or
+/// (rarely, after [`SETTLE_WAIT`]) still unknown. Every other result stands.
+async fn settle_in_doubt(
+    ctx: Arc<Ctx>,
+    result: Result<Report, Failure>,
+) -> Result<Report, Failure> {
+    let failure = match result {
+        Err(failure) if failure.status == Status::Unknown => failure,
+        other => return other,
+    };
+    let Some(tx) = failure.details.get("tx").and_then(Value::as_str) else {
+        return Err(failure);
+    };
+    let tx = tx.to_string();
+    let (link, watcher) = Link::start(ctx.clone(), |line| {
+        let node = |key: &str| {
+            line.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
+        eprintln!(
+            "note: node {} stopped answering; settling the transaction on node {}",
+            node("lost"),
+            node("node")
+        );
+    });
+    let settled = settle(&link, ctx, &tx, failure).await;
+    watcher.abort();
+    settled
+}
 
 /// What one round of settling on one connection found.
 enum Round {

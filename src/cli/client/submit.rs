@@ -81,6 +81,7 @@ pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> 
             }
             _ => {
                 let tx = ctx.sign(body.clone());
+                tracing::debug!(tx = %tx.hash(), node = %ctx.node_name(), "sending the transaction");
                 let answer = tokio::time::timeout(ctx.timeout, ctx.client.submit(tx.clone())).await;
                 (tx, answer)
             }
