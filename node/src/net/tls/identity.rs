@@ -11,6 +11,9 @@ use std::sync::Arc;
 use qraft_keys::{Keypair, PublicKey};
 use rustls::pki_types::CertificateDer;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use x509_cert::Certificate;
+use x509_cert::der::Decode;
+use x509_cert::der::oid::db::rfc8410::ID_ED_25519;
 
 use super::TlsError;
 use crate::net::reset_key::StatelessResetKey;
@@ -95,42 +98,21 @@ impl fmt::Debug for TlsIdentity {
 
 /// The ed25519 public key of a DER certificate: the one field of it that is trusted.
 ///
-/// The certificate is walked structurally (Certificate, then tbsCertificate, then its
-/// fields up to subjectPublicKeyInfo), never searched for the key's byte pattern: a
-/// pattern search could be fooled by another key's bytes placed in a name or extension.
+/// The certificate is decoded as a whole by `x509-cert`, strictly as DER (definite,
+/// minimal lengths; nothing after the certificate), and the key taken from its
+/// subjectPublicKeyInfo field, never searched for by its byte pattern: a pattern search
+/// could be fooled by another key's bytes placed in a name or extension. The key must be
+/// ed25519 exactly: its algorithm's OID 1.3.101.112 without parameters, and a bit string
+/// of 32 bytes with no unused bits.
 pub fn certificate_key(cert: &[u8]) -> Result<PublicKey, TlsError> {
     let bad = |what: &str| TlsError::BadCertificate(what.to_string());
-    let certificate = Tlv::read(cert).ok_or_else(|| bad("not DER"))?;
-    if certificate.tag != 0x30 || !certificate.rest.is_empty() {
-        return Err(bad("not one DER SEQUENCE"));
-    }
-    let tbs = Tlv::read(certificate.content).ok_or_else(|| bad("no tbsCertificate"))?;
-    if tbs.tag != 0x30 {
-        return Err(bad("no tbsCertificate"));
-    }
-    let mut fields = tbs.content;
-    // version [0] EXPLICIT, optional.
-    if let Some(version) = Tlv::read(fields)
-        && version.tag == 0xa0
-    {
-        fields = version.rest;
-    }
-    // serialNumber, signature, issuer, validity, subject.
-    for (expected, name) in [
-        (0x02, "serialNumber"),
-        (0x30, "signature"),
-        (0x30, "issuer"),
-        (0x30, "validity"),
-        (0x30, "subject"),
-    ] {
-        match Tlv::read(fields) {
-            Some(field) if field.tag == expected => fields = field.rest,
-            _ => return Err(bad(&format!("malformed {name}"))),
+    let certificate = Certificate::from_der(cert)
+        .map_err(|e| TlsError::BadCertificate(format!("not one DER certificate: {e}")))?;
+    let spki = certificate.tbs_certificate().subject_public_key_info();
+    let key = match spki.subject_public_key.as_bytes() {
+        Some(key) if spki.algorithm.oid == ID_ED_25519 && spki.algorithm.parameters.is_none() => {
+            key
         }
-    }
-    let spki = Tlv::read(fields).ok_or_else(|| bad("no subjectPublicKeyInfo"))?;
-    let key = match spki.whole.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
-        Some(key) if spki.tag == 0x30 => key,
         _ => return Err(bad("its key is not ed25519")),
     };
     let bytes: [u8; 32] = key.try_into().map_err(|_| bad("its key is not ed25519"))?;
@@ -143,52 +125,6 @@ pub(in crate::net) fn ed25519_spki(key: &PublicKey) -> Vec<u8> {
     spki.extend_from_slice(&ED25519_SPKI_PREFIX);
     spki.extend_from_slice(key.as_bytes());
     spki
-}
-
-/// One DER element. Only low tag numbers and definite, minimally encoded lengths: DER.
-struct Tlv<'a> {
-    tag: u8,
-    /// The whole element, header included.
-    whole: &'a [u8],
-    content: &'a [u8],
-    /// What follows the element.
-    rest: &'a [u8],
-}
-
-impl<'a> Tlv<'a> {
-    /// The element at the start of `input`, if it is one.
-    fn read(input: &'a [u8]) -> Option<Tlv<'a>> {
-        let (&tag, after_tag) = input.split_first()?;
-        if tag & 0x1f == 0x1f {
-            return None;
-        }
-        let (&first, after_first) = after_tag.split_first()?;
-        let (len, after_len) = if first < 0x80 {
-            (usize::from(first), after_first)
-        } else {
-            let count = usize::from(first & 0x7f);
-            if count == 0 || count > 4 || after_first.len() < count || after_first[0] == 0 {
-                return None;
-            }
-            let len = after_first[..count]
-                .iter()
-                .fold(0usize, |len, &b| (len << 8) | usize::from(b));
-            if len < 0x80 {
-                return None;
-            }
-            (len, &after_first[count..])
-        };
-        if after_len.len() < len {
-            return None;
-        }
-        let header = input.len() - after_len.len();
-        Some(Tlv {
-            tag,
-            whole: &input[..header + len],
-            content: &after_len[..len],
-            rest: &after_len[len..],
-        })
-    }
 }
 
 #[cfg(test)]
@@ -211,7 +147,10 @@ mod tests {
             .windows(spki.len())
             .filter(|w| *w == spki.as_slice())
             .count();
-        assert_eq!(found, 1, "the SPKI appears once, where the walk found it");
+        assert_eq!(
+            found, 1,
+            "the SPKI appears once, where the decoder found it"
+        );
         assert!(format!("{identity:?}").contains("secret hidden"));
     }
 
@@ -235,21 +174,67 @@ mod tests {
         }
     }
 
+    /// A DER element: `tag`, the length octets as given (minimal or not), `content`.
+    fn element(tag: u8, length: &[u8], content: &[u8]) -> Vec<u8> {
+        [&[tag][..], length, content].concat()
+    }
+
+    /// The minimal (DER) length octets of `len`.
+    fn minimal(len: usize) -> Vec<u8> {
+        match len {
+            0..0x80 => vec![len as u8],
+            0x80..0x100 => vec![0x81, len as u8],
+            _ => [&[0x82][..], &u16::try_from(len).unwrap().to_be_bytes()].concat(),
+        }
+    }
+
+    /// The content of the element at the start of `der`, and what follows it.
+    fn split(der: &[u8]) -> (&[u8], &[u8]) {
+        let (len, header) = match der[1] {
+            short @ 0..=0x7f => (usize::from(short), 2),
+            0x81 => (usize::from(der[2]), 3),
+            0x82 => (usize::from(u16::from_be_bytes([der[2], der[3]])), 4),
+            other => panic!("length octet {other:#x}"),
+        };
+        (&der[header..header + len], &der[header + len..])
+    }
+
     #[test]
     fn der_lengths_must_be_minimal_and_definite() {
-        assert_eq!(Tlv::read(&[0x04, 0x01, 0xaa]).unwrap().content, &[0xaa]);
-        assert!(Tlv::read(&[0x04, 0x80]).is_none(), "indefinite");
-        assert!(
-            Tlv::read(&[0x04, 0x81, 0x01, 0xaa]).is_none(),
-            "long form for 1"
+        let cert = identity("node 1").certificate().to_vec();
+        let refused = |der: Vec<u8>, what: &str| {
+            assert!(certificate_key(&der).is_err(), "{what}");
+        };
+        let (content, after) = split(&cert);
+        assert!(after.is_empty());
+        assert_eq!(element(0x30, &minimal(content.len()), content), cert);
+        assert!(content.len() >= 0x80, "the long form, minimal, is accepted");
+
+        refused(
+            element(0x30, &[0x80], &[content, &[0, 0]].concat()),
+            "indefinite",
         );
-        assert!(
-            Tlv::read(&[0x04, 0x82, 0x00, 0x81]).is_none(),
-            "leading zero"
+        let len = u16::try_from(content.len()).unwrap().to_be_bytes();
+        refused(
+            element(0x30, &[0x83, 0x00, len[0], len[1]], content),
+            "leading zero",
         );
-        assert!(Tlv::read(&[0x04, 0x02, 0xaa]).is_none(), "short input");
-        let mut long = vec![0x04, 0x81, 0x80];
-        long.extend([0u8; 0x80]);
-        assert_eq!(Tlv::read(&long).unwrap().content.len(), 0x80);
+        refused(
+            element(0x30, &minimal(content.len() + 1), content),
+            "short input",
+        );
+
+        // tbsCertificate starts with its version, `[0] { INTEGER 2 }`: length 3, in the
+        // long form, is refused.
+        let (tbs, signature) = split(content);
+        assert_eq!(tbs[..5], [0xa0, 0x03, 0x02, 0x01, 0x02]);
+        let with_version_length = |octets: &[u8]| {
+            let tbs = element(0xa0, octets, &tbs[2..]);
+            let content = [element(0x30, &minimal(tbs.len()), &tbs), signature.to_vec()].concat();
+            element(0x30, &minimal(content.len()), &content)
+        };
+        assert_eq!(with_version_length(&[0x03]), cert);
+        certificate_key(&with_version_length(&[0x03])).unwrap();
+        refused(with_version_length(&[0x81, 0x03]), "long form for 3");
     }
 }
