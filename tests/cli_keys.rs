@@ -129,12 +129,7 @@ fn show_json_gives_text_form_and_hex() {
     let stdout = success(qraft(&["show", arg(&path), "--json"]));
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["public_key"], public.to_string());
-    let hex: String = public
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(json["hex"], hex);
+    assert_eq!(json["hex"], hex::encode(public.as_bytes()));
 }
 
 #[test]

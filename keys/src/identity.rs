@@ -45,7 +45,7 @@ impl PublicKey {
 
     /// The first bytes in hex, for logs and compact displays.
     pub fn short_hex(&self) -> String {
-        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&self.0[..4])
     }
 }
 

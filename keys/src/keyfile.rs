@@ -397,7 +397,7 @@ fn replace_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     })?;
     let mut suffix = [0u8; 8];
     getrandom::fill(&mut suffix).map_err(|e| KeyError::Randomness(e.to_string()))?;
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = hex::encode(suffix);
     let mut temporary_name = std::ffi::OsString::from(".");
     temporary_name.push(name);
     temporary_name.push(format!(".{suffix}.tmp"));

@@ -273,7 +273,7 @@ fn read_genesis(store: &Store) -> Result<Genesis, AuditError> {
     let chain = genesis.chain_id();
     if stored_chain != chain.0 {
         return Err(AuditError::GenesisMismatch {
-            stored: hex(&stored_chain),
+            stored: hex::encode(stored_chain),
             genesis: chain.to_string(),
         });
     }
@@ -513,10 +513,6 @@ fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     } else {
         Err(format!("{} bytes left over after the end", rest.len()))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

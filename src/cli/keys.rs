@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use qraft_keys::keyfile::{self, IfExists};
-use qraft_keys::{KeyError, Keypair, PublicKey};
+use qraft_keys::{KeyError, Keypair};
 use zeroize::Zeroizing;
 
 /// The environment variable that gives the passphrase to scripts.
@@ -156,7 +156,7 @@ fn show(args: &ShowArgs, passphrases: &Passphrases) -> Result<()> {
     let text = if args.json {
         let json = serde_json::json!({
             "public_key": public.to_string(),
-            "hex": hex(&public),
+            "hex": hex::encode(public.as_bytes()),
         });
         format!("{json}\n")
     } else {
@@ -257,10 +257,6 @@ fn print_stdout(text: &str) -> Result<()> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .context("cannot write to standard output")
-}
-
-fn hex(key: &PublicKey) -> String {
-    key.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The passphrase to encrypt a new key file with, if `--encrypt` asks for one.

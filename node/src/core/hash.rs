@@ -32,25 +32,17 @@ impl Hash32 {
         s
     }
 
+    /// The hash whose 64 hex digits `text` is (either case; spaces around are ignored).
     pub fn from_hex(text: &str) -> Option<Hash32> {
-        let text = text.trim();
-        if text.len() != 64 {
-            return None;
-        }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
+        hex::decode_to_slice(text.trim(), &mut out).ok()?;
         Some(Hash32(out))
     }
 }
 
 impl fmt::Display for Hash32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&hex::encode(self.0))
     }
 }
 

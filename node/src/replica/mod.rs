@@ -196,7 +196,7 @@ impl Replica {
         match store.meta("chain")? {
             Some(found) if found != chain.0 => {
                 return Err(ReplicaError::OtherChain {
-                    found: hex_string(&found),
+                    found: hex::encode(found),
                     expected: chain.to_string(),
                 });
             }
@@ -682,10 +682,6 @@ impl Replica {
             }
         }
     }
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -338,7 +338,7 @@ fn my_fills(trades: &[Trade], me: &PublicKey) -> Vec<MyFill> {
 
 /// The first 6 bytes of a hash, in hex.
 pub fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&bytes[..bytes.len().min(6)])
 }
 
 #[cfg(test)]

@@ -105,8 +105,7 @@ pub(super) fn describe_key(keyspace: &str, key: &[u8]) -> String {
     match std::str::from_utf8(key) {
         Ok(s) if s.chars().all(|c| c.is_ascii_graphic() || c == ' ') => format!("{s:?}"),
         _ => {
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            format!("0x{hex}")
+            format!("0x{}", hex::encode(key))
         }
     }
 }
