@@ -22,14 +22,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use qraft_keys::{ChainId, Keypair};
 use tokio::sync::Mutex;
 
-use crate::core::genesis::Genesis;
-use crate::core::tx::{SignedTx, Tx, TxBody, TxHash};
-use crate::net::client::{
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
+use qraft_node::net::client::{
     Client, ClientError, PendingReceipt, Pipeline, RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET,
     next_reconnect_pause, reconnect_order, reconnect_spread,
 };
-use crate::net::proto::{Request, Response};
-use crate::net::tls::TlsError;
+use qraft_node::net::proto::{Request, Response};
+use qraft_node::net::tls::TlsError;
 
 use super::BotError;
 
