@@ -7,6 +7,8 @@
 //! Module map:
 //! - [`nonce`]: the one nonce policy: above the last nonce used or seen, and at least the
 //!   wall clock in microseconds.
+//! - [`failover`]: what a long-lived client does when its node is lost: when to call it
+//!   lost, which node next, and the one rule that settles a transaction in doubt.
 //! - [`retry`]: the one retry policy for transactions a node did not take (passing
 //!   refusals resent with growing pauses, a stale nonce learnt again once).
 //! - [`format`]: money, prices, quantities and times as people read them, and parsing a
@@ -19,6 +21,7 @@
 
 pub mod bot;
 pub mod describe;
+pub mod failover;
 pub mod format;
 pub mod nonce;
 pub mod retry;

@@ -9,7 +9,7 @@
 //! (another program signs with this key), makes the client learn the game's last nonce
 //! for the key and resend, once. Nothing else is retried: a receipt is final, and a
 //! transaction without an answer may still be applied (settling it is
-//! [`qraft_node::net::client::settlement`]'s job, never a blind resend).
+//! [`crate::failover::settlement`]'s job, never a blind resend).
 
 use std::time::Duration;
 

@@ -29,13 +29,13 @@
 //!
 //! **Node failures.** A bot follows its game when its node dies, restarts or drops off
 //! the network. It notices within a few seconds (it asks a silent node for its status,
-//! [`WATCH_QUIET`](qraft_node::net::client::WATCH_QUIET)), connects to another node of the
+//! [`WATCH_QUIET`](crate::failover::WATCH_QUIET)), connects to another node of the
 //! game (the others first), and sends again, identical and in nonce order, every
 //! transaction it had in flight: its nonce makes a transaction apply at most once, so
 //! that is safe. Each handle then settles with the receipt, or with
 //! [`BotError::NotApplied`] when the game has passed the transaction's nonce without
 //! applying it (nothing happened; send it again to retry). Only if neither turns up
-//! within [`SETTLE_WAIT`](qraft_node::net::client::SETTLE_WAIT) is the outcome unknown
+//! within [`SETTLE_WAIT`](crate::failover::SETTLE_WAIT) is the outcome unknown
 //! ([`BotError::Unanswered`]: look it up later with [`Bot::receipt`]). Requests are
 //! asked again on the new node; an event stream goes on there after an
 //! [`Event::Lagged`] (re-query what the bot keeps: events in between may be missing).
@@ -150,7 +150,7 @@ pub enum BotError {
     )]
     NotApplied(TxHash),
     /// The transaction's answer was lost, and neither its receipt nor proof that it was
-    /// not applied turned up within [`SETTLE_WAIT`](qraft_node::net::client::SETTLE_WAIT):
+    /// not applied turned up within [`SETTLE_WAIT`](crate::failover::SETTLE_WAIT):
     /// it may or may not be applied. [`Bot::receipt`] tells later.
     #[error(
         "transaction {0} was in flight when its node failed, and neither its receipt nor proof that it was not applied turned up in time: it may or may not be applied; look up its receipt before sending it again"

@@ -16,9 +16,9 @@ use qraft_node::core::exchange::receipt::{Effect, OrderResult, Outcome};
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::tx::{TxBody, TxHash};
 use qraft_node::core::types::{OrderId, Shares};
-use qraft_node::net::client::{
-    Client, ClientError, PendingReceipt, SETTLE_RETRY_EVERY, SETTLE_WAIT, Settlement,
-};
+use qraft_node::net::client::{Client, ClientError, PendingReceipt};
+
+use crate::failover::{SETTLE_RETRY_EVERY, SETTLE_WAIT, Settlement, look_up};
 use qraft_node::net::proto::{CommittedView, SubmitFailure};
 
 use super::BotError;
@@ -182,7 +182,7 @@ fn in_doubt(err: &ClientError) -> bool {
 ///   says nothing of the first);
 /// - else the node's word ([`Client::look_up`]): its receipt, or "not applied" once the
 ///   key's last nonce has passed its nonce on a node that holds every block and no
-///   receipt for it ([`settlement`](qraft_node::net::client::settlement));
+///   receipt for it ([`settlement`](crate::failover::settlement));
 /// - else it is sent again, once per connection, and looked at again.
 ///
 /// Only if none of that turns up within the bound is it [`BotError::Unanswered`].
@@ -206,7 +206,7 @@ async fn settle(lane: &Lane, sent: &Sent, doubt: ClientError) -> Result<Committe
                 Err(_) => break,
             }
         }
-        let look = client.look_up(sent.hash, sent.nonce);
+        let look = look_up(&client, sent.hash, sent.nonce);
         match tokio::time::timeout_at(deadline, look).await {
             Ok(Ok(Settlement::Applied(committed))) => return Ok(committed),
             Ok(Ok(Settlement::NotApplied)) => return Err(BotError::NotApplied(sent.hash)),

@@ -9,16 +9,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use qraft_client::failover::{
+    RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET, next_reconnect_pause, reconnect_order,
+    reconnect_spread,
+};
 use qraft_client::format::parse_price;
 use qraft_client::nonce::NonceClock;
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
 use qraft_node::core::types::Ticker;
-use qraft_node::net::client::{
-    Client, ClientError, PendingReceipt, Pipeline, RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET,
-    next_reconnect_pause, reconnect_order, reconnect_spread,
-};
+use qraft_node::net::client::{Client, ClientError, PendingReceipt, Pipeline};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
 use serde_json::{Map, Value, json};

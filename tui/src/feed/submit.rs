@@ -12,6 +12,7 @@
 
 use std::time::{Duration, Instant};
 
+use qraft_client::failover::{Settlement, nonce_passed, settlement};
 use qraft_client::nonce::NonceClock;
 use qraft_client::retry::{self, Decision, RETRIES, Tries};
 use qraft_keys::ChainId;
@@ -20,7 +21,7 @@ use qraft_node::api::{Committed, Handle, SubmitError};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
-use qraft_node::replica::{Refusal, StoredReceipt};
+use qraft_node::replica::Refusal;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
@@ -218,13 +219,15 @@ impl Attempt {
             let seen = self
                 .handle
                 .query(move |replica| {
+                    // The one settle rule: whole chain and nonce first, then the receipt.
+                    let whole = replica.missing_blocks().is_empty();
+                    let last = replica.ledger().exchange().last_nonce(&me).unwrap_or(0);
                     let receipt = replica.receipt(&hash).ok().flatten();
-                    let last_nonce = replica.ledger().exchange().last_nonce(&me);
-                    judge_late(receipt, last_nonce, nonce)
+                    settlement(whole && nonce_passed(last, nonce), receipt)
                 })
                 .await;
             match seen {
-                Ok(Late::Applied(stored)) => {
+                Ok(Settlement::Applied(stored)) => {
                     return Action::Committed {
                         request: self.request,
                         height: stored.height,
@@ -232,7 +235,7 @@ impl Attempt {
                         latency_ms: sent.elapsed().as_millis() as u64,
                     };
                 }
-                Ok(Late::Overtaken) => {
+                Ok(Settlement::NotApplied) => {
                     return Action::SubmitFailed {
                         request: self.request,
                         reason: "a later transaction of yours was applied first, so this one \
@@ -240,8 +243,8 @@ impl Attempt {
                             .into(),
                     };
                 }
-                Ok(Late::NotYet) if Instant::now() < deadline => {}
-                Ok(Late::NotYet) => {
+                Ok(Settlement::Unsettled) if Instant::now() < deadline => {}
+                Ok(Settlement::Unsettled) => {
                     return Action::OutcomeUnknown {
                         request: self.request,
                         tx: hex_prefix(hash.0.as_slice()),
@@ -273,18 +276,6 @@ struct Sent {
     nonce: u64,
 }
 
-/// What a look at the ledger says of a transaction that had no answer in time.
-#[derive(Debug, PartialEq)]
-enum Late {
-    /// It is in the chain (applied, or rejected by the exchange: either way, answered).
-    Applied(StoredReceipt),
-    /// Not in the chain, and a nonce of mine at or above its own is: nonces only rise,
-    /// so it never can be.
-    Overtaken,
-    /// Not in the chain yet.
-    NotYet,
-}
-
 /// The last nonce of this key a nonce setback tells of, if it does.
 fn seen_nonce(outcome: &Result<Committed, SubmitError>) -> Option<u64> {
     match outcome {
@@ -295,47 +286,5 @@ fn seen_nonce(outcome: &Result<Committed, SubmitError>) -> Option<u64> {
             _ => None,
         },
         Err(_) => None,
-    }
-}
-
-fn judge_late(receipt: Option<StoredReceipt>, last_nonce: Option<u64>, nonce: u64) -> Late {
-    match (receipt, last_nonce) {
-        (Some(stored), _) => Late::Applied(stored),
-        (None, Some(last)) if last >= nonce => Late::Overtaken,
-        (None, _) => Late::NotYet,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use qraft_node::core::exchange::receipt::{Effect, Outcome, Receipt};
-    use qraft_node::core::hash::Hash32;
-
-    fn stored() -> StoredReceipt {
-        StoredReceipt {
-            height: 7,
-            index: 0,
-            receipt: Receipt {
-                tx: Hash32([1; 32]),
-                outcome: Outcome::Accepted(Effect::Admin),
-            },
-        }
-    }
-
-    #[test]
-    fn a_late_receipt_wins_and_a_passed_nonce_means_never() {
-        assert_eq!(
-            judge_late(Some(stored()), Some(9), 5),
-            Late::Applied(stored())
-        );
-        assert_eq!(
-            judge_late(Some(stored()), Some(5), 5),
-            Late::Applied(stored())
-        );
-        assert_eq!(judge_late(None, Some(5), 5), Late::Overtaken);
-        assert_eq!(judge_late(None, Some(6), 5), Late::Overtaken);
-        assert_eq!(judge_late(None, Some(4), 5), Late::NotYet);
-        assert_eq!(judge_late(None, None, 5), Late::NotYet);
     }
 }
