@@ -11,12 +11,14 @@
 //! - [`replica`]: one node's whole state machine, sans IO: the Raft driver, the fjall
 //!   store, the leader's mempool and batch cutting, applying committed entries as blocks,
 //!   snapshots and compaction. Time is passed in.
-//! - [`io`]: the only code that touches disk, threads and time: the fjall [`io::store`],
-//!   the node thread ([`io::runner`]) and the in-memory transport ([`io::memnet`]).
+//! - [`io`]: the node's disk and its thread: the fjall [`io::store`], the node thread
+//!   ([`io::runner`]) with its control and client inboxes ([`io::inbox`]), and the
+//!   in-memory transport ([`io::memnet`]). (The network tasks live in [`net`].)
 //! - [`api`]: the [`api::Handle`] the TUI, CLI and network server use: submit and get the
 //!   receipt, subscribe to events, query.
-//! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the genesis
-//!   allowlist, length-prefixed postcard frames.
+//! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the game's
+//!   allowlist (seeded by the genesis, kept in step with the ledger), length-prefixed
+//!   postcard frames, and the networked node `qraft run` starts ([`net::node`]).
 //! - [`config`]: the node configuration file, with file:line:column errors.
 //! - [`backfill`]: a node that installed a snapshot fetches the blocks before it (with
 //!   their receipts) from its peers, checks them against the hash chain back from the
