@@ -79,10 +79,7 @@ impl Submitter {
             config.keypair.public(),
         );
         tasks.spawn(async move {
-            if let Ok(Some(last)) = handle
-                .query(move |r| r.ledger().exchange().last_nonce(&me))
-                .await
-            {
+            if let Ok(Some(last)) = handle.last_nonce(me).await {
                 learner.seen(last);
             }
         });
@@ -218,14 +215,13 @@ impl Attempt {
         loop {
             let seen = self
                 .handle
-                .query(move |replica| {
-                    // The one settle rule: whole chain and nonce first, then the receipt.
-                    let whole = replica.missing_blocks().is_empty();
-                    let last = replica.ledger().exchange().last_nonce(&me).unwrap_or(0);
-                    let receipt = replica.receipt(&hash).ok().flatten();
-                    settlement(whole && nonce_passed(last, nonce), receipt)
-                })
-                .await;
+                .settle_facts(hash, me)
+                .await
+                // The one settle rule: whole chain and nonce first, then the receipt.
+                .map(|facts| {
+                    let passed = facts.whole_chain && nonce_passed(facts.last_nonce, nonce);
+                    settlement(passed, facts.receipt)
+                });
             match seen {
                 Ok(Settlement::Applied(stored)) => {
                     return Action::Committed {
