@@ -16,7 +16,7 @@ mod common;
 
 use anyhow::Result;
 use clap::Parser;
-use qraft_node::bot::strategies::market_maker::{self, Config, State};
+use qraft_client::bot::strategies::market_maker::{self, Config, State};
 
 /// Quote a bid and an ask around the last price.
 #[derive(Debug, Parser)]

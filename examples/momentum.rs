@@ -13,8 +13,8 @@ mod common;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use qraft_node::bot::strategies::momentum::{self, Config, State};
-use qraft_node::bot::{Event, Topics};
+use qraft_client::bot::strategies::momentum::{self, Config, State};
+use qraft_client::bot::{Event, Topics};
 
 /// Trade moving-average crossovers of trade prices.
 #[derive(Debug, Parser)]

@@ -12,8 +12,8 @@ mod common;
 
 use anyhow::Result;
 use clap::Parser;
-use qraft_node::bot::market::Rng;
-use qraft_node::bot::strategies::random::{self, Config, State};
+use qraft_client::bot::market::Rng;
+use qraft_client::bot::strategies::random::{self, Config, State};
 
 /// Place random orders near the mid.
 #[derive(Debug, Parser)]

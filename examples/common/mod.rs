@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use qraft_node::bot::{Bot, BotError};
+use qraft_client::bot::{Bot, BotError};
 use qraft_node::core::types::{Ticker, format_cents};
 use qraft_node::net::client::ClientError;
 use tokio::sync::watch;

@@ -27,8 +27,6 @@
 //!   signature, receipt and state digest (`qraft verify`).
 //! - [`cluster`]: whole clusters in one process: the deterministic simulator and the
 //!   threaded local cluster used by tests and benchmarks.
-//! - [`bot`]: a small client API for trading bots over [`net::client::Client`], and the
-//!   example bots' strategies (market maker, momentum, random trader).
 
 pub mod core;
 
@@ -38,8 +36,6 @@ pub mod api;
 pub mod audit;
 #[cfg(feature = "runtime")]
 pub mod backfill;
-#[cfg(feature = "runtime")]
-pub mod bot;
 #[cfg(feature = "runtime")]
 pub mod cluster;
 #[cfg(feature = "runtime")]

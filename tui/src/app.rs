@@ -37,9 +37,9 @@ pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
     let me = dashboard.keypair.public();
     let known = dashboard
         .handle
-        .query(move |r| r.ledger().exchange().role_of(&me).is_some())
+        .role_of(me)
         .await
-        .unwrap_or(false);
+        .is_ok_and(|role| role.is_some());
     if !known {
         return Err(TuiError::NotAParticipant);
     }

@@ -299,10 +299,7 @@ async fn the_feed_loads_follows_and_submits_in_order() {
     // A stale nonce is re-signed: another client of my key goes first.
     let last = cluster
         .handle(1)
-        .query({
-            let key = me.public();
-            move |r| r.ledger().exchange().last_nonce(&key)
-        })
+        .last_nonce(me.public())
         .await
         .unwrap()
         .unwrap();

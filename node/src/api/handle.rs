@@ -17,11 +17,12 @@ use tokio::sync::{Semaphore, broadcast, oneshot};
 
 use crate::backfill::check::{CheckedSegment, FullBlock};
 use crate::core::block::{Block, BlockHash, BlockHeader};
+use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::{PublicTrade, Receipt};
-use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, SymbolView};
+use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
-use crate::core::types::Ticker;
+use crate::core::types::{Role, Session, Ticker};
 use crate::io::inbox::{ClientInput, ClientSender, EnqueueError};
 use crate::io::runner::Input;
 use crate::io::store::Reader;
@@ -103,6 +104,24 @@ pub(crate) struct Shared {
     events: broadcast::Sender<NodeEvent>,
     submit_timeout: Duration,
     stopped: AtomicBool,
+}
+
+/// The market as a whole ([`Handle::market`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketView {
+    pub symbols: Vec<SymbolView>,
+    pub session: Session,
+    pub game_over: bool,
+}
+
+/// What settling a transaction needs, read at one moment ([`Handle::settle_facts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettleFacts {
+    /// Whether the node holds every block (one still backfilling may lack a receipt).
+    pub whole_chain: bool,
+    /// The signer's last applied nonce (0: none).
+    pub last_nonce: u64,
+    pub receipt: Option<StoredReceipt>,
 }
 
 #[derive(Clone)]
@@ -373,6 +392,59 @@ impl Handle {
     pub async fn leaderboard(&self) -> Result<Vec<LeaderboardRow>, QueryError> {
         self.query(|replica| replica.ledger().exchange().leaderboard())
             .await
+    }
+
+    /// The market as a whole: every symbol, the trading session, and whether the game
+    /// is over, read at one moment.
+    pub async fn market(&self) -> Result<MarketView, QueryError> {
+        self.query(|replica| {
+            let exchange = replica.ledger().exchange();
+            MarketView {
+                symbols: exchange.symbols(),
+                session: exchange.session(),
+                game_over: exchange.is_game_over(),
+            }
+        })
+        .await
+    }
+
+    /// The recent candles of `symbol` (`None`: no such symbol).
+    pub async fn candles(&self, symbol: Ticker) -> Result<Option<Vec<Candle>>, QueryError> {
+        self.query(move |replica| replica.ledger().exchange().candles(symbol))
+            .await
+    }
+
+    /// The game's news, as published.
+    pub async fn news(&self) -> Result<Vec<NewsItem>, QueryError> {
+        self.query(|replica| replica.ledger().exchange().news())
+            .await
+    }
+
+    /// The role of `key` in the game (`None`: not in it).
+    pub async fn role_of(&self, key: PublicKey) -> Result<Option<Role>, QueryError> {
+        self.query(move |replica| replica.ledger().exchange().role_of(&key))
+            .await
+    }
+
+    /// The last nonce the game has applied from `key` (`None`: none yet, or not in it).
+    pub async fn last_nonce(&self, key: PublicKey) -> Result<Option<u64>, QueryError> {
+        self.query(move |replica| replica.ledger().exchange().last_nonce(&key))
+            .await
+    }
+
+    /// What settling transaction `hash` of `key`'s needs, read at one moment: whether
+    /// this node holds every block, `key`'s last nonce, and the receipt if held.
+    pub async fn settle_facts(
+        &self,
+        hash: TxHash,
+        key: PublicKey,
+    ) -> Result<SettleFacts, QueryError> {
+        self.query(move |replica| SettleFacts {
+            whole_chain: replica.missing_blocks().is_empty(),
+            last_nonce: replica.ledger().exchange().last_nonce(&key).unwrap_or(0),
+            receipt: replica.receipt(&hash).ok().flatten(),
+        })
+        .await
     }
 
     /// Proposes a membership change; this node must lead. Applied asynchronously: watch

@@ -6,5 +6,6 @@ pub mod handle;
 
 pub use event::NodeEvent;
 pub use handle::{
-    Committed, EVENT_BUFFER, Handle, MAX_HEAVY_QUERIES, PendingSubmit, QueryError, SubmitError,
+    Committed, EVENT_BUFFER, Handle, MAX_HEAVY_QUERIES, MarketView, PendingSubmit, QueryError,
+    SettleFacts, SubmitError,
 };

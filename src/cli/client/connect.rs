@@ -4,21 +4,24 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::Args;
+use qraft_client::failover::{
+    RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET, next_reconnect_pause, reconnect_order,
+    reconnect_spread,
+};
+use qraft_client::format::parse_price;
+use qraft_client::nonce::NonceClock;
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
 use qraft_node::core::types::Ticker;
-use qraft_node::net::client::{
-    Client, ClientError, PendingReceipt, Pipeline, RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET,
-    next_reconnect_pause, reconnect_order, reconnect_spread,
-};
+use qraft_node::net::client::{Client, ClientError, PendingReceipt, Pipeline};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
-use qraft_tui::format::parse_price;
 use serde_json::{Map, Value, json};
 
 use super::market::Prices;
@@ -84,7 +87,10 @@ pub struct Ctx {
     keypair: Keypair,
     /// The nodes this client may use, in the order asked for (`--node`, or the genesis).
     nodes: Vec<String>,
-    nonce: Mutex<Nonces>,
+    /// The key's nonces, shared with this context's successors.
+    nonces: NonceClock,
+    /// Whether this connection has learned the game's last nonce from this key.
+    nonce_synced: AtomicBool,
     prices: Mutex<Prices>,
     pub timeout: Duration,
     /// The ordered submission pipeline, opened on first use (see [`super::sequence`]).
@@ -96,12 +102,6 @@ pub struct Ctx {
     /// The receipts awaited for the transactions a lost predecessor left in flight, sent
     /// again on this connection (taken by [`Ctx::take_resent`]).
     resent: Mutex<HashMap<TxHash, PendingReceipt>>,
-}
-
-#[derive(Default)]
-struct Nonces {
-    last: u64,
-    synced: bool,
 }
 
 /// Starts the async runtime the client commands run on.
@@ -158,7 +158,8 @@ impl Ctx {
             client,
             keypair,
             nodes,
-            nonce: Mutex::new(Nonces::default()),
+            nonces: NonceClock::new(),
+            nonce_synced: AtomicBool::new(false),
             timeout,
             pipeline: tokio::sync::OnceCell::new(),
             in_flight: Mutex::default(),
@@ -236,16 +237,13 @@ impl Ctx {
 
     /// A context on `client` that carries on from this one.
     fn successor(&self, client: Client) -> Ctx {
-        let last = self.nonce.lock().expect("nonce lock").last;
         Ctx {
             genesis: self.genesis.clone(),
             client,
             keypair: self.keypair.clone(),
             nodes: self.nodes.clone(),
-            nonce: Mutex::new(Nonces {
-                last,
-                synced: false,
-            }),
+            nonces: self.nonces.clone(),
+            nonce_synced: AtomicBool::new(false),
             prices: Mutex::new(self.prices.lock().expect("prices lock").clone()),
             timeout: self.timeout,
             pipeline: tokio::sync::OnceCell::new(),
@@ -346,20 +344,11 @@ impl Ctx {
         }
     }
 
-    /// Signs `body` with a fresh nonce: above the last one used, and at least the wall
-    /// clock in microseconds, so separate runs never reuse one.
+    /// Signs `body` with the key's next nonce ([`NonceClock`]).
     pub fn sign(&self, body: TxBody) -> SignedTx {
-        let clock = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        let nonce = {
-            let mut nonces = self.nonce.lock().expect("nonce lock");
-            nonces.last = (nonces.last + 1).max(clock);
-            nonces.last
-        };
         Tx {
             signer: self.keypair.public(),
-            nonce,
+            nonce: self.nonces.next(),
             body,
         }
         .sign(&self.keypair, &self.genesis.chain_id())
@@ -367,22 +356,20 @@ impl Ctx {
 
     /// Learns that the game has seen nonce `last` from this key.
     pub fn saw_nonce(&self, last: u64) {
-        let mut nonces = self.nonce.lock().expect("nonce lock");
-        nonces.last = nonces.last.max(last);
+        self.nonces.saw(last);
     }
 
     /// Once per connection: learns the last nonce the game has seen from this key (so a
     /// machine whose clock is behind still signs above it), and checks that the key is
     /// a participant.
     pub async fn sync_nonce(&self) -> Result<(), Failure> {
-        if self.nonce.lock().expect("nonce lock").synced {
+        if self.nonce_synced.load(Ordering::Acquire) {
             return Ok(());
         }
         match self.ask(&Request::Account).await? {
             Response::Account(Some(account)) => {
-                let mut nonces = self.nonce.lock().expect("nonce lock");
-                nonces.last = nonces.last.max(account.last_nonce);
-                nonces.synced = true;
+                self.nonces.saw(account.last_nonce);
+                self.nonce_synced.store(true, Ordering::Release);
                 Ok(())
             }
             Response::Account(None) => Err(not_a_participant()),

@@ -1,12 +1,12 @@
 //! Prices: dollars on the command line, integer ticks of each symbol's tick size on the
-//! chain. Parsing them is the dashboard's `qraft_tui::format::parse_price`.
+//! chain. Parsing them is the dashboard's `qraft_client::format::parse_price`.
 
 use std::collections::BTreeMap;
 
+use qraft_client::format::price_usd;
 use qraft_node::core::exchange::views::SymbolView;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::types::{Cents, Ticker, Ticks};
-use qraft_tui::format::price_usd;
 
 use super::output::dollars;
 
@@ -51,7 +51,7 @@ impl Prices {
 
     /// A price in ticks, in cents.
     pub fn cents(&self, symbol: Ticker, ticks: Ticks) -> i128 {
-        qraft_tui::format::cents(ticks, self.tick(symbol))
+        qraft_client::format::cents(ticks, self.tick(symbol))
     }
 
     /// `"12.50"`.

@@ -235,7 +235,7 @@ pub fn dollars(cents: i128) -> String {
 
 /// Dollars for people (`$1,234.50`, `-$0.07`) and whole numbers with separators (`1,010`),
 /// as the dashboard writes them.
-pub use qraft_tui::format::{count, usd};
+pub use qraft_client::format::{count, usd};
 
 /// The name of an enum value's variant in snake_case (`InsufficientCash` ->
 /// `insufficient_cash`), as a stable machine-readable reason.
@@ -265,7 +265,7 @@ fn snake_case(name: &str) -> String {
 
 /// `HH:MM:SS` (UTC) of a time in milliseconds since the Unix epoch.
 pub fn clock(ms: u64) -> String {
-    qraft_tui::format::clock(ms, 0)
+    qraft_client::format::clock(ms, 0)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in milliseconds since the Unix epoch.

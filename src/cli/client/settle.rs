@@ -11,23 +11,25 @@
 //! - its receipt (from the copy sent again, or looked up by hash): accepted, or rejected
 //!   by the exchange;
 //! - or a definite "not applied": the game's last nonce from this key has passed the
-//!   transaction's, and (asked after that, on the same node) the node holds no receipt
-//!   for it. A transaction whose nonce has been passed can never be applied, so it
-//!   never was.
+//!   transaction's, and (asked after that, on the same node, which holds every block)
+//!   the node holds no receipt for it. A transaction whose nonce has been passed can
+//!   never be applied, so it never was. This is the one settle rule of every client
+//!   ([`qraft_client::failover::look_up`]).
 //!
 //! Only when neither turns up within [`SETTLE_WAIT`] is the outcome unknown.
 
 use std::future::Future;
 use std::sync::Arc;
 
+use qraft_client::failover::{SETTLE_RETRY_EVERY, SETTLE_WAIT, Settlement, look_up};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::tx::{SignedTx, TxHash};
-use qraft_node::net::client::{ClientError, SETTLE_RETRY_EVERY, SETTLE_WAIT};
-use qraft_node::net::proto::{CommittedView, Request, Response};
+use qraft_node::net::client::ClientError;
+use qraft_node::net::proto::CommittedView;
 
-use super::connect::{CommonArgs, Ctx, not_a_participant, run_cli, unexpected};
+use super::connect::{CommonArgs, Ctx, run_cli};
 use super::link::Link;
 use super::output::{Failure, Report, Status};
 use super::query;
@@ -36,7 +38,7 @@ use serde_json::Value;
 
 /// Runs a one-shot command that sends a transaction (`order`, `cancel`, `admin`): as
 /// [`run_cli`], with its node watched while the command waits (a node silent for
-/// [`WATCH_QUIET`](qraft_node::net::client::WATCH_QUIET) is left, as a session leaves it) and a transaction left in doubt
+/// [`WATCH_QUIET`](qraft_client::failover::WATCH_QUIET) is left, as a session leaves it) and a transaction left in doubt
 /// settled on another node (see [`settle_in_doubt`]), so the command ends with the
 /// receipt or a definite "not applied" instead of "unknown".
 pub fn run_transaction_cli<F, Fut>(common: CommonArgs, op: F) -> anyhow::Result<()>
@@ -164,27 +166,28 @@ async fn round(ctx: &Ctx, hash: &TxHash, tx: &str, signed: Option<&SignedTx>) ->
     {
         return round;
     }
-    // The nonce first, then the receipt: if the nonce had passed before the receipt was
-    // asked for, a missing receipt means it never will be applied.
-    let passed = match signed {
-        Some(signed) => match last_nonce(ctx).await {
-            Ok(last) => last >= signed.tx.nonce,
-            Err(failure) => return Round::NotYet(failure.message),
-        },
-        None => false,
-    };
-    match query::receipt(ctx, tx).await {
-        Ok(report) => return Round::Settled(Ok(report)),
-        Err(found) if found.status == Status::Rejected => return Round::Settled(Err(found)),
-        Err(missing) if missing.status == Status::Unknown => {}
-        Err(trouble) => return Round::NotYet(trouble.message),
-    }
-    if passed {
-        return Round::Settled(Err(not_applied(tx)));
-    }
     let Some(signed) = signed else {
-        return Round::NotYet(format!("{} has no receipt for it yet", ctx.node_name()));
+        // Not sent from here: only its receipt can tell.
+        return match query::receipt(ctx, tx).await {
+            Ok(report) => Round::Settled(Ok(report)),
+            Err(found) if found.status == Status::Rejected => Round::Settled(Err(found)),
+            Err(missing) if missing.status == Status::Unknown => {
+                Round::NotYet(format!("{} has no receipt for it yet", ctx.node_name()))
+            }
+            Err(trouble) => Round::NotYet(trouble.message),
+        };
     };
+    // The one settle rule (whole chain and nonce first, then the receipt).
+    match look_up(&ctx.client, *hash, signed.tx.nonce).await {
+        Ok(Settlement::Applied(committed)) => {
+            let body = &signed.tx.body;
+            let prices = ctx.prices(render::symbols_of(body, &committed)).await;
+            return Round::Settled(render::outcome(&prices, body, &committed));
+        }
+        Ok(Settlement::NotApplied) => return Round::Settled(Err(not_applied(tx))),
+        Ok(Settlement::Unsettled) => {}
+        Err(err) => return Round::NotYet(err.to_string()),
+    }
     let answer = ctx.client.submit(signed.clone()).await;
     match from_copy(ctx, Some(signed), answer).await {
         Some(round) => round,
@@ -213,15 +216,6 @@ async fn from_copy(
     let body = &signed?.tx.body;
     let prices = ctx.prices(render::symbols_of(body, &committed)).await;
     Some(Round::Settled(render::outcome(&prices, body, &committed)))
-}
-
-/// The last nonce the game has applied from this key.
-async fn last_nonce(ctx: &Ctx) -> Result<u64, Failure> {
-    match ctx.ask(&Request::Account).await? {
-        Response::Account(Some(account)) => Ok(account.last_nonce),
-        Response::Account(None) => Err(not_a_participant()),
-        other => Err(unexpected(&other)),
-    }
 }
 
 /// The answer for a transaction that was not applied and never will be.

@@ -1,8 +1,7 @@
 //! Submitting a transaction and waiting for its receipt: retries where nothing can have
 //! happened, and the exit-code meaning of every way it can end.
 
-use std::time::Duration;
-
+use qraft_client::retry::{self, Decision, RETRIES, Tries, decide};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::tx::TxBody;
@@ -14,12 +13,6 @@ use super::connect::{Ctx, request_failure};
 use super::output::{Failure, Report, variant_name};
 use super::render;
 use super::sequence::TURN;
-
-/// How many times a transaction refused for its nonce is signed again and resubmitted.
-const NONCE_RETRIES: u32 = 3;
-/// How long to keep resubmitting while the cluster has no leader.
-const LEADER_WAIT: Duration = Duration::from_secs(5);
-const LEADER_RETRY_EVERY: Duration = Duration::from_millis(200);
 
 /// Whether a submission that ended with `answer` may have reached the node without an
 /// answer coming back: its outcome is unknown until settled. (A connection error means
@@ -49,13 +42,13 @@ pub async fn transact(ctx: &Ctx, body: TxBody) -> Result<Report, Failure> {
 
 /// Signs and submits `body`, waiting for its receipt.
 ///
-/// Signs again with a fresh nonce and resubmits when nothing can have happened: a nonce
-/// refused or rejected as stale (another run of this key got there first), or no leader
-/// for a moment.
+/// Signs again with a fresh nonce and resubmits when nothing can have happened, by the
+/// shared policy ([`qraft_client::retry`]): a refusal for a passing reason (busy, no
+/// leader for a moment), or a nonce refused or rejected as stale (another run of this
+/// key got there first).
 pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> {
     ctx.sync_nonce().await?;
-    let mut nonce_retries = 0;
-    let leader_deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    let mut tries = Tries::default();
     // A session's transaction keeps its place in line: signed and written on the
     // ordered pipeline once every earlier one has been (see `sequence`). Retries below
     // go on their own.
@@ -103,12 +96,13 @@ pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> 
                 .with("tx", hash.to_hex()));
             }
             Ok(Ok(committed)) => {
-                if let Outcome::Rejected(Rejection::StaleNonce { last, .. }) =
-                    committed.receipt.outcome
-                    && nonce_retries < NONCE_RETRIES
+                let setback = retry::applied(&committed.receipt.outcome);
+                let decision = setback.map_or(Decision::Stop, |s| decide(s, tries, RETRIES));
+                tries = tries.after(decision);
+                if let (Decision::Resync, Outcome::Rejected(Rejection::StaleNonce { last, .. })) =
+                    (decision, &committed.receipt.outcome)
                 {
-                    nonce_retries += 1;
-                    ctx.saw_nonce(last);
+                    ctx.saw_nonce(*last);
                     continue;
                 }
                 return Ok(committed);
@@ -123,18 +117,26 @@ pub async fn submit(ctx: &Ctx, body: &TxBody) -> Result<CommittedView, Failure> 
             }
             Ok(Err(err)) => return Err(request_failure(err)),
         };
+        if let SubmitFailure::Refused(refusal) = &failure {
+            let setback = retry::refused(refusal);
+            let decision = setback.map_or(Decision::Stop, |s| decide(s, tries, RETRIES));
+            tries = tries.after(decision);
+            match (decision, refusal) {
+                (Decision::Resend { after }, _) => {
+                    tokio::time::sleep(after).await;
+                    continue;
+                }
+                (
+                    Decision::Resync,
+                    Refusal::StaleNonce { last, .. } | Refusal::NonceInUse { nonce: last },
+                ) => {
+                    ctx.saw_nonce(*last);
+                    continue;
+                }
+                _ => {}
+            }
+        }
         match failure {
-            SubmitFailure::Refused(
-                Refusal::StaleNonce { last, .. } | Refusal::NonceInUse { nonce: last },
-            ) if nonce_retries < NONCE_RETRIES => {
-                nonce_retries += 1;
-                ctx.saw_nonce(last);
-            }
-            SubmitFailure::Refused(Refusal::NoLeader | Refusal::LeaderChanged)
-                if tokio::time::Instant::now() < leader_deadline =>
-            {
-                tokio::time::sleep(LEADER_RETRY_EVERY).await;
-            }
             SubmitFailure::Refused(refusal) => {
                 return Err(Failure::refused(refusal.to_string())
                     .with("reason", variant_name(&refusal))

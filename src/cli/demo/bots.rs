@@ -1,4 +1,4 @@
-//! The demo's bots: the example strategies (`qraft_node::bot::strategies`), each bot a
+//! The demo's bots: the example strategies (`qraft_client::bot::strategies`), each bot a
 //! tokio task connected over QUIC to one of the nodes, trading every symbol until told
 //! to stop. A bot that loses its connection connects again.
 //!
@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
+use qraft_client::bot::market::Rng;
+use qraft_client::bot::strategies::{market_maker, momentum, random};
+use qraft_client::bot::{Bot, BotError, Event, Topics};
 use qraft_keys::Keypair;
-use qraft_node::bot::market::Rng;
-use qraft_node::bot::strategies::{market_maker, momentum, random};
-use qraft_node::bot::{Bot, BotError, Event, Topics};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::SymbolSpec;
 use qraft_node::core::types::Ticks;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qraft_keys::{Keypair, PublicKey};
-use qraft_node::api::{Handle, NodeEvent, QueryError};
+use qraft_node::api::{Handle, MarketView, NodeEvent, QueryError};
 use qraft_node::core::exchange::receipt::{PublicTrade, Trade};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::ledger::AppliedBlock;
@@ -245,17 +245,11 @@ impl Follower {
 
     async fn refresh(&self, stale: &Stale) -> Result<(), QueryError> {
         if stale.market {
-            let (symbols, session, game_over) = self
-                .handle
-                .query(|replica| {
-                    let exchange = replica.ledger().exchange();
-                    (
-                        exchange.symbols(),
-                        exchange.session(),
-                        exchange.is_game_over(),
-                    )
-                })
-                .await?;
+            let MarketView {
+                symbols,
+                session,
+                game_over,
+            } = self.handle.market().await?;
             self.send(Action::Market {
                 symbols,
                 session,
@@ -264,15 +258,12 @@ impl Follower {
             self.send(Action::Account(self.handle.account(self.me).await?));
             self.send(Action::Leaderboard(self.handle.leaderboard().await?));
             if let Some(ticker) = self.watched() {
-                let candles = self
-                    .handle
-                    .query(move |r| r.ledger().exchange().candles(ticker))
-                    .await?;
+                let candles = self.handle.candles(ticker).await?;
                 self.send(Action::Candles(ticker, candles.unwrap_or_default()));
             }
         }
         if stale.news {
-            let news = self.handle.query(|r| r.ledger().exchange().news()).await?;
+            let news = self.handle.news().await?;
             self.send(Action::News(news));
         }
         if stale.book
@@ -294,9 +285,7 @@ async fn load_symbol(
     if let Some(depth) = handle.depth(ticker, DEPTH_LEVELS).await? {
         let _ = actions.send(Action::Depth(depth));
     }
-    let candles = handle
-        .query(move |r| r.ledger().exchange().candles(ticker))
-        .await?;
+    let candles = handle.candles(ticker).await?;
     let _ = actions.send(Action::Candles(ticker, candles.unwrap_or_default()));
     Ok(())
 }

@@ -3,55 +3,48 @@
 //! Transactions are signed and handed to the node in the order the user made them (the
 //! handle keeps that order), each with a nonce above the last: at least the wall clock in
 //! microseconds, like the CLI, and above the last nonce the ledger has seen from this key.
-//! Refusals the node says may be retried (busy, no leader, leader changed) are retried a
-//! few times; a stale nonce (another client of the same key went ahead) is re-signed once.
+//! Refusals are retried by the shared policy ([`qraft_client::retry`]): a passing one (busy,
+//! no leader, leader changed) a few times with growing pauses; a stale nonce (another
+//! client of the same key went ahead) is learnt and the transaction re-signed once.
 //! A transaction with no answer in time may still be applied (the node's wait ended, not
 //! the transaction): its receipt is looked for a while, and a later nonce of mine applied
 //! without it proves it never will be, so most timeouts still end in a definite answer.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use qraft_client::failover::{Settlement, nonce_passed, settlement};
+use qraft_client::nonce::NonceClock;
+use qraft_client::retry::{self, Decision, RETRIES, Tries};
 use qraft_keys::ChainId;
 use qraft_keys::Keypair;
-use qraft_node::api::{Handle, SubmitError};
+use qraft_node::api::{Committed, Handle, SubmitError};
+use qraft_node::core::exchange::receipt::Outcome;
+use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
-use qraft_node::replica::{Refusal, StoredReceipt};
+use qraft_node::replica::Refusal;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use super::{FeedConfig, hex_prefix};
 use crate::action::Action;
 
-/// How often a retryable refusal is retried.
-const RETRIES: u32 = 5;
-/// The wait before a retry; doubled each time.
-const RETRY_DELAY: Duration = Duration::from_millis(250);
 /// After a timeout: how long to look for the receipt, and how often.
 const LOOK_FOR: Duration = Duration::from_secs(30);
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 
-/// Signs with my key and the next nonce.
+/// Signs with my key and the next nonce ([`NonceClock`]).
 #[derive(Clone)]
 struct Signer {
     keypair: Keypair,
     chain: ChainId,
-    last_nonce: Arc<Mutex<u64>>,
+    nonces: NonceClock,
 }
 
 impl Signer {
     fn sign(&self, body: TxBody) -> SignedTx {
-        let clock = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        let nonce = {
-            let mut last = self.last_nonce.lock().unwrap_or_else(|e| e.into_inner());
-            *last = (*last + 1).max(clock);
-            *last
-        };
         Tx {
             signer: self.keypair.public(),
-            nonce,
+            nonce: self.nonces.next(),
             body,
         }
         .sign(&self.keypair, &self.chain)
@@ -59,8 +52,7 @@ impl Signer {
 
     /// The ledger has seen `nonce` from this key.
     fn seen(&self, nonce: u64) {
-        let mut last = self.last_nonce.lock().unwrap_or_else(|e| e.into_inner());
-        *last = (*last).max(nonce);
+        self.nonces.saw(nonce);
     }
 }
 
@@ -77,7 +69,7 @@ impl Submitter {
         let signer = Signer {
             keypair: config.keypair.clone(),
             chain: config.genesis.chain_id(),
-            last_nonce: Arc::new(Mutex::new(0)),
+            nonces: NonceClock::new(),
         };
         let mut tasks = JoinSet::new();
         // Learn the ledger's last nonce for this key (the clock covers it meanwhile).
@@ -87,10 +79,7 @@ impl Submitter {
             config.keypair.public(),
         );
         tasks.spawn(async move {
-            if let Ok(Some(last)) = handle
-                .query(move |r| r.ledger().exchange().last_nonce(&me))
-                .await
-            {
+            if let Ok(Some(last)) = handle.last_nonce(me).await {
                 learner.seen(last);
             }
         });
@@ -150,61 +139,71 @@ impl Attempt {
             at: mut sent,
             mut nonce,
         } = first;
-        let mut retries = 0;
-        let mut resigned = false;
-        let mut delay = RETRY_DELAY;
+        let mut tries = Tries::default();
         loop {
             let hash = pending.hash();
             let outcome = pending.wait().await;
-            let action = match outcome {
-                Ok(committed) => Action::Committed {
-                    request: self.request,
-                    height: committed.height,
-                    receipt: committed.receipt,
-                    latency_ms: sent.elapsed().as_millis() as u64,
-                },
-                Err(SubmitError::Refused(refusal))
-                    if refusal.is_retryable() && retries < RETRIES =>
-                {
-                    retries += 1;
-                    self.retrying(&refusal.to_string());
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    Sent {
-                        pending,
-                        at: sent,
-                        nonce,
-                    } = self.send();
-                    continue;
-                }
-                Err(SubmitError::Refused(Refusal::StaleNonce { last, .. })) if !resigned => {
-                    resigned = true;
-                    self.signer.seen(last);
-                    self.retrying("its nonce was already used by another client of your key");
-                    Sent {
-                        pending,
-                        at: sent,
-                        nonce,
-                    } = self.send();
-                    continue;
-                }
-                Err(SubmitError::Refused(refusal)) => Action::SubmitFailed {
-                    request: self.request,
-                    reason: refusal.to_string(),
-                },
-                Err(SubmitError::Timeout { .. }) => {
-                    let _ = self.actions.send(Action::LookingForReceipt {
-                        request: self.request,
-                    });
-                    self.look_for_receipt(hash, nonce, sent).await
-                }
-                Err(SubmitError::Stopped) => Action::SubmitFailed {
-                    request: self.request,
-                    reason: "the node has stopped".into(),
-                },
+            let setback = match &outcome {
+                Ok(committed) => retry::applied(&committed.receipt.outcome),
+                Err(SubmitError::Refused(refusal)) => retry::refused(refusal),
+                Err(_) => None,
             };
-            let _ = self.actions.send(action);
-            return;
+            let decision = setback.map_or(Decision::Stop, |s| retry::decide(s, tries, RETRIES));
+            tries = tries.after(decision);
+            match decision {
+                Decision::Resend { after } => {
+                    if let Err(SubmitError::Refused(refusal)) = &outcome {
+                        self.retrying(&refusal.to_string());
+                    }
+                    tokio::time::sleep(after).await;
+                }
+                Decision::Resync => {
+                    self.signer.seen(seen_nonce(&outcome).unwrap_or(nonce));
+                    self.retrying("its nonce was already used by another client of your key");
+                }
+                Decision::Stop => {
+                    let action = self.conclude(outcome, hash, nonce, sent).await;
+                    let _ = self.actions.send(action);
+                    return;
+                }
+            }
+            Sent {
+                pending,
+                at: sent,
+                nonce,
+            } = self.send();
+        }
+    }
+
+    /// The action for a final answer (or none in time).
+    async fn conclude(
+        &self,
+        outcome: Result<Committed, SubmitError>,
+        hash: TxHash,
+        nonce: u64,
+        sent: Instant,
+    ) -> Action {
+        match outcome {
+            Ok(committed) => Action::Committed {
+                request: self.request,
+                height: committed.height,
+                receipt: committed.receipt,
+                latency_ms: sent.elapsed().as_millis() as u64,
+            },
+            Err(SubmitError::Refused(refusal)) => Action::SubmitFailed {
+                request: self.request,
+                reason: refusal.to_string(),
+            },
+            Err(SubmitError::Timeout { .. }) => {
+                let _ = self.actions.send(Action::LookingForReceipt {
+                    request: self.request,
+                });
+                self.look_for_receipt(hash, nonce, sent).await
+            }
+            Err(SubmitError::Stopped) => Action::SubmitFailed {
+                request: self.request,
+                reason: "the node has stopped".into(),
+            },
         }
     }
 
@@ -216,14 +215,15 @@ impl Attempt {
         loop {
             let seen = self
                 .handle
-                .query(move |replica| {
-                    let receipt = replica.receipt(&hash).ok().flatten();
-                    let last_nonce = replica.ledger().exchange().last_nonce(&me);
-                    judge_late(receipt, last_nonce, nonce)
-                })
-                .await;
+                .settle_facts(hash, me)
+                .await
+                // The one settle rule: whole chain and nonce first, then the receipt.
+                .map(|facts| {
+                    let passed = facts.whole_chain && nonce_passed(facts.last_nonce, nonce);
+                    settlement(passed, facts.receipt)
+                });
             match seen {
-                Ok(Late::Applied(stored)) => {
+                Ok(Settlement::Applied(stored)) => {
                     return Action::Committed {
                         request: self.request,
                         height: stored.height,
@@ -231,7 +231,7 @@ impl Attempt {
                         latency_ms: sent.elapsed().as_millis() as u64,
                     };
                 }
-                Ok(Late::Overtaken) => {
+                Ok(Settlement::NotApplied) => {
                     return Action::SubmitFailed {
                         request: self.request,
                         reason: "a later transaction of yours was applied first, so this one \
@@ -239,8 +239,8 @@ impl Attempt {
                             .into(),
                     };
                 }
-                Ok(Late::NotYet) if Instant::now() < deadline => {}
-                Ok(Late::NotYet) => {
+                Ok(Settlement::Unsettled) if Instant::now() < deadline => {}
+                Ok(Settlement::Unsettled) => {
                     return Action::OutcomeUnknown {
                         request: self.request,
                         tx: hex_prefix(hash.0.as_slice()),
@@ -272,56 +272,15 @@ struct Sent {
     nonce: u64,
 }
 
-/// What a look at the ledger says of a transaction that had no answer in time.
-#[derive(Debug, PartialEq)]
-enum Late {
-    /// It is in the chain (applied, or rejected by the exchange: either way, answered).
-    Applied(StoredReceipt),
-    /// Not in the chain, and a nonce of mine at or above its own is: nonces only rise,
-    /// so it never can be.
-    Overtaken,
-    /// Not in the chain yet.
-    NotYet,
-}
-
-fn judge_late(receipt: Option<StoredReceipt>, last_nonce: Option<u64>, nonce: u64) -> Late {
-    match (receipt, last_nonce) {
-        (Some(stored), _) => Late::Applied(stored),
-        (None, Some(last)) if last >= nonce => Late::Overtaken,
-        (None, _) => Late::NotYet,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use qraft_node::core::exchange::receipt::{Effect, Outcome, Receipt};
-    use qraft_node::core::hash::Hash32;
-
-    fn stored() -> StoredReceipt {
-        StoredReceipt {
-            height: 7,
-            index: 0,
-            receipt: Receipt {
-                tx: Hash32([1; 32]),
-                outcome: Outcome::Accepted(Effect::Admin),
-            },
-        }
-    }
-
-    #[test]
-    fn a_late_receipt_wins_and_a_passed_nonce_means_never() {
-        assert_eq!(
-            judge_late(Some(stored()), Some(9), 5),
-            Late::Applied(stored())
-        );
-        assert_eq!(
-            judge_late(Some(stored()), Some(5), 5),
-            Late::Applied(stored())
-        );
-        assert_eq!(judge_late(None, Some(5), 5), Late::Overtaken);
-        assert_eq!(judge_late(None, Some(6), 5), Late::Overtaken);
-        assert_eq!(judge_late(None, Some(4), 5), Late::NotYet);
-        assert_eq!(judge_late(None, None, 5), Late::NotYet);
+/// The last nonce of this key a nonce setback tells of, if it does.
+fn seen_nonce(outcome: &Result<Committed, SubmitError>) -> Option<u64> {
+    match outcome {
+        Err(SubmitError::Refused(Refusal::StaleNonce { last, .. })) => Some(*last),
+        Err(SubmitError::Refused(Refusal::NonceInUse { nonce })) => Some(*nonce),
+        Ok(committed) => match committed.receipt.outcome {
+            Outcome::Rejected(Rejection::StaleNonce { last, .. }) => Some(last),
+            _ => None,
+        },
+        Err(_) => None,
     }
 }

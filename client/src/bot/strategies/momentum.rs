@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 
 use crate::bot::market::{affordable, free_cash, free_shares, position};
 use crate::bot::{Bot, BotError};
-use crate::core::exchange::receipt::OrderResult;
-use crate::core::types::{Cents, Shares, Side, Ticker, Ticks};
+use qraft_node::core::exchange::receipt::OrderResult;
+use qraft_node::core::types::{Cents, Shares, Side, Ticker, Ticks};
 
 /// How the momentum trader trades.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! A small client API for trading bots: a thin, pleasant layer over
-//! [`net::client::Client`](crate::net::client::Client).
+//! [`net::client::Client`](qraft_node::net::client::Client).
 //!
 //! A [`Bot`] is one participant's connection to the game. It loads the genesis and key
 //! files, connects to the first node that answers, learns its last nonce once, and then
@@ -29,13 +29,13 @@
 //!
 //! **Node failures.** A bot follows its game when its node dies, restarts or drops off
 //! the network. It notices within a few seconds (it asks a silent node for its status,
-//! [`WATCH_QUIET`](crate::net::client::WATCH_QUIET)), connects to another node of the
+//! [`WATCH_QUIET`](crate::failover::WATCH_QUIET)), connects to another node of the
 //! game (the others first), and sends again, identical and in nonce order, every
 //! transaction it had in flight: its nonce makes a transaction apply at most once, so
 //! that is safe. Each handle then settles with the receipt, or with
 //! [`BotError::NotApplied`] when the game has passed the transaction's nonce without
 //! applying it (nothing happened; send it again to retry). Only if neither turns up
-//! within [`SETTLE_WAIT`](crate::net::client::SETTLE_WAIT) is the outcome unknown
+//! within [`SETTLE_WAIT`](crate::failover::SETTLE_WAIT) is the outcome unknown
 //! ([`BotError::Unanswered`]: look it up later with [`Bot::receipt`]). Requests are
 //! asked again on the new node; an event stream goes on there after an
 //! [`Event::Lagged`] (re-query what the bot keeps: events in between may be missing).
@@ -46,9 +46,9 @@
 //! quantities in shares, cash in cents.
 //!
 //! ```no_run
-//! use qraft_node::bot::{Bot, Event, Side, Topics};
+//! use qraft_client::bot::{Bot, Event, Side, Topics};
 //!
-//! # async fn run() -> Result<(), qraft_node::bot::BotError> {
+//! # async fn run() -> Result<(), qraft_client::bot::BotError> {
 //! // Nodes from the genesis; the passphrase (if the key is encrypted) from $QRAFT_PASSPHRASE.
 //! let mut bot = Bot::connect("game/genesis.toml", "game/keys/bot1.key", None).await?;
 //! let book = bot.book("ACME", 5).await?;
@@ -90,31 +90,32 @@ use std::time::Duration;
 
 use qraft_keys::{KeyError, Keypair, PublicKey};
 
-use crate::core::exchange::receipt::{Effect, OrderResult, PublicTrade};
-use crate::core::exchange::reject::Rejection;
-use crate::core::exchange::views::{AccountView, DepthView, SymbolView};
-use crate::core::genesis::{Genesis, GenesisError, parse_genesis};
-use crate::core::tx::{NewOrder, TxBody, TxHash};
-use crate::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
-use crate::net::client::{Client, ClientError, Subscription};
-use crate::net::proto::{ReceiptView, Request, Response, SubmitFailure};
-use crate::replica::Refusal;
+use qraft_node::core::exchange::receipt::{Effect, OrderResult, PublicTrade};
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::exchange::views::{AccountView, DepthView, SymbolView};
+use qraft_node::core::genesis::{Genesis, GenesisError, parse_genesis};
+use qraft_node::core::tx::{NewOrder, TxBody, TxHash};
+use qraft_node::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
+use qraft_node::net::client::{Client, ClientError, Subscription};
+use qraft_node::net::proto::{ReceiptView, Request, Response, SubmitFailure};
+use qraft_node::replica::Refusal;
 
 use lane::Lane;
 use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};
 
-pub use crate::core::tx::OrderKind;
-pub use crate::core::types::Side;
-pub use crate::net::proto::{Event, Topics};
 pub use lane::RECONNECT_WAIT;
 pub use pending::{Pending, PendingCancel, PendingOrder, PendingTx};
+pub use qraft_node::core::tx::OrderKind;
+pub use qraft_node::core::types::Side;
+pub use qraft_node::net::proto::{Event, Topics};
 
 /// The environment variable a key file's passphrase is read from.
 pub const PASSPHRASE_ENV: &str = "QRAFT_PASSPHRASE";
 
 /// How many times a transaction the node refused for a passing reason (busy, no leader,
-/// leader changed) is signed again and resent before the bot gives up.
-pub const DEFAULT_RETRIES: u32 = 8;
+/// leader changed) is signed again and resent before the bot gives up: the shared
+/// [`crate::retry::RETRIES`].
+pub const DEFAULT_RETRIES: u32 = crate::retry::RETRIES;
 
 /// What can go wrong for a bot.
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +150,7 @@ pub enum BotError {
     )]
     NotApplied(TxHash),
     /// The transaction's answer was lost, and neither its receipt nor proof that it was
-    /// not applied turned up within [`SETTLE_WAIT`](crate::net::client::SETTLE_WAIT):
+    /// not applied turned up within [`SETTLE_WAIT`](crate::failover::SETTLE_WAIT):
     /// it may or may not be applied. [`Bot::receipt`] tells later.
     #[error(
         "transaction {0} was in flight when its node failed, and neither its receipt nor proof that it was not applied turned up in time: it may or may not be applied; look up its receipt before sending it again"

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use qraft_node::bot::{Bot, BotError, Event, PendingOrder, Side, Topics};
+use qraft_client::bot::{Bot, BotError, Event, PendingOrder, Side, Topics};
 use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};

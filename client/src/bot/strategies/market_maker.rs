@@ -12,10 +12,10 @@ use crate::bot::market::{
     affordable, free_cash, free_shares, held_by_orders, last_or_reference, open_orders,
 };
 use crate::bot::{Bot, BotError, Pending, PendingOrder};
-use crate::core::exchange::receipt::OrderResult;
-use crate::core::exchange::reject::Rejection;
-use crate::core::exchange::views::{AccountView, SymbolView};
-use crate::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
+use qraft_node::core::exchange::receipt::OrderResult;
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::exchange::views::{AccountView, SymbolView};
+use qraft_node::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
 
 /// How the maker quotes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,7 +244,7 @@ async fn placed(order: Option<PendingOrder>) -> Result<Option<OrderResult>, BotE
 mod tests {
     use super::*;
     use crate::bot::market::tests::{account, acme, order};
-    use crate::core::types::Session;
+    use qraft_node::core::types::Session;
 
     fn symbol(last: Option<Ticks>) -> SymbolView {
         SymbolView {

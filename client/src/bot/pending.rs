@@ -11,20 +11,19 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::core::exchange::receipt::{Effect, OrderResult, Outcome};
-use crate::core::exchange::reject::Rejection;
-use crate::core::tx::{TxBody, TxHash};
-use crate::core::types::{OrderId, Shares};
-use crate::net::client::{
-    Client, ClientError, PendingReceipt, SETTLE_RETRY_EVERY, SETTLE_WAIT, Settlement,
-};
-use crate::net::proto::{CommittedView, SubmitFailure};
-use crate::replica::Refusal;
+use qraft_node::core::exchange::receipt::{Effect, OrderResult, Outcome};
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::tx::{TxBody, TxHash};
+use qraft_node::core::types::{OrderId, Shares};
+use qraft_node::net::client::{Client, ClientError, PendingReceipt};
+
+use crate::failover::{SETTLE_RETRY_EVERY, SETTLE_WAIT, Settlement, look_up};
+use qraft_node::net::proto::{CommittedView, SubmitFailure};
 
 use super::BotError;
 use super::lane::{Lane, Sent};
+use crate::retry::{self, Decision, Setback, Tries, decide};
 
 /// A transaction in flight and, once awaited, what it did: `T` is what the call that
 /// sent it returns ([`OrderResult`] for an order, the cancelled orders for a cancel,
@@ -108,19 +107,19 @@ impl<T> Pending<T> {
         loop {
             let answer = receipt.wait().await;
             let setback = setback(&answer);
-            match setback.map_or(Decision::Stop, |s| decide(s, tries, retries)) {
+            let decision = setback.map_or(Decision::Stop, |s| decide(s, tries, retries));
+            tries = tries.after(decision);
+            match decision {
                 Decision::Stop => return conclude(answer, &sent, &lane).await,
                 Decision::Resend { after } => {
                     let tx = sent.hash;
                     tracing::debug!(%tx, ?after, "refused for a passing reason; resending");
                     tokio::time::sleep(after).await;
-                    tries.resent += 1;
                 }
                 Decision::Resync => {
                     let tx = sent.hash;
                     tracing::info!(%tx, "nonce out of date: learning the last one, resending");
                     lane.sync_nonce().await?;
-                    tries.resynced = true;
                 }
             }
             (sent, receipt) = lane.send(&body).await?;
@@ -183,7 +182,7 @@ fn in_doubt(err: &ClientError) -> bool {
 ///   says nothing of the first);
 /// - else the node's word ([`Client::look_up`]): its receipt, or "not applied" once the
 ///   key's last nonce has passed its nonce on a node that holds every block and no
-///   receipt for it ([`settlement`](crate::net::client::settlement));
+///   receipt for it ([`settlement`](crate::failover::settlement));
 /// - else it is sent again, once per connection, and looked at again.
 ///
 /// Only if none of that turns up within the bound is it [`BotError::Unanswered`].
@@ -207,7 +206,7 @@ async fn settle(lane: &Lane, sent: &Sent, doubt: ClientError) -> Result<Committe
                 Err(_) => break,
             }
         }
-        let look = client.look_up(sent.hash, sent.nonce);
+        let look = look_up(&client, sent.hash, sent.nonce);
         match tokio::time::timeout_at(deadline, look).await {
             Ok(Ok(Settlement::Applied(committed))) => return Ok(committed),
             Ok(Ok(Settlement::NotApplied)) => return Err(BotError::NotApplied(sent.hash)),
@@ -253,70 +252,15 @@ fn effect(committed: CommittedView) -> Result<Effect, BotError> {
     }
 }
 
-/// Why a transaction sent did not take effect, where sending it again can help.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Setback {
-    /// Refused for a passing reason: busy, no leader, leader changed.
-    Passing,
-    /// Its nonce was refused as stale or in use, or it was applied and rejected as
-    /// stale: another program sent with this key.
-    Nonce,
-}
-
-/// How often a transaction has been sent again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Tries {
-    /// Resends after a passing refusal.
-    pub resent: u32,
-    /// Whether the nonce was learnt again after a nonce refusal.
-    pub resynced: bool,
-}
-
-/// What to do about a setback.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// Sign again with a fresh nonce and resend, after this pause.
-    Resend { after: Duration },
-    /// Learn the game's last nonce for this key, then sign again and resend.
-    Resync,
-    /// Give up: the caller gets the answer as it is.
-    Stop,
-}
-
 /// Whether an answer is a setback worth sending again for. Nothing else is: a receipt
 /// is final, and a timeout or broken stream leaves the outcome unknown (resending
 /// could apply it twice).
 pub(crate) fn setback(answer: &Result<CommittedView, ClientError>) -> Option<Setback> {
     match answer {
-        Ok(committed) => matches!(
-            committed.receipt.outcome,
-            Outcome::Rejected(Rejection::StaleNonce { .. })
-        )
-        .then_some(Setback::Nonce),
-        Err(ClientError::Submit(SubmitFailure::Refused(refusal))) => match refusal {
-            refusal if refusal.is_retryable() => Some(Setback::Passing),
-            Refusal::StaleNonce { .. } | Refusal::NonceInUse { .. } => Some(Setback::Nonce),
-            _ => None,
-        },
+        Ok(committed) => retry::applied(&committed.receipt.outcome),
+        Err(ClientError::Submit(SubmitFailure::Refused(refusal))) => retry::refused(refusal),
         Err(_) => None,
     }
-}
-
-/// Resend after a passing refusal while fewer than `retries` resends were made; learn
-/// the nonce and resend once after a nonce setback.
-pub(crate) fn decide(setback: Setback, tries: Tries, retries: u32) -> Decision {
-    match setback {
-        Setback::Passing if tries.resent < retries => Decision::Resend {
-            after: retry_delay(tries.resent),
-        },
-        Setback::Nonce if !tries.resynced => Decision::Resync,
-        _ => Decision::Stop,
-    }
-}
-
-/// The pause before retry number `attempt` (from 0): 50 ms doubling up to 1 s.
-pub(crate) fn retry_delay(attempt: u32) -> Duration {
-    Duration::from_millis((50u64 << attempt.min(5)).min(1_000))
 }
 
 // --- What each kind of call makes of an effect -------------------------------------------
@@ -359,9 +303,10 @@ pub(crate) fn as_cancelled_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::exchange::receipt::Receipt;
-    use crate::core::hash::Hash32;
-    use crate::net::proto::ProtocolError;
+    use qraft_node::core::exchange::receipt::Receipt;
+    use qraft_node::core::hash::Hash32;
+    use qraft_node::net::proto::ProtocolError;
+    use qraft_node::replica::Refusal;
 
     fn refused(refusal: Refusal) -> Result<CommittedView, ClientError> {
         Err(ClientError::Submit(SubmitFailure::Refused(refusal)))
@@ -377,15 +322,6 @@ mod tests {
                 outcome,
             },
         })
-    }
-
-    #[test]
-    fn retries_back_off_up_to_a_second() {
-        assert_eq!(retry_delay(0), Duration::from_millis(50));
-        assert_eq!(retry_delay(1), Duration::from_millis(100));
-        assert_eq!(retry_delay(4), Duration::from_millis(800));
-        assert_eq!(retry_delay(5), Duration::from_millis(1_000));
-        assert_eq!(retry_delay(40), Duration::from_millis(1_000));
     }
 
     #[test]
@@ -423,43 +359,6 @@ mod tests {
         assert_eq!(setback(&stopped), None);
         let not_yours = Err(ClientError::Refused(ProtocolError::NotYourTransaction));
         assert_eq!(setback(&not_yours), None);
-    }
-
-    #[test]
-    fn passing_refusals_are_resent_until_the_limit_with_growing_pauses() {
-        let mut tries = Tries::default();
-        let mut pauses = Vec::new();
-        while let Decision::Resend { after } = decide(Setback::Passing, tries, 3) {
-            pauses.push(after.as_millis());
-            tries.resent += 1;
-        }
-        assert_eq!(pauses, [50, 100, 200]);
-        assert_eq!(decide(Setback::Passing, tries, 3), Decision::Stop);
-        assert_eq!(
-            decide(Setback::Passing, Tries::default(), 0),
-            Decision::Stop
-        );
-    }
-
-    #[test]
-    fn a_nonce_setback_resyncs_once() {
-        let fresh = Tries::default();
-        assert_eq!(decide(Setback::Nonce, fresh, 8), Decision::Resync);
-        let resynced = Tries {
-            resynced: true,
-            ..fresh
-        };
-        assert_eq!(decide(Setback::Nonce, resynced, 8), Decision::Stop);
-        // Resyncing does not use up passing retries, nor the other way round.
-        assert!(matches!(
-            decide(Setback::Passing, resynced, 8),
-            Decision::Resend { .. }
-        ));
-        let worn = Tries {
-            resent: 8,
-            resynced: false,
-        };
-        assert_eq!(decide(Setback::Nonce, worn, 8), Decision::Resync);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use qraft_node::bot::strategies::{market_maker, momentum, random};
-use qraft_node::bot::{Bot, BotError, Event, Pending, PendingOrder, Side, Topics};
+use qraft_client::bot::strategies::{market_maker, momentum, random};
+use qraft_client::bot::{Bot, BotError, Event, Pending, PendingOrder, Side, Topics};
 use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::exchange::receipt::{Effect, OrderResult, Outcome};
@@ -252,14 +252,14 @@ async fn the_random_trader_crosses_the_market_makers_quotes() {
     ];
     let shares: i64 = accounts
         .iter()
-        .map(|a| qraft_node::bot::market::position(a, symbol))
+        .map(|a| qraft_client::bot::market::position(a, symbol))
         .sum();
     let cash: i64 = accounts.iter().map(|a| a.cash).sum();
     assert_eq!(shares, 3 * 1_000);
     assert_eq!(cash, 3 * 100_000_000);
     assert!(
         accounts[0].cash != 100_000_000
-            || qraft_node::bot::market::position(&accounts[0], symbol) != 1_000,
+            || qraft_client::bot::market::position(&accounts[0], symbol) != 1_000,
         "the maker traded"
     );
     for account in &accounts {

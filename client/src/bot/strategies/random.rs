@@ -7,10 +7,10 @@ use crate::bot::market::{
     Rng, affordable, free_cash, free_shares, last_or_reference, mid_price, open_orders,
 };
 use crate::bot::{Bot, BotError};
-use crate::core::exchange::receipt::OrderResult;
-use crate::core::exchange::reject::Rejection;
-use crate::core::tx::OrderKind;
-use crate::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
+use qraft_node::core::exchange::receipt::OrderResult;
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::tx::OrderKind;
+use qraft_node::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
 
 /// How the random trader trades.
 #[derive(Clone, Debug, PartialEq, Eq)]

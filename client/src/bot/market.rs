@@ -1,7 +1,7 @@
 //! Small pure helpers for strategies: prices, free cash and shares, a seeded generator.
 
-use crate::core::exchange::views::{AccountView, DepthView, OrderView, SymbolView};
-use crate::core::types::{Cents, Shares, Side, Ticker, Ticks};
+use qraft_node::core::exchange::views::{AccountView, DepthView, OrderView, SymbolView};
+use qraft_node::core::types::{Cents, Shares, Side, Ticker, Ticks};
 
 /// The midpoint of the best bid and best ask (rounded down), or the one best price if
 /// only one side has orders; `None` for an empty book.
@@ -146,9 +146,9 @@ impl Rng {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::core::exchange::views::{DepthLevel, PositionView};
-    use crate::core::types::Role;
     use qraft_keys::Keypair;
+    use qraft_node::core::exchange::views::{DepthLevel, PositionView};
+    use qraft_node::core::types::Role;
 
     pub(crate) fn acme() -> Ticker {
         Ticker::new("ACME").unwrap()

@@ -17,19 +17,23 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use qraft_keys::{ChainId, Keypair};
 use tokio::sync::Mutex;
 
-use crate::core::genesis::Genesis;
-use crate::core::tx::{SignedTx, Tx, TxBody, TxHash};
-use crate::net::client::{
-    Client, ClientError, PendingReceipt, Pipeline, RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET,
-    next_reconnect_pause, reconnect_order, reconnect_spread,
+use crate::nonce::{clock_micros, next_nonce};
+
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
+use qraft_node::net::client::{Client, ClientError, PendingReceipt, Pipeline};
+
+use crate::failover::{
+    RECONNECT_PAUSE, WATCH_EVERY, WATCH_QUIET, next_reconnect_pause, reconnect_order,
+    reconnect_spread,
 };
-use crate::net::proto::{Request, Response};
-use crate::net::tls::TlsError;
+use qraft_node::net::proto::{Request, Response};
+use qraft_node::net::tls::TlsError;
 
 use super::BotError;
 
@@ -381,31 +385,5 @@ impl Lane {
         let mut state = self.state.lock().await;
         state.last_nonce = state.last_nonce.max(last);
         Ok(())
-    }
-}
-
-/// The next nonce: above the last one signed, and at least the wall clock in
-/// microseconds, so a restarted bot does not reuse the nonce of a transaction that is
-/// still waiting to be applied (the same rule as [`Client::sign`]).
-pub(crate) fn next_nonce(last: u64, clock_micros: u64) -> u64 {
-    last.saturating_add(1).max(clock_micros)
-}
-
-fn clock_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nonces_rise_and_never_fall_behind_the_clock() {
-        assert_eq!(next_nonce(0, 1_000), 1_000);
-        assert_eq!(next_nonce(1_000, 1_000), 1_001);
-        // The clock went back (or many were signed within a microsecond): still above.
-        assert_eq!(next_nonce(5_000, 1_000), 5_001);
     }
 }

@@ -1,0 +1,27 @@
+//! qraft-client: what a participant's program does, written once for the CLI, the
+//! dashboard and bots.
+//!
+//! Dependencies point one way: the binary and the dashboard use this crate, and it uses
+//! the node's protocol and core types (`qraft-node`) and keys (`qraft-keys`).
+//!
+//! Module map:
+//! - [`nonce`]: the one nonce policy: above the last nonce used or seen, and at least the
+//!   wall clock in microseconds.
+//! - [`failover`]: what a long-lived client does when its node is lost: when to call it
+//!   lost, which node next, and the one rule that settles a transaction in doubt.
+//! - [`retry`]: the one retry policy for transactions a node did not take (passing
+//!   refusals resent with growing pauses, a stale nonce learnt again once).
+//! - [`format`]: money, prices, quantities and times as people read them, and parsing a
+//!   price typed by a person (pure).
+//! - [`describe`]: what a transaction did, in words: receipts, cancels, administration
+//!   (pure).
+//! - [`bot`]: the API for trading bots over the node's QUIC client
+//!   ([`qraft_node::net::client::Client`]), following the game across node failures,
+//!   and the example bots' strategies (market maker, momentum, random trader).
+
+pub mod bot;
+pub mod describe;
+pub mod failover;
+pub mod format;
+pub mod nonce;
+pub mod retry;
