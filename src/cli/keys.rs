@@ -368,7 +368,7 @@ fn prompt(text: &str) -> Result<Zeroizing<String>> {
 
 /// Opens the private key file at `path` for use by a node or a client: with
 /// $QRAFT_PASSPHRASE if set, else asking on the terminal if the file is encrypted.
-pub fn open_key(path: &Path) -> Result<qraft_keys::Keypair> {
+pub fn open_key(path: &Path) -> Result<Keypair> {
     let passphrases = Passphrases::from_env()?;
     with_passphrase(path, &passphrases, |passphrase| {
         keyfile::read_key_file(path, passphrase)

@@ -1361,12 +1361,12 @@ mod tests {
     /// but not its private key, can do. (rustls's own builders refuse the mismatch, so the
     /// forgery goes in as a resolver.)
     #[derive(Debug)]
-    struct Forged(Arc<rustls::sign::CertifiedKey>);
+    struct Forged(Arc<CertifiedKey>);
 
     impl Forged {
         fn new(cert: &TlsIdentity, key: &TlsIdentity) -> Arc<Forged> {
             let signer: Arc<dyn rustls::sign::SigningKey> = Arc::new(key.signing.clone());
-            Arc::new(Forged(Arc::new(rustls::sign::CertifiedKey::new(
+            Arc::new(Forged(Arc::new(CertifiedKey::new(
                 vec![cert.cert.clone()],
                 signer,
             ))))
@@ -1378,7 +1378,7 @@ mod tests {
             &self,
             _hints: &[&[u8]],
             _schemes: &[SignatureScheme],
-        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        ) -> Option<Arc<CertifiedKey>> {
             Some(Arc::clone(&self.0))
         }
 
@@ -1388,10 +1388,7 @@ mod tests {
     }
 
     impl rustls::server::ResolvesServerCert for Forged {
-        fn resolve(
-            &self,
-            _hello: rustls::server::ClientHello<'_>,
-        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
             Some(Arc::clone(&self.0))
         }
     }

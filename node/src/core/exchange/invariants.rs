@@ -87,7 +87,7 @@ impl Exchange {
         }
         let floor = self.short_floor();
         // Scratch for one account at a time: shares its open sells hold, per symbol.
-        let mut held = vec![0 as Shares; self.symbols.len()];
+        let mut held: Vec<Shares> = vec![0; self.symbols.len()];
         let mut listed = 0usize;
         let mut cash_total: i128 = 0;
         let mut shares_total = vec![0i128; self.symbols.len()];

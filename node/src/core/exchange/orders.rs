@@ -172,7 +172,10 @@ impl Exchange {
     /// Trades an incoming order against the book. Returns the fills, what is left, and why
     /// matching stopped early, if it stopped for a reason other than running out of
     /// orders at acceptable prices (self-trade, or a market order reaching its band).
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the incoming order's fields: a private step of `place_order`"
+    )]
     fn match_incoming(
         &mut self,
         account: u32,
@@ -303,7 +306,10 @@ impl Exchange {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of the `Trade` it records"
+    )]
     fn record_trade(
         &mut self,
         symbol: u16,
@@ -339,7 +345,10 @@ impl Exchange {
         self.block_trades.push(trade);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of the `NewResting` it builds"
+    )]
     fn rest(
         &mut self,
         account: u32,
