@@ -67,7 +67,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The PKCS#8 PEM private key to import ("-----BEGIN [ENCRYPTED] PRIVATE KEY-----").
+    /// The PKCS#8 PEM private key to import ("BEGIN PRIVATE KEY" or "BEGIN ENCRYPTED PRIVATE KEY").
     src: PathBuf,
     /// Where to write the QRaft key file.
     #[arg(long, value_name = "PATH")]

@@ -1,13 +1,13 @@
 //! The exchange: a pure, deterministic matching engine with accounts.
 //!
 //! Module map:
-//! - [`account`]: cash, positions, reservations.
-//! - [`book`]: resting orders in per-symbol books (price-time priority) and per-account
+//! - `account`: cash, positions, reservations.
+//! - `book`: resting orders in per-symbol books (price-time priority) and per-account
 //!   lists, O(1) to add, fill and cancel.
-//! - [`symbol`]: a symbol's session, last price and candles.
-//! - [`orders`]: placing, matching and cancelling orders.
-//! - [`admin`]: game administration transactions.
-//! - [`nodes`]: the registry of nodes that may join the network.
+//! - `symbol`: a symbol's session, last price and candles.
+//! - `orders`: placing, matching and cancelling orders.
+//! - `admin`: game administration transactions.
+//! - `nodes`: the registry of nodes that may join the network.
 //! - [`views`]: read-only market data and account views (depth, trades, candles,
 //!   leaderboard, portfolio).
 //! - [`digest`]: the incremental state digest.
