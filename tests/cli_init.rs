@@ -179,7 +179,7 @@ fn init_writes_learner_nodes_after_the_voters() {
         .map(|n| (n.id, n.address.as_str()))
         .collect();
     assert_eq!(learners, [(4, "127.0.0.1:9103"), (5, "127.0.0.1:9104")]);
-    let config = std::fs::read_to_string(dir.join("node5.toml")).unwrap();
+    let config = fs::read_to_string(dir.join("node5.toml")).unwrap();
     assert!(config.contains("(learner, Raft id 5)"), "{config}");
     assert!(config.contains("listen = \"127.0.0.1:9104\""), "{config}");
     assert!(dir.join("keys/node4.key").is_file());

@@ -11,7 +11,7 @@
 //!   lost, which node next, and the one rule that settles a transaction in doubt.
 //! - [`retry`]: the one retry policy for transactions a node did not take (passing
 //!   refusals resent with growing pauses, a stale nonce learnt again once).
-//! - [`format`]: money, prices, quantities and times as people read them, and parsing a
+//! - [`format`](mod@format): money, prices, quantities and times as people read them, and parsing a
 //!   price typed by a person (pure).
 //! - [`describe`]: what a transaction did, in words: receipts, cancels, administration
 //!   (pure).

@@ -151,7 +151,7 @@ mod tests {
             .zip(&messages)
             .map(|(k, m)| k.signing_key().sign(m))
             .collect();
-        let all_good: Vec<BatchItem> = (0..8)
+        let all_good: Vec<BatchItem<'_>> = (0..8)
             .map(|i| BatchItem {
                 key: &vks[i],
                 message: &messages[i],
@@ -166,7 +166,7 @@ mod tests {
         bytes[0] ^= 1;
         sigs[2] = Signature::from_bytes(&bytes);
         sigs[5] = sigs[4];
-        let items: Vec<BatchItem> = (0..8)
+        let items: Vec<BatchItem<'_>> = (0..8)
             .map(|i| BatchItem {
                 key: &vks[i],
                 message: &messages[i],

@@ -187,7 +187,7 @@ pub(crate) fn is_canonical_encoding(bytes: &[u8; 32]) -> bool {
     !(sign && top == 0 && middle_all_zero && bytes[0] == 1)
 }
 
-/// The canonical encodings of the eight points of small order (the torsion subgroup E[8]).
+/// The canonical encodings of the eight points of small order (the torsion subgroup `E[8]`).
 static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
     LazyLock::new(|| EIGHT_TORSION.map(|point| point.compress().to_bytes()));
 

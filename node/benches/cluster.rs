@@ -222,7 +222,7 @@ fn batch_verify_rate() -> f64 {
         .iter()
         .map(|k| k.public().verifying_key().unwrap())
         .collect();
-    let items: Vec<BatchItem> = (0..1024)
+    let items: Vec<BatchItem<'_>> = (0..1024)
         .map(|i| BatchItem {
             key: &verifying[i],
             message: &messages[i],

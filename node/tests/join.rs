@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !check().await {

@@ -122,7 +122,7 @@ async fn a_suspended_participant_is_disconnected_and_refused_everywhere_until_re
         let order = qraft_node::core::tx::Tx {
             signer: alice.public(),
             nonce: 99,
-            body: qraft_node::core::tx::TxBody::CancelAll { symbol: None },
+            body: TxBody::CancelAll { symbol: None },
         }
         .sign(alice, &game.genesis.chain_id());
         for node in &nodes {

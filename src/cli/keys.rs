@@ -67,7 +67,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The PKCS#8 PEM private key to import ("-----BEGIN [ENCRYPTED] PRIVATE KEY-----").
+    /// The PKCS#8 PEM private key to import ("BEGIN PRIVATE KEY" or "BEGIN ENCRYPTED PRIVATE KEY").
     src: PathBuf,
     /// Where to write the QRaft key file.
     #[arg(long, value_name = "PATH")]
@@ -364,7 +364,7 @@ fn prompt(text: &str) -> Result<Zeroizing<String>> {
 
 /// Opens the private key file at `path` for use by a node or a client: with
 /// $QRAFT_PASSPHRASE if set, else asking on the terminal if the file is encrypted.
-pub fn open_key(path: &Path) -> Result<qraft_keys::Keypair> {
+pub fn open_key(path: &Path) -> Result<Keypair> {
     let passphrases = Passphrases::from_env()?;
     with_passphrase(path, &passphrases, |passphrase| {
         keyfile::read_key_file(path, passphrase)

@@ -2,7 +2,7 @@
 //! machine, each with one interface on a bridge (the switch) that lives in a namespace of
 //! its own, so nothing of the host's network is touched. Everything is removed on drop.
 //! Needs root and `ip` (CI runs as root); [`Lan::available`] says whether this machine can.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test file uses its own subset")]
 
 use std::process::Command;
 

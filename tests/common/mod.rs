@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests of the `qraft` binary.
-#![allow(dead_code)] // each test file uses its own subset
+#![allow(dead_code, reason = "each test file uses its own subset")]
 
 pub mod lan;
 pub mod processes;

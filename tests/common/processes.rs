@@ -1,5 +1,5 @@
 //! A game on disk and its nodes as real `qraft run --headless` processes on loopback.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test file uses its own subset")]
 
 use std::fs;
 use std::path::PathBuf;

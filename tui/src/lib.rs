@@ -1,7 +1,7 @@
 //! qraft-tui: the participant's dashboard, a ratatui trading terminal.
 //!
 //! The entry point is [`run`]: it takes over the terminal, shows the game as seen by a
-//! node running in this process (its [`Handle`](qraft_node::api::Handle)), places the
+//! node running in this process (its [`Handle`]), places the
 //! participant's orders through it, and returns when the user quits (the terminal
 //! restored, also after a panic). The caller owns the node and stops it afterwards.
 //!
@@ -14,7 +14,7 @@
 //! - [`input`]: terminal events to actions, by mode (pure).
 //! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure.
 //! - [`cmdline`]: the `:` command language (pure).
-//! - [`describe`], [`format`]: receipts, money, prices and times in words (pure).
+//! - [`describe`], [`format`](mod@format): receipts, money, prices and times in words (pure).
 //! - [`feed`]: the node side: queries, events and submissions through the `Handle`, as
 //!   actions (the only code here that talks to the node).
 //! - `app`: the terminal, the event loop, and restoring the terminal on exit or panic.

@@ -303,7 +303,7 @@ async fn the_feed_loads_follows_and_submits_in_order() {
         .await
         .unwrap()
         .unwrap();
-    let ahead = qraft_node::core::tx::Tx {
+    let ahead = Tx {
         signer: me.public(),
         nonce: last + 1_000_000_000_000,
         body: TxBody::CancelAll { symbol: None },

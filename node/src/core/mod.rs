@@ -13,6 +13,12 @@
 //! Rules for this module tree (checked in CI by `.ci/core-purity`): no `std::time`,
 //! `std::fs`, `std::net`, `std::env`, no randomness, no `f32`/`f64`, and no iteration over
 //! a `HashMap` that can reach an output.
+//!
+//! The lints below hold what the compiler can check of these rules: no float arithmetic,
+//! and no printing (output is IO).
+
+#![deny(clippy::float_arithmetic)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod block;
 pub mod exchange;

@@ -4,14 +4,14 @@
 //!   messages, unreachable and snapshot reports, membership changes, shutdown. What comes
 //!   here keeps Raft alive (heartbeats, votes, appends); its senders are the transport and
 //!   the node's owner, whose own bounds limit it.
-//! - The **client** inbox (a bounded `sync_channel` of [`ClientInput`], [`CLIENT_QUEUE`]
+//! - The **client** inbox (a bounded `sync_channel` of `ClientInput`, [`CLIENT_QUEUE`]
 //!   deep): submissions and queries. When it is full a submission is refused
 //!   [`Refusal::Busy`](crate::replica::Refusal::Busy) and a query answered busy at once,
-//!   by the sender ([`ClientSender::try_send`]), without the node thread.
+//!   by the sender (`ClientSender::try_send`), without the node thread.
 //!
 //! Each turn the runner takes every control input waiting (up to
-//! [`MAX_CONTROL_INPUTS_PER_TURN`], [`Inboxes::next_control`]) and handles them first,
-//! then handles client inputs ([`Inboxes::take_clients`]) until
+//! [`MAX_CONTROL_INPUTS_PER_TURN`], `Inboxes::next_control`) and handles them first,
+//! then handles client inputs (`Inboxes::take_clients`) until
 //! [`MAX_CLIENT_INPUTS_PER_TURN`] or [`MAX_CLIENT_WORK_PER_TURN`] of time is reached,
 //! then lets the replica process. So however many client inputs wait, and however costly
 //! each query, a peer's message waits at most about one turn.

@@ -23,7 +23,7 @@
 //! - [`budget`]: each participant's share of the requests that cost real work (blocks,
 //!   receipts), across all its connections.
 //! - [`client`]: the participant's side: what the CLI and bots use.
-//! - [`follow`]: keeps the allowlist, live connections and peer addresses in step with
+//! - `follow`: keeps the allowlist, live connections and peer addresses in step with
 //!   the ledger (additions, suspensions, removals).
 //! - [`node`]: a networked node, assembled: what `qraft run` starts.
 

@@ -276,7 +276,7 @@ fn read_results(
     stdout: std::process::ChildStdout,
     tally: &Mutex<Tally>,
     pending: &Mutex<BTreeMap<(usize, u64), ()>>,
-    events: &std::path::Path,
+    events: &Path,
 ) {
     // The session's events, each with the time it was read, to line up with the nodes'
     // logs when a stall is looked into.

@@ -10,7 +10,10 @@ use serde_json::{Map, Value, json};
 /// Exit codes of the client commands.
 pub mod exit {
     /// It was done.
-    #[allow(dead_code)] // main returns ExitCode::SUCCESS; listed for completeness
+    #[allow(
+        dead_code,
+        reason = "main returns ExitCode::SUCCESS; listed for completeness"
+    )]
     pub const OK: u8 = 0;
     /// It could not be done: cannot connect, the node failed, bad input.
     pub const FAILED: u8 = 1;

@@ -114,6 +114,7 @@ impl Exchange {
                     });
                 }
                 account.cash = cash;
+                self.issued.add_cash(*amount);
                 self.touch_account(index);
                 Ok(())
             }

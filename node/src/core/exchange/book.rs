@@ -132,6 +132,12 @@ impl OrderBooks {
 
     /// Rests an order at the back of its price level.
     pub fn insert(&mut self, order: NewResting) -> u32 {
+        debug_assert!(order.remaining > 0, "order #{} rests empty", order.id);
+        debug_assert!(
+            !self.by_id.contains_key(&order.id),
+            "order #{} rests twice",
+            order.id
+        );
         self.ensure_account(order.account);
         let account_head = self.account_heads[order.account as usize];
         let node = OrderNode {
@@ -194,7 +200,13 @@ impl OrderBooks {
     /// Takes `quantity` (less than what remains) off a resting order.
     pub fn reduce(&mut self, slot: u32, quantity: Shares) {
         let node = &mut self.slots[slot as usize];
-        debug_assert!(quantity < node.remaining);
+        debug_assert!(node.live, "reducing a slot that holds no order");
+        debug_assert!(
+            0 < quantity && quantity < node.remaining,
+            "reducing order #{} by {quantity} of {} (a full fill removes it)",
+            node.id,
+            node.remaining
+        );
         node.remaining -= quantity;
         let (symbol, side, price) = (node.symbol, node.side, node.price);
         if !node.dirty {
@@ -205,20 +217,39 @@ impl OrderBooks {
             .side_mut(side)
             .get_mut(&price)
             .expect("a resting order's level exists");
+        // The level's total counts the order's remaining quantity (see `insert`).
+        debug_assert!(
+            quantity < level.total,
+            "level {price} holds less than an order"
+        );
         level.total -= quantity;
     }
 
     /// Takes an order out of the book and returns it.
     pub fn remove(&mut self, slot: u32) -> OrderNode {
         let node = self.slots[slot as usize].clone();
-        debug_assert!(node.live);
+        debug_assert!(node.live, "removing a slot that holds no order");
         // Price level list.
         let side = self.books[node.symbol as usize].side_mut(node.side);
         let level = side
             .get_mut(&node.price)
             .expect("a resting order's level exists");
+        // What `insert` added to the level.
+        debug_assert!(
+            node.remaining <= level.total && level.count > 0,
+            "level {} holds less than order #{}",
+            node.price,
+            node.id
+        );
         level.total -= node.remaining;
         level.count -= 1;
+        debug_assert!(
+            (level.count == 0) == (level.total == 0),
+            "level {} has {} orders for {} shares",
+            node.price,
+            level.count,
+            level.total
+        );
         if level.count == 0 {
             side.remove(&node.price);
         } else {
@@ -258,18 +289,26 @@ impl OrderBooks {
 
     /// Slots of an account's open orders, oldest first.
     pub fn account_orders(&self, account: u32) -> Vec<u32> {
-        let mut out = Vec::new();
+        let mut out: Vec<u32> = self.account_slots(account).collect();
+        out.reverse();
+        out
+    }
+
+    /// Slots of an account's open orders, newest first, without allocating.
+    pub fn account_slots(&self, account: u32) -> impl Iterator<Item = u32> + '_ {
         let mut slot = self
             .account_heads
             .get(account as usize)
             .copied()
             .unwrap_or(NIL);
-        while slot != NIL {
-            out.push(slot);
+        std::iter::from_fn(move || {
+            if slot == NIL {
+                return None;
+            }
+            let current = slot;
             slot = self.slots[slot as usize].account_next;
-        }
-        out.reverse();
-        out
+            Some(current)
+        })
     }
 
     /// Slots of one level's orders in time priority.
@@ -323,7 +362,7 @@ impl OrderBooks {
         }
     }
 
-    /// Checks every structural invariant; for tests.
+    /// Checks every structural invariant (see [`super::invariants`]).
     pub fn check_structure(&self) -> Result<(), String> {
         let mut seen = 0usize;
         for (symbol, book) in self.books.iter().enumerate() {

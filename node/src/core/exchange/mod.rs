@@ -1,16 +1,18 @@
 //! The exchange: a pure, deterministic matching engine with accounts.
 //!
 //! Module map:
-//! - [`account`]: cash, positions, reservations.
-//! - [`book`]: resting orders in per-symbol books (price-time priority) and per-account
+//! - `account`: cash, positions, reservations.
+//! - `book`: resting orders in per-symbol books (price-time priority) and per-account
 //!   lists, O(1) to add, fill and cancel.
-//! - [`symbol`]: a symbol's session, last price and candles.
-//! - [`orders`]: placing, matching and cancelling orders.
-//! - [`admin`]: game administration transactions.
-//! - [`nodes`]: the registry of nodes that may join the network.
+//! - `symbol`: a symbol's session, last price and candles.
+//! - `orders`: placing, matching and cancelling orders.
+//! - `admin`: game administration transactions.
+//! - `nodes`: the registry of nodes that may join the network.
 //! - [`views`]: read-only market data and account views (depth, trades, candles,
 //!   leaderboard, portfolio).
 //! - [`digest`]: the incremental state digest.
+//! - [`invariants`]: what must hold after every block (conservation, reservations, book
+//!   structure), checked in debug builds.
 //! - [`snapshot`]: snapshot and restore (postcard).
 //! - [`receipt`] and [`reject`]: what applying a transaction did, and why it was refused.
 //!
@@ -24,6 +26,7 @@ mod account;
 mod admin;
 mod book;
 pub mod digest;
+pub mod invariants;
 mod nodes;
 mod orders;
 pub mod receipt;
@@ -40,6 +43,7 @@ use rustc_hash::FxHashMap;
 use self::account::Account;
 use self::book::OrderBooks;
 use self::digest::{Globals, Lanes};
+use self::invariants::Issued;
 use self::receipt::{Outcome, Trade};
 use self::reject::Rejection;
 use self::symbol::SymbolState;
@@ -109,6 +113,8 @@ pub struct Exchange {
     dirty_accounts: Vec<u32>,
     accumulator: Lanes,
     digest: Hash32,
+    /// The cash and shares given out, for the conservation invariants.
+    issued: Issued,
 }
 
 impl Exchange {
@@ -144,6 +150,7 @@ impl Exchange {
             dirty_accounts: Vec::new(),
             accumulator: Lanes::ZERO,
             digest: Hash32::ZERO,
+            issued: Issued::default(),
         };
         for spec in &genesis.symbols {
             exchange
@@ -161,6 +168,7 @@ impl Exchange {
                 .map_err(|r| ExchangeError::BadGenesis(format!("node {}: {r}", node.name)))?;
         }
         exchange.fold_digest();
+        exchange.debug_check_invariants();
         Ok(exchange)
     }
 
@@ -218,8 +226,10 @@ impl Exchange {
         }
     }
 
-    /// Ends a block: folds every change into the state digest and returns it.
+    /// Ends a block: folds every change into the state digest and returns it. In debug
+    /// builds, first checks every invariant ([`invariants`]) and panics on a broken one.
     pub fn end_block(&mut self) -> Hash32 {
+        self.debug_check_invariants();
         self.fold_digest();
         self.digest
     }
@@ -318,6 +328,7 @@ impl Exchange {
         self.symbol_index.insert(spec.ticker, index);
         self.symbols.push(SymbolState::new(spec));
         self.books.add_symbol();
+        self.issued.add_symbol();
         Ok(())
     }
 
@@ -358,6 +369,10 @@ impl Exchange {
             }
             let shares = *shares as i64;
             account.position_mut(symbol as usize).shares += shares;
+        }
+        self.issued.add_cash(account.cash);
+        for (symbol, position) in account.positions.iter().enumerate() {
+            self.issued.add_shares(symbol, position.shares);
         }
         let index = self.accounts.len() as u32;
         self.account_index.insert(spec.key, index);
@@ -489,74 +504,5 @@ impl Exchange {
             self.accumulator.add(&digest::removed_node_leaf(*id));
         }
         self.fold_digest();
-    }
-
-    /// Checks every invariant of the state (conservation aside, which needs history):
-    /// books are well formed and never crossed, reservations match open orders and are
-    /// never negative, no account spends cash it does not have. For tests.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        use crate::core::types::Side;
-        self.books.check_structure()?;
-        for (index, book) in self.books.books.iter().enumerate() {
-            if let (Some((bid, _)), Some((ask, _))) = (book.best(Side::Buy), book.best(Side::Sell))
-                && bid >= ask
-            {
-                return Err(format!(
-                    "book {} is crossed: bid {bid} >= ask {ask}",
-                    self.symbols[index].spec.ticker
-                ));
-            }
-        }
-        for (index, account) in self.accounts.iter().enumerate() {
-            let mut cash_reserved: i128 = 0;
-            let mut shares_reserved = vec![0u64; self.symbols.len()];
-            for slot in self.books.account_orders(index as u32) {
-                let order = self.books.get(slot);
-                match order.side {
-                    Side::Buy => {
-                        cash_reserved += order.remaining as i128
-                            * order.price as i128
-                            * self.symbols[order.symbol as usize].spec.tick_size as i128
-                    }
-                    Side::Sell => shares_reserved[order.symbol as usize] += order.remaining,
-                }
-            }
-            if cash_reserved != account.cash_reserved as i128 {
-                return Err(format!(
-                    "{}: cash reserved {} but open buys hold {cash_reserved}",
-                    account.name, account.cash_reserved
-                ));
-            }
-            if account.cash_reserved < 0 || account.cash < account.cash_reserved {
-                return Err(format!(
-                    "{}: cash {} below reserved {}",
-                    account.name, account.cash, account.cash_reserved
-                ));
-            }
-            for (symbol, reserved) in shares_reserved.iter().enumerate() {
-                let position = account.position(symbol);
-                if position.reserved != *reserved {
-                    return Err(format!(
-                        "{}: {} shares reserved {} but open sells hold {reserved}",
-                        account.name, self.symbols[symbol].spec.ticker, position.reserved
-                    ));
-                }
-                let floor = if self.rules.short_selling {
-                    -(self.rules.max_short_shares as i64)
-                } else {
-                    0
-                };
-                if position.shares - (position.reserved as i64) < floor {
-                    return Err(format!(
-                        "{}: {} position {} with {} reserved is beyond the short limit",
-                        account.name,
-                        self.symbols[symbol].spec.ticker,
-                        position.shares,
-                        position.reserved
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 }

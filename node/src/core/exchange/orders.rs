@@ -9,6 +9,7 @@
 
 use super::Exchange;
 use super::book::{NewResting, OrderNode};
+use super::invariants::order_value;
 use super::receipt::{CancelReason, Effect, Fill, OrderResult, Trade};
 use super::reject::Rejection;
 use super::{MAX_PRICE_TICKS, MAX_RECENT_TRADES};
@@ -171,7 +172,10 @@ impl Exchange {
     /// Trades an incoming order against the book. Returns the fills, what is left, and why
     /// matching stopped early, if it stopped for a reason other than running out of
     /// orders at acceptable prices (self-trade, or a market order reaching its band).
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the incoming order's fields: a private step of `place_order`"
+    )]
     fn match_incoming(
         &mut self,
         account: u32,
@@ -242,30 +246,70 @@ impl Exchange {
         aggressor: Side,
     ) {
         let tick = self.symbols[symbol as usize].spec.tick_size;
-        let value = (quantity as i128 * price as i128 * tick as i128) as Cents;
+        let value = order_value(quantity, price, tick);
         let s = symbol as usize;
+        let floor = self.short_floor();
         {
             let b = &mut self.accounts[buyer as usize];
-            b.cash -= value;
             if aggressor == Side::Sell {
+                // Releases what the resting buy reserved for these shares (see `rest`).
+                debug_assert!(
+                    value <= b.cash_reserved,
+                    "a fill releases {value} cents but only {} are reserved",
+                    b.cash_reserved
+                );
                 b.cash_reserved -= value;
+            } else {
+                // The funds check covered the whole order at its limit.
+                debug_assert!(
+                    value <= b.free_cash(),
+                    "a buy pays {value} cents but has only {} free",
+                    b.free_cash()
+                );
             }
+            b.cash -= value;
+            debug_assert!(0 <= b.cash_reserved && b.cash_reserved <= b.cash);
             b.position_mut(s).shares += quantity as i64;
         }
         {
             let seller_acct = &mut self.accounts[seller as usize];
             seller_acct.cash += value;
             let position = seller_acct.position_mut(s);
-            position.shares -= quantity as i64;
             if aggressor == Side::Buy {
+                // Releases what the resting sell reserved (see `rest`).
+                debug_assert!(
+                    quantity <= position.reserved,
+                    "a fill releases {quantity} shares but only {} are reserved",
+                    position.reserved
+                );
                 position.reserved -= quantity;
             }
+            position.shares -= quantity as i64;
+            // The funds check kept the whole sell within the short limit.
+            debug_assert!(
+                position.shares - position.reserved as i64 >= floor,
+                "a sell leaves {} shares with {} reserved, below {floor}",
+                position.shares,
+                position.reserved
+            );
         }
         self.touch_account(buyer);
         self.touch_account(seller);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The lowest a position, less what its open sells hold, may go.
+    pub(super) fn short_floor(&self) -> i64 {
+        if self.rules.short_selling {
+            -(self.rules.max_short_shares as i64)
+        } else {
+            0
+        }
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of the `Trade` it records"
+    )]
     fn record_trade(
         &mut self,
         symbol: u16,
@@ -301,7 +345,10 @@ impl Exchange {
         self.block_trades.push(trade);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of the `NewResting` it builds"
+    )]
     fn rest(
         &mut self,
         account: u32,
@@ -312,13 +359,33 @@ impl Exchange {
         original: Shares,
         id: OrderId,
     ) {
+        debug_assert!(remaining > 0, "an order rests with nothing left");
         let tick = self.symbols[symbol as usize].spec.tick_size;
+        let floor = self.short_floor();
         let acct = &mut self.accounts[account as usize];
         match side {
             Side::Buy => {
-                acct.cash_reserved += (remaining as i128 * price as i128 * tick as i128) as Cents
+                // Released by `release` (cancel) or `settle` (fills), the same amount.
+                let amount = order_value(remaining, price, tick);
+                // The funds check covered the whole order at its limit, fills included.
+                debug_assert!(
+                    amount <= acct.free_cash(),
+                    "a buy reserves {amount} cents but has only {} free",
+                    acct.free_cash()
+                );
+                acct.cash_reserved += amount;
+                debug_assert!(acct.cash_reserved <= acct.cash);
             }
-            Side::Sell => acct.position_mut(symbol as usize).reserved += remaining,
+            Side::Sell => {
+                let position = acct.position_mut(symbol as usize);
+                debug_assert!(
+                    position.shares - (position.reserved + remaining) as i64 >= floor,
+                    "a sell reserves {remaining} shares of {} with {} reserved, below {floor}",
+                    position.shares,
+                    position.reserved
+                );
+                position.reserved += remaining;
+            }
         }
         self.touch_account(account);
         self.books.insert(NewResting {
@@ -339,10 +406,28 @@ impl Exchange {
         let acct = &mut self.accounts[order.account as usize];
         match order.side {
             Side::Buy => {
-                acct.cash_reserved -=
-                    (order.remaining as i128 * order.price as i128 * tick as i128) as Cents
+                // What `rest` reserved for the shares still open.
+                let amount = order_value(order.remaining, order.price, tick);
+                debug_assert!(
+                    amount <= acct.cash_reserved,
+                    "order #{} releases {amount} cents but only {} are reserved",
+                    order.id,
+                    acct.cash_reserved
+                );
+                acct.cash_reserved -= amount;
+                debug_assert!(acct.cash_reserved >= 0);
             }
-            Side::Sell => acct.position_mut(order.symbol as usize).reserved -= order.remaining,
+            Side::Sell => {
+                let position = acct.position_mut(order.symbol as usize);
+                debug_assert!(
+                    order.remaining <= position.reserved,
+                    "order #{} releases {} shares but only {} are reserved",
+                    order.id,
+                    order.remaining,
+                    position.reserved
+                );
+                position.reserved -= order.remaining;
+            }
         }
         self.touch_account(order.account);
     }

@@ -201,7 +201,9 @@ impl Exchange {
             dirty_accounts: Vec::new(),
             accumulator: Lanes::ZERO,
             digest: Hash32::ZERO,
+            issued: Default::default(),
         };
+        exchange.issued = exchange.issued_from_state();
         exchange.reset_digest();
         if exchange.digest != s.digest {
             return Err(bad(format!(

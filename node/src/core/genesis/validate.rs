@@ -2,7 +2,7 @@
 //!
 //! [`Genesis::validate`] checks a whole value. The same checks run while
 //! [`parse_genesis`](super::parse_genesis) reads a file, item by item through a
-//! [`Checker`], so that one pass reports every problem: a check that compares items (unique
+//! `Checker`, so that one pass reports every problem: a check that compares items (unique
 //! names, keys, ids) runs on whatever items could be read, and a check that needs a whole
 //! list (at least one admin, holdings naming listed symbols) runs only once that list was
 //! read without errors, so a typo in one entry never causes a false report about another.

@@ -235,7 +235,7 @@ mod tests {
 
     /// Runs a future to completion on a fresh current-thread runtime (for proptest bodies
     /// and helpers outside `#[tokio::test]`).
-    fn futures_block_on<F: std::future::Future>(f: F) -> F::Output {
+    fn futures_block_on<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
