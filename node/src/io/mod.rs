@@ -1,5 +1,5 @@
-//! IO: storage, transports and the runner — the only code that touches disk, threads
-//! and time.
+//! IO: storage, the node thread and its inboxes, and the in-memory transport: the node's
+//! own disk and thread. (The network is `net`'s; `api` and `backfill` use tokio tasks.)
 //!
 //! - [`store`]: durable Raft storage and the chain store, on fjall.
 //! - [`runner`]: the node thread that drives a replica with real time.

@@ -53,8 +53,9 @@
 //! ours does, not on the message.
 //!
 //! Not covered here, because raft-rs accepts them without panicking and the damage is
-//! elsewhere: a snapshot whose data the ledger cannot restore, and a committed membership
-//! change raft-rs's `Changer` refuses, both make the replica return an error.
+//! elsewhere: a snapshot whose data the ledger cannot restore is refused by the replica
+//! before raft-rs sees it (`Replica::check_snapshot`), and a committed membership change
+//! raft-rs's `Changer` refuses makes the replica return an error.
 //!
 //! [`Driver`]: super::driver::Driver
 

@@ -5,7 +5,8 @@
 //! - [`order`]: `order`, `cancel`.
 //! - [`query`]: `book`, `portfolio`, `trades`, `leaderboard`, `blocks`, `status`,
 //!   `receipt`.
-//! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-learner|promote|remove`.
+//! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-node|add-learner|
+//!   promote|remove|suspend|reinstate`.
 //! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md);
 //!   [`sequence`] keeps its transactions in order, [`link`] its connection up.
 //! - [`submit`]: signing, submitting and retrying transactions; [`settle`]: settling one

@@ -59,7 +59,7 @@ pub use reader::Reader;
 pub const MAX_JOURNAL_BYTES: u64 = 64 << 20;
 
 /// One keyspace's memtable before fjall flushes it to a table: a memtable lives in memory
-/// and is rebuilt from the journal at every start, and the store has six of them, so
+/// and is rebuilt from the journal at every start, and the store has seven of them, so
 /// fjall's default (64 MiB each) could hold hundreds of megabytes of blocks and log
 /// entries in memory. 8 MiB still holds a dozen of the largest batches, so flushes stay
 /// rare next to the writes. (fjall records the size when a keyspace is created: stores
