@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use qraft_keys::Keypair;
 use qraft_keys::keyfile::{IfExists, write_key_file};
-use qraft_node::cluster::disk::free_port;
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::genesis::{NodeSpec, to_toml};
 use qraft_node::net::client::Client;
 use qraft_node::net::node::NetNode;
+use qraft_node::testkit::disk::free_port;
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 use serde_json::Value;
 
 /// The longest any one `qraft` run may take before the test kills it and fails.

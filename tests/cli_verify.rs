@@ -4,8 +4,8 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use qraft_node::cluster::sim::Sim;
 use qraft_node::io::store::{Store, WriteSet};
+use qraft_node::testkit::sim::Sim;
 use serde_json::Value;
 
 mod common;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::lan::{Lan, SUBNET_PREFIX};
 use common::processes::{GameDir, NodeProcess};
-use qraft_node::cluster::disk::NodeAddress;
+use qraft_node::testkit::disk::NodeAddress;
 use serde_json::Value;
 
 /// The port every node listens on (each machine has its own address).

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use qraft_client::bot::{Bot, BotError, Event, PendingOrder, Side, Topics};
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::tx::TxHash;
@@ -21,6 +20,7 @@ use qraft_node::core::types::{Ticker, Ticks};
 use qraft_node::net::client::Client;
 use qraft_node::net::node::NetNode;
 use qraft_node::net::proto::{CommittedView, Request, Response};
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 use tokio::net::UdpSocket;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use qraft_client::bot::strategies::{market_maker, momentum, random};
 use qraft_client::bot::{Bot, BotError, Event, Pending, PendingOrder, Side, Topics};
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::exchange::receipt::{Effect, OrderResult, Outcome};
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
@@ -18,6 +17,7 @@ use qraft_node::core::types::{OrderId, Ticker, Ticks};
 use qraft_node::net::client::Client;
 use qraft_node::net::node::NetNode;
 use qraft_node::net::proto::CommittedView;
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Orders the random trader places; the maker requotes until it is done.

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use qraft_keys::Keypair;
 use qraft_node::api::{Handle, SubmitError};
-use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
-use qraft_node::cluster::workload::OrderFlow;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::SignedTx;
+use qraft_node::testkit::local::{ClusterOptions, LocalCluster};
+use qraft_node::testkit::workload::OrderFlow;
 use tokio::sync::Semaphore;
 
 struct Args {

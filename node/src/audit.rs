@@ -523,13 +523,13 @@ mod tests {
     use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 
     use super::*;
-    use crate::cluster::sim::Sim;
     use crate::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
     use crate::core::ledger::Batch;
     use crate::core::tx::{NewOrder, OrderKind, SignedTx, Tx, TxBody};
     use crate::core::types::Side;
     use crate::io::store::WriteSet;
     use crate::replica::MembershipChange;
+    use crate::testkit::sim::Sim;
 
     /// A simulated 3-voter chain (one order per block, more or less), every node stopped.
     fn run_chain(seed: u64, orders: usize) -> Sim {

@@ -12,8 +12,8 @@
 //!   store, the leader's mempool and batch cutting, applying committed entries as blocks,
 //!   snapshots and compaction. Time is passed in.
 //! - [`io`]: the node's disk and its thread: the fjall [`io::store`], the node thread
-//!   ([`io::runner`]) with its control and client inboxes ([`io::inbox`]), and the
-//!   in-memory transport ([`io::memnet`]). (The network tasks live in [`net`].)
+//!   ([`io::runner`]) with its control and client inboxes ([`io::inbox`]). (The network
+//!   tasks live in [`net`].)
 //! - [`api`]: the [`api::Handle`] the TUI, CLI and network server use: submit and get the
 //!   receipt, subscribe to events, query.
 //! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the game's
@@ -25,8 +25,9 @@
 //!   snapshot's head, and stores them, so every node holds every block.
 //! - [`audit`]: replays a stopped node's chain from its genesis and checks every link,
 //!   signature, receipt and state digest (`qraft verify`).
-//! - [`cluster`]: whole clusters in one process: the deterministic simulator and the
-//!   threaded local cluster used by tests and benchmarks.
+//! - [`testkit`]: whole clusters in one process: the deterministic simulator, the
+//!   threaded local cluster over the in-memory transport ([`testkit::memnet`]), and
+//!   voters on loopback QUIC, used by tests and benchmarks.
 
 pub mod core;
 
@@ -37,8 +38,6 @@ pub mod audit;
 #[cfg(feature = "runtime")]
 pub mod backfill;
 #[cfg(feature = "runtime")]
-pub mod cluster;
-#[cfg(feature = "runtime")]
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod io;
@@ -48,3 +47,5 @@ pub mod net;
 pub mod raft;
 #[cfg(feature = "runtime")]
 pub mod replica;
+#[cfg(feature = "runtime")]
+pub mod testkit;

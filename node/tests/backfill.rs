@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -15,6 +14,7 @@ use qraft_node::net::client::Client;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{Request, Response};
 use qraft_node::replica::Role;
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 use raft::Storage;
 
 const WAIT: Duration = Duration::from_secs(30);

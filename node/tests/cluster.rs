@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use qraft_keys::Keypair;
 use qraft_node::api::{Committed, NodeEvent, SubmitError};
-use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
-use qraft_node::cluster::workload::OrderFlow;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind};
 use qraft_node::core::tx::{Tx, TxBody, TxHash};
 use qraft_node::core::types::Side;
 use qraft_node::replica::Refusal;
+use qraft_node::testkit::local::{ClusterOptions, LocalCluster};
+use qraft_node::testkit::workload::OrderFlow;
 use tokio::sync::Mutex;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -403,7 +403,7 @@ async fn an_order_forwarded_to_a_leader_that_is_cut_off_goes_to_the_next_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_commit_over_a_lossy_network() {
     let mut opts = options();
-    opts.faults = qraft_node::cluster::faults::Faults::lossy();
+    opts.faults = qraft_node::testkit::faults::Faults::lossy();
     opts.seed = 11;
     let cluster = LocalCluster::start(opts).unwrap();
     let mut flow = OrderFlow::new(&cluster.game.genesis, &cluster.game.traders, 11);

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use qraft_keys::Keypair;
 use qraft_node::api::{Handle, SubmitError};
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
@@ -25,6 +24,7 @@ use qraft_node::net::tls::{
 };
 use qraft_node::raft::wire::WireMessage;
 use qraft_node::replica::{PeerMessage, Refusal};
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 use raft::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -5,8 +5,6 @@
 use std::time::Duration;
 
 use qraft_keys::Keypair;
-use qraft_node::cluster::disk::free_port;
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -16,6 +14,8 @@ use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{ProtocolError, Request};
 use qraft_node::replica::{MembershipChange, Role};
+use qraft_node::testkit::disk::free_port;
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use qraft_node::cluster::disk::free_port;
-use qraft_node::cluster::quic::loopback_game;
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::testkit::disk::free_port;
+use qraft_node::testkit::quic::loopback_game;
 use rustc_hash::FxHashMap;
 
 const WAIT: Duration = Duration::from_secs(30);

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use qraft_keys::Keypair;
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
@@ -14,6 +13,7 @@ use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::node::NetNode;
 use qraft_node::net::proto::{Event, ProtocolError, Request, Response, Topics};
 use qraft_node::net::tls::TlsError;
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use qraft_keys::Keypair;
-use qraft_node::cluster::quic::{loopback_game, start_voters};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::core::tx::{AdminAction, TxBody};
@@ -14,6 +13,7 @@ use qraft_node::net::client::Client;
 use qraft_node::net::tls::{
     Allowlist, CLIENT_ALPN, TlsError, TlsIdentity, client_endpoint, connect, connection_error,
 };
+use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(20);
 

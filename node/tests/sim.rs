@@ -4,9 +4,9 @@
 //!
 //! `QRAFT_SIM_SEED=N` runs one seed; `QRAFT_SIM_SEEDS=N` runs seeds 0..N (default 24).
 
-use qraft_node::cluster::faults::{Faults, Partition};
-use qraft_node::cluster::sim::Sim;
 use qraft_node::replica::MembershipChange;
+use qraft_node::testkit::faults::{Faults, Partition};
+use qraft_node::testkit::sim::Sim;
 use rand::RngExt;
 
 fn scenario(seed: u64) -> Result<Sim, String> {

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use qraft_keys::Keypair;
-use qraft_node::cluster::disk::GameDir;
-use qraft_node::cluster::workload::OrderFlow;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::SignedTx;
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{Request, Response};
+use qraft_node::testkit::disk::GameDir;
+use qraft_node::testkit::workload::OrderFlow;
 use tokio::sync::Semaphore;
 
 mod hostile;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-pub use qraft_node::cluster::disk::GameDir;
+pub use qraft_node::testkit::disk::GameDir;
 
 /// A `qraft run --headless` process, killed (SIGKILL) when dropped.
 pub struct NodeProcess {

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use qraft_node::cluster::local::{ClusterOptions, LocalCluster};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::tx::{NewOrder, OrderKind, Tx, TxBody};
 use qraft_node::core::types::Side;
+use qraft_node::testkit::local::{ClusterOptions, LocalCluster};
 use qraft_tui::action::Action;
 use qraft_tui::command::Command;
 use qraft_tui::feed::{Feed, FeedConfig};

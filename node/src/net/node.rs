@@ -289,7 +289,7 @@ mod tests {
     async fn lone_node(
         dir: &std::path::Path,
     ) -> (NetNode, crate::core::genesis::sample::SampleGame) {
-        let game = crate::cluster::quic::loopback_game(&SampleOptions::default()).unwrap();
+        let game = crate::testkit::quic::loopback_game(&SampleOptions::default()).unwrap();
         let spec = &game.genesis.voters[0];
         let node = NetNode::start(NetNodeOptions {
             genesis: game.genesis.clone(),

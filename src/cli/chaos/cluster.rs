@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use qraft_keys::Keypair;
-use qraft_node::cluster::disk::GameDir;
 use qraft_node::net::client::Client;
 use qraft_node::net::proto::{BlockSummary, Request, Response};
 use qraft_node::replica::Status;
+use qraft_node::testkit::disk::GameDir;
 
 /// How long one probe (connect, then one request) may take: a node on loopback answers
 /// in milliseconds, and a stopped or dead one must not hold up the fault loop that

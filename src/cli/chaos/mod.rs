@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use qraft_node::cluster::disk::GameDir;
 use qraft_node::core::genesis::sample::SampleOptions;
+use qraft_node::testkit::disk::GameDir;
 
 mod check;
 mod cluster;

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use qraft_node::cluster::disk::GameDir;
+use qraft_node::testkit::disk::GameDir;
 use serde_json::{Value, json};
 
 use super::rng::Rng;

@@ -8,10 +8,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use qraft_node::cluster::disk::free_port;
 use qraft_node::config::Tuning;
 use qraft_node::core::types::NodeId;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::testkit::disk::free_port;
 
 use super::folder::DemoGame;
 

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use qraft_keys::keyfile::{IfExists, write_key_file};
 use qraft_keys::{Keypair, PublicKey};
-use qraft_node::cluster::disk::free_port;
 use qraft_node::core::genesis::{Genesis, to_toml};
 use qraft_node::core::types::Role;
+use qraft_node::testkit::disk::free_port;
 
 use super::lineup::{self, ADMIN, BotKind, Players, YOU};
 use crate::cli::game::load_genesis;

@@ -1,4 +1,5 @@
-//! Test and benchmark harnesses: whole clusters in one process.
+//! The test kit: whole clusters in one process, for tests and benchmarks (`qraft bench`
+//! uses it too). Nothing here runs in a real game.
 //!
 //! - [`sim`]: a deterministic simulator. N [`Replica`](crate::replica::Replica)s on real
 //!   fjall stores in temp dirs, a virtual clock, and a network that drops, delays,
@@ -6,7 +7,7 @@
 //!   restart any node. The same seed replays the same run.
 //! - [`local`]: real node threads ([`RunningNode`](crate::io::runner::RunningNode)) and
 //!   [`Handle`](crate::api::Handle)s over the in-memory transport
-//!   ([`MemNet`](crate::io::memnet::MemNet)), with the same seeded faults: what the
+//!   ([`memnet`]: [`MemNet`](memnet::MemNet)), with the same seeded faults: what the
 //!   crash tests and the benchmark use.
 //! - [`faults`]: the fault model both share; [`workload`]: signed random orders;
 //!   [`disk`]: a local game written to a directory, for real processes; [`quic`]: the
@@ -15,6 +16,7 @@
 pub mod disk;
 pub mod faults;
 pub mod local;
+pub mod memnet;
 pub mod quic;
 pub mod sim;
 pub mod workload;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use crate::api::Handle;
 use crate::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
 use crate::core::types::NodeId;
-use crate::io::memnet::MemNet;
 use crate::io::runner::RunningNode;
 use crate::replica::{Replica, ReplicaConfig, ReplicaError, Role};
+use crate::testkit::memnet::MemNet;
 
 use super::faults::{Faults, Partition};
 

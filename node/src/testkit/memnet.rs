@@ -13,12 +13,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
 
-use crate::cluster::faults::{Faults, Partition};
 use crate::core::types::NodeId;
 use crate::raft::wire::WireMessageType;
 use crate::replica::PeerMessage;
+use crate::testkit::faults::{Faults, Partition};
 
-use super::runner::{Input, Transport};
+use crate::io::runner::{Input, Transport};
 
 /// Counters for what the network did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
