@@ -78,7 +78,7 @@ pub fn affordable(cash: Cents, price: Ticks, tick_size: Cents) -> Shares {
 }
 
 /// A small, seeded pseudo-random generator (SplitMix64): the same seed, the same
-/// sequence, on every machine. Not for anything secret.
+/// sequence, on every machine. Not for anything secret. The bots and `qraft chaos` use it.
 #[derive(Clone, Debug)]
 pub struct Rng {
     state: u64,
@@ -95,6 +95,13 @@ impl Rng {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         });
         Rng::new(hash)
+    }
+
+    /// An independent stream for `label` (a client, a plan) from the same seed.
+    pub fn fork(&self, label: u64) -> Rng {
+        let mut mixed = Rng::new(self.state ^ label.wrapping_mul(0xa24b_aed4_963e_e407));
+        mixed.next_u64();
+        mixed
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -133,6 +140,12 @@ impl Rng {
         self.below(100) < u64::from(percent)
     }
 
+    /// One of `items` (which must not be empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        let at = usize::try_from(self.below(items.len() as u64)).expect("an index fits");
+        &items[at]
+    }
+
     /// Buy or sell, evenly.
     pub fn side(&mut self) -> Side {
         if self.below(2) == 0 {
@@ -148,6 +161,25 @@ pub(crate) mod tests {
     use super::*;
     use qraft_keys::Keypair;
     use qraft_node::core::exchange::views::{DepthLevel, PositionView};
+
+    #[test]
+    fn the_same_seed_gives_the_same_numbers_and_forks_differ() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let first: Vec<u64> = (0..5).map(|_| a.next_u64()).collect();
+        let second: Vec<u64> = (0..5).map(|_| b.next_u64()).collect();
+        assert_eq!(first, second);
+        let mut fork = Rng::new(7).fork(1);
+        assert_ne!(fork.next_u64(), Rng::new(7).next_u64());
+        let mut other = Rng::new(7).fork(2);
+        assert_ne!(other.next_u64(), Rng::new(7).fork(1).next_u64());
+        let mut rng = Rng::new(1);
+        for _ in 0..1000 {
+            assert!((500..=3000).contains(&rng.between(500, 3000)));
+        }
+        assert_eq!(rng.between(4, 4), 4);
+        assert_eq!(rng.between(9, 2), 9);
+    }
     use qraft_node::core::types::Role;
 
     pub(crate) fn acme() -> Ticker {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 
 use super::cluster::{Cluster, agreed_leader};
-use super::rng::Rng;
+use qraft_client::bot::market::Rng;
 
 /// How often the fault loop looks at the nodes: the resolution of the failover figures.
 const POLL_EVERY: Duration = Duration::from_millis(50);

@@ -22,13 +22,12 @@ use qraft_node::testkit::disk::GameDir;
 mod check;
 mod cluster;
 mod faults;
-mod rng;
 mod summary;
 mod traders;
 
 use cluster::Cluster;
 use faults::{Delays, FaultKind, FaultRecord};
-use rng::Rng;
+use qraft_client::bot::market::Rng;
 use summary::Summary;
 use traders::Traders;
 

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use qraft_node::testkit::disk::GameDir;
 use serde_json::{Value, json};
 
-use super::rng::Rng;
+use qraft_client::bot::market::Rng;
 
 /// The session's `--timeout`: how long it may find no node before it gives up. Longer
 /// than any fault the run injects (a restart after at most 3 s, a pause of at most 6 s),
