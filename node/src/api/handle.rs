@@ -114,7 +114,7 @@ pub struct MarketView {
     pub game_over: bool,
 }
 
-/// What settling a transaction needs, read at one moment ([`Handle::settle_facts`]).
+/// What settling a transaction needs, nonce first, then receipt ([`Handle::settle_facts`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettleFacts {
     /// Whether the node holds every block (one still backfilling may lack a receipt).
@@ -432,19 +432,28 @@ impl Handle {
             .await
     }
 
-    /// What settling transaction `hash` of `key`'s needs, read at one moment: whether
-    /// this node holds every block, `key`'s last nonce, and the receipt if held.
+    /// What settling transaction `hash` of `key`'s needs, in the order the settle rule
+    /// asks: whether this node holds every block and `key`'s last nonce, then the
+    /// receipt if held.
     pub async fn settle_facts(
         &self,
         hash: TxHash,
         key: PublicKey,
     ) -> Result<SettleFacts, QueryError> {
-        self.query(move |replica| SettleFacts {
-            whole_chain: replica.missing_blocks().is_empty(),
-            last_nonce: replica.ledger().exchange().last_nonce(&key).unwrap_or(0),
-            receipt: replica.receipt(&hash).ok().flatten(),
+        // The nonce on the node thread first, then the receipt off it (a store read): a
+        // block's receipts are stored by the step that applies it, so a nonce passed
+        // before the look means any receipt is there by then.
+        let (whole_chain, last_nonce) = self
+            .query(move |replica| {
+                let last = replica.ledger().exchange().last_nonce(&key).unwrap_or(0);
+                (replica.missing_blocks().is_empty(), last)
+            })
+            .await?;
+        Ok(SettleFacts {
+            whole_chain,
+            last_nonce,
+            receipt: self.receipt(hash).await?,
         })
-        .await
     }
 
     /// Proposes a membership change; this node must lead. Applied asynchronously: watch
