@@ -1,27 +1,39 @@
 //! Seeded simulation: three voters under message loss, delay, duplication, reordering,
-//! partitions and crashes (leader included), checked after every round and after a
-//! fault-free phase. A failing seed prints the command that replays it exactly.
+//! partitions, crashes (leader included) and power cuts (every node at once), on disks
+//! whose crashes lose every write not yet durable; checked after every round and after a
+//! fault-free phase. A failing seed prints the command that replays it exactly. The
+//! checks are shown to catch a runner that acknowledges before its writes are durable.
 //!
 //! `QRAFT_SIM_SEED=N` runs one seed; `QRAFT_SIM_SEEDS=N` runs seeds 0..N (default 24).
 
 use qraft_node::replica::MembershipChange;
 use qraft_node::testkit::faults::{Faults, Partition};
 use qraft_node::testkit::sim::Sim;
+use qraft_node::testkit::sim_disk::DiskModel;
 use rand::RngExt;
 
 fn scenario(seed: u64) -> Result<Sim, String> {
+    scenario_on(seed, DiskModel::Honest)
+}
+
+/// One seed's run on disks of `model`. Crashes strike in the middle of a round's load,
+/// while writes are in flight, and one round in eight cuts the power to every node at
+/// once: only what was durable survives.
+fn scenario_on(seed: u64, model: DiskModel) -> Result<Sim, String> {
     // Frequent snapshots and a short log, so that a node left behind by a partition or a
     // crash must often catch up by snapshot.
     let mut sim = Sim::with_tuning(seed, 3, |config| {
         config.snapshot_every_blocks = 3;
         config.log_retention_entries = 2;
     });
+    sim.disk_model = model;
     if !sim.run_until(10_000, |s| s.leader().is_some()) {
         return Err("no leader elected in 10 s".into());
     }
     let mut crashed: Vec<u64> = Vec::new();
     for round in 0..16 {
-        let roll = sim.rng().random_range(0..7u32);
+        let roll = sim.rng().random_range(0..8u32);
+        let mut crash = None;
         match roll {
             0 => sim.faults = Faults::lossy(),
             1 | 2 => {
@@ -38,17 +50,14 @@ fn scenario(seed: u64) -> Result<Sim, String> {
                     .collect();
                 sim.partition = Partition::groups(vec![vec![victim], others]);
             }
-            3 | 4 => {
-                let victim = if roll == 3 {
-                    sim.leader().unwrap_or(1)
+            3 | 4 if crashed.is_empty() => {
+                crash = Some(if roll == 3 {
+                    vec![sim.leader().unwrap_or(1)]
                 } else {
-                    sim.random_node()
-                };
-                if crashed.is_empty() {
-                    sim.crash(victim);
-                    crashed.push(victim);
-                }
+                    vec![sim.random_node()]
+                });
             }
+            7 if crashed.is_empty() => crash = Some(sim.node_ids()),
             5 => {
                 sim.faults = Faults::lossy();
                 sim.partition.heal();
@@ -63,7 +72,18 @@ fn scenario(seed: u64) -> Result<Sim, String> {
             sim.submit_random(id);
         }
         let ms = sim.rng().random_range(200..2_000u64);
-        sim.run_for(ms);
+        match crash {
+            Some(victims) => {
+                let before = sim.rng().random_range(0..ms.min(300));
+                sim.run_for(before);
+                for &victim in &victims {
+                    sim.crash(victim);
+                }
+                crashed.extend(victims);
+                sim.run_for(ms - before);
+            }
+            None => sim.run_for(ms),
+        }
         if sim.rng().random_bool(0.5) {
             for id in crashed.drain(..) {
                 sim.restart(id);
@@ -73,6 +93,18 @@ fn scenario(seed: u64) -> Result<Sim, String> {
     }
     sim.settle(60_000)?;
     Ok(sim)
+}
+
+/// Runs `scenario_on` for one seed, a panic counted as a failure.
+fn run_seed(seed: u64, model: DiskModel) -> Result<Sim, String> {
+    std::panic::catch_unwind(|| scenario_on(seed, model)).unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(format!("panicked: {text}"))
+    })
 }
 
 fn seeds() -> Vec<u64> {
@@ -92,15 +124,7 @@ fn seeded_faults_keep_the_chain_safe_and_live() {
     let mut acked = 0;
     let mut installed = 0;
     for seed in seeds() {
-        let run = std::panic::catch_unwind(|| scenario(seed)).unwrap_or_else(|panic| {
-            let text = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Err(format!("panicked: {text}"))
-        });
-        match run {
+        match run_seed(seed, DiskModel::Honest) {
             Ok(sim) => {
                 eprintln!(
                     "seed {seed}: {} acknowledged, {} refused, {} timed out, heights {:?}, {} snapshots installed, {} messages delivered, {} ms simulated",
@@ -123,6 +147,25 @@ fn seeded_faults_keep_the_chain_safe_and_live() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(acked > 0, "no transaction was acknowledged in any run");
     assert!(installed > 0, "no run made a node catch up by snapshot");
+}
+
+/// The mutation the simulation exists to catch: a disk (or runner) that reports durable
+/// writes done before they are synced. Votes and acknowledgements then go out for
+/// entries a power cut takes back, and acknowledged transactions vanish from the chain.
+#[test]
+fn a_disk_that_acknowledges_before_its_writes_are_durable_is_caught() {
+    let caught: Vec<String> = (0..8)
+        .filter_map(|seed| {
+            run_seed(seed, DiskModel::AcknowledgesBeforeDurable)
+                .err()
+                .map(|err| format!("seed {seed}: {err}"))
+        })
+        .collect();
+    eprintln!("{}", caught.join("\n"));
+    assert!(
+        caught.len() >= 2,
+        "the safety checks missed a disk that acknowledges before durable: {caught:?}"
+    );
 }
 
 #[test]

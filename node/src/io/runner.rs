@@ -3,7 +3,8 @@
 //! arrives or the replica's next deadline, takes every queued control input and then a
 //! bounded number of client inputs (so signatures are verified in batches, and client
 //! load never delays peer messages by more than a turn: see [`super::inbox`]),
-//! processes, and sends what the replica produced.
+//! processes, then sends what the replica produced and performs the writes it handed out
+//! (the fsyncs happen here, never inside the replica: see [`crate::replica::write`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -173,16 +174,8 @@ fn run(
     killed: Arc<AtomicBool>,
 ) -> Result<(), ReplicaError> {
     let clock = Clock::default();
-    let id = replica.id();
-    {
-        let transport = transport.clone();
-        let killed = killed.clone();
-        replica.set_early_transmit(Box::new(move |to, message| {
-            if !killed.load(Ordering::Acquire) {
-                transport.send(id, to, message);
-            }
-        }));
-    }
+    // A new store's first records.
+    write_out(&mut replica, &*transport, &killed)?;
     loop {
         if killed.load(Ordering::Acquire) {
             return Ok(());
@@ -197,7 +190,7 @@ fn run(
             return Ok(());
         };
         for input in control {
-            if !handle_input(&mut replica, input)? {
+            if !handle_input(&mut replica, input, &*transport, &killed)? {
                 return Ok(());
             }
         }
@@ -208,21 +201,49 @@ fn run(
             return Ok(());
         }
         replica.process(clock.now())?;
-        while let Some((to, message)) = replica.poll_transmit() {
-            if to == id {
-                continue;
-            }
-            transport.send(id, to, message);
-        }
+        write_out(&mut replica, &*transport, &killed)?;
         while let Some(event) = replica.poll_event() {
             handle.dispatch(event);
         }
     }
 }
 
+/// Sends what may leave now and performs the replica's writes, in order: each write is
+/// preceded by what may leave before it (the leader's appends overlap its fsync) and
+/// reported once it is on disk (fsynced when durable), which releases what waited on it
+/// (votes, acknowledgements, the next write). Stops at once when the node is killed: as
+/// with kill -9, nothing more is sent or written.
+fn write_out(
+    replica: &mut Replica,
+    transport: &dyn Transport,
+    killed: &AtomicBool,
+) -> Result<(), ReplicaError> {
+    let id = replica.id();
+    loop {
+        if killed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        while let Some((to, message)) = replica.poll_transmit() {
+            if to != id {
+                transport.send(id, to, message);
+            }
+        }
+        let Some(write) = replica.poll_write() else {
+            return Ok(());
+        };
+        replica.store_mut().commit(write.set)?;
+        replica.handle_written(write.id)?;
+    }
+}
+
 /// Feeds one control input to the replica; `false` to stop, an error if the replica
 /// failed (fatal, as in `process`).
-fn handle_input(replica: &mut Replica, input: Input) -> Result<bool, ReplicaError> {
+fn handle_input(
+    replica: &mut Replica,
+    input: Input,
+    transport: &dyn Transport,
+    killed: &AtomicBool,
+) -> Result<bool, ReplicaError> {
     match input {
         Input::Peer { from, message } => replica.handle_peer(from, message),
         Input::Unreachable(peer) => replica.handle_unreachable(peer),
@@ -233,7 +254,10 @@ fn handle_input(replica: &mut Replica, input: Input) -> Result<bool, ReplicaErro
             let _ = reply.send(replica.handle_membership(change));
         }
         Input::Backfill(segment, reply) => {
-            let _ = reply.send(replica.handle_backfill(segment)?);
+            let progress = replica.handle_backfill(segment)?;
+            // The fetcher hears of the blocks once they are stored.
+            write_out(replica, transport, killed)?;
+            let _ = reply.send(progress);
         }
         Input::Shutdown => return Ok(false),
         Input::ClientsWaiting => {}

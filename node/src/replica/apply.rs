@@ -16,17 +16,22 @@ use crate::io::store::WriteSet;
 use crate::raft::wire::WireMessage;
 
 use super::status::Role;
+use super::write::Then;
 use super::{
     PeerMessage, ProposalTag, Refusal, Replica, ReplicaError, ReplicaEvent, StoredReceipt,
 };
 
 impl Replica {
-    pub(super) fn run_ready_loop(&mut self) -> Result<(), ReplicaError> {
-        while let Some(work) = self.driver.poll_ready()? {
+    /// Runs Readys until raft-rs has none (`true`) or one waits for its write (`false`):
+    /// the runner performs it and reports it, and [`Replica::handle_written`] goes on.
+    pub(super) fn run_ready_loop(&mut self) -> Result<bool, ReplicaError> {
+        while !self.writes.raft_waits() {
+            let Some(work) = self.driver.poll_ready()? else {
+                return Ok(true);
+            };
             // 1. Messages that need no persistence go out first: the leader's appends
             //    reach the followers while it applies and fsyncs.
             self.send_raft(work.messages);
-            self.flush_outbox_early();
             if let Some((role, leader)) = work.soft_state {
                 self.set_role(role, leader);
             }
@@ -45,25 +50,29 @@ impl Replica {
             write.entries = work.entries;
             write.hard_state = work.hard_state;
             self.maybe_snapshot(&mut write);
-            self.driver.store_mut().commit(write)?;
-            // 5. Votes and append acknowledgements, now that they are true on disk.
-            self.send_raft(work.persisted_messages);
-            let light = self.driver.handle_persisted()?;
-            self.send_raft(light.messages);
-            let mut write = WriteSet {
-                commit: light.commit,
-                ..Default::default()
-            };
-            for entry in light.committed {
-                self.apply_entry(entry, &mut write)?;
-            }
-            self.maybe_snapshot(&mut write);
-            // Blocks and receipts need not be synced: they are rebuilt from the Raft log
-            // (durable) if lost.
-            self.driver.store_mut().commit(write)?;
-            self.driver.handle_applied(self.applied_index);
+            // 5. Votes and append acknowledgements, once they are true on disk.
+            self.hand_out(write, Then::Persisted(work.persisted_messages))?;
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// A Ready's write is done: its votes and acknowledgements go out, Raft advances, and
+    /// the entries that commits are applied, their blocks and receipts handed out as the
+    /// next write. Blocks and receipts need not be synced: they are rebuilt from the Raft
+    /// log (durable) if lost.
+    pub(super) fn finish_persisted(&mut self, messages: Vec<Message>) -> Result<(), ReplicaError> {
+        self.send_raft(messages);
+        let light = self.driver.handle_persisted()?;
+        self.send_raft(light.messages);
+        let mut write = WriteSet {
+            commit: light.commit,
+            ..Default::default()
+        };
+        for entry in light.committed {
+            self.apply_entry(entry, &mut write)?;
+        }
+        self.maybe_snapshot(&mut write);
+        self.hand_out(write, Then::Applied)
     }
 
     fn send_raft(&mut self, messages: Vec<Message>) {

@@ -189,7 +189,8 @@ impl Replica {
         );
     }
 
-    /// Stores blocks the backfill fetched and checked, if they still fill the top of a
+    /// Stores blocks the backfill fetched and checked (handed out as a write: tell the
+    /// fetcher after the runner performed it), if they still fill the top of a
     /// missing range; see the [module docs](self). An error is fatal (the store failed).
     pub fn handle_backfill(
         &mut self,
@@ -240,7 +241,7 @@ impl Replica {
             };
         }
         write.meta.push(missing_meta(&self.missing));
-        self.driver.store_mut().commit(write)?;
+        self.hand_out(write, super::write::Then::Stored)?;
         let missing = self.missing_block_count();
         Ok(Ok(BackfillProgress { stored, missing }))
     }
@@ -301,6 +302,7 @@ mod tests {
     use crate::core::ledger::{Batch, Ledger};
     use crate::core::tx::{Tx, TxBody};
     use crate::replica::ReplicaConfig;
+    use crate::replica::write::write_through;
 
     /// Four blocks; block 3 repeats block 2's transaction (a stale-nonce copy).
     fn four_blocks(game: &crate::core::genesis::sample::SampleGame) -> (Ledger, Vec<FullBlock>) {
@@ -350,6 +352,7 @@ mod tests {
             Outcome::Rejected(Rejection::StaleNonce { .. })
         ));
         let mut replica = Replica::open(ReplicaConfig::new(1), &game.genesis, dir.path()).unwrap();
+        write_through(&mut replica);
         assert!(replica.missing_blocks().is_empty());
         // As if a snapshot at block 4 was installed on an empty chain.
         let mut write = WriteSet::default();
@@ -370,6 +373,7 @@ mod tests {
         );
         let segment = check_segment(&chain, range.anchor(), down(&blocks, 3, 4)).unwrap();
         let progress = replica.handle_backfill(segment).unwrap().unwrap();
+        write_through(&mut replica);
         assert_eq!(
             progress,
             BackfillProgress {
@@ -381,6 +385,7 @@ mod tests {
         // A restart resumes with what is left.
         drop(replica);
         let mut replica = Replica::open(ReplicaConfig::new(1), &game.genesis, dir.path()).unwrap();
+        write_through(&mut replica);
         let left = replica.missing_blocks().to_vec();
         assert_eq!(
             left,
@@ -392,6 +397,7 @@ mod tests {
         );
         let segment = check_segment(&chain, left[0].anchor(), down(&blocks, 1, 2)).unwrap();
         let progress = replica.handle_backfill(segment).unwrap().unwrap();
+        write_through(&mut replica);
         assert_eq!(
             progress,
             BackfillProgress {

@@ -5,9 +5,12 @@
 //! with the current time, and drains outputs (`poll_transmit`, `poll_event`), sleeping
 //! until [`Replica::poll_timeout`]. It never reads a clock, opens a socket or spawns a
 //! thread, so the same code runs under the threaded runner and under the deterministic
-//! simulator in the tests. (Its one IO is the store it owns: fjall, synchronous.) A
-//! runner may also give it a sender ([`Replica::set_early_transmit`]) so the messages
-//! that need no persistence leave before the fsync rather than after `process`.
+//! simulator in the tests. It reads the store it owns (raft-rs reads its log through it)
+//! but never writes to it or syncs it: every write is handed out with
+//! [`Replica::poll_write`], after the messages that may leave before it, and the runner
+//! reports it done with [`Replica::handle_written`] (see [`write`]). So the simulator runs
+//! the production order of sends, writes and answers, and can lose what was not reported
+//! durable when it crashes a node.
 //!
 //! Work is batched by design: `handle_submit` only queues, and `process` checks all the
 //! queued signatures in one batch verification, so a busy node verifies more cheaply.
@@ -23,6 +26,7 @@ pub mod mempool;
 pub mod message;
 mod retention;
 pub mod status;
+pub mod write;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
@@ -49,10 +53,12 @@ pub use event::ReplicaEvent;
 pub use mempool::Origin;
 pub use message::{MAX_FORWARD_BYTES, MAX_REFUSALS_PER_MESSAGE, PeerMessage, Refusal};
 pub use status::{PeerProgress, Role, Status};
+pub use write::{MAX_WRITES_AWAITED, Write, WriteId};
 
 use forwarded::ForwardLog;
 use mempool::{Mempool, MempoolLimits};
 use retention::LogSizes;
+use write::{Then, Writes};
 
 /// The store's meta record holding the genesis (its canonical postcard encoding).
 pub const GENESIS_META_KEY: &str = "genesis";
@@ -113,6 +119,15 @@ pub enum ReplicaError {
     Panicked(String),
     #[error("only the leader can do that; the leader is {leader:?}")]
     NotLeader { leader: Option<NodeId> },
+    /// The runner reported a write that is not the oldest one it owes.
+    #[error("write {reported} was reported done, but write {owed:?} is owed first")]
+    WriteOutOfOrder { reported: u64, owed: Option<u64> },
+    /// The runner owes [`MAX_WRITES_AWAITED`] writes and reports none.
+    #[error("the runner owes {MAX_WRITES_AWAITED} writes and reports none")]
+    WritesNotReported,
+    /// Raft waits for a write the runner has not reported yet: ask again after it.
+    #[error("a write is in progress; try again once it is done")]
+    WriteInProgress,
 }
 
 pub struct Replica {
@@ -160,9 +175,10 @@ pub struct Replica {
     /// Peer messages refused before raft-rs saw them (a non-voter's leadership, a
     /// snapshot that does not restore), for the status and the tests.
     refused_peer_messages: u64,
-    /// Where queued messages go before a durable write, when the runner gives one: see
-    /// [`Replica::set_early_transmit`].
-    early_transmit: Option<EarlyTransmit>,
+    /// Writes handed to the runner and not yet reported done.
+    writes: Writes,
+    /// A reported write let Raft go on: `process` has work even without new input.
+    resume: bool,
     events: VecDeque<ReplicaEvent>,
     /// Block ranges below the head not stored here (a snapshot was installed), highest
     /// first; see [`backfill`].
@@ -171,27 +187,18 @@ pub struct Replica {
     log_sizes: LogSizes,
 }
 
-/// Sends one peer message now, from inside [`Replica::process`].
-pub type EarlyTransmit = Box<dyn FnMut(NodeId, PeerMessage) + Send>;
-
 impl Replica {
-    /// Opens (or creates) the replica whose data lives in `dir`.
+    /// Opens (or creates) the replica whose data lives in `dir`. A new store's first
+    /// records are its first writes: the runner performs them (see
+    /// [`Replica::poll_write`]) before anything else.
     pub fn open(
         config: ReplicaConfig,
         genesis: &Genesis,
         dir: &Path,
     ) -> Result<Replica, ReplicaError> {
         config.validate().map_err(ReplicaError::Config)?;
-        // Every node starts from genesis's membership at index 0, the one the log builds
-        // on, whether genesis names it or not: a node the admin adds later replays the
-        // same membership changes (its own addition among them) from the log, or installs
-        // a snapshot. Not being a voter, it never campaigns.
-        let initial = ConfState {
-            voters: genesis.voters.iter().map(|n| n.id).collect(),
-            learners: genesis.learners.iter().map(|n| n.id).collect(),
-            ..ConfState::default()
-        };
-        let mut store = Store::open(dir, initial)?;
+        let store = Store::open(dir, Replica::initial_conf_state(genesis))?;
+        let mut writes = Writes::default();
         let chain = genesis.chain_id();
         match store.meta("chain")? {
             Some(found) if found != chain.0 => {
@@ -203,18 +210,24 @@ impl Replica {
             Some(_) => {}
             // A new store keeps the genesis it was made for, so an audit needs nothing
             // but the data directory.
-            None => store.commit(crate::io::store::WriteSet {
-                meta: vec![
-                    ("chain".to_string(), chain.0.to_vec()),
-                    (
-                        GENESIS_META_KEY.to_string(),
-                        postcard::to_stdvec(genesis).expect("encoding into a Vec cannot fail"),
-                    ),
-                    backfill::missing_meta(&[]),
-                ],
-                durable: true,
-                ..Default::default()
-            })?,
+            None => {
+                writes.hand_out(
+                    crate::io::store::WriteSet {
+                        meta: vec![
+                            ("chain".to_string(), chain.0.to_vec()),
+                            (
+                                GENESIS_META_KEY.to_string(),
+                                postcard::to_stdvec(genesis)
+                                    .expect("encoding into a Vec cannot fail"),
+                            ),
+                            backfill::missing_meta(&[]),
+                        ],
+                        durable: true,
+                        ..Default::default()
+                    },
+                    Then::Stored,
+                );
+            }
         }
         let (ledger, applied_index, applied_term) = match store.latest_snapshot() {
             Some(snapshot) => {
@@ -229,11 +242,14 @@ impl Replica {
         };
         let (missing, record_missing) = backfill::load_missing(&store, ledger.head())?;
         if record_missing {
-            store.commit(crate::io::store::WriteSet {
-                meta: vec![backfill::missing_meta(&missing)],
-                durable: true,
-                ..Default::default()
-            })?;
+            writes.hand_out(
+                crate::io::store::WriteSet {
+                    meta: vec![backfill::missing_meta(&missing)],
+                    durable: true,
+                    ..Default::default()
+                },
+                Then::Stored,
+            );
         }
         if !missing.is_empty() {
             tracing::info!(
@@ -289,11 +305,25 @@ impl Replica {
             outbox: VecDeque::new(),
             checked_snapshot: None,
             refused_peer_messages: 0,
-            early_transmit: None,
+            writes,
+            resume: false,
             events: VecDeque::new(),
             missing,
             log_sizes: LogSizes::default(),
         })
+    }
+
+    /// The membership a new store starts from. Every node starts from genesis's
+    /// membership at index 0, the one the log builds on, whether genesis names it or not:
+    /// a node the admin adds later replays the same membership changes (its own addition
+    /// among them) from the log, or installs a snapshot. Not being a voter, it never
+    /// campaigns.
+    pub fn initial_conf_state(genesis: &Genesis) -> ConfState {
+        ConfState {
+            voters: genesis.voters.iter().map(|n| n.id).collect(),
+            learners: genesis.learners.iter().map(|n| n.id).collect(),
+            ..ConfState::default()
+        }
     }
 
     // --- Inputs ---------------------------------------------------------------------------
@@ -362,20 +392,32 @@ impl Replica {
 
     /// The transport delivered (or failed to deliver) the snapshot this node sent to
     /// `peer`. Raft holds that peer's replication until it hears which.
+    /// (Reported while Raft waits for a write, it is kept in flight: its report then
+    /// times out and Raft sends another.)
     pub fn handle_snapshot_report(&mut self, peer: NodeId, delivered: bool) {
+        if self.writes.raft_waits() {
+            return;
+        }
         if self.snapshots_in_flight.remove(&peer).is_some() {
             self.driver.report_snapshot(peer, !delivered);
         }
     }
 
     /// The transport could not reach `peer`.
+    /// (Ignored while Raft waits for a write: the transport says so again.)
     pub fn handle_unreachable(&mut self, peer: NodeId) {
+        if self.writes.raft_waits() {
+            return;
+        }
         self.driver.report_unreachable(peer);
     }
 
     /// Proposes a membership change (leader only); it takes effect when applied, with a
     /// [`ReplicaEvent::MembershipChanged`].
     pub fn handle_membership(&mut self, change: MembershipChange) -> Result<(), ReplicaError> {
+        if self.writes.raft_waits() {
+            return Err(ReplicaError::WriteInProgress);
+        }
         if self.role != Role::Leader {
             return Err(ReplicaError::NotLeader {
                 leader: self.leader,
@@ -397,26 +439,39 @@ impl Replica {
 
     /// Makes this node campaign now (tests and leadership hand-over).
     pub fn campaign(&mut self) -> Result<(), ReplicaError> {
+        if self.writes.raft_waits() {
+            return Err(ReplicaError::WriteInProgress);
+        }
         Ok(self.driver.campaign()?)
     }
 
     /// Does all pending work at time `now`: ticks, admission, batching, and the Raft
-    /// Ready loop with its durable writes. An error is fatal for this replica (its store
-    /// or state can no longer be trusted): drop it and reopen from disk.
+    /// Ready loop, up to the first write Raft must wait for (see [`write`]): the runner
+    /// performs it, reports it with [`Replica::handle_written`], and calls `process`
+    /// again. While Raft waits, `process` does nothing. An error is fatal for this replica
+    /// (its store or state can no longer be trusted): drop it and reopen from disk.
     pub fn process(&mut self, now: Now) -> Result<(), ReplicaError> {
         self.now_ms = now.mono_ms;
+        if self.writes.raft_waits() {
+            return Ok(());
+        }
+        self.resume = false;
         self.forwarded.expire(now.mono_ms);
         self.tick_if_due(now);
         self.expire_snapshot_reports(now);
         self.admit(now);
         self.propose_batches(now)?;
-        self.run_ready_loop()?;
+        if !self.run_ready_loop()? {
+            return Ok(());
+        }
         // Applying may have made room in the pipeline, changed the leader, or registered
         // a node to add.
         self.admit(now);
         self.propose_batches(now)?;
         self.propose_joins()?;
-        self.run_ready_loop()?;
+        if !self.run_ready_loop()? {
+            return Ok(());
+        }
         // A checked snapshot raft-rs did not hand over (a stale one) is not kept.
         self.checked_snapshot = None;
         Ok(())
@@ -466,30 +521,61 @@ impl Replica {
         self.outbox.pop_front()
     }
 
-    /// Lets `process` hand queued messages to `send` right before each durable write,
-    /// instead of leaving them all for [`Replica::poll_transmit`] after it returns. Raft
-    /// allows the leader to send its appends before it persists them (they need no
-    /// persistence, unlike votes and acknowledgements), so the followers' fsyncs overlap
-    /// the leader's instead of following it: a commit waits for one disk, not two in a
-    /// row. Without it (the simulator), every message waits for `poll_transmit`.
-    pub fn set_early_transmit(&mut self, send: EarlyTransmit) {
-        self.early_transmit = Some(send);
+    /// The next write the runner must perform, in order: after sending what
+    /// [`Replica::poll_transmit`] holds (that may leave first), it writes `set` to the
+    /// store, fsyncing it when `set.durable`, and reports it with
+    /// [`Replica::handle_written`].
+    pub fn poll_write(&mut self) -> Option<Write> {
+        self.writes.poll()
     }
 
-    /// Sends what is queued now, if the runner allows early sending.
-    fn flush_outbox_early(&mut self) {
-        let Some(send) = self.early_transmit.as_mut() else {
-            return;
-        };
-        let me = self.config.id;
-        while let Some((to, message)) = self.outbox.pop_front() {
-            if to != me {
-                send(to, message);
+    /// Write `id` is done (durable, if it was to be): what waited on it goes on. Writes
+    /// are reported in the order they were handed out. An error is fatal, as in
+    /// [`Replica::process`].
+    pub fn handle_written(&mut self, id: WriteId) -> Result<(), ReplicaError> {
+        let owed = self.writes.oldest_awaited();
+        let then = self
+            .writes
+            .reported(id)
+            .ok_or(ReplicaError::WriteOutOfOrder {
+                reported: id.0,
+                owed: owed.map(|owed| owed.0),
+            })?;
+        match then {
+            Then::Persisted(messages) => self.finish_persisted(messages)?,
+            Then::Applied => {
+                self.driver.handle_applied(self.applied_index);
+                self.resume = true;
             }
+            Then::Stored => {}
+        }
+        Ok(())
+    }
+
+    /// The store, for the runner to perform the writes it is handed.
+    pub fn store_mut(&mut self) -> &mut Store {
+        self.driver.store_mut()
+    }
+
+    /// Hands `set` to the runner, `then` to follow once it is reported.
+    fn hand_out(
+        &mut self,
+        set: crate::io::store::WriteSet,
+        then: Then,
+    ) -> Result<(), ReplicaError> {
+        if self.writes.hand_out(set, then) {
+            Ok(())
+        } else {
+            Err(ReplicaError::WritesNotReported)
         }
     }
 
+    /// What happened is held back while a write is owed: a receipt goes out only once the
+    /// block that holds it is stored.
     pub fn poll_event(&mut self) -> Option<ReplicaEvent> {
+        if self.writes.any_awaited() {
+            return None;
+        }
         self.events.pop_front()
     }
 
@@ -509,8 +595,12 @@ impl Replica {
     }
 
     /// Whether `process` has queued work to do right away.
+    /// (None while Raft waits for a write: the runner owes it first.)
     pub fn has_work(&self) -> bool {
-        !self.incoming.is_empty() || self.driver.has_ready()
+        if self.writes.raft_waits() {
+            return false;
+        }
+        self.resume || !self.incoming.is_empty() || self.driver.has_ready()
     }
 
     // --- Views ----------------------------------------------------------------------------
@@ -706,7 +796,7 @@ mod tests {
         for _ in 0..100 {
             *clock += 10;
             replica.process(now(*clock)).unwrap();
-            while replica.poll_transmit().is_some() {}
+            write::write_through(replica);
             while let Some(event) = replica.poll_event() {
                 if done(&event) {
                     return true;
@@ -864,8 +954,7 @@ mod tests {
     }
 
     #[test]
-    fn with_early_transmit_the_leaders_appends_leave_inside_process() {
-        use std::sync::{Arc, Mutex};
+    fn the_leaders_appends_are_handed_out_before_its_own_write() {
         let game = sample_game(&SampleOptions::default());
         let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
         let mut replicas: Vec<Replica> = (1..=3)
@@ -876,11 +965,6 @@ mod tests {
                 Replica::open(config, &game.genesis, dir).unwrap()
             })
             .collect();
-        let early: Arc<Mutex<Vec<(NodeId, PeerMessage)>>> = Arc::default();
-        let sink = early.clone();
-        replicas[0].set_early_transmit(Box::new(move |to, message| {
-            sink.lock().unwrap().push((to, message))
-        }));
         let is_append_with_entries = |m: &PeerMessage| match m {
             PeerMessage::Raft(wire) => {
                 let Ok(m) = raft::eraftpb::Message::try_from((**wire).clone()) else {
@@ -890,8 +974,9 @@ mod tests {
             }
             _ => false,
         };
-        // Runs every replica and delivers every message, early or late; counts node 1's
-        // appends with entries by the way they left: (early, after `process`).
+        // Runs every replica as the node thread does (send what is queued, then perform
+        // the next write) and delivers every message; counts node 1's appends with
+        // entries by when they left: (before the write of its own entries, otherwise).
         let mut clock = 0;
         let mut round = |replicas: &mut Vec<Replica>| {
             clock += 10;
@@ -900,15 +985,23 @@ mod tests {
             for replica in replicas.iter_mut() {
                 replica.process(now(clock)).unwrap();
                 let from = replica.id();
-                for (to, m) in early.lock().unwrap().drain(..) {
-                    counts.0 += usize::from(is_append_with_entries(&m));
-                    sent.push((from, to, m));
-                }
-                while let Some((to, m)) = replica.poll_transmit() {
-                    if from == 1 {
-                        counts.1 += usize::from(is_append_with_entries(&m));
+                loop {
+                    let mut appends = 0;
+                    while let Some((to, m)) = replica.poll_transmit() {
+                        appends += usize::from(from == 1 && is_append_with_entries(&m));
+                        sent.push((from, to, m));
                     }
-                    sent.push((from, to, m));
+                    let Some(write) = replica.poll_write() else {
+                        counts.1 += appends;
+                        break;
+                    };
+                    if write.set.entries.is_empty() {
+                        counts.1 += appends;
+                    } else {
+                        counts.0 += appends;
+                    }
+                    replica.store_mut().commit(write.set).unwrap();
+                    replica.handle_written(write.id).unwrap();
                 }
             }
             for (from, to, message) in sent {
@@ -944,8 +1037,59 @@ mod tests {
         assert!(total.0 >= 4, "{total:?}");
         assert_eq!(
             total.1, 0,
-            "appends waited for the leader's fsync: {total:?}"
+            "appends waited for the leader's own write: {total:?}"
         );
+    }
+
+    #[test]
+    fn a_vote_waits_for_the_write_it_depends_on() {
+        let game = sample_game(&SampleOptions::default());
+        let dir = tempfile::tempdir().unwrap();
+        let mut replica = Replica::open(ReplicaConfig::new(1), &game.genesis, dir.path()).unwrap();
+        write::write_through(&mut replica);
+        let mut request = raft::eraftpb::Message::default();
+        request.set_msg_type(raft::eraftpb::MessageType::MsgRequestVote);
+        request.from = 2;
+        request.to = 1;
+        request.term = 5;
+        replica.handle_peer(
+            2,
+            PeerMessage::Raft(Box::new(crate::raft::wire::WireMessage::from(request))),
+        );
+        replica.process(now(1)).unwrap();
+        // The vote is a promise: it leaves only once the term and vote are on disk.
+        assert!(
+            replica.poll_transmit().is_none(),
+            "the vote left before its write"
+        );
+        let write = replica.poll_write().expect("the term and vote to persist");
+        assert!(write.set.durable);
+        assert_eq!(write.set.hard_state.as_ref().map(|hs| hs.vote), Some(2));
+        // Until it is reported, Raft waits: no work, no campaign, no further write.
+        assert!(!replica.has_work());
+        assert!(matches!(
+            replica.campaign(),
+            Err(ReplicaError::WriteInProgress)
+        ));
+        replica.process(now(2)).unwrap();
+        assert!(replica.poll_write().is_none());
+        assert!(matches!(
+            replica.handle_written(WriteId(write.id.0 + 1)),
+            Err(ReplicaError::WriteOutOfOrder { .. })
+        ));
+        replica.store_mut().commit(write.set).unwrap();
+        replica.handle_written(write.id).unwrap();
+        let sent: Vec<_> = std::iter::from_fn(|| replica.poll_transmit()).collect();
+        assert!(
+            matches!(&sent[..], [(2, PeerMessage::Raft(m))]
+                if m.msg_type == crate::raft::wire::WireMessageType::MsgRequestVoteResponse
+                    && !m.reject),
+            "the vote goes out once written: {sent:?}"
+        );
+        assert!(matches!(
+            replica.handle_written(write.id),
+            Err(ReplicaError::WriteOutOfOrder { .. })
+        ));
     }
 
     #[test]
@@ -956,7 +1100,10 @@ mod tests {
             traders: 5,
             ..SampleOptions::default()
         });
-        drop(Replica::open(ReplicaConfig::new(1), &one.genesis, dir.path()).unwrap());
+        // The store records its game in its first write.
+        let mut first = Replica::open(ReplicaConfig::new(1), &one.genesis, dir.path()).unwrap();
+        write::write_through(&mut first);
+        drop(first);
         let err = Replica::open(ReplicaConfig::new(1), &other.genesis, dir.path())
             .err()
             .expect("refused");

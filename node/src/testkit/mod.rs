@@ -2,9 +2,10 @@
 //! uses it too). Nothing here runs in a real game.
 //!
 //! - [`sim`]: a deterministic simulator. N [`Replica`](crate::replica::Replica)s on real
-//!   fjall stores in temp dirs, a virtual clock, and a network that drops, delays,
-//!   duplicates, reorders and partitions messages as a seeded RNG decides; crash and
-//!   restart any node. The same seed replays the same run.
+//!   fjall stores in temp dirs, a virtual clock, a network that drops, delays,
+//!   duplicates, reorders and partitions messages as a seeded RNG decides, and a disk
+//!   ([`sim_disk`]) whose crashes lose every write not yet durable; crash and restart any
+//!   node, or all at once. The same seed replays the same run.
 //! - [`local`]: real node threads ([`RunningNode`](crate::io::runner::RunningNode)) and
 //!   [`Handle`](crate::api::Handle)s over the in-memory transport
 //!   ([`memnet`]: [`MemNet`](memnet::MemNet)), with the same seeded faults: what the
@@ -19,4 +20,5 @@ pub mod local;
 pub mod memnet;
 pub mod quic;
 pub mod sim;
+pub mod sim_disk;
 pub mod workload;

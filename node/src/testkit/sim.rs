@@ -1,7 +1,10 @@
 //! The deterministic simulator: N replicas, one thread, a virtual clock, a seeded network.
 //!
 //! Every replica runs the production code (driver, store on real fjall, mempool,
-//! ledger); only time and the network are simulated. Elections use fixed, per-node
+//! ledger); time, the network and the disk are simulated. The simulator is each
+//! replica's runner, in the node thread's order (send what may leave, perform the next
+//! write, report it), and its disk ([`super::sim_disk`]) keeps across a crash only the
+//! writes that were reported durable. Elections use fixed, per-node
 //! staggered timeouts and the network's faults come from one seeded RNG, so a seed
 //! replays the same run: a failure prints its seed, and the test reruns just that seed.
 //!
@@ -29,6 +32,7 @@ use crate::replica::{
 };
 
 use super::faults::{Faults, Partition};
+use super::sim_disk::{DiskModel, Performed, SimDisk};
 use super::workload::OrderFlow;
 
 /// The wall clock the simulation starts at (2026-01-01), for block timestamps.
@@ -47,10 +51,15 @@ pub struct Acked {
 
 struct SimNode {
     replica: Option<Replica>,
+    /// Its store in this life (a restart begins a new one from the durable writes).
     dir: PathBuf,
     config: ReplicaConfig,
     /// Has input since it last processed.
     touched: bool,
+    disk: SimDisk,
+    /// Peer messages that arrived during an fsync, for when it ends (the node thread's
+    /// inbox holds them meanwhile).
+    held: Vec<(NodeId, PeerMessage)>,
 }
 
 pub struct Sim {
@@ -79,6 +88,8 @@ pub struct Sim {
     /// Snapshots installed from a leader, across nodes.
     pub snapshots_installed: u64,
     tune: fn(&mut ReplicaConfig),
+    /// How the nodes' disks treat durable writes.
+    pub disk_model: DiskModel,
 }
 
 impl Sim {
@@ -119,6 +130,7 @@ impl Sim {
             delivered: 0,
             snapshots_installed: 0,
             tune,
+            disk_model: DiskModel::default(),
             game,
         };
         let ids: Vec<NodeId> = sim.game.genesis.voters.iter().map(|n| n.id).collect();
@@ -149,6 +161,8 @@ impl Sim {
                 dir,
                 config,
                 touched: true,
+                disk: SimDisk::default(),
+                held: Vec::new(),
             },
         );
     }
@@ -193,10 +207,13 @@ impl Sim {
 
     // --- Faults ---------------------------------------------------------------------------
 
-    /// Kills node `id` as kill -9 would: its in-memory state is gone, its store stays.
+    /// Kills node `id` as kill -9 (or a power cut) would: its in-memory state is gone,
+    /// and so is every write not yet durable; it restarts from the rest.
     pub fn crash(&mut self, id: NodeId) {
         if let Some(node) = self.nodes.get_mut(&id) {
             node.replica = None;
+            node.disk.crash();
+            node.held.clear();
         }
         // Its clients' submissions have no answer now.
         self.pending.retain(|_, (node, _)| *node != id);
@@ -209,12 +226,23 @@ impl Sim {
         self.nodes.remove(&id);
     }
 
-    /// Restarts a crashed node from its data directory.
+    /// Every node at once, as when the classroom's power goes out.
+    pub fn power_cut(&mut self) {
+        for id in self.node_ids() {
+            self.crash(id);
+        }
+    }
+
+    /// Restarts a crashed node from its durable writes.
     pub fn restart(&mut self, id: NodeId) {
         let genesis = &self.game.genesis;
         if let Some(node) = self.nodes.get_mut(&id)
             && node.replica.is_none()
         {
+            node.dir = node
+                .disk
+                .restore(self.root.path(), id, Replica::initial_conf_state(genesis))
+                .unwrap_or_else(|e| panic!("node {id}'s durable writes do not replay: {e}"));
             let replica = Replica::open(node.config.clone(), genesis, &node.dir)
                 .unwrap_or_else(|e| panic!("node {id} failed to reopen: {e}"));
             node.replica = Some(replica);
@@ -222,9 +250,11 @@ impl Sim {
         }
     }
 
-    /// Proposes a membership change through the current leader.
+    /// Proposes a membership change through the current leader (once its fsync under
+    /// way, if any, is done).
     pub fn change_membership(&mut self, change: MembershipChange) -> Result<(), String> {
         let leader = self.leader().ok_or("no leader")?;
+        self.run_until(1_000, |s| s.nodes[&leader].disk.syncing_until().is_none());
         let node = self.nodes.get_mut(&leader).expect("the leader exists");
         node.touched = true;
         node.replica
@@ -288,16 +318,18 @@ impl Sim {
         let any_touched = self
             .nodes
             .values()
-            .any(|n| n.touched && n.replica.is_some());
+            .any(|n| n.touched && n.replica.is_some() && n.disk.syncing_until().is_none());
         if !any_touched {
             let next_message = self.queue.peek().map(|Reverse((at, _))| *at);
-            let next_timer = self
+            let next_node = self
                 .nodes
                 .values()
-                .filter_map(|n| n.replica.as_ref())
-                .map(|r| r.poll_timeout())
+                .filter_map(|n| {
+                    let replica = n.replica.as_ref()?;
+                    Some(n.disk.syncing_until().unwrap_or(replica.poll_timeout()))
+                })
                 .min();
-            let next = match (next_message, next_timer) {
+            let next = match (next_message, next_node) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) | (None, Some(a)) => a,
                 (None, None) => return false,
@@ -316,9 +348,29 @@ impl Sim {
         let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
         for id in ids {
             let node = self.nodes.get_mut(&id).expect("listed");
+            node.disk.write_back_if_due(self.disk_model, self.now_ms);
             let Some(replica) = node.replica.as_mut() else {
                 continue;
             };
+            match node.disk.finish_sync(replica, self.now_ms) {
+                Ok(false) => {}
+                Ok(true) => {
+                    // The node thread reads its inbox again.
+                    for (from, message) in node.held.drain(..) {
+                        replica.handle_peer(from, message);
+                    }
+                    node.touched = true;
+                }
+                Err(err) => {
+                    self.violations
+                        .push(format!("node {id} failed at {} ms: {err}", self.now_ms));
+                    self.crash(id);
+                    continue;
+                }
+            }
+            if node.disk.syncing_until().is_some() {
+                continue;
+            }
             if !node.touched && replica.poll_timeout() > self.now_ms {
                 continue;
             }
@@ -359,7 +411,11 @@ impl Sim {
             };
             let message: PeerMessage =
                 postcard::from_bytes(&bytes).expect("the simulator encodes what it sends");
-            replica.handle_peer(from, message);
+            if node.disk.syncing_until().is_some() {
+                node.held.push((from, message));
+            } else {
+                replica.handle_peer(from, message);
+            }
             node.touched = true;
             self.delivered += 1;
         }
@@ -368,18 +424,44 @@ impl Sim {
     fn drain(&mut self, id: NodeId) {
         let mut sends = Vec::new();
         let mut events = Vec::new();
+        let mut failed = None;
         {
-            let replica = self
-                .nodes
-                .get_mut(&id)
-                .and_then(|n| n.replica.as_mut())
-                .expect("draining a live node");
-            while let Some(send) = replica.poll_transmit() {
-                sends.push(send);
+            let node = self.nodes.get_mut(&id).expect("draining a listed node");
+            let replica = node.replica.as_mut().expect("draining a live node");
+            // As the node thread: send what may leave, then perform the next write; a
+            // durable one holds the node until its fsync ends.
+            loop {
+                while let Some(send) = replica.poll_transmit() {
+                    sends.push(send);
+                }
+                if node.disk.syncing_until().is_some() {
+                    break;
+                }
+                let Some(write) = replica.poll_write() else {
+                    break;
+                };
+                match node
+                    .disk
+                    .perform(replica, write, self.disk_model, self.now_ms, &mut self.rng)
+                {
+                    Ok(Performed::Done) => {}
+                    Ok(Performed::Syncing(_)) => break,
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
             }
             while let Some(event) = replica.poll_event() {
                 events.push(event);
             }
+            node.touched |= replica.has_work();
+        }
+        if let Some(err) = failed {
+            self.violations
+                .push(format!("node {id} failed at {} ms: {err}", self.now_ms));
+            self.crash(id);
+            return;
         }
         let mut snapshot_reports = Vec::new();
         for (to, message) in sends {
@@ -440,9 +522,16 @@ impl Sim {
                     }
                 }
             }
-            ReplicaEvent::Refused { hash, .. }
+            ReplicaEvent::Refused { hash, refusal }
                 if self.pending.get(&hash).map(|p| p.0) == Some(id) =>
             {
+                if std::env::var("QRAFT_SIM_DEBUG").is_ok() {
+                    eprintln!(
+                        "{} ms node {id} refused {}: {refusal:?}",
+                        self.now_ms,
+                        hash.to_hex()
+                    );
+                }
                 self.pending.remove(&hash);
                 self.refused += 1;
             }
@@ -610,14 +699,19 @@ impl Sim {
         // Liveness: a fault-free phase makes progress.
         let before = self.acked.len();
         let target = self.leader().expect("converged with a leader");
-        for i in 0..20 {
-            let ids = self.node_ids();
-            let id = if i % 2 == 0 {
+        // Each trader sends through one node, the leader for half of them: a trader's
+        // later nonce sent straight to the leader could otherwise overtake an earlier one
+        // forwarded by a follower, and be refused as stale through no fault of the game.
+        let ids = self.node_ids();
+        for _ in 0..20 {
+            let tx = self.flow.next_tx();
+            let key = tx.tx.signer.as_bytes()[0] as usize;
+            let id = if key % 2 == 0 {
                 target
             } else {
-                ids[i % ids.len()]
+                ids[(key / 2) % ids.len()]
             };
-            self.submit_random(id);
+            self.submit(id, tx);
         }
         let ok = self.run_until(max_ms, |sim| sim.pending.is_empty() && sim.converged());
         if !ok || self.acked.len() < before + 20 {

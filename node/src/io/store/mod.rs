@@ -90,7 +90,7 @@ pub struct Store {
 /// Everything one Raft `Ready` (or `LightReady`, or a snapshot/compaction step) writes.
 ///
 /// [`Store::commit`] applies the operations in the order of the fields, all or nothing.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct WriteSet {
     /// A snapshot received from the leader: like `MemStorageCore::apply_snapshot` (log
     /// discarded up to its index, conf state and commit/term taken from it); also stored
