@@ -706,7 +706,7 @@ impl Sim {
         for _ in 0..20 {
             let tx = self.flow.next_tx();
             let key = tx.tx.signer.as_bytes()[0] as usize;
-            let id = if key % 2 == 0 {
+            let id = if key.is_multiple_of(2) {
                 target
             } else {
                 ids[(key / 2) % ids.len()]
