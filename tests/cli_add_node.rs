@@ -10,12 +10,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::processes::{GameDir, NodeProcess};
+use qraft_node::api::Status;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
 use qraft_node::net::proto::{Request, Response};
-use qraft_node::replica::Status;
 use qraft_node::testkit::disk::free_port;
 
 const WAIT: Duration = Duration::from_secs(40);

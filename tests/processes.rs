@@ -35,7 +35,7 @@ async fn client(game: &GameDir, t: usize, addresses: &[String]) -> Client {
     }
 }
 
-async fn status_of(client: &Client) -> Option<qraft_node::replica::Status> {
+async fn status_of(client: &Client) -> Option<qraft_node::api::Status> {
     match client.request(&Request::Status).await {
         Ok(Response::Status(status)) => Some(status),
         _ => None,

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use qraft_node::api::Role;
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -13,9 +14,7 @@ use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{Request, Response};
-use qraft_node::replica::Role;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
-use raft::Storage;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -121,11 +120,7 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
         hashes.push(order(&mut trader, genesis, price).await);
     }
     let leader_node = voters[leader_at].as_ref().unwrap();
-    let first_index = leader_node
-        .handle
-        .query(|r| r.store().first_index().unwrap())
-        .await
-        .unwrap();
+    let first_index = leader_node.handle.log_bounds().await.unwrap().first_index;
     assert!(
         first_index > stopped_at.last_index + 1,
         "the leader's log (from {first_index}) still holds what the stopped node lacks \
@@ -162,9 +157,10 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     .await;
     let installed = restarted
         .handle
-        .query(|r| r.store().latest_snapshot().map(|s| s.get_metadata().index))
+        .log_bounds()
         .await
         .unwrap()
+        .snapshot_index
         .unwrap();
     assert!(
         installed >= first_index,

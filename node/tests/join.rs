@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use qraft_keys::Keypair;
+use qraft_node::api::{MembershipChange, Role};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -13,7 +14,6 @@ use qraft_node::core::types::Side;
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{ProtocolError, Request};
-use qraft_node::replica::{MembershipChange, Role};
 use qraft_node::testkit::disk::free_port;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
@@ -155,11 +155,7 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
     let ours = joiner.handle.block(head.height).await.unwrap().unwrap();
     assert_eq!(ours.hash(), theirs.hash());
     assert_eq!(
-        joiner
-            .handle
-            .query(|r| r.ledger().exchange().node(4).cloned())
-            .await
-            .unwrap(),
+        joiner.handle.node(4).await.unwrap(),
         Some(spec),
         "the new node knows its own registration"
     );

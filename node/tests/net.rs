@@ -133,7 +133,7 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
     assert!(matches!(
         alice
             .request(&Request::Membership(
-                qraft_node::replica::MembershipChange::AddLearner(9)
+                qraft_node::api::MembershipChange::AddLearner(9)
             ))
             .await,
         Err(ClientError::Refused(ProtocolError::NotAdmin))
@@ -257,7 +257,7 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
             replay,
             Err(ClientError::Submit(
                 qraft_node::net::proto::SubmitFailure::Refused(
-                    qraft_node::replica::Refusal::StaleNonce { .. }
+                    qraft_node::api::Refusal::StaleNonce { .. }
                 )
             ))
         ),

@@ -130,7 +130,7 @@ async fn a_suspended_participant_is_disconnected_and_refused_everywhere_until_re
             assert_eq!(
                 answer,
                 Err(qraft_node::api::SubmitError::Refused(
-                    qraft_node::replica::Refusal::Suspended
+                    qraft_node::api::Refusal::Suspended
                 )),
                 "node {}",
                 node.id

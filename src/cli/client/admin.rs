@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use qraft_keys::PublicKey;
+use qraft_node::api::MembershipChange;
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::genesis::{Genesis, NodeSpec};
 use qraft_node::core::tx::{
@@ -13,7 +14,6 @@ use qraft_node::core::tx::{
 use qraft_node::core::types::{Role, Shares, Ticker, parse_cents};
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
-use qraft_node::replica::MembershipChange;
 use serde_json::json;
 
 use super::connect::{CommonArgs, Ctx, connect_client, request_failure, unexpected};
@@ -455,7 +455,7 @@ async fn wait_for_membership(
     ctx: &Ctx,
     client: &Client,
     change: MembershipChange,
-) -> Option<qraft_node::replica::Status> {
+) -> Option<qraft_node::api::Status> {
     let wait_until = tokio::time::Instant::now() + APPLY_WAIT.min(ctx.timeout);
     let mut last = None;
     loop {

@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use clap::Args;
+use qraft_node::api::MembershipChange;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::types::{OrderId, Role, Side, Ticker};
 use qraft_node::net::client::Subscription;
 use qraft_node::net::proto::{Event, Topics};
-use qraft_node::replica::MembershipChange;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Semaphore, mpsc};

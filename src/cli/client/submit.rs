@@ -2,12 +2,12 @@
 //! happened, and the exit-code meaning of every way it can end.
 
 use qraft_client::retry::{self, Decision, RETRIES, Tries, decide};
+use qraft_node::api::Refusal;
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::tx::TxBody;
 use qraft_node::net::client::ClientError;
 use qraft_node::net::proto::{CommittedView, SubmitFailure};
-use qraft_node::replica::Refusal;
 
 use super::connect::{Ctx, request_failure};
 use super::output::{Failure, Report, variant_name};

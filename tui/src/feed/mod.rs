@@ -138,7 +138,7 @@ impl Follower {
 
     async fn run(self) {
         let mut events = self.handle.subscribe();
-        if let Err(QueryError::Stopped) = self.load_all().await {
+        if let Err(QueryError::Stopped(_)) = self.load_all().await {
             let _ = self.actions.send(Action::NodeStopped);
             return;
         }
@@ -153,7 +153,7 @@ impl Follower {
                 if tokio::time::Instant::now() >= at {
                     refresh_at = None;
                     // A busy node: what was stale is reloaded after the next block.
-                    if let Err(QueryError::Stopped) =
+                    if let Err(QueryError::Stopped(_)) =
                         self.refresh(&std::mem::take(&mut stale)).await
                     {
                         break;
@@ -187,7 +187,7 @@ impl Follower {
                     }
                 }
                 Ok(NodeEvent::SnapshotInstalled { .. }) | Err(RecvError::Lagged(_)) => {
-                    if let Err(QueryError::Stopped) = self.load_all().await {
+                    if let Err(QueryError::Stopped(_)) = self.load_all().await {
                         break;
                     }
                 }

@@ -17,11 +17,10 @@ use qraft_client::nonce::NonceClock;
 use qraft_client::retry::{self, Decision, RETRIES, Tries};
 use qraft_keys::ChainId;
 use qraft_keys::Keypair;
-use qraft_node::api::{Committed, Handle, SubmitError};
+use qraft_node::api::{Committed, Handle, NodeStopped, Refusal, SubmitError};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
-use qraft_node::replica::Refusal;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
@@ -200,9 +199,9 @@ impl Attempt {
                 });
                 self.look_for_receipt(hash, nonce, sent).await
             }
-            Err(SubmitError::Stopped) => Action::SubmitFailed {
+            Err(SubmitError::Stopped(stopped)) => Action::SubmitFailed {
                 request: self.request,
-                reason: "the node has stopped".into(),
+                reason: stopped.to_string(),
             },
         }
     }
@@ -249,7 +248,7 @@ impl Attempt {
                 Err(_) => {
                     return Action::SubmitFailed {
                         request: self.request,
-                        reason: "the node has stopped".into(),
+                        reason: NodeStopped.to_string(),
                     };
                 }
             }
