@@ -6,8 +6,8 @@
 //!   [`MarketView`], [`SettleFacts`]) and why a submission is refused ([`Refusal`]).
 //! - [`error`]: why there is no answer, with the one [`NodeStopped`].
 //! - [`handle`]: the [`Handle`]; [`event`]: the [`NodeEvent`]s it publishes.
-//! - [`start`]: starts a replica on its node thread ([`crate::io::runner`]) and gives back
-//!   its [`Handle`].
+//! - [`start()`]: starts a replica on its node thread ([`crate::io::runner`]) and gives
+//!   back its [`Handle`].
 //!
 //! `api` uses `io` (the node thread's inboxes and runner), never the other way round:
 //! the runner reports to its [`EventSink`](crate::io::runner::EventSink), which the
@@ -16,7 +16,7 @@
 pub mod error;
 pub mod event;
 pub mod handle;
-pub mod start;
+mod start;
 pub mod types;
 
 pub use error::{MembershipError, NodeStopped, QueryError, SubmitError};

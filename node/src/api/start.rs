@@ -1,6 +1,6 @@
 //! Starting a node: a [`Replica`] on its own thread ([`RunningNode`]), and the [`Handle`]
 //! that reaches it. The runner reports to the handle through
-//! [`EventSink`](crate::io::runner::EventSink), so `io` never names `api`.
+//! [`EventSink`], so `io` never names `api`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::replica::{Replica, ReplicaEvent};
 use super::handle::Handle;
 
 /// Starts `replica` on a new thread, with a client inbox of
-/// [`CLIENT_QUEUE`](crate::io::inbox::CLIENT_QUEUE), and returns its handle and the
+/// [`CLIENT_QUEUE`], and returns its handle and the
 /// thread. A submission waits at most `submit_timeout` for its receipt.
 pub fn start(
     replica: Replica,

@@ -60,7 +60,7 @@ pub const MAX_CLIENT_WORK_PER_TURN: Duration = Duration::from_millis(20);
 pub const MAX_CONTROL_INPUTS_PER_TURN: usize = 20_000;
 
 /// Inputs to a node's thread on its control inbox. (Submissions and queries go through
-/// the bounded client inbox, [`ClientInput`].)
+/// the bounded client inbox, `ClientInput`.)
 pub enum Input {
     Peer {
         from: NodeId,
