@@ -32,7 +32,8 @@ use qraft_keys::PublicKey;
 use super::error::{MembershipError, NodeStopped, QueryError, SubmitError};
 use super::event::NodeEvent;
 use super::types::{
-    Committed, LogBounds, MarketView, MembershipChange, Refusal, SettleFacts, Status, StoredReceipt,
+    Committed, LogBounds, MarketView, MembershipChange, Refusal, Registration, SettleFacts, Status,
+    StoredReceipt,
 };
 
 impl From<EnqueueError> for QueryError {
@@ -397,12 +398,18 @@ impl Handle {
             .await
     }
 
-    /// Whether node `id` is registered, and whether the admin removed it, read at one
-    /// moment.
-    pub async fn node_registration(&self, id: NodeId) -> Result<(bool, bool), QueryError> {
+    /// Where node `id` stands in the node registry: unregistered, registered, or removed
+    /// by the admin.
+    pub async fn node_registration(&self, id: NodeId) -> Result<Registration, QueryError> {
         self.query(move |replica| {
             let exchange = replica.ledger().exchange();
-            (exchange.node(id).is_some(), exchange.is_node_removed(id))
+            if exchange.node(id).is_none() {
+                Registration::Unregistered
+            } else if exchange.is_node_removed(id) {
+                Registration::Removed
+            } else {
+                Registration::Registered
+            }
         })
         .await
     }

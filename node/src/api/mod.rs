@@ -24,6 +24,6 @@ pub use event::NodeEvent;
 pub use handle::{EVENT_BUFFER, Handle, MAX_HEAVY_QUERIES, PendingSubmit};
 pub use start::start;
 pub use types::{
-    Committed, LogBounds, MarketView, MembershipChange, PeerProgress, Refusal, Role, SettleFacts,
-    Status, StoredReceipt,
+    Committed, LogBounds, MarketView, MembershipChange, PeerProgress, Refusal, Registration, Role,
+    SettleFacts, Status, StoredReceipt,
 };

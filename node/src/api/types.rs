@@ -140,6 +140,19 @@ pub enum MembershipChange {
     Remove(NodeId),
 }
 
+/// Where a node id stands in the game's node registry
+/// ([`Handle::node_registration`](super::Handle::node_registration)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// No node with this id is registered (the genesis names the nodes, and the admin
+    /// registers more).
+    Unregistered,
+    /// Registered and not removed: it may join.
+    Registered,
+    /// Registered, then removed by the admin: its id is not used again.
+    Removed,
+}
+
 /// The market as a whole ([`Handle::market`](super::Handle::market)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarketView {

@@ -36,7 +36,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::api::{Handle, MembershipChange, MembershipError, NodeEvent, NodeStopped, QueryError};
+use crate::api::{
+    Handle, MembershipChange, MembershipError, NodeEvent, NodeStopped, QueryError, Registration,
+};
 use crate::core::tx::{MAX_TX_BYTES, SignedTx};
 use crate::core::types::Role as ParticipantRole;
 
@@ -335,13 +337,13 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             };
             let known = handle.node_registration(id).await;
             match known {
-                Ok((true, false)) => {}
-                Ok((true, true)) => {
+                Ok(Registration::Registered) => {}
+                Ok(Registration::Removed) => {
                     return Response::Error(ProtocolError::Invalid(format!(
                         "node {id} was removed from this game; its id is not used again"
                     )));
                 }
-                Ok((false, _)) => {
+                Ok(Registration::Unregistered) => {
                     return Response::Error(ProtocolError::Invalid(format!(
                         "no node {id} is registered: the genesis names the nodes, and \
                          `qraft admin add-node` registers more"
