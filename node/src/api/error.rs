@@ -1,8 +1,10 @@
 //! Why the node has no answer. [`NodeStopped`] is the one way "the node stopped" is said:
-//! every in-process error carries it, and the wire's `Stopped` variants
+//! every in-process error carries it ([`SubmitError::Stopped`], [`QueryError::Stopped`],
+//! [`MembershipError::Stopped`]; the node thread's inbox only says it closed), and the
+//! wire's `Stopped` variants
 //! ([`SubmitFailure::Stopped`](crate::net::proto::SubmitFailure::Stopped),
-//! [`ProtocolError::Stopped`](crate::net::proto::ProtocolError::Stopped)) convert to and
-//! from it, with its message.
+//! [`ProtocolError::Stopped`](crate::net::proto::ProtocolError::Stopped), unit variants
+//! whose place in their enum is their wire tag) are made from it and print its message.
 
 use std::time::Duration;
 

@@ -1,9 +1,10 @@
 //! The node thread's two inboxes, so client load cannot delay consensus.
 //!
 //! - The **control** inbox (an unbounded `std::sync::mpsc` channel of [`Input`]): peer
-//!   messages, unreachable and snapshot reports, membership changes, shutdown. What comes
-//!   here keeps Raft alive (heartbeats, votes, appends); its senders are the transport and
-//!   the node's owner, whose own bounds limit it.
+//!   messages, unreachable and snapshot reports, membership changes and backfilled blocks
+//!   (as [`Input::Call`]s), shutdown. What comes here keeps Raft alive (heartbeats, votes,
+//!   appends); its senders are the transport and the node's owner, whose own bounds limit
+//!   it.
 //! - The **client** inbox (a bounded `sync_channel` of `ClientInput`, [`CLIENT_QUEUE`]
 //!   deep): submissions and queries. When it is full the sender (`ClientSender::try_send`)
 //!   is told so at once, without the node thread: `api` refuses a submission busy and
