@@ -25,3 +25,4 @@ pub mod failover;
 pub mod format;
 pub mod nonce;
 pub mod retry;
+pub mod session;
