@@ -61,14 +61,20 @@ pub enum Round {
 /// The outcome of transaction `hash`, in doubt on `since`: settled on that connection
 /// if it still serves, else on the ones after it, for at most [`SETTLE_WAIT`] (or the
 /// session's timeout, if shorter). It is no longer in flight afterwards, whatever the
-/// outcome: nothing sends it again.
-pub async fn settle<S: Linked>(link: &Link<S>, since: Arc<S>, hash: TxHash) -> Settled<S> {
+/// outcome: nothing sends it again. `why`: why it is in doubt (the last thing learnt,
+/// until a round learns more).
+pub async fn settle<S: Linked>(
+    link: &Link<S>,
+    since: Arc<S>,
+    hash: TxHash,
+    why: String,
+) -> Settled<S> {
     let session = since.session();
     let signed = session.unanswered(&hash);
     let wait = SETTLE_WAIT.min(session.timeout());
     let deadline = tokio::time::Instant::now() + wait;
     let first_node = session.node_name();
-    let mut last = String::from("no answer yet");
+    let mut last = why;
     let origin = since.clone();
     let mut current = since;
     loop {

@@ -378,7 +378,7 @@ async fn lost_in_flight(
     let signed = session.unanswered(&tx).expect("kept in flight");
     let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
     first.lose();
-    let settled = settle(&link, session.clone(), tx).await;
+    let settled = settle(&link, session.clone(), tx, "in doubt".into()).await;
     watcher.abort();
     assert_eq!(session.unanswered(&tx), None, "settled: no longer in flight");
     (signed, settled)
@@ -438,7 +438,7 @@ async fn a_receipt_the_next_node_holds_settles_it_even_if_the_copy_is_refused() 
     session_tx(&session.unanswered(&tx).unwrap());
     let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
     first.lose();
-    let settled = settle(&link, session.clone(), tx).await;
+    let settled = settle(&link, session.clone(), tx, "in doubt".into()).await;
     watcher.abort();
     let Settled::Applied { committed, .. } = settled else {
         panic!("expected its receipt");
