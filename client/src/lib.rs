@@ -26,3 +26,4 @@ pub mod format;
 pub mod nonce;
 pub mod retry;
 pub mod session;
+pub mod signer;

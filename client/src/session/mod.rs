@@ -4,8 +4,9 @@
 //! A session holds one key and one connection (a [`Transport`]) and carries the
 //! policies every client shares:
 //!
-//! - signing with the key's next nonce ([`NonceClock`]), learnt from the game once per
-//!   connection ([`Session::sync_nonce`]);
+//! - signing with the key's next nonce ([`Signer`], by the one nonce policy
+//!   [`crate::nonce::NonceClock`]), learnt from the game once per connection
+//!   ([`Session::sync_nonce`]);
 //! - submitting on the ordered pipeline, each transaction in its [`Turn`] (an ordering
 //!   token passed as a value), and retrying by the one retry policy
 //!   ([`crate::retry::decide`]): [`Session::submit`];
@@ -40,18 +41,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use qraft_keys::{ChainId, Keypair, PublicKey};
+use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::genesis::Genesis;
-use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
+use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
 use qraft_node::net::proto::CommittedView;
 use qraft_node::replica::Refusal;
 
 use crate::failover::{
     RECONNECT_PAUSE, next_reconnect_pause, reconnect_order, reconnect_spread,
 };
-use crate::nonce::NonceClock;
+use crate::signer::Signer;
 use crate::retry::{self, Decision, RETRIES, Tries, decide};
 
 pub use link::{Link, Linked};
@@ -129,9 +130,11 @@ pub enum ReconnectError {
     Alone,
 }
 
-/// A retry under way, for a program that shows it.
+/// A submission's progress, for a program that shows it (or logs it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {
+    /// Signed, and about to be written to the node.
+    Sending(TxHash),
     /// Refused for a passing reason: signed again and resent after a pause.
     Resending(Refusal),
     /// Its nonce was used already (another program with this key): learnt, resent.
@@ -178,12 +181,10 @@ impl Game {
 /// `&self`. A lost connection is replaced by a successor ([`Session::reconnect`]).
 pub struct Session<T: Transport> {
     transport: T,
-    keypair: Keypair,
-    chain: ChainId,
+    /// The key and its nonces, shared with this session's successors.
+    signer: Signer,
     game: Game,
     dial: Option<Arc<dyn Dial<T>>>,
-    /// The key's nonces, shared with this session's successors.
-    nonces: NonceClock,
     /// Whether this connection has learnt the game's last nonce from this key.
     nonce_synced: AtomicBool,
     timeout: Duration,
@@ -211,11 +212,9 @@ impl<T: Transport> Session<T> {
     ) -> Session<T> {
         Session {
             transport,
-            chain: game.genesis.chain_id(),
-            keypair,
+            signer: Signer::new(keypair, game.genesis.chain_id()),
             game,
             dial,
-            nonces: NonceClock::new(),
             nonce_synced: AtomicBool::new(false),
             timeout,
             in_flight: Mutex::default(),
@@ -228,11 +227,9 @@ impl<T: Transport> Session<T> {
     pub fn successor(&self, transport: T) -> Session<T> {
         Session {
             transport,
-            keypair: self.keypair.clone(),
-            chain: self.chain,
+            signer: self.signer.clone(),
             game: self.game.clone(),
             dial: self.dial.clone(),
-            nonces: self.nonces.clone(),
             nonce_synced: AtomicBool::new(false),
             timeout: self.timeout,
             in_flight: Mutex::default(),
@@ -249,11 +246,16 @@ impl<T: Transport> Session<T> {
     }
 
     pub fn key(&self) -> PublicKey {
-        self.keypair.public()
+        self.signer.key()
     }
 
     pub fn keypair(&self) -> &Keypair {
-        &self.keypair
+        self.signer.keypair()
+    }
+
+    /// The session's signer (its nonces are the session's).
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     pub fn timeout(&self) -> Duration {
@@ -265,19 +267,14 @@ impl<T: Transport> Session<T> {
         self.game.node_name(&self.transport.address())
     }
 
-    /// Signs `body` with the key's next nonce ([`NonceClock`]).
+    /// Signs `body` with the key's next nonce ([`Signer::sign`]).
     pub fn sign(&self, body: TxBody) -> SignedTx {
-        Tx {
-            signer: self.keypair.public(),
-            nonce: self.nonces.next(),
-            body,
-        }
-        .sign(&self.keypair, &self.chain)
+        self.signer.sign(body)
     }
 
     /// Learns that the game has seen nonce `last` from this key.
     pub fn saw_nonce(&self, last: u64) {
-        self.nonces.saw(last);
+        self.signer.saw(last);
     }
 
     /// Once per connection: learns the last nonce the game has seen from this key (so a
@@ -290,7 +287,7 @@ impl<T: Transport> Session<T> {
         let asked = self.transport.last_nonce(self.key());
         match tokio::time::timeout(self.timeout, asked).await {
             Ok(Ok(Some(last))) => {
-                self.nonces.saw(last);
+                self.signer.saw(last);
                 self.nonce_synced.store(true, Ordering::Release);
                 Ok(())
             }
@@ -310,7 +307,7 @@ impl<T: Transport> Session<T> {
     /// the one retry policy ([`crate::retry`]): a refusal for a passing reason, or a
     /// nonce refused or rejected as stale (another program with this key got there
     /// first). Retries go after every transaction written before them; `progress` is
-    /// told of each. A transaction written and not answered stays in flight here (a
+    /// told of each send and retry. A transaction written and not answered stays in flight here (a
     /// successor sends it again) until it is answered or settled.
     pub async fn submit(
         &self,
@@ -329,7 +326,7 @@ impl<T: Transport> Session<T> {
             }
             let tx = self.sign(body.clone());
             let hash = tx.hash();
-            tracing::debug!(tx = %hash, node = %self.transport.address(), "sending the transaction");
+            progress(Progress::Sending(hash));
             let sent = self.transport.send(&tx).await;
             // Written (or given up): the next turn may go.
             drop(turn.take());

@@ -217,7 +217,11 @@ fn body() -> TxBody {
 async fn submit(session: &Session<Node>) -> (Result<CommittedView, SubmitError<String>>, Vec<Progress>) {
     let seen = Mutex::new(Vec::new());
     let result = session
-        .submit(&body(), None, &|p| seen.lock().unwrap().push(p))
+        .submit(&body(), None, &|p| {
+            if !matches!(p, Progress::Sending(_)) {
+                seen.lock().unwrap().push(p)
+            }
+        })
         .await;
     (result, seen.into_inner().unwrap())
 }

@@ -2,7 +2,7 @@
 //! ([`qraft_client::session::Session::submit`]: signing, the ordered pipeline, the one
 //! retry policy) and the exit-code meaning of every way it can end.
 
-use qraft_client::session::{SubmitError, SyncError, Turn};
+use qraft_client::session::{Progress, SubmitError, SyncError, Turn};
 use qraft_node::core::tx::TxBody;
 use qraft_node::net::client::ClientError;
 use qraft_node::net::proto::{CommittedView, SubmitFailure};
@@ -32,8 +32,13 @@ pub async fn submit(
     body: &TxBody,
     turn: &mut Option<Turn>,
 ) -> Result<CommittedView, Failure> {
+    let log = |progress: Progress| {
+        if let Progress::Sending(tx) = progress {
+            tracing::debug!(%tx, node = %ctx.node_name(), "sending the transaction");
+        }
+    };
     ctx.session()
-        .submit(body, turn.take(), &|_| {})
+        .submit(body, turn.take(), &log)
         .await
         .map_err(|err| failure(ctx, err))
 }
