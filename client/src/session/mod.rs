@@ -49,11 +49,9 @@ use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
 use qraft_node::net::proto::CommittedView;
 use qraft_node::replica::Refusal;
 
-use crate::failover::{
-    RECONNECT_PAUSE, next_reconnect_pause, reconnect_order, reconnect_spread,
-};
-use crate::signer::Signer;
+use crate::failover::{RECONNECT_PAUSE, next_reconnect_pause, reconnect_order, reconnect_spread};
 use crate::retry::{self, Decision, RETRIES, Tries, decide};
+use crate::signer::Signer;
 
 pub use link::{Link, Linked};
 pub use quic::{Quic, QuicDial, unanswered};
@@ -108,9 +106,7 @@ pub enum SyncError<E> {
 impl<E: fmt::Display> fmt::Display for SyncError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SyncError::NotParticipant => {
-                f.write_str("this key is not a participant in this game")
-            }
+            SyncError::NotParticipant => f.write_str("this key is not a participant in this game"),
             SyncError::Silent { node, waited } => {
                 write!(f, "no answer from {node} within {}s", waited.as_secs())
             }
@@ -450,8 +446,12 @@ impl<T: Transport> Session<T> {
         let Some(dial) = &self.dial else {
             return Err(ReconnectError::Alone);
         };
-        let genesis_nodes: Vec<String> =
-            self.game.genesis.nodes().map(|n| n.address.clone()).collect();
+        let genesis_nodes: Vec<String> = self
+            .game
+            .genesis
+            .nodes()
+            .map(|n| n.address.clone())
+            .collect();
         let spread = reconnect_spread(&self.key());
         let order = reconnect_order(
             &self.game.nodes,

@@ -76,7 +76,9 @@ impl Transport for Quic {
     ) -> Result<PendingAnswer<ClientError>, Unanswered<ClientError>> {
         let pipeline = self.pipeline().await.map_err(Unanswered::NotSent)?;
         let pending = pipeline.submit(tx).await.map_err(unanswered)?;
-        Ok(Box::pin(async move { pending.wait().await.map_err(unanswered) }))
+        Ok(Box::pin(
+            async move { pending.wait().await.map_err(unanswered) },
+        ))
     }
 
     async fn last_nonce(&self, _key: PublicKey) -> Result<Option<u64>, ClientError> {

@@ -141,7 +141,9 @@ impl<T: Transport> Session<T> {
             // Not sent from here: only its receipt can tell.
             return match self.transport.committed(*hash).await {
                 Ok(Some(committed)) => Round::Settled(Settlement::Applied(committed)),
-                Ok(None) => Round::NotYet(format!("{} has no receipt for it yet", self.node_name())),
+                Ok(None) => {
+                    Round::NotYet(format!("{} has no receipt for it yet", self.node_name()))
+                }
                 Err(err) => Round::NotYet(err.to_string()),
             };
         };

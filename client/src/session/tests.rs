@@ -18,8 +18,8 @@ use qraft_node::replica::Refusal;
 use tokio::sync::Notify;
 
 use super::{
-    BoxFuture, Dial, DialError, Game, Link, PendingAnswer, Progress, Sequencer, Session,
-    Settled, SubmitError, Transport, Unanswered, settle,
+    BoxFuture, Dial, DialError, Game, Link, PendingAnswer, Progress, Sequencer, Session, Settled,
+    SubmitError, Transport, Unanswered, settle,
 };
 use crate::failover::{Settlement, nonce_passed, settlement};
 use crate::retry::RETRIES;
@@ -214,7 +214,9 @@ fn body() -> TxBody {
 }
 
 /// Submits `body()`, noting every retry.
-async fn submit(session: &Session<Node>) -> (Result<CommittedView, SubmitError<String>>, Vec<Progress>) {
+async fn submit(
+    session: &Session<Node>,
+) -> (Result<CommittedView, SubmitError<String>>, Vec<Progress>) {
     let seen = Mutex::new(Vec::new());
     let result = session
         .submit(&body(), None, &|p| {
@@ -245,9 +247,16 @@ async fn passing_refusals_are_signed_again_and_resent_until_accepted() {
     assert_eq!(receipt.receipt.outcome, accepted());
     let sent = node.sent();
     assert_eq!(sent.len(), 4, "three refusals, then the one applied");
-    assert_eq!(receipt.receipt.tx, sent[3].hash(), "the receipt is the last copy's");
+    assert_eq!(
+        receipt.receipt.tx,
+        sent[3].hash(),
+        "the receipt is the last copy's"
+    );
     let nonces = node.nonces();
-    assert!(nonces.windows(2).all(|w| w[0] < w[1]), "a fresh nonce each time: {nonces:?}");
+    assert!(
+        nonces.windows(2).all(|w| w[0] < w[1]),
+        "a fresh nonce each time: {nonces:?}"
+    );
     assert_eq!(
         progress,
         [
@@ -256,8 +265,16 @@ async fn passing_refusals_are_signed_again_and_resent_until_accepted() {
             Progress::Resending(Refusal::LeaderChanged),
         ]
     );
-    assert_eq!(node.nonce_asks.load(Ordering::SeqCst), 1, "the nonce is learnt once");
-    assert_eq!(session.unanswered(&sent[3].hash()), None, "nothing left in flight");
+    assert_eq!(
+        node.nonce_asks.load(Ordering::SeqCst),
+        1,
+        "the nonce is learnt once"
+    );
+    assert_eq!(
+        session.unanswered(&sent[3].hash()),
+        None,
+        "nothing left in flight"
+    );
 }
 
 #[tokio::test]
@@ -272,7 +289,11 @@ async fn a_node_that_stays_busy_is_given_up_after_the_retries() {
         }
         other => panic!("expected the last refusal, got {other:?}"),
     }
-    assert_eq!(node.sent().len(), RETRIES as usize + 1, "the first send and {RETRIES} more");
+    assert_eq!(
+        node.sent().len(),
+        RETRIES as usize + 1,
+        "the first send and {RETRIES} more"
+    );
     assert_eq!(progress.len(), RETRIES as usize);
 }
 
@@ -281,7 +302,10 @@ async fn a_stale_nonce_is_learnt_once_and_the_transaction_signed_above_it() {
     let ahead = crate::nonce::clock_micros() + 3_600_000_000;
     let node = Scripted::new(
         "a:1",
-        [Step::Refuse(Refusal::StaleNonce { nonce: 1, last: ahead })],
+        [Step::Refuse(Refusal::StaleNonce {
+            nonce: 1,
+            last: ahead,
+        })],
         Step::Applied(accepted()),
     );
     let session = session(&node, vec![], SECOND * 5);
@@ -289,7 +313,11 @@ async fn a_stale_nonce_is_learnt_once_and_the_transaction_signed_above_it() {
     assert_eq!(result.unwrap().receipt.outcome, accepted());
     let nonces = node.nonces();
     assert_eq!(nonces.len(), 2);
-    assert_eq!(nonces[1], ahead + 1, "signed just above the nonce the game had seen");
+    assert_eq!(
+        nonces[1],
+        ahead + 1,
+        "signed just above the nonce the game had seen"
+    );
     assert_eq!(progress, [Progress::Resyncing]);
 }
 
@@ -306,7 +334,13 @@ async fn a_second_nonce_setback_is_final() {
     let session = session(&node, vec![], SECOND * 5);
     let (result, _) = submit(&session).await;
     assert!(
-        matches!(result, Err(SubmitError::Refused { refusal: Refusal::NonceInUse { nonce: 6 }, .. })),
+        matches!(
+            result,
+            Err(SubmitError::Refused {
+                refusal: Refusal::NonceInUse { nonce: 6 },
+                ..
+            })
+        ),
         "{result:?}"
     );
     assert_eq!(node.sent().len(), 2, "resynced once, not twice");
@@ -334,7 +368,10 @@ async fn a_transaction_overtaken_at_apply_is_signed_again_once() {
     let node = Scripted::new(
         "a:1",
         [],
-        Step::Applied(Outcome::Rejected(Rejection::StaleNonce { nonce: 1, last: 2 })),
+        Step::Applied(Outcome::Rejected(Rejection::StaleNonce {
+            nonce: 1,
+            last: 2,
+        })),
     );
     let session = super::tests::session(&node, vec![], SECOND * 5);
     let (result, _) = submit(&session).await;
@@ -350,7 +387,13 @@ async fn a_final_refusal_is_not_retried() {
     let node = Scripted::new("a:1", [], Step::Refuse(Refusal::UnknownSigner));
     let session = session(&node, vec![], SECOND * 5);
     let (result, progress) = submit(&session).await;
-    assert!(matches!(result, Err(SubmitError::Refused { refusal: Refusal::UnknownSigner, .. })));
+    assert!(matches!(
+        result,
+        Err(SubmitError::Refused {
+            refusal: Refusal::UnknownSigner,
+            ..
+        })
+    ));
     assert_eq!(node.sent().len(), 1);
     assert!(progress.is_empty());
 }
@@ -384,7 +427,11 @@ async fn lost_in_flight(
     first.lose();
     let settled = settle(&link, session.clone(), tx, "in doubt".into()).await;
     watcher.abort();
-    assert_eq!(session.unanswered(&tx), None, "settled: no longer in flight");
+    assert_eq!(
+        session.unanswered(&tx),
+        None,
+        "settled: no longer in flight"
+    );
     (signed, settled)
 }
 
@@ -393,17 +440,33 @@ async fn a_leader_lost_mid_submit_is_settled_by_the_copy_sent_again_on_the_next_
     let first = Scripted::new("a:1", [Step::Drop], Step::NotSent);
     let second = Scripted::new("b:1", [], Step::Applied(accepted()));
     let (signed, settled) = lost_in_flight(&first, vec![second.clone()], SECOND * 5).await;
-    let Settled::Applied { committed, body, on } = settled else {
+    let Settled::Applied {
+        committed,
+        body,
+        on,
+    } = settled
+    else {
         panic!("expected its receipt");
     };
     assert_eq!(committed.receipt.tx, signed.hash());
     assert_eq!(body, Some(body_of(&signed)));
-    assert_eq!(on.transport().address(), "b:1", "settled on the node moved to");
+    assert_eq!(
+        on.transport().address(),
+        "b:1",
+        "settled on the node moved to"
+    );
     // The identical signed transaction was sent again, once, and its copy's receipt
     // settled it without a lookup.
-    assert_eq!(second.sent().iter().map(SignedTx::hash).collect::<Vec<_>>(), [signed.hash()]);
+    assert_eq!(
+        second.sent().iter().map(SignedTx::hash).collect::<Vec<_>>(),
+        [signed.hash()]
+    );
     assert_eq!(second.look_ups.load(Ordering::SeqCst), 0);
-    assert_eq!(second.nonce_asks.load(Ordering::SeqCst), 1, "the successor learnt the nonce");
+    assert_eq!(
+        second.nonce_asks.load(Ordering::SeqCst),
+        1,
+        "the successor learnt the nonce"
+    );
 }
 
 fn body_of(tx: &SignedTx) -> TxBody {
@@ -415,11 +478,19 @@ async fn a_transaction_whose_nonce_a_later_one_passed_is_not_applied() {
     let first = Scripted::new("a:1", [Step::Drop], Step::NotSent);
     // The next node has applied a later transaction of this key and holds no receipt for
     // this one; the copy sent again is refused as stale.
-    let second = Scripted::new("b:1", [], Step::Refuse(Refusal::StaleNonce { nonce: 0, last: 0 }));
+    let second = Scripted::new(
+        "b:1",
+        [],
+        Step::Refuse(Refusal::StaleNonce { nonce: 0, last: 0 }),
+    );
     *second.last_nonce.lock().unwrap() = u64::MAX;
     let (_, settled) = lost_in_flight(&first, vec![second.clone()], SECOND * 5).await;
     assert!(matches!(settled, Settled::NotApplied));
-    assert_eq!(second.look_ups.load(Ordering::SeqCst), 1, "one look settles it");
+    assert_eq!(
+        second.look_ups.load(Ordering::SeqCst),
+        1,
+        "one look settles it"
+    );
     assert_eq!(second.sent().len(), 1, "only the copy sent on reconnecting");
 }
 
@@ -457,7 +528,10 @@ async fn a_transaction_nobody_can_tell_of_is_unknown_after_the_wait() {
     // The next node has neither a receipt nor a passed nonce, and refuses every copy.
     let second = Scripted::new("b:1", [], Step::Refuse(Refusal::NoLeader));
     let (_, settled) = lost_in_flight(&first, vec![second.clone()], SECOND).await;
-    let Settled::Unknown { first_node, waited, .. } = settled else {
+    let Settled::Unknown {
+        first_node, waited, ..
+    } = settled
+    else {
         panic!("expected unknown");
     };
     assert_eq!(first_node, "a:1");
@@ -472,7 +546,10 @@ async fn when_no_node_answers_the_link_goes_down() {
     let (link, _watcher) = Link::start(session.clone(), |_, _, _| {});
     first.lose();
     let down = tokio::time::timeout(SECOND * 5, link.down()).await.unwrap();
-    assert!(matches!(down, super::ReconnectError::Exhausted { .. }), "{down:?}");
+    assert!(
+        matches!(down, super::ReconnectError::Exhausted { .. }),
+        "{down:?}"
+    );
     assert!(link.current().is_err());
 }
 
@@ -506,5 +583,8 @@ async fn turns_keep_transactions_in_the_order_asked_for() {
         .collect();
     assert_eq!(orders, [0, 1, 2, 3, 4]);
     let nonces = node.nonces();
-    assert!(nonces.windows(2).all(|w| w[0] < w[1]), "nonces in the same order");
+    assert!(
+        nonces.windows(2).all(|w| w[0] < w[1]),
+        "nonces in the same order"
+    );
 }

@@ -213,7 +213,10 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Suspend(a) => (AdminOp::Suspend(a.participant), a.common),
         AdminCommand::Reinstate(a) => (AdminOp::Reinstate(a.participant), a.common),
     };
-    run_transaction_cli(common, |ctx| async move { admin(&ctx, op, &mut None).await })
+    run_transaction_cli(
+        common,
+        |ctx| async move { admin(&ctx, op, &mut None).await },
+    )
 }
 
 fn scope(symbol: Option<Ticker>) -> Scope {
@@ -488,11 +491,7 @@ async fn registry(ctx: &Ctx) -> Result<Vec<NodeSpec>, Failure> {
 
 /// Registers a node with an admin transaction, then waits (briefly) for the leader to
 /// make it a learner.
-async fn add_node(
-    ctx: &Ctx,
-    spec: NodeSpec,
-    turn: &mut Option<Turn>,
-) -> Result<Report, Failure> {
+async fn add_node(ctx: &Ctx, spec: NodeSpec, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     if spec.name.is_empty() || spec.name.len() > MAX_NAME_BYTES {
         return Err(Failure::error(format!(
             "a node's name must be 1 to {MAX_NAME_BYTES} bytes"

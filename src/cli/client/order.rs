@@ -65,16 +65,14 @@ pub fn run_order(args: OrderArgs) -> anyhow::Result<()> {
         limit: args.limit,
         ioc: args.ioc,
     };
-    run_transaction_cli(args.common, |ctx| async move { place(&ctx, spec, &mut None).await })
+    run_transaction_cli(args.common, |ctx| async move {
+        place(&ctx, spec, &mut None).await
+    })
 }
 
 /// Places an order and reports what it did.
 /// A session's order goes in `turn` (see [`Turn`]).
-pub async fn place(
-    ctx: &Ctx,
-    spec: OrderSpec,
-    turn: &mut Option<Turn>,
-) -> Result<Report, Failure> {
+pub async fn place(ctx: &Ctx, spec: OrderSpec, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     if spec.quantity == 0 {
         return Err(Failure::error("the quantity must be at least 1 share"));
     }
@@ -138,7 +136,9 @@ pub fn run_cancel(args: CancelArgs) -> anyhow::Result<()> {
         Some(order) => CancelTarget::One(order),
         None => CancelTarget::All(args.symbol),
     };
-    run_transaction_cli(args.common, |ctx| async move { cancel(&ctx, target, &mut None).await })
+    run_transaction_cli(args.common, |ctx| async move {
+        cancel(&ctx, target, &mut None).await
+    })
 }
 
 /// Cancels one order or all of them, and reports which were cancelled.

@@ -663,11 +663,7 @@ fn price_text(value: &Value) -> Result<String, Failure> {
 }
 
 /// Runs one command (not subscribe/unsubscribe) with the shared client code.
-async fn execute(
-    ctx: &Ctx,
-    command: Command,
-    turn: &mut Option<Turn>,
-) -> Result<Report, Failure> {
+async fn execute(ctx: &Ctx, command: Command, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     match command {
         Command::Order {
             side,

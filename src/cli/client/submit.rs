@@ -14,11 +14,7 @@ use super::render;
 /// Submits `body` (in `turn`, if the caller has one: a session keeps its transactions in
 /// the order they were read) and renders its receipt: accepted is a report, rejected a
 /// failure (exit 3).
-pub async fn transact(
-    ctx: &Ctx,
-    body: TxBody,
-    turn: &mut Option<Turn>,
-) -> Result<Report, Failure> {
+pub async fn transact(ctx: &Ctx, body: TxBody, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     let committed = submit(ctx, &body, turn).await?;
     let symbols = render::symbols_of(&body, &committed);
     let prices = ctx.prices(symbols).await;

@@ -43,7 +43,8 @@ impl Submitter {
             ANSWER_WAIT,
             None,
         ));
-        let (link, watcher) = Link::start(session.clone(), |_: &Session<Handle>, _: &_, _: &str| {});
+        let (link, watcher) =
+            Link::start(session.clone(), |_: &Session<Handle>, _: &_, _: &str| {});
         Submitter {
             session,
             link,
@@ -145,7 +146,11 @@ impl Attempt {
         }
     }
 
-    fn committed(&self, committed: qraft_node::net::proto::CommittedView, started: Instant) -> Action {
+    fn committed(
+        &self,
+        committed: qraft_node::net::proto::CommittedView,
+        started: Instant,
+    ) -> Action {
         Action::Committed {
             request: self.request,
             height: committed.height,
