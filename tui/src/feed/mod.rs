@@ -4,8 +4,9 @@
 //! QUIC for the cluster panel).
 //!
 //! - this file: [`Feed`]: loading the market and my account, following the node's events.
-//! - `submit`: signing with my key and the next nonce, submitting, retrying what the node
-//!   says may be retried, and reporting each answer.
+//! - `submit`: my transactions through the client crate's session on the handle
+//!   ([`qraft_client::session::Session`]: signing, ordering, retrying, settling), and
+//!   reporting each answer.
 //! - `cluster`: every node's status, once a second: the local one through the handle,
 //!   the others over QUIC as this participant.
 
