@@ -10,12 +10,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::processes::{GameDir, NodeProcess};
+use qraft_client::signer::Signer;
+use qraft_node::api::Status;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
 use qraft_node::net::proto::{Request, Response};
-use qraft_node::replica::Status;
 use qraft_node::testkit::disk::free_port;
 
 const WAIT: Duration = Duration::from_secs(40);
@@ -122,10 +123,10 @@ fn a_node_added_with_the_cli_joins_and_replicates() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let addresses = Client::node_addresses(&game.game.genesis);
-        let mut trader =
-            Client::connect(&game.game.genesis, game.game.traders[0].clone(), &addresses)
-                .await
-                .unwrap();
+        let trader = Client::connect(&game.game.genesis, game.game.traders[0].clone(), &addresses)
+            .await
+            .unwrap();
+        let signer = Signer::new(game.game.traders[0].clone(), game.game.genesis.chain_id());
         let symbol = &game.game.genesis.symbols[0];
         for i in 0..5 {
             let order = TxBody::Order(NewOrder {
@@ -138,7 +139,7 @@ fn a_node_added_with_the_cli_joins_and_replicates() {
             });
             assert!(
                 trader
-                    .submit_body(order)
+                    .submit(signer.sign(order))
                     .await
                     .unwrap()
                     .receipt

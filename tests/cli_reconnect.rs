@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::processes::{GameDir, NodeProcess};
+use qraft_client::signer::Signer;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
@@ -132,10 +133,13 @@ impl Game {
     }
 
     async fn submit(&self, body: TxBody, addresses: &[String]) -> Result<u64, String> {
-        let mut client = self.client(0, addresses).await?;
+        let client = self.client(0, addresses).await?;
         let result = async {
-            client.sync_nonce().await.map_err(|e| e.to_string())?;
-            let committed = client.submit_body(body).await.map_err(|e| e.to_string())?;
+            let genesis = &self.dir.game.genesis;
+            let signer = Signer::new(self.dir.game.traders[0].clone(), genesis.chain_id());
+            signer.saw(client.last_nonce().await.map_err(|e| e.to_string())?);
+            let tx = signer.sign(body);
+            let committed = client.submit(tx).await.map_err(|e| e.to_string())?;
             Ok(committed.height)
         }
         .await;

@@ -12,6 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::processes::{GameDir, NodeProcess};
+use qraft_client::signer::Signer;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
@@ -51,13 +52,14 @@ async fn connect(game: &GameDir, addresses: &[String]) -> Client {
 }
 
 /// Submits orders through `client` until one commits; its height, and when.
-async fn next_commit(game: &GameDir, client: &mut Client, within: Duration) -> (u64, Instant) {
+async fn next_commit(game: &GameDir, client: &Client, within: Duration) -> (u64, Instant) {
     let deadline = Instant::now() + within;
+    let signer = Signer::new(game.game.traders[0].clone(), game.game.genesis.chain_id());
     let mut i = 0;
     loop {
         i += 1;
-        let attempt =
-            tokio::time::timeout(Duration::from_secs(1), client.submit_body(order(game, i))).await;
+        let tx = signer.sign(order(game, i));
+        let attempt = tokio::time::timeout(Duration::from_secs(1), client.submit(tx)).await;
         if let Ok(Ok(committed)) = attempt {
             return (committed.height, Instant::now());
         }
@@ -97,7 +99,7 @@ async fn a_leader_killed_and_restarted_at_once_is_replaced_well_before_the_idle_
         .collect();
     let voters: Vec<String> = game.node_ids().iter().map(|&id| game.address(id)).collect();
     let mut client = connect(&game, &voters).await;
-    next_commit(&game, &mut client, WAIT).await;
+    next_commit(&game, &client, WAIT).await;
 
     for round in 0..2 {
         let Ok(Response::Status(status)) = client.request(&Request::Status).await else {
@@ -110,14 +112,14 @@ async fn a_leader_killed_and_restarted_at_once_is_replaced_well_before_the_idle_
             .filter(|&id| id != leader)
             .map(|id| game.address(id))
             .collect();
-        let mut survivor = connect(&game, &survivors).await;
+        let survivor = connect(&game, &survivors).await;
 
         let index = usize::try_from(leader - 1).unwrap();
         nodes[index].kill();
         let killed = Instant::now();
         nodes[index] = NodeProcess::start(&game, leader);
 
-        let (height, committed) = next_commit(&game, &mut survivor, WAIT).await;
+        let (height, committed) = next_commit(&game, &survivor, WAIT).await;
         let restarted_has_it = caught_up(&game, leader, height).await;
         let failover = committed - killed;
         let rejoined = restarted_has_it - killed;

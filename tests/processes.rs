@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::processes::{GameDir, NodeProcess};
+use qraft_client::signer::Signer;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody, TxHash};
 use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
@@ -35,7 +36,7 @@ async fn client(game: &GameDir, t: usize, addresses: &[String]) -> Client {
     }
 }
 
-async fn status_of(client: &Client) -> Option<qraft_node::replica::Status> {
+async fn status_of(client: &Client) -> Option<qraft_node::api::Status> {
     match client.request(&Request::Status).await {
         Ok(Response::Status(status)) => Some(status),
         _ => None,
@@ -68,10 +69,11 @@ async fn load(
 ) -> BTreeMap<TxHash, CommittedView> {
     let mut acked = BTreeMap::new();
     for t in traders {
-        let mut c = client(game, t, addresses).await;
-        c.sync_nonce().await.unwrap();
+        let c = client(game, t, addresses).await;
+        let signer = Signer::new(game.game.traders[t].clone(), game.game.genesis.chain_id());
+        signer.saw(c.last_nonce().await.unwrap());
         for i in 0..count {
-            let tx = c.sign(order(game, t * 31 + i));
+            let tx = signer.sign(order(game, t * 31 + i));
             let hash = tx.hash();
             if let Ok(committed) = c.submit(tx).await {
                 acked.insert(hash, committed);

@@ -5,6 +5,15 @@
 //! the node's protocol and core types (`qraft-node`) and keys (`qraft-keys`).
 //!
 //! Module map:
+//! - [`session`]: the one client of a game, [`session::Session`]: one key, one
+//!   connection to a node over a [`session::Transport`] (QUIC, [`session::Quic`], or the
+//!   in-process [`qraft_node::api::Handle`]); it signs, submits on the ordered pipeline
+//!   in a [`session::Turn`], retries, keeps what it has in flight for a successor on
+//!   another node ([`session::Session::reconnect`]) and settles a transaction in doubt
+//!   ([`session::settle`]); [`session::Link`] keeps a long-lived program's session up.
+//!   The CLI's client commands and `session --jsonl`, and the dashboard's feed, use it.
+//! - [`signer`]: the one signer, [`signer::Signer`]: a key, the chain id, and the nonce
+//!   policy.
 //! - [`nonce`]: the one nonce policy: above the last nonce used or seen, and at least the
 //!   wall clock in microseconds.
 //! - [`failover`]: what a long-lived client does when its node is lost: when to call it
@@ -17,7 +26,9 @@
 //!   (pure).
 //! - [`bot`]: the API for trading bots over the node's QUIC client
 //!   ([`qraft_node::net::client::Client`]), following the game across node failures,
-//!   and the example bots' strategies (market maker, momentum, random trader).
+//!   and the example bots' strategies (market maker, momentum, random trader). It signs
+//!   with [`signer::Signer`] and retries and settles by [`retry`] and [`failover`], but
+//!   its connection lane (`bot/lane.rs`) is not yet a [`session::Session`].
 
 pub mod bot;
 pub mod describe;
@@ -25,3 +36,5 @@ pub mod failover;
 pub mod format;
 pub mod nonce;
 pub mod retry;
+pub mod session;
+pub mod signer;

@@ -13,9 +13,9 @@
 
 use std::time::Duration;
 
+use qraft_node::api::Refusal;
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::exchange::reject::Rejection;
-use qraft_node::replica::Refusal;
 
 /// How many times a transaction refused for a passing reason is sent again.
 pub const RETRIES: u32 = 8;

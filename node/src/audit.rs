@@ -41,6 +41,7 @@ use qraft_keys::ChainId;
 use raft::eraftpb::ConfState;
 use serde::de::DeserializeOwned;
 
+use crate::api::StoredReceipt;
 use crate::core::block::{Block, BlockHash};
 use crate::core::exchange::receipt::{Outcome, Receipt};
 use crate::core::exchange::reject::Rejection;
@@ -49,7 +50,7 @@ use crate::core::hash::Hash32;
 use crate::core::ledger::{AppliedBlock, Head, Ledger, ReplayError};
 use crate::core::tx::TxHash;
 use crate::io::store::{Store, StoreError};
-use crate::replica::{GENESIS_META_KEY, StoredReceipt};
+use crate::replica::GENESIS_META_KEY;
 
 /// The store's meta record holding the chain id (written with the genesis).
 const CHAIN_META_KEY: &str = "chain";
@@ -523,12 +524,12 @@ mod tests {
     use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 
     use super::*;
+    use crate::api::MembershipChange;
     use crate::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
     use crate::core::ledger::Batch;
     use crate::core::tx::{NewOrder, OrderKind, SignedTx, Tx, TxBody};
     use crate::core::types::Side;
     use crate::io::store::WriteSet;
-    use crate::replica::MembershipChange;
     use crate::testkit::sim::Sim;
 
     /// A simulated 3-voter chain (one order per block, more or less), every node stopped.

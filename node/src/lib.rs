@@ -12,10 +12,15 @@
 //!   store, the leader's mempool and batch cutting, applying committed entries as blocks,
 //!   snapshots and compaction. Time is passed in.
 //! - [`io`]: the node's disk and its thread: the fjall [`io::store`], the node thread
-//!   ([`io::runner`]) with its control and client inboxes ([`io::inbox`]). (The network
+//!   ([`io::runner`], which reports to an [`io::runner::EventSink`]) with its control and
+//!   client inboxes ([`io::inbox`], with the control [`io::inbox::Input`]). (The network
 //!   tasks live in [`net`].)
-//! - [`api`]: the [`api::Handle`] the TUI, CLI and network server use: submit and get the
-//!   receipt, subscribe to events, query.
+//! - [`api`]: the node's face. The [`api::Handle`] the TUI, CLI, network server and test
+//!   kit use: submit and get the receipt, subscribe to events, typed queries; every type a
+//!   client sees in its answers ([`api::types`]: [`api::Status`], [`api::Refusal`],
+//!   [`api::StoredReceipt`], ...), and the one [`api::NodeStopped`]. [`api::start()`] starts
+//!   a replica on its node thread and hands back its `Handle`. `api` uses `io`, never the
+//!   other way round.
 //! - [`net`]: QUIC between nodes and from clients: TLS identities pinned to the game's
 //!   allowlist (seeded by the genesis, kept in step with the ledger), length-prefixed
 //!   postcard frames, and the networked node `qraft run` starts ([`net::node`]).
@@ -25,9 +30,13 @@
 //!   snapshot's head, and stores them, so every node holds every block.
 //! - [`audit`]: replays a stopped node's chain from its genesis and checks every link,
 //!   signature, receipt and state digest (`qraft verify`).
-//! - [`testkit`]: whole clusters in one process: the deterministic simulator, the
-//!   threaded local cluster over the in-memory transport ([`testkit::memnet`]), and
-//!   voters on loopback QUIC, used by tests and benchmarks.
+//!
+//! Behind the `testkit` feature (the `qraft` binary and this workspace's tests turn it
+//! on):
+//! - `testkit`: whole clusters in one process: the deterministic simulator, the threaded
+//!   local cluster over the in-memory transport (`testkit::memnet`), voters on loopback
+//!   QUIC, and games on disk, used by tests, benchmarks and `qraft bench`, `demo` and
+//!   `chaos`.
 
 pub mod core;
 
@@ -47,5 +56,5 @@ pub mod net;
 pub mod raft;
 #[cfg(feature = "runtime")]
 pub mod replica;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", any(test, feature = "testkit")))]
 pub mod testkit;

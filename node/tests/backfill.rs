@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use qraft_keys::Keypair;
+use qraft_node::api::Role;
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -13,11 +15,12 @@ use qraft_node::core::types::Side;
 use qraft_node::net::client::Client;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{Request, Response};
-use qraft_node::replica::Role;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
-use raft::Storage;
 
 const WAIT: Duration = Duration::from_secs(30);
+mod common;
+
+use common::signed;
 
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -33,16 +36,14 @@ where
 
 /// Buys a share at `price` (never crossing: the book only grows) and returns the
 /// transaction's hash once it is applied and accepted.
-async fn order(trader: &mut Client, genesis: &Genesis, price: u64) -> TxHash {
-    let committed = trader
-        .submit_body(TxBody::Order(NewOrder {
-            symbol: genesis.symbols[0].ticker,
-            side: Side::Buy,
-            quantity: 1,
-            kind: OrderKind::Limit { price },
-        }))
-        .await
-        .unwrap();
+async fn order(trader: &Client, key: &Keypair, genesis: &Genesis, price: u64) -> TxHash {
+    let body = TxBody::Order(NewOrder {
+        symbol: genesis.symbols[0].ticker,
+        side: Side::Buy,
+        quantity: 1,
+        kind: OrderKind::Limit { price },
+    });
+    let committed = trader.submit(signed(key, genesis, body)).await.unwrap();
     assert!(committed.receipt.is_accepted(), "{committed:?}");
     committed.receipt.tx
 }
@@ -87,7 +88,7 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     let leader = leader.unwrap();
     let leader_at = (leader - 1) as usize;
     // Trade through the leader, so stopping a follower never cuts the trader off.
-    let mut trader = Client::connect(
+    let trader = Client::connect(
         genesis,
         game.traders[0].clone(),
         &[genesis.voters[leader_at].address.clone()],
@@ -96,7 +97,7 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     .unwrap();
     let mut hashes: Vec<TxHash> = Vec::new();
     for price in 900..908 {
-        hashes.push(order(&mut trader, genesis, price).await);
+        hashes.push(order(&trader, &game.traders[0], genesis, price).await);
     }
 
     // Stop a follower; the others go on, snapshot and compact their log past it.
@@ -118,14 +119,10 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     let stopped_at = victim.handle.status().await.unwrap();
     victim.shutdown().await;
     for price in 908..940 {
-        hashes.push(order(&mut trader, genesis, price).await);
+        hashes.push(order(&trader, &game.traders[0], genesis, price).await);
     }
     let leader_node = voters[leader_at].as_ref().unwrap();
-    let first_index = leader_node
-        .handle
-        .query(|r| r.store().first_index().unwrap())
-        .await
-        .unwrap();
+    let first_index = leader_node.handle.log_bounds().await.unwrap().first_index;
     assert!(
         first_index > stopped_at.last_index + 1,
         "the leader's log (from {first_index}) still holds what the stopped node lacks \
@@ -162,9 +159,10 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
     .await;
     let installed = restarted
         .handle
-        .query(|r| r.store().latest_snapshot().map(|s| s.get_metadata().index))
+        .log_bounds()
         .await
         .unwrap()
+        .snapshot_index
         .unwrap();
     assert!(
         installed >= first_index,

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qraft_keys::Keypair;
+use qraft_node::api::Refusal;
 use qraft_node::api::{Committed, NodeEvent, SubmitError};
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind};
 use qraft_node::core::tx::{Tx, TxBody, TxHash};
 use qraft_node::core::types::Side;
-use qraft_node::replica::Refusal;
 use qraft_node::testkit::local::{ClusterOptions, LocalCluster};
 use qraft_node::testkit::workload::OrderFlow;
 use tokio::sync::Mutex;
@@ -203,7 +203,7 @@ async fn kill_mid_load(victim: fn(leader: u64) -> u64) {
                 Ok(committed) => {
                     acked.insert(hash, committed);
                 }
-                Err(SubmitError::Stopped | SubmitError::Timeout { .. }) => unknown += 1,
+                Err(SubmitError::Stopped(_) | SubmitError::Timeout { .. }) => unknown += 1,
                 Err(SubmitError::Refused(r)) => assert!(r.is_retryable(), "refused: {r}"),
             }
         }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use qraft_keys::Keypair;
+use qraft_node::api::Refusal;
 use qraft_node::api::{Handle, SubmitError};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::NodeSpec;
@@ -23,7 +24,7 @@ use qraft_node::net::tls::{
     connect, server_endpoint,
 };
 use qraft_node::raft::wire::WireMessage;
-use qraft_node::replica::{PeerMessage, Refusal};
+use qraft_node::replica::PeerMessage;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 use raft::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
 
@@ -324,11 +325,7 @@ async fn a_learner_cannot_lead_vote_or_install_a_snapshot() {
     let deadline = tokio::time::Instant::now() + WAIT;
     for voter in 1..=3 {
         loop {
-            let refused = game
-                .handle(voter)
-                .query(|r| r.refused_peer_messages())
-                .await
-                .unwrap();
+            let refused = game.handle(voter).refused_peer_messages().await.unwrap();
             if refused >= 5 {
                 break;
             }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use qraft_keys::Keypair;
+use qraft_node::api::{MembershipChange, Role};
 use qraft_node::config::Tuning;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::genesis::sample::SampleOptions;
@@ -13,11 +14,13 @@ use qraft_node::core::types::Side;
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{ProtocolError, Request};
-use qraft_node::replica::{MembershipChange, Role};
 use qraft_node::testkit::disk::free_port;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(30);
+mod common;
+
+use common::signed;
 
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -48,10 +51,10 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
         .unwrap();
     let genesis = &game.genesis;
     let addresses = Client::node_addresses(genesis);
-    let mut admin = Client::connect(genesis, game.admin.clone(), &addresses)
+    let admin = Client::connect(genesis, game.admin.clone(), &addresses)
         .await
         .unwrap();
-    let mut trader = Client::connect(genesis, game.traders[0].clone(), &addresses)
+    let trader = Client::connect(genesis, game.traders[0].clone(), &addresses)
         .await
         .unwrap();
     eventually("a leader", || async {
@@ -69,7 +72,7 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
     for price in 900..910 {
         assert!(
             trader
-                .submit_body(order(price))
+                .submit(signed(&game.traders[0], genesis, order(price)))
                 .await
                 .unwrap()
                 .receipt
@@ -100,7 +103,11 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
         address: format!("127.0.0.1:{port}"),
     };
     let registered = admin
-        .submit_body(TxBody::Admin(AdminAction::AddNode(spec.clone())))
+        .submit(signed(
+            &game.admin,
+            genesis,
+            TxBody::Admin(AdminAction::AddNode(spec.clone())),
+        ))
         .await
         .unwrap();
     assert!(registered.receipt.is_accepted(), "{registered:?}");
@@ -139,7 +146,7 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
     for price in 910..915 {
         assert!(
             trader
-                .submit_body(order(price))
+                .submit(signed(&game.traders[0], genesis, order(price)))
                 .await
                 .unwrap()
                 .receipt
@@ -155,11 +162,7 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
     let ours = joiner.handle.block(head.height).await.unwrap().unwrap();
     assert_eq!(ours.hash(), theirs.hash());
     assert_eq!(
-        joiner
-            .handle
-            .query(|r| r.ledger().exchange().node(4).cloned())
-            .await
-            .unwrap(),
+        joiner.handle.node(4).await.unwrap(),
         Some(spec),
         "the new node knows its own registration"
     );

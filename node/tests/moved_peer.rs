@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use qraft_keys::Keypair;
 use qraft_node::config::Tuning;
+use qraft_node::core::genesis::Genesis;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::Side;
@@ -15,6 +17,9 @@ use qraft_node::testkit::quic::loopback_game;
 use rustc_hash::FxHashMap;
 
 const WAIT: Duration = Duration::from_secs(30);
+mod common;
+
+use common::signed;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_stale_addresses_reaches_its_peers_where_they_are() {
@@ -60,16 +65,16 @@ async fn a_node_with_stale_addresses_reaches_its_peers_where_they_are() {
             })
         };
         let node3 = vec![game.genesis.voters[2].address.clone()];
-        let mut client = Client::connect(&game.genesis, game.traders[0].clone(), &node3)
+        let client = Client::connect(&game.genesis, game.traders[0].clone(), &node3)
             .await
             .unwrap();
-        submit_until_committed(&mut client, || order(900)).await;
+        submit_until_committed(&client, &game.traders[0], &game.genesis, || order(900)).await;
 
         // Without node 2, nothing commits unless node 1 and node 3 reach each other both
         // ways: node 1 must be dialling node 3 where node 3's connections come from.
         let node2 = nodes[1].take().unwrap();
         node2.shutdown().await;
-        submit_until_committed(&mut client, || order(901)).await;
+        submit_until_committed(&client, &game.traders[0], &game.genesis, || order(901)).await;
         client.close().await;
         for node in nodes.into_iter().flatten() {
             node.shutdown().await;
@@ -79,10 +84,20 @@ async fn a_node_with_stale_addresses_reaches_its_peers_where_they_are() {
     .expect("the test timed out");
 }
 
-async fn submit_until_committed(client: &mut Client, body: impl Fn() -> TxBody) {
+async fn submit_until_committed(
+    client: &Client,
+    key: &Keypair,
+    genesis: &Genesis,
+    body: impl Fn() -> TxBody,
+) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match tokio::time::timeout(Duration::from_secs(2), client.submit_body(body())).await {
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            client.submit(signed(key, genesis, body())),
+        )
+        .await
+        {
             Ok(Ok(committed)) => {
                 assert!(committed.receipt.is_accepted(), "{committed:?}");
                 return;

@@ -16,6 +16,9 @@ use qraft_node::net::tls::TlsError;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(20);
+mod common;
+
+use common::signed;
 
 fn game() -> SampleGame {
     loopback_game(&SampleOptions::default()).unwrap()
@@ -53,7 +56,7 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
     let dir = tempfile::tempdir().unwrap();
     let nodes = start(&game, dir.path()).await;
     let genesis = &game.genesis;
-    let mut alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
+    let alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
         .await
         .unwrap();
     wait_for_leader(&alice).await;
@@ -64,7 +67,10 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
         })
         .await
         .unwrap();
-    let committed = alice.submit_body(buy(&game, 900)).await.unwrap();
+    let committed = alice
+        .submit(signed(&game.traders[0], genesis, buy(&game, 900)))
+        .await
+        .unwrap();
     assert!(committed.receipt.is_accepted(), "{committed:?}");
 
     // The block arrives on the subscription.
@@ -118,7 +124,7 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
             other => panic!("{other:?}"),
         }
         // Bob cannot submit a transaction signed by Alice.
-        let forged = alice.sign(buy(&game, 901));
+        let forged = signed(&game.traders[0], genesis, buy(&game, 901));
         assert!(matches!(
             bob.submit(forged).await,
             Err(ClientError::Refused(ProtocolError::NotYourTransaction))
@@ -133,7 +139,7 @@ async fn orders_over_quic_commit_on_every_node_and_accounts_stay_private() {
     assert!(matches!(
         alice
             .request(&Request::Membership(
-                qraft_node::replica::MembershipChange::AddLearner(9)
+                qraft_node::api::MembershipChange::AddLearner(9)
             ))
             .await,
         Err(ClientError::Refused(ProtocolError::NotAdmin))
@@ -170,13 +176,16 @@ async fn a_client_reaches_nodes_that_listen_on_ipv6() {
     let dir = tempfile::tempdir().unwrap();
     let _nodes = start(&game, dir.path()).await;
     let genesis = &game.genesis;
-    let mut alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
+    let alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
         .await
         .unwrap();
     assert!(alice.node().is_ipv6(), "{}", alice.node());
     assert_eq!(alice.address(), genesis.voters[0].address);
     wait_for_leader(&alice).await;
-    let committed = alice.submit_body(buy(&game, 900)).await.unwrap();
+    let committed = alice
+        .submit(signed(&game.traders[0], genesis, buy(&game, 900)))
+        .await
+        .unwrap();
     assert!(committed.receipt.is_accepted(), "{committed:?}");
     alice.close().await;
 }
@@ -210,7 +219,7 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
     let dir = tempfile::tempdir().unwrap();
     let _nodes = start(&game, dir.path()).await;
     let genesis = &game.genesis;
-    let mut alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
+    let alice = Client::connect(genesis, game.traders[0].clone(), &addresses(genesis))
         .await
         .unwrap();
     wait_for_leader(&alice).await;
@@ -248,7 +257,7 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
     }
 
     // A replayed transaction is refused; the original's receipt stands.
-    let tx = alice.sign(buy(&game, 905));
+    let tx = signed(&game.traders[0], genesis, buy(&game, 905));
     let first = alice.submit(tx.clone()).await.unwrap();
     assert!(first.receipt.is_accepted());
     let replay = alice.submit(tx).await;
@@ -257,7 +266,7 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
             replay,
             Err(ClientError::Submit(
                 qraft_node::net::proto::SubmitFailure::Refused(
-                    qraft_node::replica::Refusal::StaleNonce { .. }
+                    qraft_node::api::Refusal::StaleNonce { .. }
                 )
             ))
         ),
@@ -265,10 +274,11 @@ async fn garbage_oversized_and_replayed_input_is_refused_and_the_node_carries_on
     );
 
     // A trader's admin transaction is rejected by the exchange.
+    let news = TxBody::Admin(qraft_node::core::tx::AdminAction::News {
+        headline: "free money".into(),
+    });
     let admin = alice
-        .submit_body(TxBody::Admin(qraft_node::core::tx::AdminAction::News {
-            headline: "free money".into(),
-        }))
+        .submit(signed(&game.traders[0], genesis, news))
         .await
         .unwrap();
     assert!(!admin.receipt.is_accepted(), "{admin:?}");
@@ -294,20 +304,19 @@ async fn a_participant_the_admin_adds_may_connect_at_once() {
             .await
             .is_err()
     );
-    let mut admin = Client::connect(genesis, game.admin.clone(), &addresses(genesis))
+    let admin = Client::connect(genesis, game.admin.clone(), &addresses(genesis))
         .await
         .unwrap();
     wait_for_leader(&admin).await;
+    let add = TxBody::Admin(AdminAction::AddParticipant(ParticipantSpec {
+        name: "late".into(),
+        key: newcomer.public(),
+        role: Role::Trader,
+        cash: 500_000,
+        holdings: vec![],
+    }));
     let added = admin
-        .submit_body(TxBody::Admin(AdminAction::AddParticipant(
-            ParticipantSpec {
-                name: "late".into(),
-                key: newcomer.public(),
-                role: Role::Trader,
-                cash: 500_000,
-                holdings: vec![],
-            },
-        )))
+        .submit(signed(&game.admin, genesis, add))
         .await
         .unwrap();
     assert!(added.receipt.is_accepted(), "{added:?}");

@@ -16,6 +16,9 @@ use qraft_node::net::tls::{
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
 const WAIT: Duration = Duration::from_secs(20);
+mod common;
+
+use common::signed;
 
 fn endpoint_of(keypair: &Keypair, game: &SampleGame) -> quinn::Endpoint {
     client_endpoint(
@@ -37,7 +40,7 @@ fn voter_addresses(game: &SampleGame) -> Vec<SocketAddr> {
 /// The admin's transaction, committed and accepted.
 async fn admin_does(game: &SampleGame, action: AdminAction) {
     let addresses = Client::node_addresses(&game.genesis);
-    let mut admin = Client::connect(&game.genesis, game.admin.clone(), &addresses)
+    let admin = Client::connect(&game.genesis, game.admin.clone(), &addresses)
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -45,7 +48,10 @@ async fn admin_does(game: &SampleGame, action: AdminAction) {
         assert!(tokio::time::Instant::now() < deadline, "no leader");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let committed = admin.submit_body(TxBody::Admin(action)).await.unwrap();
+    let committed = admin
+        .submit(signed(&game.admin, &game.genesis, TxBody::Admin(action)))
+        .await
+        .unwrap();
     assert!(committed.receipt.is_accepted(), "{committed:?}");
     admin.close().await;
 }
@@ -130,7 +136,7 @@ async fn a_suspended_participant_is_disconnected_and_refused_everywhere_until_re
             assert_eq!(
                 answer,
                 Err(qraft_node::api::SubmitError::Refused(
-                    qraft_node::replica::Refusal::Suspended
+                    qraft_node::api::Refusal::Suspended
                 )),
                 "node {}",
                 node.id

@@ -6,7 +6,7 @@
 //!
 //! `QRAFT_SIM_SEED=N` runs one seed; `QRAFT_SIM_SEEDS=N` runs seeds 0..N (default 24).
 
-use qraft_node::replica::MembershipChange;
+use qraft_node::api::MembershipChange;
 use qraft_node::testkit::faults::{Faults, Partition};
 use qraft_node::testkit::sim::Sim;
 use qraft_node::testkit::sim_disk::DiskModel;

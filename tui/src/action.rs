@@ -2,13 +2,13 @@
 //! [`crate::input`]; data and answers come from [`crate::feed`]; ticks and resizes from
 //! the app shell.
 
+use qraft_node::api::Status;
 use qraft_node::core::exchange::Candle;
 use qraft_node::core::exchange::receipt::{PublicTrade, Receipt};
 use qraft_node::core::exchange::views::{
     AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView,
 };
 use qraft_node::core::types::{NodeId, OrderId, Session, Shares, Side, Ticker, Ticks};
-use qraft_node::replica::Status;
 
 use crate::state::{BlockLine, Panel};
 

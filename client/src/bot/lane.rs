@@ -19,13 +19,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use std::time::Duration;
 
-use qraft_keys::{ChainId, Keypair};
+use qraft_keys::Keypair;
 use tokio::sync::Mutex;
 
-use crate::nonce::{clock_micros, next_nonce};
+use crate::signer::Signer;
 
 use qraft_node::core::genesis::Genesis;
-use qraft_node::core::tx::{SignedTx, Tx, TxBody, TxHash};
+use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
 use qraft_node::net::client::{Client, ClientError, PendingReceipt, Pipeline};
 
 use crate::failover::{
@@ -44,9 +44,9 @@ pub const RECONNECT_WAIT: Duration = Duration::from_secs(20);
 
 /// What the bot and its pending handles share.
 pub(crate) struct Lane {
-    keypair: Keypair,
+    /// The key and its nonces (signing happens under `state`'s lock).
+    signer: Signer,
     genesis: Genesis,
-    chain: ChainId,
     /// The nodes this bot may use, in the order asked for (every node of the genesis if
     /// none were named).
     nodes: Vec<String>,
@@ -85,8 +85,6 @@ struct LaneState {
     /// The open pipeline, on the connection in use; `None` before the first send and
     /// after it broke (the next send opens a new one).
     pipeline: Option<Arc<Pipeline>>,
-    /// The last nonce signed.
-    last_nonce: u64,
 }
 
 /// Transactions in flight: what a new connection sends again.
@@ -144,16 +142,12 @@ impl Lane {
     /// failure).
     pub fn new(client: Client, keypair: Keypair, genesis: Genesis, nodes: Vec<String>) -> Lane {
         Lane {
-            keypair,
-            chain: genesis.chain_id(),
+            signer: Signer::new(keypair, genesis.chain_id()),
             genesis,
             nodes,
             link: StdMutex::new(Link::watching(Arc::new(client))),
             flight: Arc::default(),
-            state: Mutex::new(LaneState {
-                pipeline: None,
-                last_nonce: 0,
-            }),
+            state: Mutex::new(LaneState { pipeline: None }),
         }
     }
 
@@ -163,7 +157,7 @@ impl Lane {
     }
 
     pub fn keypair(&self) -> &Keypair {
-        &self.keypair
+        self.signer.keypair()
     }
 
     /// A connection that serves: the one in use, or a new one if it was lost.
@@ -210,12 +204,12 @@ impl Lane {
         }
         current.abandon("lost");
         let genesis_nodes = Client::node_addresses(&self.genesis);
-        let spread = reconnect_spread(&self.keypair.public());
+        let spread = reconnect_spread(&self.signer.key());
         let order = reconnect_order(&self.nodes, &genesis_nodes, current.address(), spread);
         let deadline = tokio::time::Instant::now() + RECONNECT_WAIT;
         let mut pause = RECONNECT_PAUSE;
         let client = loop {
-            let attempt = Client::connect(&self.genesis, self.keypair.clone(), &order);
+            let attempt = Client::connect(&self.genesis, self.keypair().clone(), &order);
             let failure = match tokio::time::timeout_at(deadline, attempt).await {
                 Ok(Ok(client)) => break client,
                 Ok(Err(err @ ClientError::Tls(TlsError::Refused { .. }))) => {
@@ -243,7 +237,7 @@ impl Lane {
         *lock(&self.link) = Link::watching(client.clone());
         state.pipeline = None;
         if let Ok(last) = client.last_nonce().await {
-            state.last_nonce = state.last_nonce.max(last);
+            self.signer.saw(last);
         }
         self.resend_in_flight(state, &client).await;
         Ok(client)
@@ -290,14 +284,9 @@ impl Lane {
     /// node whole, so it cannot be applied twice.
     pub async fn send(&self, body: &TxBody) -> Result<(Sent, PendingReceipt), BotError> {
         let mut state = self.state.lock().await;
-        state.last_nonce = next_nonce(state.last_nonce, clock_micros());
-        let nonce = state.last_nonce;
-        let tx = Tx {
-            signer: self.keypair.public(),
-            nonce,
-            body: body.clone(),
-        }
-        .sign(&self.keypair, &self.chain);
+        // Signed under the lock: nonces are written in the order they are given out.
+        let tx = self.signer.sign(body.clone());
+        let nonce = tx.tx.nonce;
         let hash = tx.hash();
         let mut reopened = false;
         loop {
@@ -382,8 +371,7 @@ impl Lane {
             }
             other => return Err(super::unexpected(&other)),
         };
-        let mut state = self.state.lock().await;
-        state.last_nonce = state.last_nonce.max(last);
+        self.signer.saw(last);
         Ok(())
     }
 }

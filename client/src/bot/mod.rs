@@ -90,6 +90,7 @@ use std::time::Duration;
 
 use qraft_keys::{KeyError, Keypair, PublicKey};
 
+use qraft_node::api::Refusal;
 use qraft_node::core::exchange::receipt::{Effect, OrderResult, PublicTrade};
 use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::exchange::views::{AccountView, DepthView, SymbolView};
@@ -98,7 +99,6 @@ use qraft_node::core::tx::{NewOrder, TxBody, TxHash};
 use qraft_node::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
 use qraft_node::net::client::{Client, ClientError, Subscription};
 use qraft_node::net::proto::{ReceiptView, Request, Response, SubmitFailure};
-use qraft_node::replica::Refusal;
 
 use lane::Lane;
 use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};

@@ -303,10 +303,10 @@ pub(crate) fn as_cancelled_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qraft_node::api::Refusal;
     use qraft_node::core::exchange::receipt::Receipt;
     use qraft_node::core::hash::Hash32;
     use qraft_node::net::proto::ProtocolError;
-    use qraft_node::replica::Refusal;
 
     fn refused(refusal: Refusal) -> Result<CommittedView, ClientError> {
         Err(ClientError::Submit(SubmitFailure::Refused(refusal)))

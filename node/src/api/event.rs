@@ -6,7 +6,9 @@ use crate::core::exchange::receipt::Trade;
 use crate::core::ledger::AppliedBlock;
 use crate::core::tx::TxBody;
 use crate::core::types::{NodeId, Ticker};
-use crate::replica::{ReplicaEvent, Role};
+use crate::replica::ReplicaEvent;
+
+use super::types::Role;
 
 #[derive(Clone, Debug)]
 pub enum NodeEvent {

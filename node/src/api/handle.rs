@@ -16,64 +16,31 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
 use crate::backfill::check::{CheckedSegment, FullBlock};
-use crate::core::block::{Block, BlockHash, BlockHeader};
+use crate::core::block::{Block, BlockHeader};
 use crate::core::exchange::Candle;
-use crate::core::exchange::receipt::{PublicTrade, Receipt};
+use crate::core::exchange::receipt::PublicTrade;
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
+use crate::core::genesis::NodeSpec;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
-use crate::core::types::{Role, Session, Ticker};
-use crate::io::inbox::{ClientInput, ClientSender, EnqueueError};
-use crate::io::runner::Input;
+use crate::core::types::{Role as ParticipantRole, Ticker};
+use crate::io::inbox::{CallReply, ClientInput, ClientSender, ControlCall, EnqueueError, Input};
 use crate::io::store::Reader;
-use crate::replica::{
-    BackfillProgress, BackfillRefusal, MembershipChange, Refusal, Replica, ReplicaError,
-    ReplicaEvent, Status, StoredReceipt,
-};
+use crate::replica::{BackfillProgress, BackfillRefusal, Replica, ReplicaError, ReplicaEvent};
 use qraft_keys::PublicKey;
 
+use super::error::{MembershipError, NodeStopped, QueryError, SubmitError};
 use super::event::NodeEvent;
-
-/// A transaction was ordered and applied on this node: where, and what it did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Committed {
-    pub height: u64,
-    pub block_hash: BlockHash,
-    /// The transaction's position in its block.
-    pub index: u32,
-    pub receipt: Receipt,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SubmitError {
-    /// Not taken, so never applied; `refusal.is_retryable()` says whether to retry.
-    #[error("{0}")]
-    Refused(Refusal),
-    /// No answer in time. The transaction may still be applied: look up its receipt by
-    /// hash before resubmitting (a resubmission with the same nonce is refused as stale
-    /// once the first is applied, so it is never applied twice).
-    #[error("no answer within {waited:?}: the outcome is unknown; look up the receipt of {hash}")]
-    Timeout { hash: TxHash, waited: Duration },
-    #[error("the node has stopped")]
-    Stopped,
-}
-
-/// Why a query has no answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum QueryError {
-    /// The node is too busy to take the query now (its client inbox is full, or as many
-    /// store reads as it allows are running): ask again later.
-    #[error("the node is busy; try again shortly")]
-    Busy,
-    #[error("the node has stopped")]
-    Stopped,
-}
+use super::types::{
+    Committed, LogBounds, MarketView, MembershipChange, Refusal, Registration, SettleFacts, Status,
+    StoredReceipt,
+};
 
 impl From<EnqueueError> for QueryError {
     fn from(e: EnqueueError) -> Self {
         match e {
             EnqueueError::Busy { .. } => QueryError::Busy,
-            EnqueueError::Stopped => QueryError::Stopped,
+            EnqueueError::Closed => QueryError::Stopped(NodeStopped),
         }
     }
 }
@@ -104,24 +71,6 @@ pub(crate) struct Shared {
     events: broadcast::Sender<NodeEvent>,
     submit_timeout: Duration,
     stopped: AtomicBool,
-}
-
-/// The market as a whole ([`Handle::market`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MarketView {
-    pub symbols: Vec<SymbolView>,
-    pub session: Session,
-    pub game_over: bool,
-}
-
-/// What settling a transaction needs, nonce first, then receipt ([`Handle::settle_facts`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SettleFacts {
-    /// Whether the node holds every block (one still backfilling may lack a receipt).
-    pub whole_chain: bool,
-    /// The signer's last applied nonce (0: none).
-    pub last_nonce: u64,
-    pub receipt: Option<StoredReceipt>,
 }
 
 #[derive(Clone)]
@@ -171,7 +120,7 @@ impl Handle {
         let (sender, receiver) = oneshot::channel();
         self.waiters().entry(hash).or_default().push(sender);
         let sent = if self.is_stopped() {
-            Err(EnqueueError::Stopped)
+            Err(EnqueueError::Closed)
         } else {
             self.shared.clients.try_send(ClientInput::Submit(tx))
         };
@@ -185,7 +134,7 @@ impl Handle {
                     EnqueueError::Busy { capacity } => {
                         SubmitError::Refused(Refusal::Busy { capacity })
                     }
-                    EnqueueError::Stopped => SubmitError::Stopped,
+                    EnqueueError::Closed => SubmitError::Stopped(NodeStopped),
                 })
             }
         };
@@ -205,11 +154,13 @@ impl Handle {
     /// Runs `f` on the node's thread, between two steps of its loop, and returns its
     /// result. Keep `f` short and bounded: the node, and every peer waiting on it, waits
     /// for it. [`QueryError::Busy`] at once if the node's client inbox is full.
-    pub async fn query<R: Send + 'static>(
+    ///
+    /// Crate-private: what the replica shows the world is the typed queries below.
+    pub(crate) async fn query<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Replica) -> R + Send + 'static,
     ) -> Result<R, QueryError> {
-        self.ask(f)?.await.map_err(|_| QueryError::Stopped)
+        Ok(self.ask(f)?.await.map_err(|_| NodeStopped)?)
     }
 
     /// Queues `f` for the node's thread; its result arrives on the receiver.
@@ -245,14 +196,14 @@ impl Handle {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
-            .ok_or(QueryError::Stopped)?;
+            .ok_or(NodeStopped)?;
         tokio::task::spawn_blocking(move || {
             let answer = read(&reader);
             drop(permit);
             answer
         })
         .await
-        .map_err(|_| QueryError::Stopped)
+        .map_err(|_| QueryError::Stopped(NodeStopped))
     }
 
     pub async fn status(&self) -> Result<Status, QueryError> {
@@ -347,13 +298,30 @@ impl Handle {
     pub async fn store_backfill(
         &self,
         segment: CheckedSegment,
-    ) -> Result<Result<BackfillProgress, BackfillRefusal>, ReplicaError> {
+    ) -> Result<Result<BackfillProgress, BackfillRefusal>, NodeStopped> {
+        self.call(move |replica| replica.handle_backfill(segment))
+            .await
+    }
+
+    /// Runs `f` with the replica on the node's thread, on its control inbox (so ahead of
+    /// client inputs), and returns its answer. An error from `f` is fatal to the node.
+    async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Replica) -> Result<R, ReplicaError> + Send + 'static,
+    ) -> Result<R, NodeStopped> {
         let (sender, receiver) = oneshot::channel();
+        let call = ControlCall(Box::new(move |replica: &mut Replica| {
+            let answer = f(replica)?;
+            let reply: CallReply = Box::new(move || {
+                let _ = sender.send(answer);
+            });
+            Ok(reply)
+        }));
         self.shared
             .inbox
-            .send(Input::Backfill(segment, sender))
-            .map_err(|_| ReplicaError::Stopped)?;
-        receiver.await.map_err(|_| ReplicaError::Stopped)
+            .send(Input::Call(call))
+            .map_err(|_| NodeStopped)?;
+        receiver.await.map_err(|_| NodeStopped)
     }
 
     /// The order book of `symbol`, `levels` price levels a side (`None`: no such symbol).
@@ -420,8 +388,55 @@ impl Handle {
             .await
     }
 
+    /// The node registry: every node that may join (genesis's and those the admin
+    /// added), removed ones included.
+    pub async fn nodes(&self) -> Result<Vec<NodeSpec>, QueryError> {
+        self.query(|replica| replica.ledger().exchange().nodes().to_vec())
+            .await
+    }
+
+    /// The registered node `id` (`None`: no such node registered).
+    pub async fn node(&self, id: NodeId) -> Result<Option<NodeSpec>, QueryError> {
+        self.query(move |replica| replica.ledger().exchange().node(id).cloned())
+            .await
+    }
+
+    /// Where node `id` stands in the node registry: unregistered, registered, or removed
+    /// by the admin.
+    pub async fn node_registration(&self, id: NodeId) -> Result<Registration, QueryError> {
+        self.query(move |replica| {
+            let exchange = replica.ledger().exchange();
+            if exchange.node(id).is_none() {
+                Registration::Unregistered
+            } else if exchange.is_node_removed(id) {
+                Registration::Removed
+            } else {
+                Registration::Registered
+            }
+        })
+        .await
+    }
+
+    /// Where this node's Raft log starts, and the index of the snapshot it holds.
+    pub async fn log_bounds(&self) -> Result<LogBounds, QueryError> {
+        self.query(|replica| {
+            let store = replica.store();
+            LogBounds {
+                first_index: raft::Storage::first_index(store).unwrap_or(0),
+                snapshot_index: store.latest_snapshot().map(|s| s.get_metadata().index),
+            }
+        })
+        .await
+    }
+
+    /// Peer messages this node refused before Raft saw them (a non-voter's leadership, a
+    /// snapshot that does not restore) since it started.
+    pub async fn refused_peer_messages(&self) -> Result<u64, QueryError> {
+        self.query(|replica| replica.refused_peer_messages()).await
+    }
+
     /// The role of `key` in the game (`None`: not in it).
-    pub async fn role_of(&self, key: PublicKey) -> Result<Option<Role>, QueryError> {
+    pub async fn role_of(&self, key: PublicKey) -> Result<Option<ParticipantRole>, QueryError> {
         self.query(move |replica| replica.ledger().exchange().role_of(&key))
             .await
     }
@@ -458,13 +473,15 @@ impl Handle {
 
     /// Proposes a membership change; this node must lead. Applied asynchronously: watch
     /// for [`NodeEvent::MembershipChanged`].
-    pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ReplicaError> {
-        let (sender, receiver) = oneshot::channel();
-        self.shared
-            .inbox
-            .send(Input::Membership(change, sender))
-            .map_err(|_| ReplicaError::Stopped)?;
-        receiver.await.map_err(|_| ReplicaError::Stopped)?
+    pub async fn change_membership(&self, change: MembershipChange) -> Result<(), MembershipError> {
+        // Raft's refusal is the caller's answer, not fatal to the node.
+        let proposed = self
+            .call(move |replica| Ok(replica.handle_membership(change)))
+            .await?;
+        proposed.map_err(|err| match err {
+            ReplicaError::NotLeader { leader } => MembershipError::NotLeader { leader },
+            err => MembershipError::Refused(err.to_string()),
+        })
     }
 
     /// Asks the node's thread to stop (it finishes the step it is in).
@@ -544,7 +561,7 @@ impl Handle {
             .take();
         for (_, list) in self.waiters().drain() {
             for waiter in list {
-                let _ = waiter.send(Err(SubmitError::Stopped));
+                let _ = waiter.send(Err(SubmitError::Stopped(NodeStopped)));
             }
         }
     }
@@ -577,7 +594,7 @@ impl PendingSubmit {
         let waited = self.handle.shared.submit_timeout;
         match tokio::time::timeout(waited, receiver).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(SubmitError::Stopped),
+            Ok(Err(_)) => Err(SubmitError::Stopped(NodeStopped)),
             Err(_) => {
                 self.handle.forget_closed_waiters(&self.hash);
                 Err(SubmitError::Timeout {
@@ -598,8 +615,7 @@ pub(crate) mod detached {
     use raft::prelude::ConfState;
 
     use super::Handle;
-    use crate::io::inbox::{Inboxes, inboxes};
-    use crate::io::runner::Input;
+    use crate::io::inbox::{Inboxes, Input, inboxes};
     use crate::io::store::Store;
 
     pub(crate) struct Detached {
@@ -683,10 +699,10 @@ mod tests {
         drop(node);
         assert_eq!(
             handle.enqueue(tx(1)).wait().await,
-            Err(SubmitError::Stopped)
+            Err(SubmitError::Stopped(NodeStopped))
         );
-        assert_eq!(handle.status().await, Err(QueryError::Stopped));
-        assert_eq!(handle.block(1).await, Err(QueryError::Stopped));
+        assert_eq!(handle.status().await, Err(QueryError::Stopped(NodeStopped)));
+        assert_eq!(handle.block(1).await, Err(QueryError::Stopped(NodeStopped)));
     }
 
     #[tokio::test]

@@ -95,7 +95,7 @@ impl Backfill {
                     tokio::time::sleep(RETRY_PAUSE).await;
                     continue;
                 }
-                Err(crate::api::QueryError::Stopped) => return,
+                Err(crate::api::QueryError::Stopped(_)) => return,
             };
             let Some(range) = range else {
                 if was_missing {

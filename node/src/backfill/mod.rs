@@ -3,8 +3,8 @@
 //!
 //! - The replica knows what it lacks ([`Replica::missing_blocks`]: ranges below its head,
 //!   each with the hash its highest block must have) and stores what it is given
-//!   ([`Replica::handle_backfill`], through the node thread's
-//!   [`Input::Backfill`](crate::io::runner::Input::Backfill)), recording the ranges in
+//!   ([`Replica::handle_backfill`], on the node thread through
+//!   [`Handle::store_backfill`](crate::api::Handle::store_backfill)), recording the ranges in
 //!   its store so a restart resumes. See [`crate::replica::backfill`].
 //! - [`fetch`] is the IO: a task of the networked node that asks its peers for
 //!   [`FullBlock`]s over the client protocol
@@ -25,7 +25,7 @@
 //!
 //! [`Replica::missing_blocks`]: crate::replica::Replica::missing_blocks
 //! [`Replica::handle_backfill`]: crate::replica::Replica::handle_backfill
-//! [`Status::missing_blocks`]: crate::replica::Status::missing_blocks
+//! [`Status::missing_blocks`]: crate::api::Status::missing_blocks
 
 pub mod check;
 pub mod fetch;

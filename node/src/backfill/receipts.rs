@@ -21,11 +21,11 @@
 //! Blocks applied before position keys existed lack them: a block with a repeated
 //! transaction from then cannot be served whole, and a backfill asks another node.
 
+use crate::api::StoredReceipt;
 use crate::core::block::Block;
 use crate::core::exchange::receipt::{Outcome, Receipt};
 use crate::core::exchange::reject::Rejection;
 use crate::core::hash::Hash32;
-use crate::replica::StoredReceipt;
 
 /// The receipts keyspace key of the receipt at position `index` of block `height`: a
 /// domain-separated hash, so it cannot be any transaction's hash.

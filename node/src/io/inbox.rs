@@ -1,13 +1,14 @@
 //! The node thread's two inboxes, so client load cannot delay consensus.
 //!
 //! - The **control** inbox (an unbounded `std::sync::mpsc` channel of [`Input`]): peer
-//!   messages, unreachable and snapshot reports, membership changes, shutdown. What comes
-//!   here keeps Raft alive (heartbeats, votes, appends); its senders are the transport and
-//!   the node's owner, whose own bounds limit it.
+//!   messages, unreachable and snapshot reports, membership changes and backfilled blocks
+//!   (as [`Input::Call`]s), shutdown. What comes here keeps Raft alive (heartbeats, votes,
+//!   appends); its senders are the transport and the node's owner, whose own bounds limit
+//!   it.
 //! - The **client** inbox (a bounded `sync_channel` of `ClientInput`, [`CLIENT_QUEUE`]
-//!   deep): submissions and queries. When it is full a submission is refused
-//!   [`Refusal::Busy`](crate::replica::Refusal::Busy) and a query answered busy at once,
-//!   by the sender (`ClientSender::try_send`), without the node thread.
+//!   deep): submissions and queries. When it is full the sender (`ClientSender::try_send`)
+//!   is told so at once, without the node thread: `api` refuses a submission busy and
+//!   answers a query busy.
 //!
 //! Each turn the runner takes every control input waiting (up to
 //! [`MAX_CONTROL_INPUTS_PER_TURN`], `Inboxes::next_control`) and handles them first,
@@ -32,9 +33,9 @@ use std::sync::mpsc::{
 };
 use std::time::{Duration, Instant};
 
-use super::runner::Input;
 use crate::core::tx::SignedTx;
-use crate::replica::Replica;
+use crate::core::types::NodeId;
+use crate::replica::{PeerMessage, Replica, ReplicaError};
 
 /// Client inputs waiting for the node thread, at most. A turn takes
 /// [`MAX_CLIENT_INPUTS_PER_TURN`], so a full queue is four turns of work: enough that a
@@ -59,19 +60,54 @@ pub const MAX_CLIENT_WORK_PER_TURN: Duration = Duration::from_millis(20);
 /// 20,000 is several full rounds of messages from every peer of a large cluster.
 pub const MAX_CONTROL_INPUTS_PER_TURN: usize = 20_000;
 
+/// Inputs to a node's thread on its control inbox. (Submissions and queries go through
+/// the bounded client inbox, `ClientInput`.)
+pub enum Input {
+    Peer {
+        from: NodeId,
+        message: PeerMessage,
+    },
+    Unreachable(NodeId),
+    /// Whether the snapshot this node sent to a peer arrived.
+    SnapshotReport {
+        peer: NodeId,
+        delivered: bool,
+    },
+    /// Work that needs the replica mutably and answers on a channel of its own: a
+    /// membership change, blocks the backfill fetched and checked to store (`crate::api`
+    /// builds these).
+    Call(ControlCall),
+    Shutdown,
+    /// Client inputs are waiting in the client inbox: a wake-up, nothing to handle.
+    ClientsWaiting,
+}
+
+/// A call with the replica on the node thread, between two turns ([`Input::Call`]). It
+/// returns its answer as a [`CallReply`], which the runner sends once the writes the call
+/// handed out are done; an error it returns is fatal to the node, like one from
+/// `Replica::process`.
+pub struct ControlCall(pub(crate) CallFn);
+
+/// The work of a [`ControlCall`].
+pub(crate) type CallFn = Box<dyn FnOnce(&mut Replica) -> Result<CallReply, ReplicaError> + Send>;
+
+/// Sends a [`ControlCall`]'s answer.
+pub(crate) type CallReply = Box<dyn FnOnce() + Send>;
+
 /// What clients ask of the node's thread.
 pub(crate) enum ClientInput {
     Submit(SignedTx),
     Query(Box<dyn FnOnce(&Replica) + Send>),
 }
 
-/// Why a client input was not queued.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a client input was not queued. (What a client is told is `api`'s business: busy,
+/// or that the node stopped.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EnqueueError {
-    #[error("the node's client queue is full ({capacity} waiting)")]
+    /// The client inbox holds `capacity` inputs already.
     Busy { capacity: usize },
-    #[error("the node has stopped")]
-    Stopped,
+    /// The node thread is gone: nothing takes inputs any more.
+    Closed,
 }
 
 /// The sending side of the client inbox; cheap to clone.
@@ -93,14 +129,14 @@ impl ClientSender {
                     capacity: self.capacity,
                 });
             }
-            Err(TrySendError::Disconnected(_)) => return Err(EnqueueError::Stopped),
+            Err(TrySendError::Disconnected(_)) => return Err(EnqueueError::Closed),
         }
         // AcqRel pairs with the thread's swap: if the thread cleared the flag after our
         // input was queued, it drains the queue after that and sees our input.
         if !self.wake_pending.swap(true, Ordering::AcqRel)
             && self.control.send(Input::ClientsWaiting).is_err()
         {
-            return Err(EnqueueError::Stopped);
+            return Err(EnqueueError::Closed);
         }
         Ok(())
     }
@@ -294,10 +330,7 @@ mod tests {
             EnqueueError::Busy { capacity: 3 }
         );
         drop(inboxes);
-        assert_eq!(
-            clients.try_send(query()).unwrap_err(),
-            EnqueueError::Stopped
-        );
+        assert_eq!(clients.try_send(query()).unwrap_err(), EnqueueError::Closed);
     }
 
     #[test]

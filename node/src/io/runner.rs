@@ -1,10 +1,14 @@
-//! The node thread: runs a [`Replica`] against real time, a [`Transport`] and a
-//! [`Handle`]. One OS thread per node; it blocks on its control inbox until an input
+//! The node thread: runs a [`Replica`] against real time, a [`Transport`] and an
+//! [`EventSink`]. One OS thread per node; it blocks on its control inbox until an input
 //! arrives or the replica's next deadline, takes every queued control input and then a
 //! bounded number of client inputs (so signatures are verified in batches, and client
 //! load never delays peer messages by more than a turn: see [`super::inbox`]),
 //! processes, then sends what the replica produced and performs the writes it handed out
 //! (the fsyncs happen here, never inside the replica: see [`crate::replica::write`]).
+//!
+//! The runner knows nothing of the node's clients: what the replica tells the world goes
+//! to the [`EventSink`] it was started with (`crate::api` starts it with the node's
+//! `Handle`, see `crate::api::start`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,38 +16,16 @@ use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::oneshot;
-
-use super::inbox::{CLIENT_QUEUE, ClientInput, Inboxes, MAX_CLIENT_WORK_PER_TURN, inboxes};
-use crate::api::Handle;
-use crate::backfill::check::CheckedSegment;
+use super::inbox::{ClientInput, Inboxes, Input, MAX_CLIENT_WORK_PER_TURN};
 use crate::core::types::NodeId;
-use crate::replica::{
-    BackfillProgress, BackfillRefusal, MembershipChange, Now, PeerMessage, Replica, ReplicaError,
-};
+use crate::replica::{Now, PeerMessage, Replica, ReplicaError, ReplicaEvent};
 
-/// Inputs to a node's thread on its control inbox. (Submissions and queries go through
-/// the bounded client inbox: see [`super::inbox`].)
-pub enum Input {
-    Peer {
-        from: NodeId,
-        message: PeerMessage,
-    },
-    Unreachable(NodeId),
-    /// Whether the snapshot this node sent to a peer arrived.
-    SnapshotReport {
-        peer: NodeId,
-        delivered: bool,
-    },
-    Membership(MembershipChange, oneshot::Sender<Result<(), ReplicaError>>),
-    /// Blocks the backfill fetched and checked, to store (see [`crate::backfill`]).
-    Backfill(
-        CheckedSegment,
-        oneshot::Sender<Result<BackfillProgress, BackfillRefusal>>,
-    ),
-    Shutdown,
-    /// Client inputs are waiting in the client inbox: a wake-up, nothing to handle.
-    ClientsWaiting,
+/// Where the node thread reports: every event the replica produces, in order, and once,
+/// when the thread ends for any reason (a shutdown, a fatal error, a panic), that it
+/// stopped.
+pub trait EventSink: Send + 'static {
+    fn dispatch(&self, event: ReplicaEvent);
+    fn stopped(&self);
 }
 
 /// Carries peer messages between nodes. `send` must not block for long: it is called
@@ -80,24 +62,22 @@ impl Clock {
 
 /// A node running on its own thread.
 pub struct RunningNode {
-    pub handle: Handle,
     inbox: Sender<Input>,
     killed: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<(), ReplicaError>>>,
 }
 
 impl RunningNode {
-    /// Starts `replica` on a new thread.
-    pub fn spawn(
+    /// Starts `replica` on a new thread, taking its inputs from `receiver` (`inbox` is
+    /// its control sender) and reporting to `events`.
+    pub(crate) fn spawn(
         replica: Replica,
         transport: Arc<dyn Transport>,
-        submit_timeout: Duration,
+        inbox: Sender<Input>,
+        receiver: Inboxes,
+        events: impl EventSink,
     ) -> std::io::Result<RunningNode> {
-        let (inbox, clients, receiver) = inboxes(CLIENT_QUEUE);
         let id = replica.id();
-        let reader = replica.store().reader();
-        let handle = Handle::new(id, inbox.clone(), clients, reader, submit_timeout);
-        let thread_handle = handle.clone();
         let killed = Arc::new(AtomicBool::new(false));
         let thread_killed = killed.clone();
         let thread = std::thread::Builder::new()
@@ -107,7 +87,7 @@ impl RunningNode {
                 // stops this node like a fatal error: its handle says so, and the
                 // process can exit and be restarted to recover from its data directory.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(replica, receiver, transport, &thread_handle, thread_killed)
+                    run(replica, receiver, transport, &events, thread_killed)
                 }))
                 .unwrap_or_else(|panic| {
                     let what = panic
@@ -120,11 +100,10 @@ impl RunningNode {
                 if let Err(err) = &result {
                     tracing::error!(node = id, %err, "node stopped on a fatal error");
                 }
-                thread_handle.mark_stopped();
+                events.stopped();
                 result
             })?;
         Ok(RunningNode {
-            handle,
             inbox,
             killed,
             thread: Some(thread),
@@ -170,7 +149,7 @@ fn run(
     mut replica: Replica,
     mut inbox: Inboxes,
     transport: Arc<dyn Transport>,
-    handle: &Handle,
+    handle: &dyn EventSink,
     killed: Arc<AtomicBool>,
 ) -> Result<(), ReplicaError> {
     let clock = Clock::default();
@@ -250,14 +229,11 @@ fn handle_input(
         Input::SnapshotReport { peer, delivered } => {
             replica.handle_snapshot_report(peer, delivered)
         }
-        Input::Membership(change, reply) => {
-            let _ = reply.send(replica.handle_membership(change));
-        }
-        Input::Backfill(segment, reply) => {
-            let progress = replica.handle_backfill(segment)?;
-            // The fetcher hears of the blocks once they are stored.
+        Input::Call(call) => {
+            let reply = (call.0)(replica)?;
+            // The caller hears back once what the call wrote is stored.
             write_out(replica, transport, killed)?;
-            let _ = reply.send(progress);
+            reply();
         }
         Input::Shutdown => return Ok(false),
         Input::ClientsWaiting => {}

@@ -3,12 +3,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use qraft_keys::{ChainId, Keypair, PublicKey};
+use qraft_keys::{Keypair, PublicKey};
 
 use crate::core::genesis::Genesis;
-use crate::core::tx::{SignedTx, Tx, TxBody, TxHash};
+use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
@@ -45,11 +45,9 @@ pub struct Client {
     endpoint: quinn::Endpoint,
     connection: quinn::Connection,
     keypair: Keypair,
-    chain: ChainId,
     node: SocketAddr,
     /// The `host:port` this client was asked to connect to.
     address: String,
-    last_nonce: u64,
 }
 
 impl Client {
@@ -85,10 +83,8 @@ impl Client {
                         endpoint,
                         connection,
                         keypair,
-                        chain: genesis.chain_id(),
                         node: addr,
                         address: address.clone(),
-                        last_nonce: 0,
                     });
                 }
                 // Refused for who we are: another node will refuse too.
@@ -223,35 +219,8 @@ impl Client {
         }))
     }
 
-    /// Signs `body` with the next nonce and submits it; the receipt once applied.
-    pub async fn submit_body(&mut self, body: TxBody) -> Result<CommittedView, ClientError> {
-        let tx = self.sign(body);
-        self.submit(tx).await
-    }
-
-    /// Signs `body` with a fresh nonce: above the last one this client used, and at
-    /// least the wall clock in microseconds, so separate runs of the CLI never reuse one.
-    pub fn sign(&mut self, body: TxBody) -> SignedTx {
-        let clock = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        self.last_nonce = (self.last_nonce + 1).max(clock);
-        Tx {
-            signer: self.keypair.public(),
-            nonce: self.last_nonce,
-            body,
-        }
-        .sign(&self.keypair, &self.chain)
-    }
-
-    /// Learns the last nonce the game has seen from this key, so the next one is above
-    /// it even if this machine's clock is behind.
-    pub async fn sync_nonce(&mut self) -> Result<(), ClientError> {
-        let last = self.last_nonce().await?;
-        self.last_nonce = self.last_nonce.max(last);
-        Ok(())
-    }
-
+    /// Submits a signed transaction on a stream of its own; the receipt once applied.
+    /// (Signing, nonces and retries are the client crate's: `qraft_client::session`.)
     pub async fn submit(&self, tx: SignedTx) -> Result<CommittedView, ClientError> {
         match self.request(&Request::Submit(tx)).await? {
             Response::Committed(committed) => Ok(committed),

@@ -12,7 +12,8 @@ use crate::api::Handle;
 use crate::config::Tuning;
 use crate::core::genesis::Genesis;
 use crate::core::types::NodeId;
-use crate::io::runner::{Input, RunningNode};
+use crate::io::inbox::Input;
+use crate::io::runner::RunningNode;
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 
 use super::accept::{Admission, Gatekeeper};
@@ -112,14 +113,13 @@ impl NetNode {
             tokio::runtime::Handle::current(),
             addresses,
         );
-        let node = RunningNode::spawn(
+        let (handle, node) = crate::api::start(
             replica,
             std::sync::Arc::new(transport.clone()),
             submit_timeout,
         )
         .map_err(NetNodeError::Thread)?;
         transport.set_inbox(node.inbox());
-        let handle = node.handle.clone();
         let backfill = tokio::spawn(
             crate::backfill::Backfill {
                 handle: handle.clone(),

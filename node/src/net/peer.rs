@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
 use crate::core::types::NodeId;
-use crate::io::runner::{Input, Transport};
+use crate::io::inbox::Input;
+use crate::io::runner::Transport;
 use crate::raft::wire::WireMessageType;
 use crate::replica::PeerMessage;
 

@@ -13,7 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Committed, SubmitError};
+use crate::api::{
+    Committed, MembershipChange, NodeStopped, QueryError, Refusal, Status, SubmitError,
+};
 pub use crate::backfill::check::FullBlock;
 use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::Candle;
@@ -23,7 +25,6 @@ use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::{NodeId, Side, Ticker};
-use crate::replica::{MembershipChange, Refusal, Status};
 
 /// The most blocks one [`Request::Blocks`] returns.
 pub const MAX_BLOCKS_PER_REQUEST: u64 = 100;
@@ -174,8 +175,15 @@ pub enum SubmitFailure {
         "no answer in time: the outcome of {0} is unknown; look up its receipt before resubmitting"
     )]
     Timeout(TxHash),
-    #[error("the node is shutting down")]
+    /// [`NodeStopped`] on the wire (a unit variant: its place is its wire tag).
+    #[error("{}", NodeStopped)]
     Stopped,
+}
+
+impl From<NodeStopped> for SubmitFailure {
+    fn from(NodeStopped: NodeStopped) -> Self {
+        SubmitFailure::Stopped
+    }
 }
 
 impl From<SubmitError> for SubmitFailure {
@@ -183,7 +191,7 @@ impl From<SubmitError> for SubmitFailure {
         match e {
             SubmitError::Refused(r) => SubmitFailure::Refused(r),
             SubmitError::Timeout { hash, .. } => SubmitFailure::Timeout(hash),
-            SubmitError::Stopped => SubmitFailure::Stopped,
+            SubmitError::Stopped(stopped) => SubmitFailure::from(stopped),
         }
     }
 }
@@ -279,7 +287,8 @@ pub enum ProtocolError {
     NotLeader { leader: Option<NodeId> },
     #[error("{0}")]
     Invalid(String),
-    #[error("the node has stopped")]
+    /// [`NodeStopped`] on the wire (a unit variant: its place is its wire tag).
+    #[error("{}", NodeStopped)]
     Stopped,
     /// The node has more requests than it takes at once: ask again shortly.
     #[error("the node is busy; try again shortly")]
@@ -293,6 +302,21 @@ pub enum ProtocolError {
     /// A transaction, or an answer, over its size limit.
     #[error("{len} bytes is over the limit of {max} bytes")]
     TooLarge { len: u64, max: u64 },
+}
+
+impl From<NodeStopped> for ProtocolError {
+    fn from(NodeStopped: NodeStopped) -> Self {
+        ProtocolError::Stopped
+    }
+}
+
+impl From<QueryError> for ProtocolError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Busy => ProtocolError::Busy,
+            QueryError::Stopped(stopped) => ProtocolError::from(stopped),
+        }
+    }
 }
 
 /// A block's hash (re-exported for clients that only need the type).

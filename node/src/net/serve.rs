@@ -36,10 +36,11 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::api::{Handle, NodeEvent, QueryError};
+use crate::api::{
+    Handle, MembershipChange, MembershipError, NodeEvent, NodeStopped, QueryError, Registration,
+};
 use crate::core::tx::{MAX_TX_BYTES, SignedTx};
 use crate::core::types::Role as ParticipantRole;
-use crate::replica::{MembershipChange, ReplicaError};
 
 use super::budget::{FULL_BLOCK_READS, OVER_BUDGET_PAUSE, RequestBudget};
 use super::frame::{
@@ -232,10 +233,7 @@ fn check_submission(tx: &SignedTx, caller: &PublicKey) -> Result<(), ProtocolErr
 
 /// The answer to a query that failed.
 fn query_failed(err: QueryError) -> Response {
-    Response::Error(match err {
-        QueryError::Busy => ProtocolError::Busy,
-        QueryError::Stopped => ProtocolError::Stopped,
-    })
+    Response::Error(ProtocolError::from(err))
 }
 
 async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Response {
@@ -264,17 +262,14 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             .await
             .map_or_else(stopped, Response::Trades),
         Request::Candles { symbol } => handle
-            .query(move |r| r.ledger().exchange().candles(symbol))
+            .candles(symbol)
             .await
             .map_or_else(stopped, Response::Candles),
         Request::Leaderboard => handle
             .leaderboard()
             .await
             .map_or_else(stopped, Response::Leaderboard),
-        Request::News => handle
-            .query(|r| r.ledger().exchange().news())
-            .await
-            .map_or_else(stopped, Response::News),
+        Request::News => handle.news().await.map_or_else(stopped, Response::News),
         Request::Account => handle
             .account(*caller)
             .await
@@ -319,18 +314,12 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
                 receipt: r.receipt,
             }))
         }),
-        Request::Nodes => handle
-            .query(|r| r.ledger().exchange().nodes().to_vec())
-            .await
-            .map_or_else(stopped, Response::Nodes),
+        Request::Nodes => handle.nodes().await.map_or_else(stopped, Response::Nodes),
         Request::Subscribe(_) | Request::Pipeline => Response::Error(ProtocolError::Invalid(
             "subscriptions and pipelines are served on their own stream".into(),
         )),
         Request::Membership(change) => {
-            let key = *caller;
-            let role = handle
-                .query(move |r| r.ledger().exchange().role_of(&key))
-                .await;
+            let role = handle.role_of(*caller).await;
             match role {
                 Ok(Some(ParticipantRole::Admin)) => {}
                 Ok(_) => return Response::Error(ProtocolError::NotAdmin),
@@ -346,20 +335,15 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
                     )));
                 }
             };
-            let known = handle
-                .query(move |r| {
-                    let exchange = r.ledger().exchange();
-                    (exchange.node(id).is_some(), exchange.is_node_removed(id))
-                })
-                .await;
+            let known = handle.node_registration(id).await;
             match known {
-                Ok((true, false)) => {}
-                Ok((true, true)) => {
+                Ok(Registration::Registered) => {}
+                Ok(Registration::Removed) => {
                     return Response::Error(ProtocolError::Invalid(format!(
                         "node {id} was removed from this game; its id is not used again"
                     )));
                 }
-                Ok((false, _)) => {
+                Ok(Registration::Unregistered) => {
                     return Response::Error(ProtocolError::Invalid(format!(
                         "no node {id} is registered: the genesis names the nodes, and \
                          `qraft admin add-node` registers more"
@@ -369,10 +353,15 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             }
             match handle.change_membership(change).await {
                 Ok(()) => Response::MembershipProposed,
-                Err(ReplicaError::NotLeader { leader }) => {
+                Err(MembershipError::NotLeader { leader }) => {
                     Response::Error(ProtocolError::NotLeader { leader })
                 }
-                Err(err) => Response::Error(ProtocolError::Invalid(err.to_string())),
+                Err(MembershipError::Stopped(stopped)) => {
+                    Response::Error(ProtocolError::from(stopped))
+                }
+                Err(err @ MembershipError::Refused(_)) => {
+                    Response::Error(ProtocolError::Invalid(err.to_string()))
+                }
             }
         }
     }
@@ -467,7 +456,7 @@ enum SubscriptionEnd {
     /// The client closed its side, or its stream failed.
     ClientGone,
     /// The node stopped publishing events.
-    NodeStopped,
+    NodeStopped(NodeStopped),
     /// The subscriber fell behind the node's event buffer.
     Lagged,
     /// Writing an event took longer than [`EVENT_WRITE_DEADLINE`].
@@ -508,10 +497,10 @@ where
             }
             Err(RecvError::Closed) => {
                 let closed = Event::Closed {
-                    reason: "the node stopped".into(),
+                    reason: NodeStopped.to_string(),
                 };
                 return match write_event(send, &closed).await {
-                    Ok(()) => SubscriptionEnd::NodeStopped,
+                    Ok(()) => SubscriptionEnd::NodeStopped(NodeStopped),
                     Err(end) => end,
                 };
             }
@@ -609,11 +598,12 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
+    use crate::api::Refusal;
     use crate::api::handle::detached::{Detached, detached};
     use crate::core::tx::{AdminAction, Tx, TxBody, TxHash};
     use crate::io::inbox::{CLIENT_QUEUE, ClientInput};
     use crate::net::frame::read_frame;
-    use crate::replica::{Refusal, ReplicaEvent};
+    use crate::replica::ReplicaEvent;
 
     fn signed(key: &Keypair, nonce: u64, body: TxBody) -> SignedTx {
         Tx {
@@ -851,7 +841,7 @@ mod tests {
         drop(events);
         let (mut client, mut send) = tokio::io::simplex(1 << 16);
         let end = subscribe(&mut send, &caller, receiver, BOOK).await;
-        assert_eq!(end, SubscriptionEnd::NodeStopped);
+        assert_eq!(end, SubscriptionEnd::NodeStopped(NodeStopped));
         send.shutdown().await.unwrap();
         let _ = read_frame::<_, Response>(&mut client, MAX_CLIENT_RESPONSE).await;
         let closed = read_frame::<_, Event>(&mut client, MAX_CLIENT_RESPONSE).await;

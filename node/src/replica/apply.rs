@@ -15,11 +15,11 @@ use crate::core::tx::TxHash;
 use crate::io::store::WriteSet;
 use crate::raft::wire::WireMessage;
 
-use super::status::Role;
 use super::write::Then;
 use super::{
     PeerMessage, ProposalTag, Refusal, Replica, ReplicaError, ReplicaEvent, StoredReceipt,
 };
+use crate::api::Role;
 
 impl Replica {
     /// Runs Readys until raft-rs has none (`true`) or one waits for its write (`false`):

@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::api::{Refusal, Role};
 use crate::core::ledger::AppliedBlock;
 use crate::core::tx::TxHash;
 use crate::core::types::NodeId;
-
-use super::message::Refusal;
-use super::status::Role;
 
 #[derive(Clone, Debug)]
 pub enum ReplicaEvent {

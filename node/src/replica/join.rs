@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
+use crate::api::{MembershipChange, Role};
 use crate::core::ledger::AppliedBlock;
 use crate::core::tx::{AdminAction, TxBody};
 use crate::core::types::NodeId;
 
-use super::status::Role;
-use super::{MembershipChange, Replica, ReplicaError};
+use super::{Replica, ReplicaError};
 
 /// How long the leader waits for a proposed join to take effect before proposing again.
 pub(super) const JOIN_RETRY: Duration = Duration::from_secs(1);

@@ -17,10 +17,9 @@ use std::collections::{BTreeMap, VecDeque};
 use qraft_keys::PublicKey;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::api::Refusal;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
-
-use super::message::Refusal;
 
 /// The part of the mempool one signer may hold, as a fraction `1 / SIGNER_SHARE_DIVISOR`
 /// of each of its limits: a class has about 30 students and a handful of bots, so the

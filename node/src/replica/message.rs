@@ -1,8 +1,9 @@
-//! What nodes say to each other, and why a submission can be refused before it is
-//! ordered.
+//! What nodes say to each other. (Why a submission can be refused before it is ordered,
+//! [`Refusal`], is the client's to read: it lives in `api`.)
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::Refusal;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::raft::wire::WireMessage;
 
@@ -54,49 +55,4 @@ pub fn forward_messages(txs: Vec<SignedTx>, max_bytes: usize) -> Vec<PeerMessage
 /// A signed transaction's encoded size in bytes.
 pub fn encoded_len(tx: &SignedTx) -> usize {
     postcard::experimental::serialized_size(tx).unwrap_or(usize::MAX)
-}
-
-/// Why a submission was not taken. None of these transactions were ordered, so none will
-/// be applied: the client may fix and resubmit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum Refusal {
-    #[error("the node is busy: {capacity} transactions are already waiting; retry shortly")]
-    Busy { capacity: usize },
-    #[error("this transaction is already waiting to be ordered")]
-    Duplicate,
-    #[error("another transaction with nonce {nonce} from you is already waiting")]
-    NonceInUse { nonce: u64 },
-    #[error(
-        "the signature does not match: the transaction was changed after signing, signed with another key, or signed for another game"
-    )]
-    BadSignature,
-    #[error("this key is not a participant in this game")]
-    UnknownSigner,
-    #[error("nonce {nonce} is not above your last used nonce {last}: a replay or out of date")]
-    StaleNonce { nonce: u64, last: u64 },
-    #[error("no leader is known (an election is under way or too few nodes are reachable)")]
-    NoLeader,
-    #[error("the leader changed before this transaction was ordered; resubmit it")]
-    LeaderChanged,
-    #[error("the transaction is {len} bytes; the limit is {max}")]
-    TooLarge { len: usize, max: usize },
-    #[error("this participant is suspended: the game's admin must reinstate them first")]
-    Suspended,
-    #[error(
-        "busy: {waiting} of your transactions are already waiting to be ordered, your share of this node; retry shortly"
-    )]
-    OverShare { waiting: usize },
-}
-
-impl Refusal {
-    /// Whether resubmitting the same transaction later can succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Refusal::Busy { .. }
-                | Refusal::OverShare { .. }
-                | Refusal::NoLeader
-                | Refusal::LeaderChanged
-        )
-    }
 }

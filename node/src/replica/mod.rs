@@ -25,7 +25,6 @@ mod join;
 pub mod mempool;
 pub mod message;
 mod retention;
-pub mod status;
 pub mod write;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -37,8 +36,8 @@ use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::api::{MembershipChange, PeerProgress, Refusal, Role, Status, StoredReceipt};
 use crate::core::exchange::ExchangeError;
-use crate::core::exchange::receipt::Receipt;
 use crate::core::genesis::Genesis;
 use crate::core::ledger::Ledger;
 use crate::core::tx::{SignedTx, TxHash};
@@ -51,8 +50,7 @@ pub use backfill::{BackfillProgress, BackfillRefusal, MissingRange};
 pub use config::ReplicaConfig;
 pub use event::ReplicaEvent;
 pub use mempool::Origin;
-pub use message::{MAX_FORWARD_BYTES, MAX_REFUSALS_PER_MESSAGE, PeerMessage, Refusal};
-pub use status::{PeerProgress, Role, Status};
+pub use message::{MAX_FORWARD_BYTES, MAX_REFUSALS_PER_MESSAGE, PeerMessage};
 pub use write::{MAX_WRITES_AWAITED, Write, WriteId};
 
 use forwarded::ForwardLog;
@@ -71,14 +69,6 @@ pub struct Now {
     pub unix_ms: u64,
 }
 
-/// A receipt as stored, with where its transaction landed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredReceipt {
-    pub height: u64,
-    pub index: u32,
-    pub receipt: Receipt,
-}
-
 /// Travels in each proposed entry's context: who proposed it, and which of its proposals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct ProposalTag {
@@ -90,15 +80,6 @@ struct ProposalTag {
 struct Inflight {
     seq: u64,
     txs: Vec<(TxHash, Origin)>,
-}
-
-/// A membership change, proposed by the leader.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MembershipChange {
-    AddLearner(NodeId),
-    /// Make a learner a voter.
-    Promote(NodeId),
-    Remove(NodeId),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +94,6 @@ pub enum ReplicaError {
     OtherChain { found: String, expected: String },
     #[error("invalid node configuration: {0}")]
     Config(String),
-    #[error("the node has stopped")]
-    Stopped,
     #[error("the node's thread panicked: {0}")]
     Panicked(String),
     #[error("only the leader can do that; the leader is {leader:?}")]

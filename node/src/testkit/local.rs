@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::api::Handle;
+use crate::api::Role;
 use crate::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
 use crate::core::types::NodeId;
 use crate::io::runner::RunningNode;
-use crate::replica::{Replica, ReplicaConfig, ReplicaError, Role};
+use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::testkit::memnet::MemNet;
 
 use super::faults::{Faults, Partition};
@@ -91,9 +92,10 @@ impl LocalCluster {
         let mut config = ReplicaConfig::new(id);
         (self.options.tune)(&mut config);
         let replica = Replica::open(config, &self.game.genesis, &self.data_dir(id))?;
-        let node = RunningNode::spawn(replica, self.net.clone(), self.options.submit_timeout)?;
+        let (handle, node) =
+            crate::api::start(replica, self.net.clone(), self.options.submit_timeout)?;
         self.net.register(id, node.inbox());
-        self.handles.insert(id, node.handle.clone());
+        self.handles.insert(id, handle);
         self.nodes.insert(id, Some(node));
         Ok(())
     }

@@ -18,7 +18,8 @@ use crate::raft::wire::WireMessageType;
 use crate::replica::PeerMessage;
 use crate::testkit::faults::{Faults, Partition};
 
-use crate::io::runner::{Input, Transport};
+use crate::io::inbox::Input;
+use crate::io::runner::Transport;
 
 /// Counters for what the network did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

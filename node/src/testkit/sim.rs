@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::api::{MembershipChange, Role};
 use crate::core::block::Block;
 use crate::core::exchange::receipt::Receipt;
 use crate::core::genesis::sample::{SampleGame, SampleOptions, sample_game};
@@ -27,9 +28,7 @@ use crate::core::ledger::Ledger;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use crate::raft::wire::WireMessageType;
-use crate::replica::{
-    MembershipChange, Now, PeerMessage, Replica, ReplicaConfig, ReplicaEvent, Role,
-};
+use crate::replica::{Now, PeerMessage, Replica, ReplicaConfig, ReplicaEvent};
 
 use super::faults::{Faults, Partition};
 use super::sim_disk::{DiskModel, Performed, SimDisk};

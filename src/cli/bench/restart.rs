@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use qraft_keys::Keypair;
+use qraft_node::api::Status;
 use qraft_node::core::tx::SignedTx;
 use qraft_node::net::client::Client;
 use qraft_node::net::proto::{Request, Response};
-use qraft_node::replica::Status;
 use qraft_node::testkit::workload::OrderFlow;
 
 use super::{BenchArgs, Cluster, connect_all, drive, report, wait_for_leader};

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
+use qraft_node::api::StoredReceipt;
 use qraft_node::core::block::{Block, BlockHash};
 use qraft_node::core::hash::Hash32;
 use qraft_node::io::store::Store;
-use qraft_node::replica::StoredReceipt;
 
 use super::traders::Acknowledged;
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use qraft_keys::Keypair;
+use qraft_node::api::Status;
 use qraft_node::net::client::Client;
 use qraft_node::net::proto::{BlockSummary, Request, Response};
-use qraft_node::replica::Status;
 use qraft_node::testkit::disk::GameDir;
 
 /// How long one probe (connect, then one request) may take: a node on loopback answers
@@ -261,7 +261,7 @@ impl Drop for Cluster {
 pub fn agreed_leader(statuses: &BTreeMap<u64, Status>) -> Option<u64> {
     let leader = statuses
         .values()
-        .filter(|s| s.role == qraft_node::replica::Role::Leader)
+        .filter(|s| s.role == qraft_node::api::Role::Leader)
         .max_by_key(|s| s.term)?
         .id;
     statuses

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
+use qraft_client::session::Turn;
 use qraft_keys::PublicKey;
+use qraft_node::api::MembershipChange;
 use qraft_node::core::exchange::receipt::Outcome;
 use qraft_node::core::genesis::{Genesis, NodeSpec};
 use qraft_node::core::tx::{
@@ -13,7 +15,6 @@ use qraft_node::core::tx::{
 use qraft_node::core::types::{Role, Shares, Ticker, parse_cents};
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
-use qraft_node::replica::MembershipChange;
 use serde_json::json;
 
 use super::connect::{CommonArgs, Ctx, connect_client, request_failure, unexpected};
@@ -212,15 +213,19 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Suspend(a) => (AdminOp::Suspend(a.participant), a.common),
         AdminCommand::Reinstate(a) => (AdminOp::Reinstate(a.participant), a.common),
     };
-    run_transaction_cli(common, |ctx| async move { admin(&ctx, op).await })
+    run_transaction_cli(
+        common,
+        |ctx| async move { admin(&ctx, op, &mut None).await },
+    )
 }
 
 fn scope(symbol: Option<Ticker>) -> Scope {
     symbol.map_or(Scope::All, Scope::Symbol)
 }
 
-/// Does an administration request and reports it.
-pub async fn admin(ctx: &Ctx, op: AdminOp) -> Result<Report, Failure> {
+/// Does an administration request and reports it; a session's transaction goes in
+/// `turn` (see [`Turn`]).
+pub async fn admin(ctx: &Ctx, op: AdminOp, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     let symbol = match &op {
         AdminOp::Open(s) | AdminOp::Halt(s) | AdminOp::Resume(s) | AdminOp::Close(s) => *s,
         _ => None,
@@ -263,9 +268,9 @@ pub async fn admin(ctx: &Ctx, op: AdminOp) -> Result<Report, Failure> {
             key: participant_key(&ctx.genesis, &who)?,
         },
         AdminOp::Membership(change) => return membership(ctx, change).await,
-        AdminOp::AddNode(spec) => return add_node(ctx, spec).await,
+        AdminOp::AddNode(spec) => return add_node(ctx, spec, turn).await,
     };
-    transact(ctx, TxBody::Admin(action)).await
+    transact(ctx, TxBody::Admin(action), turn).await
 }
 
 /// A participant's key: `who` as a key (`qk1...`), or the genesis participant of that
@@ -370,7 +375,7 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
     let mut leader_client: Option<Client> = None;
     let mut redirects = 0;
     loop {
-        let client = leader_client.as_ref().unwrap_or(&ctx.client);
+        let client = leader_client.as_ref().unwrap_or(ctx.client());
         let request = Request::Membership(change);
         let answer = tokio::time::timeout_at(deadline, client.request(&request)).await;
         match answer {
@@ -418,7 +423,7 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
         }
     }
     // Proposed: wait (briefly) until the leader's configuration shows it.
-    let client = leader_client.as_ref().unwrap_or(&ctx.client);
+    let client = leader_client.as_ref().unwrap_or(ctx.client());
     let last = wait_for_membership(ctx, client, change).await;
     close(leader_client).await;
     let is_applied = last
@@ -455,7 +460,7 @@ async fn wait_for_membership(
     ctx: &Ctx,
     client: &Client,
     change: MembershipChange,
-) -> Option<qraft_node::replica::Status> {
+) -> Option<qraft_node::api::Status> {
     let wait_until = tokio::time::Instant::now() + APPLY_WAIT.min(ctx.timeout);
     let mut last = None;
     loop {
@@ -486,18 +491,18 @@ async fn registry(ctx: &Ctx) -> Result<Vec<NodeSpec>, Failure> {
 
 /// Registers a node with an admin transaction, then waits (briefly) for the leader to
 /// make it a learner.
-async fn add_node(ctx: &Ctx, spec: NodeSpec) -> Result<Report, Failure> {
+async fn add_node(ctx: &Ctx, spec: NodeSpec, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     if spec.name.is_empty() || spec.name.len() > MAX_NAME_BYTES {
         return Err(Failure::error(format!(
             "a node's name must be 1 to {MAX_NAME_BYTES} bytes"
         )));
     }
     let (id, name, address) = (spec.id, spec.name.clone(), spec.address.clone());
-    let committed = submit(ctx, &TxBody::Admin(AdminAction::AddNode(spec))).await?;
+    let committed = submit(ctx, &TxBody::Admin(AdminAction::AddNode(spec)), turn).await?;
     if let Outcome::Rejected(reason) = &committed.receipt.outcome {
         return Err(Failure::rejected(reason.to_string()));
     }
-    let status = wait_for_membership(ctx, &ctx.client, MembershipChange::AddLearner(id)).await;
+    let status = wait_for_membership(ctx, ctx.client(), MembershipChange::AddLearner(id)).await;
     let is_learner = status.as_ref().is_some_and(|s| s.learners.contains(&id));
     let json = json!({
         "registered": id,

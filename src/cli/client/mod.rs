@@ -7,22 +7,20 @@
 //!   `receipt`.
 //! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-node|add-learner|
 //!   promote|remove|suspend|reinstate`.
-//! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md);
-//!   [`sequence`] keeps its transactions in order, [`link`] its connection up.
-//! - [`submit`]: signing, submitting and retrying transactions; [`settle`]: settling one
-//!   whose connection was lost with it in flight.
+//! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md).
+//! - [`submit`]: submitting a transaction through the participant's
+//!   [`qraft_client::session::Session`] and what each ending means; [`settle`]: a
+//!   one-shot command's transaction in doubt settled and reported.
 //! - [`render`]: one rendering of everything, as text and as JSON, for all of the above.
 //! - [`output`]: printing, failures and exit codes; [`market`]: prices in ticks.
 
 pub mod admin;
 pub mod connect;
-pub mod link;
 pub mod market;
 pub mod order;
 pub mod output;
 pub mod query;
 pub mod render;
-pub mod sequence;
 pub mod session;
 pub mod settle;
 pub mod submit;

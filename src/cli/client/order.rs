@@ -1,6 +1,7 @@
 //! `qraft order` and `qraft cancel`: trading.
 
 use clap::{Args, ValueEnum};
+use qraft_client::session::Turn;
 use qraft_node::core::tx::{NewOrder, OrderKind, TxBody};
 use qraft_node::core::types::{OrderId, Shares, Side, Ticker};
 
@@ -64,11 +65,14 @@ pub fn run_order(args: OrderArgs) -> anyhow::Result<()> {
         limit: args.limit,
         ioc: args.ioc,
     };
-    run_transaction_cli(args.common, |ctx| async move { place(&ctx, spec).await })
+    run_transaction_cli(args.common, |ctx| async move {
+        place(&ctx, spec, &mut None).await
+    })
 }
 
 /// Places an order and reports what it did.
-pub async fn place(ctx: &Ctx, spec: OrderSpec) -> Result<Report, Failure> {
+/// A session's order goes in `turn` (see [`Turn`]).
+pub async fn place(ctx: &Ctx, spec: OrderSpec, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     if spec.quantity == 0 {
         return Err(Failure::error("the quantity must be at least 1 share"));
     }
@@ -95,7 +99,7 @@ pub async fn place(ctx: &Ctx, spec: OrderSpec) -> Result<Report, Failure> {
         quantity: spec.quantity,
         kind,
     });
-    transact(ctx, body).await
+    transact(ctx, body, turn).await
 }
 
 #[derive(Debug, Args)]
@@ -132,11 +136,17 @@ pub fn run_cancel(args: CancelArgs) -> anyhow::Result<()> {
         Some(order) => CancelTarget::One(order),
         None => CancelTarget::All(args.symbol),
     };
-    run_transaction_cli(args.common, |ctx| async move { cancel(&ctx, target).await })
+    run_transaction_cli(args.common, |ctx| async move {
+        cancel(&ctx, target, &mut None).await
+    })
 }
 
 /// Cancels one order or all of them, and reports which were cancelled.
-pub async fn cancel(ctx: &Ctx, target: CancelTarget) -> Result<Report, Failure> {
+pub async fn cancel(
+    ctx: &Ctx,
+    target: CancelTarget,
+    turn: &mut Option<Turn>,
+) -> Result<Report, Failure> {
     let body = match target {
         CancelTarget::One(order) => TxBody::Cancel { order },
         CancelTarget::All(symbol) => {
@@ -146,7 +156,7 @@ pub async fn cancel(ctx: &Ctx, target: CancelTarget) -> Result<Report, Failure> 
             TxBody::CancelAll { symbol }
         }
     };
-    transact(ctx, body).await
+    transact(ctx, body, turn).await
 }
 
 #[cfg(test)]

@@ -290,8 +290,8 @@ pub fn date_time(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qraft_node::api::Refusal;
     use qraft_node::core::exchange::reject::Rejection;
-    use qraft_node::replica::Refusal;
 
     #[test]
     fn money_for_programs_and_people() {

@@ -242,7 +242,7 @@ async fn follow_blocks(ctx: Arc<Ctx>, last: u64, json: bool) -> Result<Report, F
                 Err(failure) => break Err(failure),
             },
         };
-        current.client.abandon("lost");
+        current.client().abandon("lost");
         let next = tokio::select! {
             () = &mut stop => break Ok(Report::done()),
             next = current.reconnect() => next,
@@ -258,7 +258,7 @@ async fn follow_blocks(ctx: Arc<Ctx>, last: u64, json: bool) -> Result<Report, F
         }
         current = next;
     };
-    current.client.shutdown().await;
+    current.client().shutdown().await;
     result
 }
 
@@ -314,7 +314,7 @@ async fn follow_node(
     last: u64,
 ) -> Result<Followed, Failure> {
     match follow_connected(ctx, printer, last).await {
-        Err(failure) if ctx.client.is_closed() => Ok(Followed::Lost(failure.message)),
+        Err(failure) if ctx.client().is_closed() => Ok(Followed::Lost(failure.message)),
         other => other,
     }
 }
@@ -330,7 +330,7 @@ async fn follow_connected(
     };
     // Subscribe first, so no block falls between the listing and the stream.
     let mut subscription =
-        match tokio::time::timeout(ctx.timeout, ctx.client.subscribe(topics)).await {
+        match tokio::time::timeout(ctx.timeout, ctx.client().subscribe(topics)).await {
             Ok(Ok(subscription)) => subscription,
             Ok(Err(err)) => return Err(Failure::error(format!("cannot subscribe: {err}"))),
             Err(_) => return Err(Failure::error("cannot subscribe: no answer in time")),
@@ -402,7 +402,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
 /// The connected node's role, term, leader, log indexes, height and peers.
 pub async fn status(ctx: &Ctx) -> Result<Report, Failure> {
     match ctx.ask(&Request::Status).await? {
-        Response::Status(status) => Ok(render::status(&status, ctx.client.node(), &ctx.genesis)),
+        Response::Status(status) => Ok(render::status(&status, ctx.client().node(), &ctx.genesis)),
         other => Err(unexpected(&other)),
     }
 }
@@ -435,7 +435,7 @@ pub async fn receipt(ctx: &Ctx, tx: &str) -> Result<Report, Failure> {
     let Some(found) = found else {
         return Err(Failure::unknown(format!(
             "{} has no receipt for transaction {hash}: it has not been applied (yet); ask again, or ask another node",
-            ctx.client.node()
+            ctx.client().node()
         ))
         .with("tx", hash.to_hex()));
     };

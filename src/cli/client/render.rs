@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use qraft_client::describe;
+use qraft_node::api::Status;
 use qraft_node::core::exchange::receipt::{Effect, Fill, OrderResult, Outcome, PublicTrade};
 use qraft_node::core::exchange::views::{
     AccountView, DepthLevel, DepthView, LeaderboardRow, SymbolView,
@@ -14,7 +15,6 @@ use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{AdminAction, NewOrder, OrderKind, Scope, TxBody};
 use qraft_node::core::types::{Ticker, Ticks};
 use qraft_node::net::proto::{BlockSummary, CommittedView, Event, OwnFill};
-use qraft_node::replica::Status;
 use serde_json::{Map, Value, json};
 
 use super::market::Prices;

@@ -7,7 +7,8 @@
 //! session goes on. At the end of stdin the session waits for the commands in flight,
 //! then exits 0.
 //!
-//! When its node is lost, the session moves to another (see [`super::link`]): commands
+//! When its node is lost, the session moves to another (see
+//! [`qraft_client::session::Link`]): commands
 //! that did nothing yet run again there, transactions that may have been sent are looked
 //! up by hash, and the subscription is opened again.
 
@@ -16,24 +17,23 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use clap::Args;
+use qraft_client::session::{Link, Sequencer, Turn};
+use qraft_node::api::MembershipChange;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::types::{OrderId, Role, Side, Ticker};
 use qraft_node::net::client::Subscription;
 use qraft_node::net::proto::{Event, Topics};
-use qraft_node::replica::MembershipChange;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::admin::{AdminOp, admin};
-use super::connect::{ConnectArgs, Ctx, runtime};
-use super::link::Link;
+use super::connect::{ConnectArgs, Ctx, reconnected_json, runtime};
 use super::order::{CancelTarget, OrderSpec, cancel, place};
 use super::output::{Failure, Report, Status, json_line};
 use super::query;
 use super::render;
-use super::sequence::{Sequencer, TURN};
 use super::settle::settle;
 
 /// The session's exit codes, for its `--help`.
@@ -334,7 +334,9 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
     };
     out.send(&ready(&ctx));
     let announce = out.clone();
-    let (link, watcher) = Link::start(ctx, move |line| announce.send(line));
+    let (link, watcher) = Link::start(ctx, move |lost: &Ctx, now: &Ctx, why: &str| {
+        announce.send(&reconnected_json(lost, now, why));
+    });
     let mut lines = read_stdin();
     let mut tasks = JoinSet::new();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -417,11 +419,11 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
                 let out = out.clone();
                 // Transactions keep the order their lines were read in.
                 let turn = command.is_transaction().then(|| sequencer.turn());
-                tasks.spawn(TURN.scope(std::cell::RefCell::new(turn), async move {
-                    let result = run_command(&link, command).await;
+                tasks.spawn(async move {
+                    let result = run_command(&link, command, turn).await;
                     out.send(&result_json(id, Some(name), result));
                     drop(permit);
-                }));
+                });
             }
         }
     }
@@ -434,7 +436,7 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
     watcher.abort();
     let _ = watcher.await;
     if let Ok(ctx) = link.current() {
-        ctx.client.shutdown().await;
+        ctx.client().shutdown().await;
     }
     drop(out);
     let _ = writer.join();
@@ -444,7 +446,7 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
 fn ready(ctx: &Ctx) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("event".into(), json!("ready"));
-    map.insert("node".into(), json!(ctx.client.node().to_string()));
+    map.insert("node".into(), json!(ctx.client().node().to_string()));
     map.insert("key".into(), json!(ctx.key().to_string()));
     map.insert("game".into(), json!(ctx.genesis.game));
     map.insert("chain_id".into(), json!(ctx.genesis.chain_id().to_string()));
@@ -469,7 +471,7 @@ fn closed(error: &str) -> Map<String, Value> {
 
 /// Opens a subscription on the session's connection and forwards its events to stdout
 /// until it ends; when the connection is replaced, opens it again on the new one.
-async fn subscribe(link: &Link, topics: Topics, out: Out) -> Result<JoinHandle<()>, Failure> {
+async fn subscribe(link: &Link<Ctx>, topics: Topics, out: Out) -> Result<JoinHandle<()>, Failure> {
     let mut ctx = link.current()?;
     let mut reruns = 0;
     let subscription = loop {
@@ -478,7 +480,7 @@ async fn subscribe(link: &Link, topics: Topics, out: Out) -> Result<JoinHandle<(
             // The connection was lost under it: again on the next one.
             Err(_) if is_lost(link, &ctx) && reruns < MAX_RERUNS => {
                 reruns += 1;
-                ctx = link.after(&ctx).await?;
+                ctx = after(link, &ctx).await?;
             }
             Err(failure) => return Err(failure),
         }
@@ -493,7 +495,7 @@ async fn subscribe(link: &Link, topics: Topics, out: Out) -> Result<JoinHandle<(
 }
 
 async fn open_subscription(ctx: &Ctx, topics: Topics) -> Result<Subscription, Failure> {
-    match tokio::time::timeout(ctx.timeout, ctx.client.subscribe(topics)).await {
+    match tokio::time::timeout(ctx.timeout, ctx.client().subscribe(topics)).await {
         Ok(Ok(subscription)) => Ok(subscription),
         Ok(Err(err)) => Err(Failure::error(format!("cannot subscribe: {err}"))),
         Err(_) => Err(Failure::error("cannot subscribe: no answer in time")),
@@ -501,7 +503,7 @@ async fn open_subscription(ctx: &Ctx, topics: Topics) -> Result<Subscription, Fa
 }
 
 async fn forward_events(
-    link: Link,
+    link: Link<Ctx>,
     mut ctx: Arc<Ctx>,
     mut subscription: Subscription,
     topics: Topics,
@@ -522,9 +524,9 @@ async fn forward_events(
         };
         // Otherwise a node ends subscriptions only when it stops: its connection is as
         // good as lost, and the link moves to another node.
-        ctx.client.abandon("the subscription ended");
+        ctx.client().abandon("the subscription ended");
         loop {
-            ctx = match link.after(&ctx).await {
+            ctx = match after(&link, &ctx).await {
                 Ok(next) => next,
                 Err(_) => {
                     out.send(&closed(&error));
@@ -537,7 +539,7 @@ async fn forward_events(
                     break;
                 }
                 // Lost again already: wait for the next connection.
-                Err(_) if ctx.client.is_closed() => {}
+                Err(_) if ctx.client().is_closed() => {}
                 Err(failure) => {
                     out.send(&closed(&failure.message));
                     return;
@@ -578,11 +580,18 @@ const MAX_RERUNS: u32 = 3;
 /// next connection; a transaction that may have been sent is settled (see [`settle`]):
 /// its result is its receipt, or that it was not applied, or (rarely) unknown. So is a
 /// transaction whose node did not answer in time.
-async fn run_command(link: &Link, command: Command) -> Result<Report, Failure> {
+/// A transaction goes in `turn`: signed and written once every transaction read before
+/// it has been; a rerun goes without it.
+async fn run_command(
+    link: &Link<Ctx>,
+    command: Command,
+    turn: Option<Turn>,
+) -> Result<Report, Failure> {
+    let mut turn = turn;
     let mut reruns = 0;
     loop {
         let ctx = link.current()?;
-        let failure = match execute(&ctx, command.clone()).await {
+        let failure = match execute(&ctx, command.clone(), &mut turn).await {
             Err(failure) if is_lost(link, &ctx) => failure,
             // A transaction whose node did not answer in time: settled like one in flight
             // on a lost connection. (A `receipt` query's "unknown" is its answer.)
@@ -597,7 +606,7 @@ async fn run_command(link: &Link, command: Command) -> Result<Report, Failure> {
             AfterLoss::Rerun if reruns < MAX_RERUNS => {
                 reruns += 1;
                 // Wait for the next connection; none: this failure stands.
-                if link.after(&ctx).await.is_err() {
+                if after(link, &ctx).await.is_err() {
                     return Err(failure);
                 }
             }
@@ -607,8 +616,15 @@ async fn run_command(link: &Link, command: Command) -> Result<Report, Failure> {
 }
 
 /// Whether `ctx`'s connection is lost (closed, or replaced already).
-fn is_lost(link: &Link, ctx: &Arc<Ctx>) -> bool {
-    ctx.client.is_closed() || !link.is_current(ctx)
+fn is_lost(link: &Link<Ctx>, ctx: &Arc<Ctx>) -> bool {
+    link.is_lost(ctx)
+}
+
+/// The connection that replaces `lost`, once there is one; or why there is none.
+async fn after(link: &Link<Ctx>, lost: &Arc<Ctx>) -> Result<Arc<Ctx>, Failure> {
+    link.after(lost).await.map_err(|down| {
+        down.unwrap_or_else(|| Failure::error("the session's connection watcher stopped"))
+    })
 }
 
 /// What to do about a command that failed as its connection was lost.
@@ -647,7 +663,7 @@ fn price_text(value: &Value) -> Result<String, Failure> {
 }
 
 /// Runs one command (not subscribe/unsubscribe) with the shared client code.
-async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
+async fn execute(ctx: &Ctx, command: Command, turn: &mut Option<Turn>) -> Result<Report, Failure> {
     match command {
         Command::Order {
             side,
@@ -669,6 +685,7 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
                     limit,
                     ioc,
                 },
+                turn,
             )
             .await
         }
@@ -682,7 +699,7 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
                     ));
                 }
             };
-            cancel(ctx, target).await
+            cancel(ctx, target, turn).await
         }
         Command::Book { symbol, levels } => {
             query::book(ctx, symbol, levels.unwrap_or(10).clamp(1, 100)).await
@@ -752,7 +769,7 @@ async fn execute(ctx: &Ctx, command: Command) -> Result<Report, Failure> {
                 AdminName::Promote => AdminOp::Membership(MembershipChange::Promote(node()?)),
                 AdminName::Remove => AdminOp::RemoveNode(node()?),
             };
-            admin(ctx, op).await
+            admin(ctx, op, turn).await
         }
         Command::Subscribe { .. } | Command::Unsubscribe {} => Err(Failure::usage(
             "subscribe and unsubscribe are handled by the session itself",

@@ -115,7 +115,7 @@ async fn dial(config: &FeedConfig, address: &str) -> Result<Client, String> {
     }
 }
 
-async fn ask(client: &Client) -> Result<qraft_node::replica::Status, String> {
+async fn ask(client: &Client) -> Result<qraft_node::api::Status, String> {
     match tokio::time::timeout(ANSWER_WITHIN, client.request(&Request::Status)).await {
         Ok(Ok(Response::Status(status))) => Ok(status),
         Ok(Ok(_)) => Err("an unexpected answer".into()),

@@ -4,8 +4,9 @@
 //! QUIC for the cluster panel).
 //!
 //! - this file: [`Feed`]: loading the market and my account, following the node's events.
-//! - `submit`: signing with my key and the next nonce, submitting, retrying what the node
-//!   says may be retried, and reporting each answer.
+//! - `submit`: my transactions through the client crate's session on the handle
+//!   ([`qraft_client::session::Session`]: signing, ordering, retrying, settling), and
+//!   reporting each answer.
 //! - `cluster`: every node's status, once a second: the local one through the handle,
 //!   the others over QUIC as this participant.
 
@@ -138,7 +139,7 @@ impl Follower {
 
     async fn run(self) {
         let mut events = self.handle.subscribe();
-        if let Err(QueryError::Stopped) = self.load_all().await {
+        if let Err(QueryError::Stopped(_)) = self.load_all().await {
             let _ = self.actions.send(Action::NodeStopped);
             return;
         }
@@ -153,7 +154,7 @@ impl Follower {
                 if tokio::time::Instant::now() >= at {
                     refresh_at = None;
                     // A busy node: what was stale is reloaded after the next block.
-                    if let Err(QueryError::Stopped) =
+                    if let Err(QueryError::Stopped(_)) =
                         self.refresh(&std::mem::take(&mut stale)).await
                     {
                         break;
@@ -187,7 +188,7 @@ impl Follower {
                     }
                 }
                 Ok(NodeEvent::SnapshotInstalled { .. }) | Err(RecvError::Lagged(_)) => {
-                    if let Err(QueryError::Stopped) = self.load_all().await {
+                    if let Err(QueryError::Stopped(_)) = self.load_all().await {
                         break;
                     }
                 }

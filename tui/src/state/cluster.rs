@@ -1,8 +1,8 @@
 //! Every node of the game: its part in consensus and whether this dashboard reaches it.
 
+use qraft_node::api::{Role, Status};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::types::NodeId;
-use qraft_node::replica::{Role, Status};
 
 /// Whether a node answers.
 #[derive(Clone, Debug, PartialEq, Eq)]

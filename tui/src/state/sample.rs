@@ -2,6 +2,7 @@
 //! with positions and open orders, a leaderboard, news, blocks and a three-node cluster
 //! with one node unreachable.
 
+use qraft_node::api::{Role, Status};
 use qraft_node::core::exchange::Candle;
 use qraft_node::core::exchange::receipt::PublicTrade;
 use qraft_node::core::exchange::views::{
@@ -12,7 +13,6 @@ use qraft_node::core::genesis::Genesis;
 use qraft_node::core::genesis::sample::{SampleOptions, sample_game};
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::types::{Role as Who, Session, Side, Ticker};
-use qraft_node::replica::{Role, Status};
 
 use super::{BlockLine, Reach, State};
 

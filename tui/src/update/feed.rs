@@ -141,7 +141,7 @@ fn answer(state: &mut State, request: u64, from_ticket: bool, kind: NoticeKind, 
 fn node_status(
     state: &mut State,
     id: u64,
-    result: Result<qraft_node::replica::Status, String>,
+    result: Result<qraft_node::api::Status, String>,
     at_ms: u64,
 ) {
     let local = state.cluster.local;

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use qraft_node::replica::Role;
+use qraft_node::api::Role;
 
 use super::columns::{Col, Columns};
 use super::{frame, rows, theme};

@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio::io::ReadBuf;
 
 use super::*;
+use crate::api::Refusal;
 use crate::raft::wire::{WireEntry, WireEntryType, WireMessage, WireMessageType};
 use crate::replica::ReplicaConfig;
-use crate::replica::message::{PeerMessage, Refusal};
+use crate::replica::message::PeerMessage;
 
 /// A reader that fails if read at all: what follows a prefix that must be refused.
 struct MustNotRead;

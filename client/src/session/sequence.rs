@@ -1,21 +1,18 @@
-//! Keeping a session's transactions in the order they were read.
+//! Keeping transactions prepared concurrently in the order they were asked for.
 //!
-//! Session commands run concurrently, but transactions must reach the node in the order
-//! the bot wrote them (a cancel-all must not overtake the order before it). Each
-//! transaction command takes a [`Turn`] when its line is read; its task prepares the
-//! transaction (prices, checks) in parallel with the others, then waits for its turn to
-//! sign it and write it on the connection's submission pipeline, and only then lets the
-//! next one go. Receipts are awaited in parallel.
+//! A program's commands may run concurrently (a `session --jsonl`'s lines, the
+//! dashboard's keys), but transactions must reach the node in the order they were asked
+//! for (a cancel-all must not overtake the order before it). Each transaction takes a
+//! [`Turn`] when it is asked for, and the turn travels with it as a value, into
+//! [`Session::submit`](super::Session::submit): its task prepares the transaction
+//! (prices, checks) in parallel with the others, then waits for its turn to sign it and
+//! write it on the connection's ordered pipeline, and only then lets the next one go.
+//! Receipts are awaited in parallel.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
-
-tokio::task_local! {
-    /// The turn of the transaction command running in this task, if it has one.
-    pub static TURN: std::cell::RefCell<Option<Turn>>;
-}
 
 /// Hands out turns in reading order.
 pub struct Sequencer {

@@ -1,0 +1,127 @@
+//! The [`Transport`] over QUIC: the node's client ([`Client`]) and its ordered
+//! submission [`Pipeline`], opened on first use.
+
+use qraft_keys::{Keypair, PublicKey};
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::tx::{SignedTx, TxHash};
+use qraft_node::net::client::{Client, ClientError, Pipeline};
+use qraft_node::net::proto::{CommittedView, Request, Response, SubmitFailure};
+use qraft_node::net::tls::TlsError;
+
+use super::transport::{BoxFuture, Dial, DialError, PendingAnswer, Transport, Unanswered};
+use crate::failover::{Settlement, WATCH_EVERY, WATCH_QUIET, look_up};
+
+/// A participant's QUIC connection to one node, with its submission pipeline.
+pub struct Quic {
+    client: Client,
+    pipeline: tokio::sync::OnceCell<Pipeline>,
+}
+
+impl Quic {
+    pub fn new(client: Client) -> Quic {
+        Quic {
+            client,
+            pipeline: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The connection, for requests the session does not make itself (queries,
+    /// subscriptions).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The connection's ordered submission pipeline.
+    pub async fn pipeline(&self) -> Result<&Pipeline, ClientError> {
+        self.pipeline
+            .get_or_try_init(|| self.client.pipeline())
+            .await
+    }
+}
+
+/// How a submission answered over QUIC ended without a receipt.
+pub fn unanswered(err: ClientError) -> Unanswered<ClientError> {
+    match err {
+        ClientError::Submit(SubmitFailure::Refused(refusal)) => Unanswered::Refused(refusal),
+        ClientError::Submit(SubmitFailure::Timeout(hash)) => Unanswered::NodeTimedOut(hash),
+        ClientError::Submit(SubmitFailure::Stopped) => Unanswered::Stopped,
+        // The transaction may have reached the node before the stream failed.
+        err @ (ClientError::Frame(_) | ClientError::NoAnswer) => Unanswered::InDoubt(err),
+        err => Unanswered::NotSent(err),
+    }
+}
+
+impl Transport for Quic {
+    type Error = ClientError;
+
+    fn address(&self) -> String {
+        self.client.address().to_string()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    async fn lost(&self) -> String {
+        self.client.lost(WATCH_EVERY, WATCH_QUIET).await.to_string()
+    }
+
+    fn abandon(&self, why: &str) {
+        self.client.abandon(why);
+    }
+
+    async fn send(
+        &self,
+        tx: &SignedTx,
+    ) -> Result<PendingAnswer<ClientError>, Unanswered<ClientError>> {
+        let pipeline = self.pipeline().await.map_err(Unanswered::NotSent)?;
+        let pending = pipeline.submit(tx).await.map_err(unanswered)?;
+        Ok(Box::pin(
+            async move { pending.wait().await.map_err(unanswered) },
+        ))
+    }
+
+    async fn last_nonce(&self, _key: PublicKey) -> Result<Option<u64>, ClientError> {
+        match self.client.request(&Request::Account).await? {
+            Response::Account(account) => Ok(account.map(|a| a.last_nonce)),
+            other => Err(ClientError::Unexpected(
+                format!("{other:?}").chars().take(120).collect(),
+            )),
+        }
+    }
+
+    async fn committed(&self, hash: TxHash) -> Result<Option<CommittedView>, ClientError> {
+        self.client.committed(hash).await
+    }
+
+    async fn look_up(
+        &self,
+        hash: TxHash,
+        _key: PublicKey,
+        nonce: u64,
+    ) -> Result<Settlement<CommittedView>, ClientError> {
+        look_up(&self.client, hash, nonce).await
+    }
+}
+
+/// Dials the nodes of one game over QUIC as one participant.
+#[derive(Clone)]
+pub struct QuicDial {
+    pub genesis: Genesis,
+    pub keypair: Keypair,
+}
+
+impl Dial<Quic> for QuicDial {
+    fn dial(&self, nodes: Vec<String>) -> BoxFuture<Result<Quic, DialError>> {
+        let (genesis, keypair) = (self.genesis.clone(), self.keypair.clone());
+        Box::pin(async move {
+            match Client::connect(&genesis, keypair, &nodes).await {
+                Ok(client) => Ok(Quic::new(client)),
+                Err(ClientError::Tls(err @ TlsError::Refused { .. })) => {
+                    Err(DialError::Refused(err.to_string()))
+                }
+                Err(err) => Err(DialError::Unreachable(err.to_string())),
+            }
+        })
+    }
+}

@@ -1,0 +1,590 @@
+//! The session against scripted nodes: a [`Scripted`] transport answers each send from
+//! its script and settles by the one rule from what it is told the game holds, so each
+//! test states the node's answers and checks the outcome, what was sent, and how often.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use qraft_keys::{Keypair, PublicKey};
+use qraft_node::api::Refusal;
+use qraft_node::core::exchange::receipt::{Effect, Outcome, Receipt};
+use qraft_node::core::exchange::reject::Rejection;
+use qraft_node::core::genesis::sample::{SampleOptions, sample_game};
+use qraft_node::core::hash::Hash32;
+use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
+use qraft_node::net::proto::CommittedView;
+use tokio::sync::Notify;
+
+use super::{
+    BoxFuture, Dial, DialError, Game, Link, PendingAnswer, Progress, Sequencer, Session, Settled,
+    SubmitError, Transport, Unanswered, settle,
+};
+use crate::failover::{Settlement, nonce_passed, settlement};
+use crate::retry::RETRIES;
+
+/// How the scripted node answers one send.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Applied: accepted, or rejected by the exchange.
+    Applied(Outcome),
+    /// Refused.
+    Refuse(Refusal),
+    /// The connection fails once it is written: in doubt.
+    Drop,
+    /// Never written: the connection is gone.
+    NotSent,
+}
+
+/// A node that answers from a script.
+struct Scripted {
+    address: String,
+    script: Mutex<VecDeque<Step>>,
+    /// What it answers once the script is used up.
+    then: Step,
+    sent: Mutex<Vec<SignedTx>>,
+    /// The game's last nonce from the key, as this node knows it.
+    last_nonce: Mutex<u64>,
+    /// The receipts this node holds.
+    receipts: Mutex<HashMap<TxHash, CommittedView>>,
+    look_ups: AtomicUsize,
+    nonce_asks: AtomicUsize,
+    closed: Mutex<bool>,
+    lost: Notify,
+}
+
+impl Scripted {
+    fn new(address: &str, script: impl IntoIterator<Item = Step>, then: Step) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            address: address.to_string(),
+            script: Mutex::new(script.into_iter().collect()),
+            then,
+            sent: Mutex::default(),
+            last_nonce: Mutex::new(0),
+            receipts: Mutex::default(),
+            look_ups: AtomicUsize::new(0),
+            nonce_asks: AtomicUsize::new(0),
+            closed: Mutex::new(false),
+            lost: Notify::new(),
+        })
+    }
+
+    fn sent(&self) -> Vec<SignedTx> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    fn nonces(&self) -> Vec<u64> {
+        self.sent().iter().map(|tx| tx.tx.nonce).collect()
+    }
+
+    /// The node is lost: its connection closes.
+    fn lose(&self) {
+        *self.closed.lock().unwrap() = true;
+        self.lost.notify_waiters();
+    }
+
+    fn hold(&self, committed: CommittedView) {
+        self.receipts
+            .lock()
+            .unwrap()
+            .insert(committed.receipt.tx, committed);
+    }
+}
+
+fn committed(hash: TxHash, outcome: Outcome) -> CommittedView {
+    CommittedView {
+        height: 7,
+        block_hash: Hash32([9; 32]),
+        index: 0,
+        receipt: Receipt { tx: hash, outcome },
+    }
+}
+
+fn accepted() -> Outcome {
+    Outcome::Accepted(Effect::Admin)
+}
+
+/// The session's transport: a shared scripted node.
+#[derive(Clone)]
+struct Node(Arc<Scripted>);
+
+impl Transport for Node {
+    type Error = String;
+
+    fn address(&self) -> String {
+        self.0.address.clone()
+    }
+
+    fn is_closed(&self) -> bool {
+        *self.0.closed.lock().unwrap()
+    }
+
+    async fn lost(&self) -> String {
+        loop {
+            let notified = self.0.lost.notified();
+            if self.is_closed() {
+                return "scripted loss".to_string();
+            }
+            notified.await;
+        }
+    }
+
+    fn abandon(&self, _why: &str) {
+        self.0.lose();
+    }
+
+    async fn send(&self, tx: &SignedTx) -> Result<PendingAnswer<String>, Unanswered<String>> {
+        if self.is_closed() {
+            return Err(Unanswered::NotSent("closed".into()));
+        }
+        let step = self.0.script.lock().unwrap().pop_front();
+        let step = step.unwrap_or_else(|| self.0.then.clone());
+        if matches!(step, Step::NotSent) {
+            return Err(Unanswered::NotSent("the connection is gone".into()));
+        }
+        self.0.sent.lock().unwrap().push(tx.clone());
+        let hash = tx.hash();
+        let answer = match step {
+            Step::Applied(outcome) => {
+                let view = committed(hash, outcome);
+                self.0.hold(view.clone());
+                let mut last = self.0.last_nonce.lock().unwrap();
+                *last = (*last).max(tx.tx.nonce);
+                Ok(view)
+            }
+            Step::Refuse(refusal) => Err(Unanswered::Refused(refusal)),
+            Step::Drop | Step::NotSent => Err(Unanswered::InDoubt("stream reset".into())),
+        };
+        Ok(Box::pin(async move { answer }) as BoxFuture<_>)
+    }
+
+    async fn last_nonce(&self, _key: PublicKey) -> Result<Option<u64>, String> {
+        self.0.nonce_asks.fetch_add(1, Ordering::SeqCst);
+        Ok(Some(*self.0.last_nonce.lock().unwrap()))
+    }
+
+    async fn committed(&self, hash: TxHash) -> Result<Option<CommittedView>, String> {
+        Ok(self.0.receipts.lock().unwrap().get(&hash).cloned())
+    }
+
+    async fn look_up(
+        &self,
+        hash: TxHash,
+        _key: PublicKey,
+        nonce: u64,
+    ) -> Result<Settlement<CommittedView>, String> {
+        self.0.look_ups.fetch_add(1, Ordering::SeqCst);
+        let passed = nonce_passed(*self.0.last_nonce.lock().unwrap(), nonce);
+        Ok(settlement(passed, self.committed(hash).await?))
+    }
+}
+
+/// Hands out the scripted nodes in turn, as reconnections reach them.
+struct Nodes(Mutex<VecDeque<Arc<Scripted>>>);
+
+impl Dial<Node> for Nodes {
+    fn dial(&self, _nodes: Vec<String>) -> BoxFuture<Result<Node, DialError>> {
+        let next = self.0.lock().unwrap().pop_front();
+        Box::pin(async move {
+            next.map(Node)
+                .ok_or_else(|| DialError::Unreachable("no node answers".into()))
+        })
+    }
+}
+
+fn keypair() -> Keypair {
+    sample_game(&SampleOptions::default()).traders[0].clone()
+}
+
+fn session(node: &Arc<Scripted>, next: Vec<Arc<Scripted>>, timeout: Duration) -> Session<Node> {
+    let sample = sample_game(&SampleOptions::default());
+    let dial: Arc<dyn Dial<Node>> = Arc::new(Nodes(Mutex::new(next.into())));
+    Session::new(
+        Node(node.clone()),
+        keypair(),
+        Game::new(sample.genesis, Vec::new()),
+        timeout,
+        Some(dial),
+    )
+}
+
+fn body() -> TxBody {
+    TxBody::CancelAll { symbol: None }
+}
+
+/// Submits `body()`, noting every retry.
+async fn submit(
+    session: &Session<Node>,
+) -> (Result<CommittedView, SubmitError<String>>, Vec<Progress>) {
+    let seen = Mutex::new(Vec::new());
+    let result = session
+        .submit(&body(), None, &|p| {
+            if !matches!(p, Progress::Sending(_)) {
+                seen.lock().unwrap().push(p)
+            }
+        })
+        .await;
+    (result, seen.into_inner().unwrap())
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn passing_refusals_are_signed_again_and_resent_until_accepted() {
+    let node = Scripted::new(
+        "a:1",
+        [
+            Step::Refuse(Refusal::Busy { capacity: 4 }),
+            Step::Refuse(Refusal::NoLeader),
+            Step::Refuse(Refusal::LeaderChanged),
+        ],
+        Step::Applied(accepted()),
+    );
+    let session = session(&node, vec![], SECOND * 5);
+    let (result, progress) = submit(&session).await;
+    let receipt = result.expect("accepted on the fourth send");
+    assert_eq!(receipt.receipt.outcome, accepted());
+    let sent = node.sent();
+    assert_eq!(sent.len(), 4, "three refusals, then the one applied");
+    assert_eq!(
+        receipt.receipt.tx,
+        sent[3].hash(),
+        "the receipt is the last copy's"
+    );
+    let nonces = node.nonces();
+    assert!(
+        nonces.windows(2).all(|w| w[0] < w[1]),
+        "a fresh nonce each time: {nonces:?}"
+    );
+    assert_eq!(
+        progress,
+        [
+            Progress::Resending(Refusal::Busy { capacity: 4 }),
+            Progress::Resending(Refusal::NoLeader),
+            Progress::Resending(Refusal::LeaderChanged),
+        ]
+    );
+    assert_eq!(
+        node.nonce_asks.load(Ordering::SeqCst),
+        1,
+        "the nonce is learnt once"
+    );
+    assert_eq!(
+        session.unanswered(&sent[3].hash()),
+        None,
+        "nothing left in flight"
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_stays_busy_is_given_up_after_the_retries() {
+    let node = Scripted::new("a:1", [], Step::Refuse(Refusal::Busy { capacity: 1 }));
+    let session = session(&node, vec![], SECOND * 10);
+    let (result, progress) = submit(&session).await;
+    match result {
+        Err(SubmitError::Refused { tx, refusal }) => {
+            assert_eq!(refusal, Refusal::Busy { capacity: 1 });
+            assert_eq!(tx, node.sent().last().unwrap().hash());
+        }
+        other => panic!("expected the last refusal, got {other:?}"),
+    }
+    assert_eq!(
+        node.sent().len(),
+        RETRIES as usize + 1,
+        "the first send and {RETRIES} more"
+    );
+    assert_eq!(progress.len(), RETRIES as usize);
+}
+
+#[tokio::test]
+async fn a_stale_nonce_is_learnt_once_and_the_transaction_signed_above_it() {
+    let ahead = crate::nonce::clock_micros() + 3_600_000_000;
+    let node = Scripted::new(
+        "a:1",
+        [Step::Refuse(Refusal::StaleNonce {
+            nonce: 1,
+            last: ahead,
+        })],
+        Step::Applied(accepted()),
+    );
+    let session = session(&node, vec![], SECOND * 5);
+    let (result, progress) = submit(&session).await;
+    assert_eq!(result.unwrap().receipt.outcome, accepted());
+    let nonces = node.nonces();
+    assert_eq!(nonces.len(), 2);
+    assert_eq!(
+        nonces[1],
+        ahead + 1,
+        "signed just above the nonce the game had seen"
+    );
+    assert_eq!(progress, [Progress::Resyncing]);
+}
+
+#[tokio::test]
+async fn a_second_nonce_setback_is_final() {
+    let node = Scripted::new(
+        "a:1",
+        [
+            Step::Refuse(Refusal::StaleNonce { nonce: 1, last: 5 }),
+            Step::Refuse(Refusal::NonceInUse { nonce: 6 }),
+        ],
+        Step::Applied(accepted()),
+    );
+    let session = session(&node, vec![], SECOND * 5);
+    let (result, _) = submit(&session).await;
+    assert!(
+        matches!(
+            result,
+            Err(SubmitError::Refused {
+                refusal: Refusal::NonceInUse { nonce: 6 },
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(node.sent().len(), 2, "resynced once, not twice");
+}
+
+#[tokio::test]
+async fn a_transaction_overtaken_at_apply_is_signed_again_once() {
+    // Another program with this key got a later nonce applied first: this copy is
+    // applied as stale, and signed again above it.
+    let ahead = crate::nonce::clock_micros() + 3_600_000_000;
+    let node = Scripted::new(
+        "a:1",
+        [Step::Applied(Outcome::Rejected(Rejection::StaleNonce {
+            nonce: 1,
+            last: ahead,
+        }))],
+        Step::Applied(accepted()),
+    );
+    let session = session(&node, vec![], SECOND * 5);
+    let (result, progress) = submit(&session).await;
+    assert_eq!(result.unwrap().receipt.outcome, accepted());
+    assert_eq!(node.nonces()[1], ahead + 1);
+    assert_eq!(progress, [Progress::Resyncing]);
+    // Overtaken twice: the stale receipt is the answer.
+    let node = Scripted::new(
+        "a:1",
+        [],
+        Step::Applied(Outcome::Rejected(Rejection::StaleNonce {
+            nonce: 1,
+            last: 2,
+        })),
+    );
+    let session = super::tests::session(&node, vec![], SECOND * 5);
+    let (result, _) = submit(&session).await;
+    assert!(matches!(
+        result.unwrap().receipt.outcome,
+        Outcome::Rejected(Rejection::StaleNonce { .. })
+    ));
+    assert_eq!(node.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn a_final_refusal_is_not_retried() {
+    let node = Scripted::new("a:1", [], Step::Refuse(Refusal::UnknownSigner));
+    let session = session(&node, vec![], SECOND * 5);
+    let (result, progress) = submit(&session).await;
+    assert!(matches!(
+        result,
+        Err(SubmitError::Refused {
+            refusal: Refusal::UnknownSigner,
+            ..
+        })
+    ));
+    assert_eq!(node.sent().len(), 1);
+    assert!(progress.is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_gone_before_writing_is_not_in_doubt() {
+    let node = Scripted::new("a:1", [], Step::NotSent);
+    let session = session(&node, vec![], SECOND * 5);
+    let (result, _) = submit(&session).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, SubmitError::NotSent(_)), "{err:?}");
+    assert_eq!(err.in_doubt(), None);
+    assert!(node.sent().is_empty());
+}
+
+/// Submits on `first`, whose connection fails with the transaction written, then loses
+/// `first` and settles the transaction through a link that moves to the next nodes.
+async fn lost_in_flight(
+    first: &Arc<Scripted>,
+    next: Vec<Arc<Scripted>>,
+    timeout: Duration,
+) -> (SignedTx, Settled<Session<Node>>) {
+    let session = Arc::new(session(first, next, timeout));
+    let (result, _) = submit(&session).await;
+    let tx = match result {
+        Err(err @ SubmitError::InDoubt { .. }) => err.in_doubt().unwrap(),
+        other => panic!("expected a transaction in doubt, got {other:?}"),
+    };
+    let signed = session.unanswered(&tx).expect("kept in flight");
+    let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
+    first.lose();
+    let settled = settle(&link, session.clone(), tx, "in doubt".into()).await;
+    watcher.abort();
+    assert_eq!(
+        session.unanswered(&tx),
+        None,
+        "settled: no longer in flight"
+    );
+    (signed, settled)
+}
+
+#[tokio::test]
+async fn a_leader_lost_mid_submit_is_settled_by_the_copy_sent_again_on_the_next_node() {
+    let first = Scripted::new("a:1", [Step::Drop], Step::NotSent);
+    let second = Scripted::new("b:1", [], Step::Applied(accepted()));
+    let (signed, settled) = lost_in_flight(&first, vec![second.clone()], SECOND * 5).await;
+    let Settled::Applied {
+        committed,
+        body,
+        on,
+    } = settled
+    else {
+        panic!("expected its receipt");
+    };
+    assert_eq!(committed.receipt.tx, signed.hash());
+    assert_eq!(body, Some(body_of(&signed)));
+    assert_eq!(
+        on.transport().address(),
+        "b:1",
+        "settled on the node moved to"
+    );
+    // The identical signed transaction was sent again, once, and its copy's receipt
+    // settled it without a lookup.
+    assert_eq!(
+        second.sent().iter().map(SignedTx::hash).collect::<Vec<_>>(),
+        [signed.hash()]
+    );
+    assert_eq!(second.look_ups.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        second.nonce_asks.load(Ordering::SeqCst),
+        1,
+        "the successor learnt the nonce"
+    );
+}
+
+fn body_of(tx: &SignedTx) -> TxBody {
+    tx.tx.body.clone()
+}
+
+#[tokio::test]
+async fn a_transaction_whose_nonce_a_later_one_passed_is_not_applied() {
+    let first = Scripted::new("a:1", [Step::Drop], Step::NotSent);
+    // The next node has applied a later transaction of this key and holds no receipt for
+    // this one; the copy sent again is refused as stale.
+    let second = Scripted::new(
+        "b:1",
+        [],
+        Step::Refuse(Refusal::StaleNonce { nonce: 0, last: 0 }),
+    );
+    *second.last_nonce.lock().unwrap() = u64::MAX;
+    let (_, settled) = lost_in_flight(&first, vec![second.clone()], SECOND * 5).await;
+    assert!(matches!(settled, Settled::NotApplied));
+    assert_eq!(
+        second.look_ups.load(Ordering::SeqCst),
+        1,
+        "one look settles it"
+    );
+    assert_eq!(second.sent().len(), 1, "only the copy sent on reconnecting");
+}
+
+#[tokio::test]
+async fn a_receipt_the_next_node_holds_settles_it_even_if_the_copy_is_refused() {
+    let first = Scripted::new("a:1", [Step::Drop], Step::NotSent);
+    let second = Scripted::new("b:1", [], Step::Refuse(Refusal::Duplicate));
+    let session_tx = {
+        // The first copy reached the chain before its node died: the next node holds its
+        // receipt (signed with the session's nonce, learnt on the first send).
+        let second = second.clone();
+        move |signed: &SignedTx| {
+            second.hold(committed(signed.hash(), accepted()));
+            *second.last_nonce.lock().unwrap() = signed.tx.nonce;
+        }
+    };
+    let session = Arc::new(session(&first, vec![second.clone()], SECOND * 5));
+    let (result, _) = submit(&session).await;
+    let tx = result.unwrap_err().in_doubt().unwrap();
+    session_tx(&session.unanswered(&tx).unwrap());
+    let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
+    first.lose();
+    let settled = settle(&link, session.clone(), tx, "in doubt".into()).await;
+    watcher.abort();
+    let Settled::Applied { committed, .. } = settled else {
+        panic!("expected its receipt");
+    };
+    assert_eq!(committed.receipt.tx, tx);
+    assert_eq!(second.look_ups.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_transaction_nobody_can_tell_of_is_unknown_after_the_wait() {
+    let first = Scripted::new("a:1", [Step::Drop], Step::NotSent);
+    // The next node has neither a receipt nor a passed nonce, and refuses every copy.
+    let second = Scripted::new("b:1", [], Step::Refuse(Refusal::NoLeader));
+    let (_, settled) = lost_in_flight(&first, vec![second.clone()], SECOND).await;
+    let Settled::Unknown {
+        first_node, waited, ..
+    } = settled
+    else {
+        panic!("expected unknown");
+    };
+    assert_eq!(first_node, "a:1");
+    assert_eq!(waited, SECOND, "the session's timeout, below SETTLE_WAIT");
+    assert!(second.look_ups.load(Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn when_no_node_answers_the_link_goes_down() {
+    let first = Scripted::new("a:1", [], Step::Applied(accepted()));
+    let session = Arc::new(session(&first, vec![], Duration::from_millis(300)));
+    let (link, _watcher) = Link::start(session.clone(), |_, _, _| {});
+    first.lose();
+    let down = tokio::time::timeout(SECOND * 5, link.down()).await.unwrap();
+    assert!(
+        matches!(down, super::ReconnectError::Exhausted { .. }),
+        "{down:?}"
+    );
+    assert!(link.current().is_err());
+}
+
+#[tokio::test]
+async fn turns_keep_transactions_in_the_order_asked_for() {
+    let node = Scripted::new("a:1", [], Step::Applied(accepted()));
+    let session = Arc::new(session(&node, vec![], SECOND * 5));
+    session.sync_nonce().await.unwrap();
+    let sequencer = Sequencer::default();
+    let mut tasks = Vec::new();
+    for i in 0..5u64 {
+        let turn = sequencer.turn();
+        let session = session.clone();
+        tasks.push(tokio::spawn(async move {
+            // Later ones are ready sooner.
+            tokio::time::sleep(Duration::from_millis(5 * (5 - i))).await;
+            let body = TxBody::Cancel { order: i };
+            session.submit(&body, Some(turn), &|_| {}).await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let orders: Vec<_> = node
+        .sent()
+        .iter()
+        .map(|tx| match tx.tx.body {
+            TxBody::Cancel { order } => order,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(orders, [0, 1, 2, 3, 4]);
+    let nonces = node.nonces();
+    assert!(
+        nonces.windows(2).all(|w| w[0] < w[1]),
+        "nonces in the same order"
+    );
+}
