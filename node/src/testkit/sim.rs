@@ -614,7 +614,10 @@ impl Sim {
                 }
             }
             let Some((_, block)) = seen else {
-                return Err(format!("block {height} is missing on every node"));
+                return Err(format!(
+                    "block {height} is missing on every live node\n{}",
+                    self.describe()
+                ));
             };
             let applied = audit
                 .replay_block(&block)
@@ -733,7 +736,7 @@ impl Sim {
                 Some(r) => {
                     let s = r.status();
                     lines.push(format!(
-                        "  node {id}: {} term {} leader {:?} commit {} applied {} last {} height {} peers {:?}",
+                        "  node {id}: {} term {} leader {:?} commit {} applied {} last {} height {} missing {} writes {:?} peers {:?}",
                         s.role,
                         s.term,
                         s.leader,
@@ -741,6 +744,8 @@ impl Sim {
                         s.applied_index,
                         s.last_index,
                         s.height,
+                        s.missing_blocks,
+                        node.disk.counts(),
                         s.peers
                             .iter()
                             .map(|p| (p.id, p.matched, p.next))

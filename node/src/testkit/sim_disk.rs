@@ -2,9 +2,9 @@
 //!
 //! A replica hands out its writes ([`Replica::poll_write`]) and is told when each is done
 //! ([`Replica::handle_written`]); the simulator is its runner. Here a write becomes
-//! visible to the node at once (its store is real fjall, unsynced), but only a durable
-//! write's fsync (a seeded 1 to 4 ms of simulated time, during which the node, like the
-//! node thread, does nothing else) makes it, and every write before it, survive a crash.
+//! visible in the node's store at once (real fjall, unsynced), but only a durable write's
+//! fsync (a seeded 1 to 4 ms of simulated time, during which the node, like the node
+//! thread, does nothing else) makes it, and every write before it, survive a crash.
 //! A crashed node restarts from a fresh store holding exactly those writes, replayed in
 //! order: whatever was written and not yet synced is lost, as kill -9 or a power cut
 //! loses it.
@@ -21,7 +21,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use crate::io::store::{Store, StoreError, WriteSet};
-use crate::replica::{Replica, ReplicaError, Write};
+use crate::replica::{Replica, ReplicaError, Write, WriteId};
 
 /// How the simulated disk treats a durable write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,8 +48,8 @@ pub struct SimDisk {
     durable: Vec<WriteSet>,
     /// Written (the node sees them) and not yet synced, in order.
     unsynced: Vec<WriteSet>,
-    /// A durable write in its fsync, done at (simulated ms).
-    syncing: Option<(u64, Write)>,
+    /// A durable write in its fsync (written, not yet durable), done at (simulated ms).
+    syncing: Option<(u64, WriteId)>,
     /// When the lying disk last wrote back.
     last_write_back_ms: u64,
     /// Stores made for restarts so far (each restart gets a fresh directory).
@@ -76,12 +76,13 @@ impl SimDisk {
         rng: &mut ChaCha8Rng,
     ) -> Result<Performed, ReplicaError> {
         assert!(self.syncing.is_none(), "a write while another syncs");
-        if write.set.durable && model == DiskModel::Honest {
+        let durable = write.set.durable;
+        self.write(replica, write.set)?;
+        if durable && model == DiskModel::Honest {
             let done = now_ms + rng.random_range(FSYNC_MIN_MS..=FSYNC_MAX_MS);
-            self.syncing = Some((done, write));
+            self.syncing = Some((done, write.id));
             return Ok(Performed::Syncing(done));
         }
-        self.write(replica, write.set)?;
         replica.handle_written(write.id)?;
         Ok(Performed::Done)
     }
@@ -99,9 +100,7 @@ impl SimDisk {
         now_ms: u64,
     ) -> Result<bool, ReplicaError> {
         match self.syncing.take() {
-            Some((at, write)) if at <= now_ms => {
-                let id = write.id;
-                self.write(replica, write.set)?;
+            Some((at, id)) if at <= now_ms => {
                 self.sync();
                 replica.handle_written(id)?;
                 Ok(true)
