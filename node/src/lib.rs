@@ -9,8 +9,9 @@
 //! - [`raft`]: a sans-IO driver around raft-rs's `RawNode`, and Raft messages in our own
 //!   postcard wire form.
 //! - [`replica`]: one node's whole state machine, sans IO: the Raft driver, the fjall
-//!   store, the leader's mempool and batch cutting, applying committed entries as blocks,
-//!   snapshots and compaction. Time is passed in.
+//!   store it reads, the leader's mempool and batch cutting, applying committed entries as
+//!   blocks, snapshots and compaction. Time is passed in; its writes are handed out
+//!   ([`replica::write`]) for the runner to perform and fsync.
 //! - [`io`]: the node's disk and its thread: the fjall [`io::store`], the node thread
 //!   ([`io::runner`], which reports to an [`io::runner::EventSink`]) with its control and
 //!   client inboxes ([`io::inbox`], with the control [`io::inbox::Input`]). (The network
