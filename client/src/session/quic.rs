@@ -1,6 +1,8 @@
 //! The [`Transport`] over QUIC: the node's client ([`Client`]) and its ordered
 //! submission [`Pipeline`], opened on first use.
 
+use std::sync::Arc;
+
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, TxHash};
@@ -13,14 +15,14 @@ use crate::failover::{Settlement, WATCH_EVERY, WATCH_QUIET, look_up};
 
 /// A participant's QUIC connection to one node, with its submission pipeline.
 pub struct Quic {
-    client: Client,
+    client: Arc<Client>,
     pipeline: tokio::sync::OnceCell<Pipeline>,
 }
 
 impl Quic {
     pub fn new(client: Client) -> Quic {
         Quic {
-            client,
+            client: Arc::new(client),
             pipeline: tokio::sync::OnceCell::new(),
         }
     }
@@ -29,6 +31,11 @@ impl Quic {
     /// subscriptions).
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The connection, to hold on to (a bot hands it out).
+    pub fn shared_client(&self) -> Arc<Client> {
+        self.client.clone()
     }
 
     /// The connection's ordered submission pipeline.
