@@ -161,7 +161,9 @@ impl Lane {
         loop {
             match session.write(body, None, &|_| {}).await {
                 Ok(sent) => return Ok((session, sent)),
-                Err(SubmitError::NotSent(_)) if again < MAX_AGAIN && self.link.is_lost(&session) => {
+                Err(SubmitError::NotSent(_))
+                    if again < MAX_AGAIN && self.link.is_lost(&session) =>
+                {
                     again += 1;
                     session = self.after(&session).await?;
                 }

@@ -53,8 +53,8 @@ pub use link::{Link, Linked};
 pub use quic::{Quic, QuicDial, unanswered};
 pub use sequence::{Sequencer, Turn};
 pub use settle::{Round, Settled, settle};
-pub use submit::Sent;
 use submit::Flights;
+pub use submit::Sent;
 pub use transport::{BoxFuture, Dial, DialError, PendingAnswer, Transport, Unanswered};
 
 /// Why a transaction submitted has no receipt. In doubt ([`SubmitError::in_doubt`]): it

@@ -192,9 +192,7 @@ impl<T: Transport> Session<T> {
             Ok(answer) => (answer, self.sending(&tx)),
             Err(Unanswered::NotSent(err)) => return Err(SubmitError::NotSent(err)),
             // Kept for settling its outcome (see `settle`).
-            Err(doubt) if in_doubt(&doubt) => {
-                (ready(Err(doubt)), self.sending(&tx))
-            }
+            Err(doubt) if in_doubt(&doubt) => (ready(Err(doubt)), self.sending(&tx)),
             Err(refused) => (ready(Err(refused)), Flying::none(hash)),
         };
         Ok(Sent {
@@ -250,7 +248,9 @@ impl<T: Transport> Session<T> {
                         self.saw_nonce(*last);
                         progress(Progress::Resyncing);
                         let tries = tries.after(decision);
-                        sent = self.write_signed(&tx.tx.body, None, tries, progress).await?;
+                        sent = self
+                            .write_signed(&tx.tx.body, None, tries, progress)
+                            .await?;
                         continue;
                     }
                     return Ok(committed);
@@ -282,7 +282,9 @@ impl<T: Transport> Session<T> {
                 _ => return Err(SubmitError::Refused { tx: hash, refusal }),
             }
             let tries = tries.after(decision);
-            sent = self.write_signed(&tx.tx.body, None, tries, progress).await?;
+            sent = self
+                .write_signed(&tx.tx.body, None, tries, progress)
+                .await?;
         }
     }
 
@@ -346,8 +348,6 @@ impl<T: Transport> Session<T> {
 }
 
 /// An answer already known.
-fn ready<E: Send + 'static>(
-    answer: Result<CommittedView, Unanswered<E>>,
-) -> PendingAnswer<E> {
+fn ready<E: Send + 'static>(answer: Result<CommittedView, Unanswered<E>>) -> PendingAnswer<E> {
     Box::pin(async move { answer })
 }
