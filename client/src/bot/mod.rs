@@ -1,5 +1,7 @@
-//! A small client API for trading bots: a thin, pleasant layer over
-//! [`net::client::Client`](qraft_node::net::client::Client).
+//! A small client API for trading bots: a thin, pleasant layer over the one client,
+//! a [`Session`](crate::session::Session) over QUIC kept up by a
+//! [`Link`](crate::session::Link) (`lane.rs`), which signs, writes, retries, follows the
+//! game to another node and settles for it.
 //!
 //! A [`Bot`] is one participant's connection to the game. It loads the genesis and key
 //! files, connects to the first node that answers, learns its last nonce once, and then

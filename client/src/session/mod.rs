@@ -9,10 +9,13 @@
 //!   ([`Session::sync_nonce`]);
 //! - submitting on the ordered pipeline, each transaction in its [`Turn`] (an ordering
 //!   token passed as a value), and retrying by the one retry policy
-//!   ([`crate::retry::decide`]): [`Session::submit`];
-//! - keeping what it wrote and has no answer for, so that a successor on another node
-//!   sends it again ([`Session::reconnect`], ordered by [`crate::failover::reconnect_order`]
-//!   and spread by key);
+//!   ([`crate::retry::decide`]): [`Session::submit`], which is [`Session::write`]
+//!   (sign and write now, a [`Sent`] back) then [`Session::finish`] (the answer, the
+//!   retries), for a program that keeps many in flight;
+//! - keeping what it wrote and has no answer for (shared with its successors, and
+//!   given up when its [`Sent`] is dropped unfinished), so that a successor on another
+//!   node sends it again ([`Session::reconnect`], ordered by
+//!   [`crate::failover::reconnect_order`] and spread by key);
 //! - settling a transaction in doubt by the one settle rule ([`settle`], over
 //!   [`crate::failover::settlement`]): its receipt, or "not applied".
 //!
@@ -21,6 +24,7 @@
 //!
 //! - `transport.rs`: [`Transport`], [`Dial`], [`Unanswered`];
 //! - `quic.rs`: [`Quic`], [`QuicDial`]; `local.rs`: the [`Transport`] of a [`Handle`];
+//! - `submit.rs`: [`Session::write`], [`Session::finish`], [`Session::submit`], [`Sent`];
 //! - `sequence.rs`: [`Sequencer`], [`Turn`];
 //! - `link.rs`: [`Link`], [`Linked`]; `settle.rs`: [`settle`], [`Settled`].
 //!

@@ -86,7 +86,8 @@ impl<E> Drop for Flying<E> {
 
 /// A transaction written on a session's ordered pipeline, its answer to come: what
 /// [`Session::write`] returns and [`Session::finish`] takes. In flight until finished;
-/// dropping it gives its place up (see the [module docs](self)).
+/// dropped unfinished, it gives its place up: no successor on another node sends it
+/// again (it may still be applied).
 #[must_use = "a transaction written is finished (or settled) by Session::finish"]
 pub struct Sent<E> {
     tx: SignedTx,
