@@ -55,8 +55,8 @@ impl Drop for Lane {
 }
 
 /// How many times a call is made again on a new connection after losing its own before
-/// anything happened.
-const MAX_AGAIN: u32 = 3;
+/// anything happened (a request, or a transaction not written).
+pub(crate) const MAX_AGAIN: u32 = 3;
 
 impl Lane {
     /// Connects as `keypair` to the first of `nodes` that answers (the ones to come back
@@ -107,7 +107,9 @@ impl Lane {
 
     /// The session in use (its connection may have been lost: see [`Lane::serving`]).
     pub fn current(&self) -> Result<Arc<BotSession>, BotError> {
-        self.link.current().map_err(lost)
+        self.link
+            .current()
+            .map_err(|down| lost_with(&self.first, &down))
     }
 
     /// A session that serves: the one in use, or the one replacing it if it was lost.
@@ -188,15 +190,7 @@ fn synced(err: SyncError<ClientError>) -> BotError {
     }
 }
 
-/// Why the link is down, as a bot error.
-fn lost(down: ReconnectError) -> BotError {
-    BotError::Lost {
-        node: "the bot's node".into(),
-        waited: RECONNECT_WAIT,
-        why: BotSession::why_down(&down),
-    }
-}
-
+/// Why no node took over from `session`'s lost connection, as a bot error.
 fn lost_with(session: &BotSession, down: &ReconnectError) -> BotError {
     BotError::Lost {
         node: session.transport().address(),

@@ -23,7 +23,7 @@ use qraft_node::net::client::ClientError;
 use qraft_node::net::proto::CommittedView;
 
 use super::BotError;
-use super::lane::{BotSession, Lane, submit_error};
+use super::lane::{BotSession, Lane, MAX_AGAIN, submit_error};
 use crate::session::{Sent, Settled, SubmitError, settle};
 
 /// A transaction in flight and, once awaited, what it did: `T` is what the call that
@@ -58,10 +58,6 @@ pub type PendingTx = Pending<Effect>;
 pub type PendingOrder = Pending<OrderResult>;
 /// A cancel-all in flight: the orders cancelled, (order, shares still open) each.
 pub type PendingCancel = Pending<Vec<(OrderId, Shares)>>;
-
-/// How many times a transaction is written again on a new connection when a resend
-/// found its own lost before writing.
-const MAX_AGAIN: u32 = 3;
 
 impl<T> Pending<T> {
     pub(crate) fn new(
