@@ -11,7 +11,9 @@
 //!   in a [`session::Turn`], retries, keeps what it has in flight for a successor on
 //!   another node ([`session::Session::reconnect`]) and settles a transaction in doubt
 //!   ([`session::settle`]); [`session::Link`] keeps a long-lived program's session up.
-//!   The CLI's client commands and `session --jsonl`, and the dashboard's feed, use it.
+//!   [`session::Session::submit`] is [`session::Session::write`] (now) then
+//!   [`session::Session::finish`] (later). The CLI's client commands and
+//!   `session --jsonl`, the dashboard's feed and the bots use it.
 //! - [`signer`]: the one signer, [`signer::Signer`]: a key, the chain id, and the nonce
 //!   policy.
 //! - [`nonce`]: the one nonce policy: above the last nonce used or seen, and at least the
@@ -24,11 +26,11 @@
 //!   price typed by a person (pure).
 //! - [`describe`]: what a transaction did, in words: receipts, cancels, administration
 //!   (pure).
-//! - [`bot`]: the API for trading bots over the node's QUIC client
-//!   ([`qraft_node::net::client::Client`]), following the game across node failures,
-//!   and the example bots' strategies (market maker, momentum, random trader). It signs
-//!   with [`signer::Signer`] and retries and settles by [`retry`] and [`failover`], but
-//!   its connection lane (`bot/lane.rs`) is not yet a [`session::Session`].
+//! - [`bot`]: the API for trading bots ([`bot::Bot`], [`bot::Pending`]), on a
+//!   [`session::Session`] over QUIC kept up by a [`session::Link`]: each transaction is
+//!   written now and finished when its handle is awaited, and one in doubt is settled by
+//!   [`session::settle`]; and the example bots' strategies (market maker, momentum,
+//!   random trader).
 
 pub mod bot;
 pub mod describe;

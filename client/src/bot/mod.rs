@@ -1,5 +1,7 @@
-//! A small client API for trading bots: a thin, pleasant layer over
-//! [`net::client::Client`](qraft_node::net::client::Client).
+//! A small client API for trading bots: a thin, pleasant layer over the one client,
+//! a [`Session`](crate::session::Session) over QUIC kept up by a
+//! [`Link`](crate::session::Link) (`lane.rs`), which signs, writes, retries, follows the
+//! game to another node and settles for it.
 //!
 //! A [`Bot`] is one participant's connection to the game. It loads the genesis and key
 //! files, connects to the first node that answers, learns its last nonce once, and then
@@ -100,7 +102,8 @@ use qraft_node::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
 use qraft_node::net::client::{Client, ClientError, Subscription};
 use qraft_node::net::proto::{ReceiptView, Request, Response, SubmitFailure};
 
-use lane::Lane;
+use crate::session::Transport;
+use lane::{BotSession, Lane};
 use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};
 
 pub use lane::RECONNECT_WAIT;
@@ -291,9 +294,7 @@ impl Bot {
         let nodes = nodes
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| Client::node_addresses(&genesis));
-        let client = Client::connect(&genesis, keypair.clone(), &nodes).await?;
-        let lane = Lane::new(client, keypair, genesis.clone(), nodes);
-        lane.sync_nonce().await?;
+        let lane = Lane::connect(genesis.clone(), keypair, nodes).await?;
         Ok(Bot {
             lane: Arc::new(lane),
             genesis,
@@ -309,7 +310,7 @@ impl Bot {
 
     /// This bot's public key.
     pub fn key(&self) -> PublicKey {
-        self.lane.keypair().public()
+        self.lane.latest().key()
     }
 
     pub fn genesis(&self) -> &Genesis {
@@ -320,7 +321,7 @@ impl Bot {
     /// the bot moves to another connection: ask for it again). Transactions should go
     /// through [`Bot::send`], which keeps this bot's nonces in order.
     pub fn client(&self) -> Arc<Client> {
-        self.lane.client()
+        self.lane.latest().transport().shared_client()
     }
 
     /// One request on a connection that serves, asked again on the next node if the
@@ -334,7 +335,8 @@ impl Bot {
     pub async fn wait_for_leader(&self, timeout: Duration) -> Result<bool, BotError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.lane.serving().await?.leader().await?.is_some() {
+            let session = self.lane.serving().await?;
+            if session.transport().client().leader().await?.is_some() {
                 return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -416,12 +418,12 @@ impl Bot {
 
     /// Events from now on: blocks, trades, book changes, this bot's own fills.
     pub async fn events(&self, topics: Topics) -> Result<Events, BotError> {
-        let client = self.lane.serving().await?;
-        let inner = client.subscribe(topics).await?;
+        let session = self.lane.serving().await?;
+        let inner = session.transport().client().subscribe(topics).await?;
         Ok(Events {
             lane: self.lane.clone(),
             topics,
-            client,
+            session,
             inner,
         })
     }
@@ -519,14 +521,8 @@ impl Bot {
         body: TxBody,
         finish: fn(Result<Effect, BotError>) -> Result<T, BotError>,
     ) -> Result<Pending<T>, BotError> {
-        let sent = self.lane.send(&body).await?;
-        Ok(Pending::new(
-            self.lane.clone(),
-            body,
-            sent,
-            self.retries,
-            finish,
-        ))
+        let sent = self.lane.write(&body).await?;
+        Ok(Pending::new(self.lane.clone(), sent, self.retries, finish))
     }
 
     // --- Ordering: sent and awaited -------------------------------------------------------
@@ -635,7 +631,7 @@ impl Bot {
     /// held, the connection stays open for them and closes when the last one is dropped.
     pub async fn close(self) {
         if Arc::strong_count(&self.lane) == 1 {
-            self.lane.client().shutdown().await;
+            self.client().shutdown().await;
         } else {
             tracing::debug!("pending transactions hold the connection; it closes after them")
         }
@@ -651,8 +647,8 @@ fn unexpected(response: &Response) -> BotError {
 pub struct Events {
     lane: Arc<Lane>,
     topics: Topics,
-    /// The connection the subscription is on.
-    client: Arc<Client>,
+    /// The session the subscription is on.
+    session: Arc<BotSession>,
     inner: Subscription,
 }
 
@@ -665,13 +661,14 @@ impl Events {
     /// [`Event::Lagged`] with `missed: 0` (events in between may be missing: re-query
     /// what the bot keeps), then that node's events.
     pub async fn next(&mut self) -> Result<Option<Event>, BotError> {
+        let closed = |session: &BotSession| session.transport().is_closed();
         match self.inner.next().await {
-            Ok(event) if !self.client.is_closed() => Ok(event),
-            Err(err) if !self.client.is_closed() => Err(err.into()),
+            Ok(event) if !closed(&self.session) => Ok(event),
+            Err(err) if !closed(&self.session) => Err(err.into()),
             _ => {
-                let client = self.lane.reconnect(&self.client).await?;
-                self.inner = client.subscribe(self.topics).await?;
-                self.client = client;
+                let session = self.lane.after(&self.session).await?;
+                self.inner = session.transport().client().subscribe(self.topics).await?;
+                self.session = session;
                 Ok(Some(Event::Lagged { missed: 0 }))
             }
         }

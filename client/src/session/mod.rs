@@ -9,10 +9,13 @@
 //!   ([`Session::sync_nonce`]);
 //! - submitting on the ordered pipeline, each transaction in its [`Turn`] (an ordering
 //!   token passed as a value), and retrying by the one retry policy
-//!   ([`crate::retry::decide`]): [`Session::submit`];
-//! - keeping what it wrote and has no answer for, so that a successor on another node
-//!   sends it again ([`Session::reconnect`], ordered by [`crate::failover::reconnect_order`]
-//!   and spread by key);
+//!   ([`crate::retry::decide`]): [`Session::submit`], which is [`Session::write`]
+//!   (sign and write now, a [`Sent`] back) then [`Session::finish`] (the answer, the
+//!   retries), for a program that keeps many in flight;
+//! - keeping what it wrote and has no answer for (shared with its successors, and
+//!   given up when its [`Sent`] is dropped unfinished), so that a successor on another
+//!   node sends it again ([`Session::reconnect`], ordered by
+//!   [`crate::failover::reconnect_order`] and spread by key);
 //! - settling a transaction in doubt by the one settle rule ([`settle`], over
 //!   [`crate::failover::settlement`]): its receipt, or "not applied".
 //!
@@ -21,6 +24,7 @@
 //!
 //! - `transport.rs`: [`Transport`], [`Dial`], [`Unanswered`];
 //! - `quic.rs`: [`Quic`], [`QuicDial`]; `local.rs`: the [`Transport`] of a [`Handle`];
+//! - `submit.rs`: [`Session::write`], [`Session::finish`], [`Session::submit`], [`Sent`];
 //! - `sequence.rs`: [`Sequencer`], [`Turn`];
 //! - `link.rs`: [`Link`], [`Linked`]; `settle.rs`: [`settle`], [`Settled`].
 //!
@@ -31,11 +35,11 @@ mod local;
 mod quic;
 mod sequence;
 mod settle;
+mod submit;
 #[cfg(test)]
 mod tests;
 mod transport;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,20 +47,18 @@ use std::time::Duration;
 
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::api::Refusal;
-use qraft_node::core::exchange::receipt::Outcome;
-use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
-use qraft_node::net::proto::CommittedView;
 
 use crate::failover::{RECONNECT_PAUSE, next_reconnect_pause, reconnect_order, reconnect_spread};
-use crate::retry::{self, Decision, RETRIES, Tries, decide};
 use crate::signer::Signer;
 
 pub use link::{Link, Linked};
 pub use quic::{Quic, QuicDial, unanswered};
 pub use sequence::{Sequencer, Turn};
 pub use settle::{Round, Settled, settle};
+use submit::Flights;
+pub use submit::Sent;
 pub use transport::{BoxFuture, Dial, DialError, PendingAnswer, Transport, Unanswered};
 
 /// Why a transaction submitted has no receipt. In doubt ([`SubmitError::in_doubt`]): it
@@ -184,12 +186,13 @@ pub struct Session<T: Transport> {
     /// Whether this connection has learnt the game's last nonce from this key.
     nonce_synced: AtomicBool,
     timeout: Duration,
-    /// Transactions written on this connection and not answered yet, by hash: what a
-    /// successor sends again. Bounded by the submissions in flight: each holds one.
-    in_flight: Mutex<HashMap<TxHash, SignedTx>>,
-    /// The receipts awaited for the transactions a lost predecessor left in flight, sent
-    /// again on this connection (taken by [`Session::take_resent`]).
-    resent: Mutex<HashMap<TxHash, PendingAnswer<T::Error>>>,
+    /// Transactions written and not answered yet, shared with this session's
+    /// successors: what a successor sends again. Bounded by the [`Sent`]s alive and the
+    /// transactions in doubt not settled yet: each holds one.
+    flight: Flights<T::Error>,
+    /// Held while signing and writing, so nonces reach the node in the order they are
+    /// given out.
+    writing: tokio::sync::Mutex<()>,
 }
 
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -213,13 +216,13 @@ impl<T: Transport> Session<T> {
             dial,
             nonce_synced: AtomicBool::new(false),
             timeout,
-            in_flight: Mutex::default(),
-            resent: Mutex::default(),
+            flight: Flights::default(),
+            writing: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// A session on `transport` that carries on from this one: the same key, nonces and
-    /// game, the nonce to be learnt again.
+    /// A session on `transport` that carries on from this one: the same key, nonces,
+    /// game and transactions in flight, the nonce to be learnt again.
     pub fn successor(&self, transport: T) -> Session<T> {
         Session {
             transport,
@@ -228,8 +231,8 @@ impl<T: Transport> Session<T> {
             dial: self.dial.clone(),
             nonce_synced: AtomicBool::new(false),
             timeout: self.timeout,
-            in_flight: Mutex::default(),
-            resent: Mutex::default(),
+            flight: self.flight.clone(),
+            writing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -296,148 +299,6 @@ impl<T: Transport> Session<T> {
         }
     }
 
-    /// Signs and submits `body` on the ordered pipeline (in `turn`, if it has one: once
-    /// every earlier turn has been written), and waits for its receipt.
-    ///
-    /// Signs again with a fresh nonce and resends where nothing can have happened, by
-    /// the one retry policy ([`crate::retry`]): a refusal for a passing reason, or a
-    /// nonce refused or rejected as stale (another program with this key got there
-    /// first). Retries go after every transaction written before them; `progress` is
-    /// told of each send and retry. A transaction written and not answered stays in flight here (a
-    /// successor sends it again) until it is answered or settled.
-    pub async fn submit(
-        &self,
-        body: &TxBody,
-        turn: Option<Turn>,
-        progress: &(dyn Fn(Progress) + Sync),
-    ) -> Result<CommittedView, SubmitError<T::Error>> {
-        let mut turn = turn;
-        if let Err(err) = self.sync_nonce().await {
-            return Err(SubmitError::Sync(err));
-        }
-        let mut tries = Tries::default();
-        loop {
-            if let Some(turn) = &turn {
-                turn.wait().await;
-            }
-            let tx = self.sign(body.clone());
-            let hash = tx.hash();
-            progress(Progress::Sending(hash));
-            let sent = self.transport.send(&tx).await;
-            // Written (or given up): the next turn may go.
-            drop(turn.take());
-            let answer = match sent {
-                Ok(pending) => {
-                    // If this connection is lost now, a successor sends it again.
-                    self.sending(&tx);
-                    tokio::time::timeout(self.timeout, pending).await
-                }
-                Err(err) => Ok(Err(err)),
-            };
-            let in_doubt = matches!(
-                answer,
-                Err(_)
-                    | Ok(Err(Unanswered::InDoubt(_)
-                        | Unanswered::NodeTimedOut(_)
-                        | Unanswered::Stopped))
-            );
-            if in_doubt {
-                // Kept for settling its outcome (see `settle`).
-                self.sending(&tx);
-            } else {
-                self.answered(&hash);
-            }
-            let refusal = match answer {
-                Err(_) => {
-                    return Err(SubmitError::NoAnswer {
-                        tx: hash,
-                        waited: self.timeout,
-                    });
-                }
-                Ok(Ok(committed)) => {
-                    let setback = retry::applied(&committed.receipt.outcome);
-                    let decision = setback.map_or(Decision::Stop, |s| decide(s, tries, RETRIES));
-                    tries = tries.after(decision);
-                    if let (
-                        Decision::Resync,
-                        Outcome::Rejected(Rejection::StaleNonce { last, .. }),
-                    ) = (decision, &committed.receipt.outcome)
-                    {
-                        self.saw_nonce(*last);
-                        progress(Progress::Resyncing);
-                        continue;
-                    }
-                    return Ok(committed);
-                }
-                Ok(Err(Unanswered::Refused(refusal))) => refusal,
-                Ok(Err(Unanswered::InDoubt(error))) => {
-                    return Err(SubmitError::InDoubt { tx: hash, error });
-                }
-                Ok(Err(Unanswered::NodeTimedOut(_))) => {
-                    return Err(SubmitError::NodeTimedOut { tx: hash });
-                }
-                Ok(Err(Unanswered::Stopped)) => return Err(SubmitError::Stopped { tx: hash }),
-                Ok(Err(Unanswered::NotSent(err))) => return Err(SubmitError::NotSent(err)),
-            };
-            let setback = retry::refused(&refusal);
-            let decision = setback.map_or(Decision::Stop, |s| decide(s, tries, RETRIES));
-            tries = tries.after(decision);
-            match (decision, &refusal) {
-                (Decision::Resend { after }, _) => {
-                    progress(Progress::Resending(refusal.clone()));
-                    tokio::time::sleep(after).await;
-                }
-                (
-                    Decision::Resync,
-                    Refusal::StaleNonce { last, .. } | Refusal::NonceInUse { nonce: last },
-                ) => {
-                    self.saw_nonce(*last);
-                    progress(Progress::Resyncing);
-                }
-                _ => return Err(SubmitError::Refused { tx: hash, refusal }),
-            }
-        }
-    }
-
-    /// Notes that `tx` is being sent on this connection; its answer is awaited.
-    fn sending(&self, tx: &SignedTx) {
-        lock(&self.in_flight).insert(tx.hash(), tx.clone());
-    }
-
-    /// Notes that transaction `hash` got its answer (or was settled, or given up).
-    pub fn answered(&self, hash: &TxHash) {
-        lock(&self.in_flight).remove(hash);
-    }
-
-    /// The transaction `hash` as signed, if it was sent on this connection and not
-    /// answered.
-    pub fn unanswered(&self, hash: &TxHash) -> Option<SignedTx> {
-        lock(&self.in_flight).get(hash).cloned()
-    }
-
-    /// The receipt awaited for transaction `hash`, if a lost predecessor left it in
-    /// flight and this connection sent it again.
-    pub fn take_resent(&self, hash: &TxHash) -> Option<PendingAnswer<T::Error>> {
-        lock(&self.resent).remove(hash)
-    }
-
-    /// Sends again, on this connection's pipeline, every transaction `lost` left in
-    /// flight, in nonce order, before anything new is sent here: a transaction is applied
-    /// at most once (its nonce makes a second copy stale), so a copy already in the chain
-    /// costs nothing, and one the dead node took with it gets applied instead of left in
-    /// doubt. Best effort: what cannot be sent is settled by lookup.
-    pub async fn resend_from(&self, lost: &Session<T>) {
-        let mut txs: Vec<SignedTx> = lock(&lost.in_flight).values().cloned().collect();
-        txs.sort_by_key(|tx| tx.tx.nonce);
-        for tx in txs {
-            let Ok(pending) = self.transport.send(&tx).await else {
-                return;
-            };
-            self.sending(&tx);
-            lock(&self.resent).insert(tx.hash(), pending);
-        }
-    }
-
     /// A new session after this one's connection was lost: to the other nodes first
     /// ([`reconnect_order`], spread by key), round after round with a growing pause, for
     /// at most the session's timeout. The successor learns the game's last nonce from
@@ -468,7 +329,8 @@ impl<T: Transport> Session<T> {
                     let next = self.successor(transport);
                     match tokio::time::timeout_at(deadline, next.sync_nonce()).await {
                         Ok(Ok(())) => {
-                            let _ = tokio::time::timeout_at(deadline, next.resend_from(self)).await;
+                            let resent = next.resend_in_flight();
+                            let _ = tokio::time::timeout_at(deadline, resent).await;
                             return Ok(next);
                         }
                         Ok(Err(err)) => last_error = err.to_string(),

@@ -1,6 +1,8 @@
 //! The [`Transport`] over QUIC: the node's client ([`Client`]) and its ordered
 //! submission [`Pipeline`], opened on first use.
 
+use std::sync::Arc;
+
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, TxHash};
@@ -13,15 +15,17 @@ use crate::failover::{Settlement, WATCH_EVERY, WATCH_QUIET, look_up};
 
 /// A participant's QUIC connection to one node, with its submission pipeline.
 pub struct Quic {
-    client: Client,
-    pipeline: tokio::sync::OnceCell<Pipeline>,
+    client: Arc<Client>,
+    /// The open pipeline: `None` before the first send, and after the node closed it
+    /// (the next send opens another).
+    pipeline: tokio::sync::Mutex<Option<Arc<Pipeline>>>,
 }
 
 impl Quic {
     pub fn new(client: Client) -> Quic {
         Quic {
-            client,
-            pipeline: tokio::sync::OnceCell::new(),
+            client: Arc::new(client),
+            pipeline: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -31,11 +35,29 @@ impl Quic {
         &self.client
     }
 
-    /// The connection's ordered submission pipeline.
-    pub async fn pipeline(&self) -> Result<&Pipeline, ClientError> {
-        self.pipeline
-            .get_or_try_init(|| self.client.pipeline())
-            .await
+    /// The connection, to hold on to (a bot hands it out).
+    pub fn shared_client(&self) -> Arc<Client> {
+        self.client.clone()
+    }
+
+    /// The connection's ordered submission pipeline, opened on first use.
+    pub async fn pipeline(&self) -> Result<Arc<Pipeline>, ClientError> {
+        let mut open = self.pipeline.lock().await;
+        if let Some(pipeline) = &*open {
+            return Ok(pipeline.clone());
+        }
+        let pipeline = Arc::new(self.client.pipeline().await?);
+        *open = Some(pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Forgets `closed` if it is still the open pipeline: the next send opens another.
+    async fn forget(&self, closed: &Arc<Pipeline>) {
+        let mut open = self.pipeline.lock().await;
+        if open.as_ref().is_some_and(|p| Arc::ptr_eq(p, closed)) {
+            tracing::info!("the submission pipeline closed; opening another");
+            *open = None;
+        }
     }
 }
 
@@ -74,11 +96,24 @@ impl Transport for Quic {
         &self,
         tx: &SignedTx,
     ) -> Result<PendingAnswer<ClientError>, Unanswered<ClientError>> {
-        let pipeline = self.pipeline().await.map_err(Unanswered::NotSent)?;
-        let pending = pipeline.submit(tx).await.map_err(unanswered)?;
-        Ok(Box::pin(
-            async move { pending.wait().await.map_err(unanswered) },
-        ))
+        let mut reopened = false;
+        loop {
+            let pipeline = self.pipeline().await.map_err(Unanswered::NotSent)?;
+            match pipeline.submit(tx).await.map_err(unanswered) {
+                Ok(pending) => {
+                    return Ok(Box::pin(
+                        async move { pending.wait().await.map_err(unanswered) },
+                    ));
+                }
+                // The node closed the pipeline (the connection still serves): the
+                // transaction was not written; once more on a new one.
+                Err(Unanswered::NotSent(_)) if !reopened && !self.client.is_closed() => {
+                    self.forget(&pipeline).await;
+                    reopened = true;
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     async fn last_nonce(&self, _key: PublicKey) -> Result<Option<u64>, ClientError> {

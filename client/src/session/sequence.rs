@@ -4,7 +4,8 @@
 //! dashboard's keys), but transactions must reach the node in the order they were asked
 //! for (a cancel-all must not overtake the order before it). Each transaction takes a
 //! [`Turn`] when it is asked for, and the turn travels with it as a value, into
-//! [`Session::submit`](super::Session::submit): its task prepares the transaction
+//! [`Session::submit`](super::Session::submit) (or [`Session::write`](super::Session::write)):
+//! its task prepares the transaction
 //! (prices, checks) in parallel with the others, then waits for its turn to sign it and
 //! write it on the connection's ordered pipeline, and only then lets the next one go.
 //! Receipts are awaited in parallel.

@@ -71,12 +71,13 @@ pub async fn settle<S: Linked>(
 ) -> Settled<S> {
     let session = since.session();
     let signed = session.unanswered(&hash);
+    // No longer in flight once settled, or given up (this future dropped).
+    let _flying = session.flying(hash);
     let wait = SETTLE_WAIT.min(session.timeout());
     let deadline = tokio::time::Instant::now() + wait;
     let first_node = session.node_name();
     let mut last = why;
-    let origin = since.clone();
-    let mut current = since;
+    let mut current = since.clone();
     loop {
         let ctx = if link.is_lost(&current) {
             match tokio::time::timeout_at(deadline, link.after(&current)).await {
@@ -95,8 +96,6 @@ pub async fn settle<S: Linked>(
         let round = ctx.session().round(&hash, signed.as_ref());
         match tokio::time::timeout_at(deadline, round).await {
             Ok(Round::Settled(settlement)) => {
-                ctx.session().answered(&hash);
-                origin.session().answered(&hash);
                 return match settlement {
                     Settlement::Applied(committed) => Settled::Applied {
                         committed,
@@ -118,8 +117,6 @@ pub async fn settle<S: Linked>(
             tokio::time::sleep(SETTLE_RETRY_EVERY).await;
         }
     }
-    origin.session().answered(&hash);
-    current.session().answered(&hash);
     Settled::Unknown {
         first_node,
         last,

@@ -18,8 +18,8 @@ use qraft_node::net::proto::CommittedView;
 use tokio::sync::Notify;
 
 use super::{
-    BoxFuture, Dial, DialError, Game, Link, PendingAnswer, Progress, Sequencer, Session, Settled,
-    SubmitError, Transport, Unanswered, settle,
+    BoxFuture, Dial, DialError, Game, Link, PendingAnswer, Progress, Sent, Sequencer, Session,
+    Settled, SubmitError, Transport, Unanswered, settle,
 };
 use crate::failover::{Settlement, nonce_passed, settlement};
 use crate::retry::RETRIES;
@@ -35,6 +35,8 @@ enum Step {
     Drop,
     /// Never written: the connection is gone.
     NotSent,
+    /// Written, and no answer until the node is lost (then in doubt).
+    Hold,
 }
 
 /// A node that answers from a script.
@@ -84,6 +86,17 @@ impl Scripted {
         self.lost.notify_waiters();
     }
 
+    /// Resolves once the node is lost.
+    async fn until_lost(&self) {
+        loop {
+            let notified = self.lost.notified();
+            if *self.closed.lock().unwrap() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     fn hold(&self, committed: CommittedView) {
         self.receipts
             .lock()
@@ -121,13 +134,8 @@ impl Transport for Node {
     }
 
     async fn lost(&self) -> String {
-        loop {
-            let notified = self.0.lost.notified();
-            if self.is_closed() {
-                return "scripted loss".to_string();
-            }
-            notified.await;
-        }
+        self.0.until_lost().await;
+        "scripted loss".to_string()
     }
 
     fn abandon(&self, _why: &str) {
@@ -145,6 +153,13 @@ impl Transport for Node {
         }
         self.0.sent.lock().unwrap().push(tx.clone());
         let hash = tx.hash();
+        if matches!(step, Step::Hold) {
+            let node = self.0.clone();
+            return Ok(Box::pin(async move {
+                node.until_lost().await;
+                Err(Unanswered::InDoubt("connection lost".into()))
+            }));
+        }
         let answer = match step {
             Step::Applied(outcome) => {
                 let view = committed(hash, outcome);
@@ -154,7 +169,9 @@ impl Transport for Node {
                 Ok(view)
             }
             Step::Refuse(refusal) => Err(Unanswered::Refused(refusal)),
-            Step::Drop | Step::NotSent => Err(Unanswered::InDoubt("stream reset".into())),
+            Step::Drop | Step::NotSent | Step::Hold => {
+                Err(Unanswered::InDoubt("stream reset".into()))
+            }
         };
         Ok(Box::pin(async move { answer }) as BoxFuture<_>)
     }
@@ -586,5 +603,151 @@ async fn turns_keep_transactions_in_the_order_asked_for() {
     assert!(
         nonces.windows(2).all(|w| w[0] < w[1]),
         "nonces in the same order"
+    );
+}
+
+fn hashes(node: &Scripted) -> Vec<TxHash> {
+    node.sent().iter().map(SignedTx::hash).collect()
+}
+
+#[tokio::test]
+async fn a_sent_dropped_unfinished_is_no_longer_in_flight_nor_sent_again() {
+    let first = Scripted::new("a:1", [], Step::Hold);
+    let second = Scripted::new("b:1", [], Step::Applied(accepted()));
+    let session = session(&first, vec![second.clone()], SECOND * 5);
+    let dropped = session.write(&body(), None, &|_| {}).await.unwrap();
+    let kept = session.write(&body(), None, &|_| {}).await.unwrap();
+    let (dropped_hash, kept_hash) = (dropped.hash(), kept.hash());
+    assert!(
+        session.unanswered(&dropped_hash).is_some(),
+        "written: in flight"
+    );
+    assert_eq!(session.in_flight(), 2);
+    drop(dropped);
+    assert_eq!(
+        session.unanswered(&dropped_hash),
+        None,
+        "given up when dropped"
+    );
+    assert_eq!(session.in_flight(), 1);
+    assert!(session.unanswered(&kept_hash).is_some());
+    // A successor on another node sends again only what is still in flight.
+    first.lose();
+    let next = session.reconnect().await.expect("the next node answers");
+    assert_eq!(hashes(&second), [kept_hash]);
+    // Finished there: answered by the copy's receipt, and no longer in flight anywhere.
+    let copy = next.take_resent(&kept_hash).expect("the copy's answer");
+    assert_eq!(copy.await.unwrap().receipt.tx, kept_hash);
+    drop(kept);
+    assert_eq!(next.in_flight(), 0, "successors share what is in flight");
+    assert_eq!(session.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn written_now_and_finished_later_across_a_lost_node_settles_on_the_next() {
+    let first = Scripted::new("a:1", [], Step::Hold);
+    let second = Scripted::new("b:1", [], Step::Applied(accepted()));
+    let session = Arc::new(session(&first, vec![second.clone()], SECOND * 5));
+    // Three written now, in the order asked for, before any is finished.
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        sent.push(session.write(&body(), None, &|_| {}).await.unwrap());
+    }
+    let written: Vec<TxHash> = sent.iter().map(Sent::hash).collect();
+    assert_eq!(hashes(&first), written);
+    let nonces: Vec<u64> = sent.iter().map(Sent::nonce).collect();
+    assert!(nonces.windows(2).all(|w| w[0] < w[1]), "{nonces:?}");
+    let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
+    first.lose();
+    // Finished later, the last first: each answer is in doubt on the lost node, and
+    // settles on the next one by the copy sent again there.
+    for sent in sent.into_iter().rev() {
+        let hash = sent.hash();
+        let err = session.finish(sent, RETRIES, &|_| {}).await.unwrap_err();
+        assert_eq!(err.in_doubt(), Some(hash), "{err:?}");
+        assert!(
+            session.unanswered(&hash).is_some(),
+            "in doubt: kept for settling"
+        );
+        let settled = settle(&link, session.clone(), hash, "in doubt".into()).await;
+        let Settled::Applied { committed, on, .. } = settled else {
+            panic!("expected its receipt");
+        };
+        assert_eq!(
+            committed.receipt.tx, hash,
+            "the same transaction, not a new one"
+        );
+        assert_eq!(on.transport().address(), "b:1");
+    }
+    watcher.abort();
+    assert_eq!(
+        hashes(&second),
+        written,
+        "sent again once each, in nonce order"
+    );
+    assert_eq!(second.look_ups.load(Ordering::SeqCst), 0);
+    assert_eq!(session.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn a_settle_given_up_midway_leaves_nothing_in_flight() {
+    let first = Scripted::new("a:1", [], Step::Hold);
+    // No node to move to: settling waits for a replacement that never comes.
+    let session = Arc::new(session(&first, vec![], SECOND * 5));
+    let sent = session.write(&body(), None, &|_| {}).await.unwrap();
+    let hash = sent.hash();
+    let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
+    first.lose();
+    let err = session.finish(sent, RETRIES, &|_| {}).await.unwrap_err();
+    assert_eq!(err.in_doubt(), Some(hash));
+    let settling = settle(&link, session.clone(), hash, "in doubt".into());
+    let given_up = tokio::time::timeout(Duration::from_millis(50), settling).await;
+    assert!(given_up.is_err(), "still settling when given up");
+    assert_eq!(session.unanswered(&hash), None, "given up: not in flight");
+    watcher.abort();
+}
+
+#[tokio::test]
+async fn a_refusal_on_writing_is_retried_when_finished() {
+    let node = Scripted::new(
+        "a:1",
+        [Step::Refuse(Refusal::NoLeader)],
+        Step::Applied(accepted()),
+    );
+    let session = session(&node, vec![], SECOND * 5);
+    let sent = session.write(&body(), None, &|_| {}).await.unwrap();
+    let first = sent.hash();
+    assert_eq!(hashes(&node), [first], "written now");
+    let seen = Mutex::new(Vec::new());
+    let committed = session
+        .finish(sent, RETRIES, &|p| seen.lock().unwrap().push(p))
+        .await
+        .unwrap();
+    let sent = node.sent();
+    assert_eq!(sent.len(), 2, "the refused one, then the one applied");
+    assert_eq!(committed.receipt.tx, sent[1].hash());
+    assert_ne!(committed.receipt.tx, first, "signed again");
+    assert_eq!(
+        seen.into_inner().unwrap(),
+        [
+            Progress::Resending(Refusal::NoLeader),
+            Progress::Sending(sent[1].hash())
+        ]
+    );
+    assert_eq!(session.in_flight(), 0);
+    // With no retries allowed, the refusal is the answer.
+    let node = Scripted::new("a:1", [Step::Refuse(Refusal::NoLeader)], Step::NotSent);
+    let session = super::tests::session(&node, vec![], SECOND * 5);
+    let sent = session.write(&body(), None, &|_| {}).await.unwrap();
+    let err = session.finish(sent, 0, &|_| {}).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SubmitError::Refused {
+                refusal: Refusal::NoLeader,
+                ..
+            }
+        ),
+        "{err:?}"
     );
 }
