@@ -24,6 +24,8 @@
 //!   price typed by a person (pure).
 //! - [`describe`]: what a transaction did, in words: receipts, cancels, administration
 //!   (pure).
+//! - [`protocol`]: the JSON of `qraft session --jsonl` and of the commands' `--json`
+//!   output, as serde types: commands, results, reports, events.
 //! - [`bot`]: the API for trading bots over the node's QUIC client
 //!   ([`qraft_node::net::client::Client`]), following the game across node failures,
 //!   and the example bots' strategies (market maker, momentum, random trader). It signs
@@ -35,6 +37,7 @@ pub mod describe;
 pub mod failover;
 pub mod format;
 pub mod nonce;
+pub mod protocol;
 pub mod retry;
 pub mod session;
 pub mod signer;
