@@ -12,6 +12,7 @@
 mod cluster;
 mod normalise;
 mod session;
+mod typed;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -237,7 +238,9 @@ impl Game {
                     "$ {} {} --json\nexit {}\n",
                     step.key, step.args, result.code
                 ));
+                let cmd = step.args.split_whitespace().next().unwrap_or_default();
                 for line in result.stdout.lines() {
+                    typed::result(cmd, line);
                     transcript.push_str(&self.normaliser.line(line, step.volatile));
                     transcript.push('\n');
                 }
@@ -285,6 +288,7 @@ fn follow_blocks(game: &mut Game) -> String {
         let line = lines
             .recv_timeout(cluster::RUN_LIMIT)
             .expect("a block from blocks --follow");
+        typed::event(&line);
         transcript.push_str(&game.normaliser.line(&line, Volatile::Blocks));
         transcript.push('\n');
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::cluster::wait_bounded;
 use crate::normalise::Volatile;
-use crate::Game;
+use crate::{Game, typed};
 
 /// How long a command may take to answer, or an event to come.
 const ANSWER_LIMIT: Duration = Duration::from_secs(20);
@@ -230,6 +230,7 @@ pub fn run_script(game: &mut Game, key: &str, extra: &[&str], script: &[&str]) -
             .to_string();
         let result = next_result(&mut events, &mut highest_block, &line);
         let value: Value = serde_json::from_str(&result).expect("a JSON result");
+        typed::result(&cmd, &result);
         let volatile = match cmd.as_str() {
             "status" => Volatile::Status,
             "blocks" => Volatile::Blocks,
@@ -292,6 +293,7 @@ pub fn run_script(game: &mut Game, key: &str, extra: &[&str], script: &[&str]) -
     results.push_str(&format!("exit {}\n", status.code().unwrap_or(-1)));
     results.push_str("\n# events, in order\n");
     for event in &events {
+        typed::event(event);
         let kind = if event.contains(r#""event":"block""#) {
             Volatile::Blocks
         } else {
