@@ -26,6 +26,8 @@
 //!   price typed by a person (pure).
 //! - [`describe`]: what a transaction did, in words: receipts, cancels, administration
 //!   (pure).
+//! - [`protocol`]: the JSON of `qraft session --jsonl` and of the commands' `--json`
+//!   output, as serde types: commands, results, reports, events.
 //! - [`bot`]: the API for trading bots ([`bot::Bot`], [`bot::Pending`]), on a
 //!   [`session::Session`] over QUIC kept up by a [`session::Link`]: each transaction is
 //!   written now and finished when its handle is awaited, and one in doubt is settled by
@@ -37,6 +39,7 @@ pub mod describe;
 pub mod failover;
 pub mod format;
 pub mod nonce;
+pub mod protocol;
 pub mod retry;
 pub mod session;
 pub mod signer;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
+use qraft_client::protocol::result::{MembershipReport, NodeRegistered};
 use qraft_client::session::Turn;
 use qraft_keys::PublicKey;
 use qraft_node::api::MembershipChange;
@@ -15,7 +16,6 @@ use qraft_node::core::tx::{
 use qraft_node::core::types::{Role, Shares, Ticker, parse_cents};
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
-use serde_json::json;
 
 use super::connect::{CommonArgs, Ctx, connect_client, request_failure, unexpected};
 use super::output::{EXIT_CODES_HELP, Failure, Report};
@@ -430,14 +430,14 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
         .as_ref()
         .is_some_and(|s| applied(change, &s.voters, &s.learners));
     let leader = last.as_ref().map(|s| s.id);
-    let json = json!({
-        "change": name,
-        "node": node,
-        "leader": leader,
-        "applied": is_applied,
-        "voters": last.as_ref().map(|s| s.voters.clone()),
-        "learners": last.as_ref().map(|s| s.learners.clone()),
-    });
+    let json = MembershipReport {
+        change: name.to_string(),
+        node,
+        leader,
+        applied: is_applied,
+        voters: last.as_ref().map(|s| s.voters.clone()),
+        learners: last.as_ref().map(|s| s.learners.clone()),
+    };
     let what = match change {
         MembershipChange::AddLearner(_) => format!("{node_name} is a learner"),
         MembershipChange::Promote(_) => format!("{node_name} is a voter"),
@@ -504,13 +504,13 @@ async fn add_node(ctx: &Ctx, spec: NodeSpec, turn: &mut Option<Turn>) -> Result<
     }
     let status = wait_for_membership(ctx, ctx.client(), MembershipChange::AddLearner(id)).await;
     let is_learner = status.as_ref().is_some_and(|s| s.learners.contains(&id));
-    let json = json!({
-        "registered": id,
-        "name": name,
-        "address": address,
-        "height": committed.height,
-        "learner": is_learner,
-    });
+    let json = NodeRegistered {
+        registered: id,
+        name: name.clone(),
+        address,
+        height: committed.height,
+        learner: is_learner,
+    };
     let human = if is_learner {
         format!(
             "Done: node {id} ({name}) is registered in block {} and is a learner; start it with `id = {id}` in its node configuration",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use qraft_client::format::parse_price;
+use qraft_client::protocol;
 use qraft_client::session::{
     Dial, Game, Linked, Quic, QuicDial, ReconnectError, Session, Transport,
 };
@@ -17,7 +18,7 @@ use qraft_node::core::types::Ticker;
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{ProtocolError, Request, Response};
 use qraft_node::net::tls::TlsError;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::market::Prices;
 use super::output::{Failure, Report, emit};
@@ -307,12 +308,12 @@ fn refused_key(keypair: &Keypair, err: &str) -> Failure {
 /// The line a long-lived command prints (JSON) when it has moved to another node:
 /// `{"event":"reconnected","node":"127.0.0.1:7802","lost":"127.0.0.1:7801","error":"..."}`.
 pub fn reconnected_json(lost: &Ctx, now: &Ctx, why: &str) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("event".into(), json!("reconnected"));
-    map.insert("node".into(), json!(now.client().node().to_string()));
-    map.insert("lost".into(), json!(lost.client().node().to_string()));
-    map.insert("error".into(), json!(why));
-    map
+    let event = protocol::Event::Reconnected {
+        node: now.client().node().to_string(),
+        lost: lost.client().node().to_string(),
+        error: why.to_string(),
+    };
+    protocol::to_object(&event).unwrap_or_default()
 }
 
 /// The note for people (on stderr) when a long-lived command has moved to another node.

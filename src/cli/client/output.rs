@@ -4,8 +4,9 @@
 use std::fmt;
 use std::io::Write;
 
+use qraft_client::protocol::{self, FailureDetails, FailureLine, Success};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Exit codes of the client commands.
 pub mod exit {
@@ -122,16 +123,19 @@ impl Failure {
     }
 
     /// `{"ok":false,"code":3,"status":"rejected","error":"...", ...details}`.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("ok".into(), Value::Bool(false));
-        map.insert("code".into(), json!(self.code()));
-        map.insert("status".into(), json!(self.status.name()));
-        map.insert("error".into(), json!(self.message));
-        for (key, value) in &self.details {
-            map.insert(key.clone(), value.clone());
+    pub fn to_line(&self) -> FailureLine {
+        FailureLine {
+            ok: false,
+            code: self.code(),
+            status: self.status.name().into(),
+            error: self.message.clone(),
+            details: FailureDetails::from_map(self.details.clone()),
         }
-        map
+    }
+
+    /// [`Failure::to_line`] as a JSON object.
+    pub fn to_json(&self) -> Map<String, Value> {
+        protocol::to_object(&self.to_line()).unwrap_or_default()
     }
 }
 
@@ -156,19 +160,17 @@ pub struct Report {
 }
 
 impl Report {
-    /// `json` must be an object; `"ok": true` is added.
-    pub fn new(json: Value, human: impl Into<String>) -> Report {
-        let mut map = match json {
-            Value::Object(map) => map,
-            other => {
-                let mut map = Map::new();
-                map.insert("value".into(), other);
-                map
-            }
-        };
-        map.insert("ok".into(), Value::Bool(true));
+    /// `fields` (a type of [`qraft_client::protocol`]) must serialize as an object;
+    /// `"ok": true` is added.
+    pub fn new(fields: impl Serialize, human: impl Into<String>) -> Report {
+        let success = Success { ok: true, fields };
+        let json = protocol::to_object(&success).unwrap_or_else(|| {
+            let mut map = Map::new();
+            map.insert("ok".into(), Value::Bool(true));
+            map
+        });
         Report {
-            json: map,
+            json,
             human: human.into(),
         }
     }
@@ -186,9 +188,9 @@ impl Report {
     }
 }
 
-/// One JSON object on one line.
-pub fn json_line(map: &Map<String, Value>) -> String {
-    serde_json::to_string(map).expect("JSON values always serialize")
+/// One JSON object on one line (its keys in alphabetical order).
+pub fn json_line(value: &impl Serialize) -> String {
+    protocol::to_line(value)
 }
 
 /// Prints a command's result (text, or one JSON object with `json`) and turns a failure
@@ -211,7 +213,7 @@ pub fn emit(result: Result<Report, Failure>, json: bool) -> anyhow::Result<()> {
         }
         Err(failure) => {
             if json {
-                let _ = writeln!(out, "{}", json_line(&failure.to_json()));
+                let _ = writeln!(out, "{}", json_line(&failure.to_line()));
                 let _ = out.flush();
             }
             Err(anyhow::Error::new(failure))
@@ -292,6 +294,7 @@ mod tests {
     use super::*;
     use qraft_node::api::Refusal;
     use qraft_node::core::exchange::reject::Rejection;
+    use serde_json::json;
 
     #[test]
     fn money_for_programs_and_people() {

@@ -1,11 +1,21 @@
 //! One rendering of everything a client shows, as text for people and as JSON for
-//! programs, shared by the one-shot commands and `session --jsonl`, so both give the
-//! same JSON shapes (documented in docs/session.md).
+//! programs (the types of [`qraft_client::protocol`]), shared by the one-shot commands
+//! and `session --jsonl`, so both give the same JSON shapes (documented in
+//! docs/session.md).
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use qraft_client::describe;
+use qraft_client::protocol;
+use qraft_client::protocol::event::Fill as FillEvent;
+use qraft_client::protocol::report::{
+    BlockHeader, Blocks, Book, Leaderboard, Level, NodeStatus, OpenOrder, Peer, Portfolio,
+    Position, Ranked, Trade, Trades,
+};
+use qraft_client::protocol::result::{
+    AdminReport, CancelledOrder, Holding, OrderFill, OrderReport, TxAccepted,
+};
 use qraft_node::api::Status;
 use qraft_node::core::exchange::receipt::{Effect, Fill, OrderResult, Outcome, PublicTrade};
 use qraft_node::core::exchange::views::{
@@ -15,7 +25,6 @@ use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{AdminAction, NewOrder, OrderKind, Scope, TxBody};
 use qraft_node::core::types::{Ticker, Ticks};
 use qraft_node::net::proto::{BlockSummary, CommittedView, Event, OwnFill};
-use serde_json::{Map, Value, json};
 
 use super::market::Prices;
 use super::output::{Failure, Report, clock, count, date_time, dollars, usd, variant_name};
@@ -25,13 +34,6 @@ const HASH_PREFIX: usize = 12;
 
 fn cents_i64(cents: i128) -> i64 {
     cents.clamp(i64::MIN as i128, i64::MAX as i128) as i64
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
 }
 
 /// Symbols whose tick size rendering `body`'s outcome needs.
@@ -51,13 +53,17 @@ pub fn symbols_of(body: &TxBody, _committed: &CommittedView) -> Vec<Ticker> {
 /// A transaction's receipt: accepted is a report, rejected a failure (exit 3) carrying the
 /// same block coordinates.
 pub fn outcome(prices: &Prices, body: &TxBody, c: &CommittedView) -> Result<Report, Failure> {
-    let mut base = object(json!({
-        "status": "accepted",
-        "tx": c.receipt.tx.to_hex(),
-        "height": c.height,
-        "block": c.block_hash.to_hex(),
-        "index": c.index,
-    }));
+    let mut base = TxAccepted {
+        status: "accepted".into(),
+        tx: c.receipt.tx.to_hex(),
+        height: c.height,
+        block: c.block_hash.to_hex(),
+        index: c.index,
+        effect: String::new(),
+        order: None,
+        cancelled: None,
+        admin: None,
+    };
     let effect = match &c.receipt.outcome {
         Outcome::Rejected(rejection) => {
             return Err(Failure::rejected(rejection.to_string())
@@ -71,32 +77,31 @@ pub fn outcome(prices: &Prices, body: &TxBody, c: &CommittedView) -> Result<Repo
     };
     let human = match (effect, body) {
         (Effect::Order(result), TxBody::Order(order)) => {
-            base.insert("effect".into(), json!("order"));
-            base.insert("order".into(), order_json(prices, order, result));
+            base.effect = "order".into();
+            base.order = Some(order_json(prices, order, result));
             order_text(prices, order, result, c.height)
         }
         (Effect::Cancelled(cancelled), _) => {
-            base.insert("effect".into(), json!("cancel"));
-            base.insert(
-                "cancelled".into(),
+            base.effect = "cancel".into();
+            base.cancelled = Some(
                 cancelled
                     .iter()
-                    .map(|(order, shares)| json!({"order": order, "shares": shares}))
+                    .map(|&(order, shares)| CancelledOrder { order, shares })
                     .collect(),
             );
             describe::cancel_text(cancelled, c.height)
         }
         (Effect::Admin, TxBody::Admin(action)) => {
-            base.insert("effect".into(), json!("admin"));
-            base.insert("admin".into(), admin_json(action));
+            base.effect = "admin".into();
+            base.admin = Some(admin_json(action));
             format!("{} (block {})", admin_text(action), c.height)
         }
         (effect, _) => {
-            base.insert("effect".into(), json!(variant_name(effect)));
+            base.effect = variant_name(effect);
             format!("Accepted in block {}", c.height)
         }
     };
-    Ok(Report::new(Value::Object(base), human))
+    Ok(Report::new(&base, human))
 }
 
 fn order_type(kind: OrderKind) -> (&'static str, Option<Ticks>) {
@@ -115,7 +120,7 @@ fn traded_cents(prices: &Prices, symbol: Ticker, fills: &[Fill]) -> i128 {
 }
 
 /// The `order` object of an order's outcome.
-pub fn order_json(prices: &Prices, order: &NewOrder, result: &OrderResult) -> Value {
+pub fn order_json(prices: &Prices, order: &NewOrder, result: &OrderResult) -> OrderReport {
     let symbol = order.symbol;
     let (kind, limit) = order_type(order.kind);
     let filled = result.filled();
@@ -127,28 +132,32 @@ pub fn order_json(prices: &Prices, order: &NewOrder, result: &OrderResult) -> Va
         "cancelled"
     };
     let value = traded_cents(prices, symbol, &result.fills);
-    json!({
-        "id": result.order,
-        "symbol": symbol,
-        "side": order.side,
-        "type": kind,
-        "quantity": order.quantity,
-        "limit": limit.map(|p| prices.dollars(symbol, p)),
-        "limit_ticks": limit,
-        "state": state,
-        "filled": filled,
-        "resting": result.resting,
-        "cancelled": result.cancelled,
-        "cancel_reason": result.cancel_reason.map(variant_name),
-        "value": dollars(value),
-        "value_cents": cents_i64(value),
-        "fills": result.fills.iter().map(|f| json!({
-            "price": prices.dollars(symbol, f.price),
-            "price_ticks": f.price,
-            "quantity": f.quantity,
-            "resting_order": f.resting_order,
-        })).collect::<Vec<_>>(),
-    })
+    OrderReport {
+        id: result.order,
+        symbol,
+        side: order.side,
+        kind: kind.into(),
+        quantity: order.quantity,
+        limit: limit.map(|p| prices.dollars(symbol, p)),
+        limit_ticks: limit,
+        state: state.into(),
+        filled,
+        resting: result.resting,
+        cancelled: result.cancelled,
+        cancel_reason: result.cancel_reason.map(variant_name),
+        value: dollars(value),
+        value_cents: cents_i64(value),
+        fills: result
+            .fills
+            .iter()
+            .map(|f| OrderFill {
+                price: prices.dollars(symbol, f.price),
+                price_ticks: f.price,
+                quantity: f.quantity,
+                resting_order: f.resting_order,
+            })
+            .collect(),
+    }
 }
 
 /// What an accepted order did, in a sentence.
@@ -156,31 +165,46 @@ pub fn order_text(prices: &Prices, order: &NewOrder, result: &OrderResult, heigh
     describe::order_text(order, result, height, prices.tick(order.symbol))
 }
 
-fn scope_json(scope: &Scope) -> Value {
+fn scope_json(scope: &Scope) -> Option<Ticker> {
     match scope {
-        Scope::All => Value::Null,
-        Scope::Symbol(s) => json!(s),
+        Scope::All => None,
+        Scope::Symbol(s) => Some(*s),
     }
 }
 
 /// The `admin` object of an administration transaction's outcome.
-pub fn admin_json(action: &AdminAction) -> Value {
+pub fn admin_json(action: &AdminAction) -> AdminReport {
     match action {
-        AdminAction::Open(s) => json!({"action": "open", "symbol": scope_json(s)}),
-        AdminAction::Halt(s) => json!({"action": "halt", "symbol": scope_json(s)}),
-        AdminAction::Resume(s) => json!({"action": "resume", "symbol": scope_json(s)}),
-        AdminAction::Close(s) => json!({"action": "close", "symbol": scope_json(s)}),
-        AdminAction::AddParticipant(p) => json!({
-            "action": "add_participant",
-            "name": p.name,
-            "key": p.key.to_string(),
-            "role": p.role,
-            "cash": dollars(p.cash as i128),
-            "cash_cents": p.cash,
-            "holdings": p.holdings.iter().map(|(s, q)| json!({"symbol": s, "shares": q})).collect::<Vec<_>>(),
-        }),
-        AdminAction::News { headline } => json!({"action": "news", "headline": headline}),
-        other => json!({"action": variant_name(other)}),
+        AdminAction::Open(s) => AdminReport::Open {
+            symbol: scope_json(s),
+        },
+        AdminAction::Halt(s) => AdminReport::Halt {
+            symbol: scope_json(s),
+        },
+        AdminAction::Resume(s) => AdminReport::Resume {
+            symbol: scope_json(s),
+        },
+        AdminAction::Close(s) => AdminReport::Close {
+            symbol: scope_json(s),
+        },
+        AdminAction::AddParticipant(p) => AdminReport::AddParticipant {
+            name: p.name.clone(),
+            key: p.key.to_string(),
+            role: p.role,
+            cash: dollars(p.cash as i128),
+            cash_cents: p.cash,
+            holdings: p
+                .holdings
+                .iter()
+                .map(|&(symbol, shares)| Holding { symbol, shares })
+                .collect(),
+        },
+        AdminAction::News { headline } => AdminReport::News {
+            headline: headline.clone(),
+        },
+        other => AdminReport::Other {
+            action: variant_name(other),
+        },
     }
 }
 
@@ -213,29 +237,34 @@ fn admin_text(action: &AdminAction) -> String {
 
 // --- Market data -------------------------------------------------------------------------
 
-fn level_json(prices: &Prices, symbol: Ticker, level: &DepthLevel) -> Value {
-    json!({
-        "price": prices.dollars(symbol, level.price),
-        "price_ticks": level.price,
-        "quantity": level.quantity,
-        "orders": level.orders,
-    })
+fn level_json(prices: &Prices, symbol: Ticker, level: &DepthLevel) -> Level {
+    Level {
+        price: prices.dollars(symbol, level.price),
+        price_ticks: level.price,
+        quantity: level.quantity,
+        orders: level.orders,
+    }
 }
 
 /// A symbol's book, both sides, with its market summary when known.
 pub fn book(prices: &Prices, depth: &DepthView, info: Option<&SymbolView>) -> Report {
     let symbol = depth.symbol;
-    let json = json!({
-        "symbol": symbol,
-        "name": info.map(|i| i.name.clone()),
-        "session": info.map(|i| i.session),
-        "tick_size_cents": prices.tick_size(symbol),
-        "last": info.and_then(|i| i.last_price).map(|p| prices.dollars(symbol, p)),
-        "last_ticks": info.and_then(|i| i.last_price),
-        "volume": info.map(|i| i.volume),
-        "bids": depth.bids.iter().map(|l| level_json(prices, symbol, l)).collect::<Vec<_>>(),
-        "asks": depth.asks.iter().map(|l| level_json(prices, symbol, l)).collect::<Vec<_>>(),
-    });
+    let levels = |side: &[DepthLevel]| -> Vec<Level> {
+        side.iter().map(|l| level_json(prices, symbol, l)).collect()
+    };
+    let json = Book {
+        symbol,
+        name: info.map(|i| i.name.clone()),
+        session: info.map(|i| i.session),
+        tick_size_cents: prices.tick_size(symbol),
+        last: info
+            .and_then(|i| i.last_price)
+            .map(|p| prices.dollars(symbol, p)),
+        last_ticks: info.and_then(|i| i.last_price),
+        volume: info.map(|i| i.volume),
+        bids: levels(&depth.bids),
+        asks: levels(&depth.asks),
+    };
     let mut text = String::new();
     let _ = write!(text, "{symbol}");
     if let Some(info) = info {
@@ -284,38 +313,46 @@ pub fn book(prices: &Prices, depth: &DepthView, info: Option<&SymbolView>) -> Re
 
 /// The caller's account: cash, positions, open orders, net worth.
 pub fn portfolio(prices: &Prices, a: &AccountView) -> Report {
-    let json = json!({
-        "name": a.name,
-        "key": a.key.to_string(),
-        "role": a.role,
-        "suspended": a.suspended,
-        "cash": dollars(a.cash as i128),
-        "cash_cents": a.cash,
-        "cash_reserved": dollars(a.cash_reserved as i128),
-        "cash_reserved_cents": a.cash_reserved,
-        "net_worth": dollars(a.net_worth as i128),
-        "net_worth_cents": a.net_worth,
-        "last_nonce": a.last_nonce,
-        "positions": a.positions.iter().map(|p| json!({
-            "symbol": p.symbol,
-            "shares": p.shares,
-            "reserved": p.reserved,
-            "mark_price": prices.dollars(p.symbol, p.mark_price),
-            "mark_price_ticks": p.mark_price,
-            "value": dollars(p.value as i128),
-            "value_cents": p.value,
-        })).collect::<Vec<_>>(),
-        "open_orders": a.open_orders.iter().map(|o| json!({
-            "id": o.id,
-            "symbol": o.symbol,
-            "side": o.side,
-            "price": prices.dollars(o.symbol, o.price),
-            "price_ticks": o.price,
-            "remaining": o.remaining,
-            "original": o.original,
-            "placed_height": o.placed_height,
-        })).collect::<Vec<_>>(),
-    });
+    let json = Portfolio {
+        name: a.name.clone(),
+        key: a.key.to_string(),
+        role: a.role,
+        suspended: a.suspended,
+        cash: dollars(a.cash as i128),
+        cash_cents: a.cash,
+        cash_reserved: dollars(a.cash_reserved as i128),
+        cash_reserved_cents: a.cash_reserved,
+        net_worth: dollars(a.net_worth as i128),
+        net_worth_cents: a.net_worth,
+        last_nonce: a.last_nonce,
+        positions: a
+            .positions
+            .iter()
+            .map(|p| Position {
+                symbol: p.symbol,
+                shares: p.shares,
+                reserved: p.reserved,
+                mark_price: prices.dollars(p.symbol, p.mark_price),
+                mark_price_ticks: p.mark_price,
+                value: dollars(p.value as i128),
+                value_cents: p.value,
+            })
+            .collect(),
+        open_orders: a
+            .open_orders
+            .iter()
+            .map(|o| OpenOrder {
+                id: o.id,
+                symbol: o.symbol,
+                side: o.side,
+                price: prices.dollars(o.symbol, o.price),
+                price_ticks: o.price,
+                remaining: o.remaining,
+                original: o.original,
+                placed_height: o.placed_height,
+            })
+            .collect(),
+    };
     let mut text = String::new();
     let _ = write!(text, "{} ({})", a.name, a.role);
     if a.suspended {
@@ -378,24 +415,24 @@ pub fn portfolio(prices: &Prices, a: &AccountView) -> Report {
 }
 
 /// A public trade's JSON fields.
-pub fn trade_json(prices: &Prices, t: &PublicTrade) -> Value {
-    json!({
-        "seq": t.seq,
-        "height": t.height,
-        "time_ms": t.timestamp_ms,
-        "symbol": t.symbol,
-        "price": prices.dollars(t.symbol, t.price),
-        "price_ticks": t.price,
-        "quantity": t.quantity,
-        "aggressor": t.aggressor,
-    })
+pub fn trade_json(prices: &Prices, t: &PublicTrade) -> Trade {
+    Trade {
+        seq: t.seq,
+        height: t.height,
+        time_ms: t.timestamp_ms,
+        symbol: t.symbol,
+        price: prices.dollars(t.symbol, t.price),
+        price_ticks: t.price,
+        quantity: t.quantity,
+        aggressor: t.aggressor,
+    }
 }
 
 /// Recent trades, newest first.
 pub fn trades(prices: &Prices, trades: &[PublicTrade]) -> Report {
-    let json = json!({
-        "trades": trades.iter().map(|t| trade_json(prices, t)).collect::<Vec<_>>(),
-    });
+    let json = Trades {
+        trades: trades.iter().map(|t| trade_json(prices, t)).collect(),
+    };
     let mut text = String::new();
     if trades.is_empty() {
         text.push_str("No trades yet.");
@@ -418,17 +455,20 @@ pub fn trades(prices: &Prices, trades: &[PublicTrade]) -> Report {
 
 /// Traders and bots ranked by net worth.
 pub fn leaderboard(rows: &[LeaderboardRow]) -> Report {
-    let json = json!({
-        "rows": rows.iter().map(|r| json!({
-            "rank": r.rank,
-            "name": r.name,
-            "role": r.role,
-            "net_worth": dollars(r.net_worth as i128),
-            "net_worth_cents": r.net_worth,
-            "cash": dollars(r.cash as i128),
-            "cash_cents": r.cash,
-        })).collect::<Vec<_>>(),
-    });
+    let json = Leaderboard {
+        rows: rows
+            .iter()
+            .map(|r| Ranked {
+                rank: r.rank,
+                name: r.name.clone(),
+                role: r.role,
+                net_worth: dollars(r.net_worth as i128),
+                net_worth_cents: r.net_worth,
+                cash: dollars(r.cash as i128),
+                cash_cents: r.cash,
+            })
+            .collect(),
+    };
     let mut text = String::new();
     if rows.is_empty() {
         text.push_str("Nobody is ranked yet.");
@@ -455,17 +495,17 @@ pub fn leaderboard(rows: &[LeaderboardRow]) -> Report {
 }
 
 /// A block's JSON fields.
-pub fn block_json(b: &BlockSummary) -> Value {
+pub fn block_json(b: &BlockSummary) -> BlockHeader {
     let h = &b.header;
-    json!({
-        "height": h.height,
-        "txs": h.tx_count,
-        "hash": b.hash.to_hex(),
-        "prev_hash": h.prev_hash.to_hex(),
-        "time_ms": h.timestamp_ms,
-        "proposer": h.proposer,
-        "state_digest": h.state_digest.to_hex(),
-    })
+    BlockHeader {
+        height: h.height,
+        txs: h.tx_count,
+        hash: b.hash.to_hex(),
+        prev_hash: h.prev_hash.to_hex(),
+        time_ms: h.timestamp_ms,
+        proposer: h.proposer,
+        state_digest: h.state_digest.to_hex(),
+    }
 }
 
 /// "height  txs  hash-prefix  time".
@@ -492,7 +532,9 @@ pub fn blocks_header() -> String {
 
 /// Block headers, oldest first.
 pub fn blocks(blocks: &[BlockSummary]) -> Report {
-    let json = json!({"blocks": blocks.iter().map(block_json).collect::<Vec<_>>()});
+    let json = Blocks {
+        blocks: blocks.iter().map(block_json).collect(),
+    };
     let mut text = String::new();
     if blocks.is_empty() {
         text.push_str("No blocks yet.");
@@ -525,28 +567,35 @@ fn ids(list: &[u64]) -> String {
 
 /// The connected node's view of consensus and the chain.
 pub fn status(s: &Status, node: SocketAddr, genesis: &Genesis) -> Report {
-    let json = json!({
-        "node": node.to_string(),
-        "node_id": s.id,
-        "role": s.role.to_string(),
-        "term": s.term,
-        "leader": s.leader,
-        "commit_index": s.commit_index,
-        "applied_index": s.applied_index,
-        "last_index": s.last_index,
-        "height": s.height,
-        "head_hash": s.head_hash.to_hex(),
-        "state_digest": s.state_digest.to_hex(),
-        "voters": s.voters,
-        "learners": s.learners,
-        "mempool": s.mempool,
-        "inflight_batches": s.inflight_batches,
-        "peers": s.peers.iter().map(|p| json!({
-            "id": p.id, "matched": p.matched, "next": p.next, "active": p.active,
-        })).collect::<Vec<_>>(),
-        "game": genesis.game,
-        "chain_id": genesis.chain_id().to_string(),
-    });
+    let json = NodeStatus {
+        node: node.to_string(),
+        node_id: s.id,
+        role: s.role.to_string(),
+        term: s.term,
+        leader: s.leader,
+        commit_index: s.commit_index,
+        applied_index: s.applied_index,
+        last_index: s.last_index,
+        height: s.height,
+        head_hash: s.head_hash.to_hex(),
+        state_digest: s.state_digest.to_hex(),
+        voters: s.voters.clone(),
+        learners: s.learners.clone(),
+        mempool: s.mempool as u64,
+        inflight_batches: s.inflight_batches as u64,
+        peers: s
+            .peers
+            .iter()
+            .map(|p| Peer {
+                id: p.id,
+                matched: p.matched,
+                next: p.next,
+                active: p.active,
+            })
+            .collect(),
+        game: genesis.game.clone(),
+        chain_id: genesis.chain_id().to_string(),
+    };
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -605,17 +654,17 @@ pub fn status(s: &Status, node: SocketAddr, genesis: &Genesis) -> Report {
 
 // --- Events ------------------------------------------------------------------------------
 
-fn fill_json(prices: &Prices, f: &OwnFill) -> Value {
-    json!({
-        "height": f.height,
-        "time_ms": f.timestamp_ms,
-        "symbol": f.symbol,
-        "side": f.side,
-        "price": prices.dollars(f.symbol, f.price),
-        "price_ticks": f.price,
-        "quantity": f.quantity,
-        "order": f.order,
-    })
+fn fill_json(prices: &Prices, f: &OwnFill) -> FillEvent {
+    FillEvent {
+        height: f.height,
+        time_ms: f.timestamp_ms,
+        symbol: f.symbol,
+        side: f.side,
+        price: prices.dollars(f.symbol, f.price),
+        price_ticks: f.price,
+        quantity: f.quantity,
+        order: f.order,
+    }
 }
 
 /// Symbols whose tick size rendering `event` needs.
@@ -627,21 +676,22 @@ pub fn event_symbols(event: &Event) -> Vec<Ticker> {
     }
 }
 
-/// A subscription event as one JSON object: `{"event": "block"|"trade"|"fill"|"book"|
-/// "lagged"|"closed", ...}`.
-pub fn event_json(prices: &Prices, event: &Event) -> Map<String, Value> {
-    let (name, fields) = match event {
-        Event::Block(b) => ("block", block_json(b)),
-        Event::Trade(t) => ("trade", trade_json(prices, t)),
-        Event::Fill(f) => ("fill", fill_json(prices, f)),
-        Event::BookChanged { symbols, all } => ("book", json!({"symbols": symbols, "all": all})),
-        Event::Lagged { missed } => ("lagged", json!({"missed": missed})),
-        Event::Closed { reason } => ("closed", json!({"reason": reason})),
-    };
-    let mut map = Map::new();
-    map.insert("event".into(), json!(name));
-    map.extend(object(fields));
-    map
+/// A subscription event as its JSON line's type: `{"event": "block"|"trade"|"fill"|
+/// "book"|"lagged"|"closed", ...}`.
+pub fn event_json(prices: &Prices, event: &Event) -> protocol::Event {
+    match event {
+        Event::Block(b) => protocol::Event::Block(block_json(b)),
+        Event::Trade(t) => protocol::Event::Trade(trade_json(prices, t)),
+        Event::Fill(f) => protocol::Event::Fill(fill_json(prices, f)),
+        Event::BookChanged { symbols, all } => protocol::Event::Book {
+            symbols: symbols.clone(),
+            all: *all,
+        },
+        Event::Lagged { missed } => protocol::Event::Lagged { missed: *missed },
+        Event::Closed { reason } => protocol::Event::Closed {
+            error: reason.clone(),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -651,6 +701,7 @@ mod tests {
     use qraft_node::core::exchange::reject::Rejection;
     use qraft_node::core::hash::Hash32;
     use qraft_node::core::types::{Role, Shares, Side};
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -764,9 +815,9 @@ mod tests {
             "Nothing traded: no more orders to trade with at an acceptable price; order #45 to buy 10 ACME was cancelled (block 20)"
         );
         let json = order_json(&prices, &order, &ioc);
-        assert_eq!(json["state"], "cancelled");
-        assert_eq!(json["type"], "ioc");
-        assert_eq!(json["cancel_reason"], "no_more_liquidity");
+        assert_eq!(json.state, "cancelled");
+        assert_eq!(json.kind, "ioc");
+        assert_eq!(json.cancel_reason.as_deref(), Some("no_more_liquidity"));
     }
 
     #[test]
@@ -892,13 +943,22 @@ mod tests {
             quantity: 2,
             aggressor: Side::Sell,
         };
-        let json = Value::Object(event_json(&Prices::default(), &Event::Trade(trade)));
+        let json =
+            serde_json::to_value(event_json(&Prices::default(), &Event::Trade(trade))).unwrap();
         assert_eq!(
             json,
             json!({"event": "trade", "seq": 1, "height": 3, "time_ms": 5, "symbol": "ACME",
                    "price": "12.50", "price_ticks": 1250, "quantity": 2, "aggressor": "sell"})
         );
-        let json = Value::Object(event_json(&Prices::default(), &Event::Lagged { missed: 4 }));
+        let json =
+            serde_json::to_value(event_json(&Prices::default(), &Event::Lagged { missed: 4 }))
+                .unwrap();
         assert_eq!(json, json!({"event": "lagged", "missed": 4}));
+        // As the session says it: the reason is the `error`.
+        let closed = Event::Closed {
+            reason: "gone".into(),
+        };
+        let json = serde_json::to_value(event_json(&Prices::default(), &closed)).unwrap();
+        assert_eq!(json, json!({"event": "closed", "error": "gone"}));
     }
 }

@@ -17,14 +17,17 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use clap::Args;
+use qraft_client::protocol::command::price_text;
+use qraft_client::protocol::result::{Subscribed, TopicsReport, Unsubscribed};
+use qraft_client::protocol::{self, AdminName, Command, ResultLine};
 use qraft_client::session::{Link, Sequencer, Turn};
 use qraft_node::api::MembershipChange;
 use qraft_node::core::genesis::NodeSpec;
-use qraft_node::core::types::{OrderId, Role, Side, Ticker};
+use qraft_node::core::types::Role;
 use qraft_node::net::client::Subscription;
 use qraft_node::net::proto::{Event, Topics};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -64,130 +67,6 @@ pub struct SessionArgs {
     pub connect: ConnectArgs,
 }
 
-/// One command line, without its `id`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Command {
-    Order {
-        side: Side,
-        symbol: Ticker,
-        #[serde(alias = "quantity")]
-        qty: u64,
-        #[serde(default)]
-        limit: Option<Value>,
-        #[serde(default)]
-        ioc: bool,
-    },
-    Cancel {
-        #[serde(default)]
-        order: Option<OrderId>,
-        #[serde(default)]
-        all: bool,
-        #[serde(default)]
-        symbol: Option<Ticker>,
-    },
-    Book {
-        symbol: Ticker,
-        #[serde(default)]
-        levels: Option<u32>,
-    },
-    Portfolio {},
-    Trades {
-        #[serde(default)]
-        symbol: Option<Ticker>,
-        #[serde(default)]
-        limit: Option<u32>,
-    },
-    Leaderboard {},
-    Blocks {
-        #[serde(default)]
-        last: Option<u64>,
-    },
-    Status {},
-    Receipt {
-        tx: String,
-    },
-    Subscribe {
-        #[serde(default)]
-        blocks: bool,
-        #[serde(default)]
-        trades: bool,
-        #[serde(default)]
-        fills: bool,
-        #[serde(default)]
-        book: bool,
-    },
-    Unsubscribe {},
-    Admin {
-        action: AdminName,
-        #[serde(default)]
-        symbol: Option<Ticker>,
-        #[serde(default)]
-        text: Option<String>,
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
-        key: Option<String>,
-        #[serde(default)]
-        cash: Option<Value>,
-        #[serde(default)]
-        role: Option<Role>,
-        #[serde(default)]
-        holdings: Vec<String>,
-        #[serde(default)]
-        node: Option<u64>,
-        #[serde(default)]
-        address: Option<String>,
-    },
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AdminName {
-    Open,
-    Halt,
-    Resume,
-    Close,
-    News,
-    AddParticipant,
-    AddNode,
-    Suspend,
-    Reinstate,
-    AddLearner,
-    Promote,
-    Remove,
-}
-
-impl Command {
-    /// Whether this command signs and submits a transaction (which keeps its order).
-    fn is_transaction(&self) -> bool {
-        match self {
-            Command::Order { .. } | Command::Cancel { .. } => true,
-            Command::Admin { action, .. } => {
-                !matches!(action, AdminName::AddLearner | AdminName::Promote)
-            }
-            _ => false,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Order { .. } => "order",
-            Command::Cancel { .. } => "cancel",
-            Command::Book { .. } => "book",
-            Command::Portfolio {} => "portfolio",
-            Command::Trades { .. } => "trades",
-            Command::Leaderboard {} => "leaderboard",
-            Command::Blocks { .. } => "blocks",
-            Command::Status {} => "status",
-            Command::Receipt { .. } => "receipt",
-            Command::Subscribe { .. } => "subscribe",
-            Command::Unsubscribe {} => "unsubscribe",
-            Command::Admin { .. } => "admin",
-        }
-    }
-}
-
 /// A parsed line: its id (echoed in the result), its command name, and the command or
 /// why it is malformed.
 #[derive(Debug)]
@@ -197,41 +76,15 @@ pub struct Line {
     pub command: Result<Command, Failure>,
 }
 
-/// Parses one input line. Never fails: a malformed line becomes an error to report.
+/// Parses one input line (see [`protocol::Line::parse`]). Never fails: a malformed line
+/// becomes a usage failure to report.
 pub fn parse_line(text: &str) -> Line {
-    let mut map = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => {
-            return Line {
-                id: None,
-                cmd: None,
-                command: Err(Failure::usage(
-                    "a command is a JSON object, like {\"id\":1,\"cmd\":\"status\"}",
-                )),
-            };
-        }
-        Err(err) => {
-            return Line {
-                id: None,
-                cmd: None,
-                command: Err(Failure::usage(format!("not JSON: {err}"))),
-            };
-        }
-    };
-    let id = map.remove("id");
-    let cmd = map.get("cmd").and_then(Value::as_str).map(str::to_string);
-    if cmd.is_none() {
-        return Line {
-            id,
-            cmd,
-            command: Err(Failure::usage(
-                "no \"cmd\": say what to do, like \"order\", \"book\" or \"status\"",
-            )),
-        };
+    let line = protocol::Line::parse(text);
+    Line {
+        id: line.id,
+        cmd: line.cmd,
+        command: line.command.map_err(|err| Failure::usage(err.to_string())),
     }
-    let command = serde_json::from_value::<Command>(Value::Object(map))
-        .map_err(|err| Failure::usage(format!("malformed command: {err}")));
-    Line { id, cmd, command }
 }
 
 /// A result line: the report or failure, with the command's id and name.
@@ -239,18 +92,16 @@ pub fn result_json(
     id: Option<Value>,
     cmd: Option<&str>,
     result: Result<Report, Failure>,
-) -> Map<String, Value> {
-    let mut map = match result {
+) -> ResultLine {
+    let body = match result {
         Ok(report) => report.json,
         Err(failure) => failure.to_json(),
     };
-    if let Some(id) = id {
-        map.insert("id".into(), id);
+    ResultLine {
+        id,
+        cmd: cmd.map(str::to_string),
+        body,
     }
-    if let Some(cmd) = cmd {
-        map.insert("cmd".into(), json!(cmd));
-    }
-    map
 }
 
 /// Lines for stdout, written in order by one thread.
@@ -281,8 +132,8 @@ impl Out {
         (Out(sender), writer)
     }
 
-    fn send(&self, map: &Map<String, Value>) {
-        let _ = self.0.send(json_line(map));
+    fn send(&self, line: &impl Serialize) {
+        let _ = self.0.send(json_line(line));
     }
 }
 
@@ -326,7 +177,7 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
     let ctx = match Ctx::connect(&connect).await {
         Ok(ctx) => ctx,
         Err(failure) => {
-            out.send(&failure.to_json());
+            out.send(&failure.to_line());
             drop(out);
             let _ = writer.join();
             return Err(failure);
@@ -392,10 +243,13 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
                 let result = match subscribe(&link, topics, out.clone()).await {
                     Ok(task) => {
                         subscription = Some(task);
-                        Ok(Report::new(
-                            json!({"topics": {"blocks": blocks, "trades": trades, "fills": fills, "book": book}}),
-                            "",
-                        ))
+                        let topics = TopicsReport {
+                            blocks,
+                            trades,
+                            fills,
+                            book,
+                        };
+                        Ok(Report::new(Subscribed { topics }, ""))
                     }
                     Err(failure) => Err(failure),
                 };
@@ -406,7 +260,12 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
                 out.send(&result_json(
                     id,
                     Some(name),
-                    Ok(Report::new(json!({"was_subscribed": was}), "")),
+                    Ok(Report::new(
+                        Unsubscribed {
+                            was_subscribed: was,
+                        },
+                        "",
+                    )),
                 ));
             }
             command => {
@@ -443,30 +302,28 @@ async fn session(connect: ConnectArgs) -> Result<(), Failure> {
     gave_up.map_or(Ok(()), Err)
 }
 
-fn ready(ctx: &Ctx) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("event".into(), json!("ready"));
-    map.insert("node".into(), json!(ctx.client().node().to_string()));
-    map.insert("key".into(), json!(ctx.key().to_string()));
-    map.insert("game".into(), json!(ctx.genesis.game));
-    map.insert("chain_id".into(), json!(ctx.genesis.chain_id().to_string()));
-    map
+/// `{"event":"ready",...}`: connected, reading commands.
+fn ready(ctx: &Ctx) -> protocol::Event {
+    protocol::Event::Ready {
+        node: ctx.client().node().to_string(),
+        key: ctx.key().to_string(),
+        game: ctx.genesis.game.clone(),
+        chain_id: ctx.genesis.chain_id().to_string(),
+    }
 }
 
 /// `{"event":"disconnected","error":"..."}`: no node answered; the session ends.
-fn disconnected(failure: &Failure) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("event".into(), json!("disconnected"));
-    map.insert("error".into(), json!(failure.message));
-    map
+fn disconnected(failure: &Failure) -> protocol::Event {
+    protocol::Event::Disconnected {
+        error: failure.message.clone(),
+    }
 }
 
 /// `{"event":"closed","error":"..."}`: the subscription ended for good.
-fn closed(error: &str) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("event".into(), json!("closed"));
-    map.insert("error".into(), json!(error));
-    map
+fn closed(error: &str) -> protocol::Event {
+    protocol::Event::Closed {
+        error: error.to_string(),
+    }
 }
 
 /// Opens a subscription on the session's connection and forwards its events to stdout
@@ -651,15 +508,9 @@ fn after_loss(failure: &Failure) -> AfterLoss {
     }
 }
 
-/// A price given as "12.50" or 12.5.
-fn price_text(value: &Value) -> Result<String, Failure> {
-    match value {
-        Value::String(text) => Ok(text.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(Failure::usage(format!(
-            "a price is a string of dollars like \"12.50\", not {other}"
-        ))),
-    }
+/// A price given as "12.50" or 12.5; anything else is a usage failure.
+fn price(value: &Value) -> Result<String, Failure> {
+    price_text(value).map_err(|err| Failure::usage(err.to_string()))
 }
 
 /// Runs one command (not subscribe/unsubscribe) with the shared client code.
@@ -674,7 +525,7 @@ async fn execute(ctx: &Ctx, command: Command, turn: &mut Option<Turn>) -> Result
         } => {
             let limit = limit
                 .filter(|v| !v.is_null())
-                .map(|v| price_text(&v))
+                .map(|v| price(&v))
                 .transpose()?;
             place(
                 ctx,
@@ -741,7 +592,7 @@ async fn execute(ctx: &Ctx, command: Command, turn: &mut Option<Turn>) -> Result
                         key: key
                             .parse()
                             .map_err(|e| Failure::usage(format!("\"key\": {e}")))?,
-                        cash: price_text(&cash.ok_or_else(|| need("cash"))?)?,
+                        cash: price(&cash.ok_or_else(|| need("cash"))?)?,
                         role: role.unwrap_or(Role::Trader),
                         holdings,
                     }
@@ -779,85 +630,27 @@ async fn execute(ctx: &Ctx, command: Command, turn: &mut Option<Turn>) -> Result
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
-    fn lines_parse_into_commands_with_their_ids() {
-        let line = parse_line(
-            r#"{"id":1,"cmd":"order","side":"buy","symbol":"acme","qty":10,"limit":"12.50"}"#,
-        );
+    fn lines_parse_into_commands_or_usage_failures() {
+        let line = parse_line(r#"{"id":1,"cmd":"book","symbol":"ACME","levels":2}"#);
         assert_eq!(line.id, Some(json!(1)));
-        assert_eq!(line.cmd.as_deref(), Some("order"));
-        assert_eq!(
-            line.command.unwrap(),
-            Command::Order {
-                side: Side::Buy,
-                symbol: Ticker::new("ACME").unwrap(),
-                qty: 10,
-                limit: Some(json!("12.50")),
-                ioc: false,
-            }
-        );
-        let line = parse_line(r#"{"cmd":"book","symbol":"ACME"}"#);
-        assert_eq!(line.id, None);
+        assert_eq!(line.cmd.as_deref(), Some("book"));
         assert!(matches!(
             line.command,
-            Ok(Command::Book { levels: None, .. })
-        ));
-        let line = parse_line(r#"{"id":"x","cmd":"subscribe","blocks":true,"fills":true}"#);
-        assert_eq!(
-            line.command.unwrap(),
-            Command::Subscribe {
-                blocks: true,
-                trades: false,
-                fills: true,
-                book: false
-            }
-        );
-        let line = parse_line(r#"{"id":3,"cmd":"admin","action":"halt","symbol":"ACME"}"#);
-        assert!(matches!(
-            line.command,
-            Ok(Command::Admin {
-                action: AdminName::Halt,
+            Ok(Command::Book {
+                levels: Some(2),
                 ..
             })
         ));
-        let line = parse_line(
-            r#"{"id":4,"cmd":"admin","action":"add_node","node":7,"name":"lab-7","key":"qk1x","address":"10.0.0.7:7801"}"#,
-        );
-        assert!(matches!(
-            line.command,
-            Ok(Command::Admin {
-                action: AdminName::AddNode,
-                node: Some(7),
-                address: Some(ref a),
-                ..
-            }) if a == "10.0.0.7:7801"
-        ));
-    }
-
-    #[test]
-    fn malformed_lines_are_errors_with_what_is_known() {
         let line = parse_line("not json");
         assert_eq!(line.id, None);
         assert_eq!(line.command.unwrap_err().code(), 2);
-
-        let line = parse_line(
-            r#"{"id":7,"cmd":"order","side":"buy","symbol":"ACME","quantity":1,"price":"1"}"#,
-        );
-        assert_eq!(line.id, Some(json!(7)));
-        let err = line.command.unwrap_err();
-        assert!(err.message.contains("price"), "{}", err.message);
-
-        let line = parse_line(r#"{"id":8,"cmd":"dance"}"#);
-        assert_eq!(line.cmd.as_deref(), Some("dance"));
-        assert!(line.command.is_err());
-
         let line = parse_line(r#"{"id":9}"#);
         assert!(line.command.unwrap_err().message.contains("no \"cmd\""));
-
-        let line = parse_line("[1,2]");
-        assert!(line.command.is_err());
     }
 
     #[test]
@@ -868,7 +661,7 @@ mod tests {
             Ok(Report::new(json!({"symbol": "ACME"}), "")),
         );
         assert_eq!(
-            Value::Object(ok),
+            serde_json::to_value(&ok).unwrap(),
             json!({"id": 1, "cmd": "book", "ok": true, "symbol": "ACME"})
         );
         let err = result_json(
@@ -877,17 +670,15 @@ mod tests {
             Err(Failure::rejected("the market is closed")),
         );
         assert_eq!(
-            Value::Object(err),
-            json!({"id": "a", "cmd": "order", "ok": false, "code": 3,
-                   "status": "rejected", "error": "the market is closed"})
+            json_line(&err),
+            r#"{"cmd":"order","code":3,"error":"the market is closed","id":"a","ok":false,"status":"rejected"}"#
         );
     }
 
     #[test]
     fn prices_may_be_strings_or_numbers() {
-        assert_eq!(price_text(&json!("12.50")).unwrap(), "12.50");
-        assert_eq!(price_text(&json!(12.5)).unwrap(), "12.5");
-        assert_eq!(price_text(&json!(12)).unwrap(), "12");
-        assert!(price_text(&json!(true)).is_err());
+        assert_eq!(price(&json!("12.50")).unwrap(), "12.50");
+        assert_eq!(price(&json!(12.5)).unwrap(), "12.5");
+        assert_eq!(price(&json!(true)).unwrap_err().code(), 2);
     }
 }
