@@ -126,6 +126,19 @@ impl Cluster {
     /// one-shot transactions before have exited, but a node counts their connections
     /// for a few seconds longer.
     pub fn settle_connections(&self, key: &str, needed: usize) {
+        let deadline = Instant::now() + SETTLE_LIMIT;
+        while self
+            .client_connections(key)
+            .is_some_and(|held| held + needed > PER_KEY)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The most client connections of `key`'s (a name under keys/) any running node
+    /// counts now; `None` for a name that is not the admin or a trader.
+    pub fn client_connections(&self, key: &str) -> Option<usize> {
         let public = match key {
             "admin" => self.game.admin.public(),
             trader => match trader
@@ -133,18 +146,13 @@ impl Cluster {
                 .and_then(|i| i.parse::<usize>().ok())
             {
                 Some(i) if i < self.game.traders.len() => self.game.traders[i].public(),
-                _ => return,
+                _ => return None,
             },
         };
-        let deadline = Instant::now() + SETTLE_LIMIT;
-        while self
-            .nodes
+        self.nodes
             .iter()
-            .any(|n| n.connections().count_of(&public, Lane::Client) + needed > PER_KEY)
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            .map(|n| n.connections().count_of(&public, Lane::Client))
+            .max()
     }
 
     /// Stops the voter listening on `address` (its clients lose it), if it runs.

@@ -370,3 +370,26 @@ fn client_json_output_matches_the_golden_files() {
     check("session_lost.txt", &lost, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A one-shot transaction closes its connection before it exits, as a query does: the
+/// node frees it at once rather than counting it against the key's connection limit
+/// until its idle timeout (10 s), which a script placing orders in a loop would hit.
+#[test]
+fn a_one_shot_transaction_frees_its_connection_when_it_exits() {
+    let cluster = Cluster::start();
+    let placed = run(cluster.command(
+        "t2",
+        &["order", "buy", "ACME", "1", "--limit", "1.00", "--json"],
+    ));
+    assert_eq!(placed.code, 0, "{}{}", placed.stdout, placed.stderr);
+    // Well under the idle timeout: the close the client sent has only to be read.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while cluster.client_connections("t2") != Some(0) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        cluster.client_connections("t2"),
+        Some(0),
+        "the node still counts the exited command's connection"
+    );
+}

@@ -195,11 +195,12 @@ impl Ctx {
         }
     }
 
-    /// Closes the connection politely if nothing else holds it.
+    /// Closes the connection politely, when the command is done: the node frees the
+    /// connection at once instead of counting it against this key's connection limit
+    /// until its idle timeout. (Tasks that still hold the context, like an aborted
+    /// watcher not yet dropped, have nothing left to do on it.)
     pub async fn close(self: Arc<Self>) {
-        if let Ok(ctx) = Arc::try_unwrap(self) {
-            ctx.client().shutdown().await;
-        }
+        self.client().shutdown().await;
     }
 
     /// One request, one answer, in time; a refusal or trouble is a [`Failure`].
