@@ -83,7 +83,7 @@ pub enum Input {
 }
 
 /// A call with the replica on the node thread, between two turns ([`Input::Call`]). It
-/// returns its answer as a [`CallReply`], which the runner sends once the writes the call
+/// returns its answer as a `CallReply`, which the runner sends once the writes the call
 /// handed out are done; an error it returns is fatal to the node, like one from
 /// `Replica::process`.
 pub struct ControlCall(pub(crate) CallFn);

@@ -8,7 +8,7 @@
 //! simulator in the tests. It reads the store it owns (raft-rs reads its log through it)
 //! but never writes to it or syncs it: every write is handed out with
 //! [`Replica::poll_write`], after the messages that may leave before it, and the runner
-//! reports it done with [`Replica::handle_written`] (see [`write`]). So the simulator runs
+//! reports it done with [`Replica::handle_written`] (see [`mod@write`]). So the simulator runs
 //! the production order of sends, writes and answers, and can lose what was not reported
 //! durable when it crashes a node.
 //!
@@ -425,7 +425,7 @@ impl Replica {
     }
 
     /// Does all pending work at time `now`: ticks, admission, batching, and the Raft
-    /// Ready loop, up to the first write Raft must wait for (see [`write`]): the runner
+    /// Ready loop, up to the first write Raft must wait for (see [`mod@write`]): the runner
     /// performs it, reports it with [`Replica::handle_written`], and calls `process`
     /// again. While Raft waits, `process` does nothing. An error is fatal for this replica
     /// (its store or state can no longer be trusted): drop it and reopen from disk.
