@@ -12,7 +12,7 @@ use std::time::Duration;
 use qraft_keys::PublicKey;
 use qraft_node::core::tx::TxHash;
 use qraft_node::net::client::{Client, ClientError};
-use qraft_node::net::proto::{CommittedView, Request, Response};
+use qraft_node::net::proto::CommittedView;
 
 /// How often a long-lived client looks whether its node was heard from
 /// ([`Client::lost`]): every half second, so a quiet node is asked for its status three
@@ -130,14 +130,7 @@ pub async fn look_up(
     hash: TxHash,
     nonce: u64,
 ) -> Result<Settlement<CommittedView>, ClientError> {
-    let whole = match client.request(&Request::Status).await? {
-        Response::Status(status) => status.missing_blocks == 0,
-        other => {
-            return Err(ClientError::Unexpected(
-                format!("{other:?}").chars().take(120).collect(),
-            ));
-        }
-    };
+    let whole = crate::query::status().ask(client).await?.missing_blocks == 0;
     let last = client.last_nonce().await?;
     let receipt = client.committed(hash).await?;
     Ok(settlement(whole && nonce_passed(last, nonce), receipt))

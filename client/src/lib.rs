@@ -14,6 +14,12 @@
 //!   [`session::Session::submit`] is [`session::Session::write`] (now) then
 //!   [`session::Session::finish`] (later). The CLI's client commands and
 //!   `session --jsonl`, the dashboard's feed and the bots use it.
+//! - [`query`]: the typed queries, once: one function per query ([`query::status`],
+//!   [`query::depth`], [`query::account`], ...) makes a [`query::Query`], the request
+//!   with the one reading of its answer, asked of a QUIC client
+//!   ([`query::Query::ask_within`]) or sent a program's own way and read
+//!   ([`query::Query::read`]); one typed error, [`query::QueryError`]. The CLI's
+//!   queries, the bots' and the session's own use them.
 //! - [`signer`]: the one signer, [`signer::Signer`]: a key, the chain id, and the nonce
 //!   policy.
 //! - [`nonce`]: the one nonce policy: above the last nonce used or seen, and at least the
@@ -40,6 +46,7 @@ pub mod failover;
 pub mod format;
 pub mod nonce;
 pub mod protocol;
+pub mod query;
 pub mod retry;
 pub mod session;
 pub mod signer;

@@ -102,6 +102,7 @@ use qraft_node::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
 use qraft_node::net::client::{Client, ClientError, Subscription};
 use qraft_node::net::proto::{ReceiptView, Request, Response, SubmitFailure};
 
+use crate::query::{self, Query, QueryError};
 use crate::session::Transport;
 use lane::{BotSession, Lane};
 use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};
@@ -169,6 +170,15 @@ pub enum BotError {
         waited: Duration,
         why: String,
     },
+}
+
+impl From<QueryError> for BotError {
+    fn from(err: QueryError) -> BotError {
+        match err {
+            QueryError::Unexpected(text) => BotError::Unexpected(text),
+            err => BotError::Client(err.into()),
+        }
+    }
 }
 
 impl BotError {
@@ -330,6 +340,12 @@ impl Bot {
         self.lane.request(request).await
     }
 
+    /// One typed query ([`crate::query`]) by [`Bot::request`].
+    async fn query<T>(&self, query: Query<T>) -> Result<T, BotError> {
+        let response = self.request(query.request()).await?;
+        Ok(query.read(response)?)
+    }
+
     /// Waits until the connected node knows a leader (at most `timeout`); returns
     /// whether it does.
     pub async fn wait_for_leader(&self, timeout: Duration) -> Result<bool, BotError> {
@@ -350,10 +366,7 @@ impl Bot {
 
     /// Every symbol with its market summary (session, last price, best bid and ask).
     pub async fn symbols(&self) -> Result<Vec<SymbolView>, BotError> {
-        match self.request(&Request::Symbols).await? {
-            Response::Symbols(symbols) => Ok(symbols),
-            other => Err(unexpected(&other)),
-        }
+        self.query(query::symbols()).await
     }
 
     /// One symbol's market summary.
@@ -369,26 +382,16 @@ impl Bot {
     /// The top `levels` price levels of each side of a symbol's book.
     pub async fn book(&self, symbol: impl IntoTicker, levels: u32) -> Result<DepthView, BotError> {
         let symbol = symbol.into_ticker()?;
-        match self
-            .client()
-            .request(&Request::Depth { symbol, levels })
+        self.query(query::depth(symbol, levels))
             .await?
-        {
-            Response::Depth(Some(depth)) => Ok(depth),
-            Response::Depth(None) => Err(BotError::UnknownSymbol(symbol)),
-            other => Err(unexpected(&other)),
-        }
+            .ok_or(BotError::UnknownSymbol(symbol))
     }
 
     /// This bot's own account: cash, positions, open orders, net worth.
     pub async fn account(&self) -> Result<AccountView, BotError> {
-        match self.request(&Request::Account).await? {
-            Response::Account(Some(account)) => Ok(account),
-            Response::Account(None) => Err(BotError::Unexpected(
-                "this key is not a participant in this game".into(),
-            )),
-            other => Err(unexpected(&other)),
-        }
+        self.query(query::account()).await?.ok_or_else(|| {
+            BotError::Unexpected("this key is not a participant in this game".into())
+        })
     }
 
     /// The most recent trades of a symbol (of every symbol with `None`), newest first.
@@ -397,23 +400,13 @@ impl Bot {
         symbol: Option<Ticker>,
         limit: u32,
     ) -> Result<Vec<PublicTrade>, BotError> {
-        match self
-            .client()
-            .request(&Request::Trades { symbol, limit })
-            .await?
-        {
-            Response::Trades(trades) => Ok(trades),
-            other => Err(unexpected(&other)),
-        }
+        self.query(query::trades(symbol, limit)).await
     }
 
     /// A transaction's receipt, if it has been applied: how to learn what became of one
     /// whose answer was lost ([`BotError::Unanswered`]).
     pub async fn receipt(&self, hash: TxHash) -> Result<Option<ReceiptView>, BotError> {
-        match self.request(&Request::Receipt { hash }).await? {
-            Response::Receipt(receipt) => Ok(receipt),
-            other => Err(unexpected(&other)),
-        }
+        self.query(query::receipt(hash)).await
     }
 
     /// Events from now on: blocks, trades, book changes, this bot's own fills.
@@ -636,11 +629,6 @@ impl Bot {
             tracing::debug!("pending transactions hold the connection; it closes after them")
         }
     }
-}
-
-fn unexpected(response: &Response) -> BotError {
-    let text = format!("{response:?}");
-    BotError::Unexpected(text.chars().take(120).collect())
 }
 
 /// A stream of events from [`Bot::events`].

@@ -7,11 +7,12 @@ use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{SignedTx, TxHash};
 use qraft_node::net::client::{Client, ClientError, Pipeline};
-use qraft_node::net::proto::{CommittedView, Request, Response, SubmitFailure};
+use qraft_node::net::proto::{CommittedView, SubmitFailure};
 use qraft_node::net::tls::TlsError;
 
 use super::transport::{BoxFuture, Dial, DialError, PendingAnswer, Transport, Unanswered};
 use crate::failover::{Settlement, WATCH_EVERY, WATCH_QUIET, look_up};
+use crate::query;
 
 /// A participant's QUIC connection to one node, with its submission pipeline.
 pub struct Quic {
@@ -117,12 +118,8 @@ impl Transport for Quic {
     }
 
     async fn last_nonce(&self, _key: PublicKey) -> Result<Option<u64>, ClientError> {
-        match self.client.request(&Request::Account).await? {
-            Response::Account(account) => Ok(account.map(|a| a.last_nonce)),
-            other => Err(ClientError::Unexpected(
-                format!("{other:?}").chars().take(120).collect(),
-            )),
-        }
+        let account = query::account().ask(&self.client).await?;
+        Ok(account.map(|a| a.last_nonce))
     }
 
     async fn committed(&self, hash: TxHash) -> Result<Option<CommittedView>, ClientError> {

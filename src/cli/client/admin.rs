@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use qraft_client::protocol::result::{MembershipReport, NodeRegistered};
+use qraft_client::query;
 use qraft_client::session::Turn;
 use qraft_keys::PublicKey;
 use qraft_node::api::MembershipChange;
@@ -15,9 +16,9 @@ use qraft_node::core::tx::{
 };
 use qraft_node::core::types::{Role, Shares, Ticker, parse_cents};
 use qraft_node::net::client::{Client, ClientError};
-use qraft_node::net::proto::{ProtocolError, Request, Response};
+use qraft_node::net::proto::ProtocolError;
 
-use super::connect::{CommonArgs, Ctx, connect_client, request_failure, unexpected};
+use super::connect::{CommonArgs, Ctx, connect_client, query_failure, request_failure};
 use super::output::{EXIT_CODES_HELP, Failure, Report};
 use super::settle::run_transaction_cli;
 use super::submit::{submit, transact};
@@ -376,8 +377,8 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
     let mut redirects = 0;
     loop {
         let client = leader_client.as_ref().unwrap_or(ctx.client());
-        let request = Request::Membership(change);
-        let answer = tokio::time::timeout_at(deadline, client.request(&request)).await;
+        let proposal = query::membership(change);
+        let answer = tokio::time::timeout_at(deadline, client.request(proposal.request())).await;
         match answer {
             Err(_) => {
                 close(leader_client).await;
@@ -386,11 +387,13 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
                     ctx.timeout.as_secs()
                 )));
             }
-            Ok(Ok(Response::MembershipProposed)) => break,
-            Ok(Ok(other)) => {
-                close(leader_client).await;
-                return Err(unexpected(&other));
-            }
+            Ok(Ok(response)) => match proposal.read(response) {
+                Ok(()) => break,
+                Err(err) => {
+                    close(leader_client).await;
+                    return Err(query_failure(err));
+                }
+            },
             Ok(Err(ClientError::Refused(ProtocolError::NotLeader { leader: Some(id) })))
                 if redirects < MAX_REDIRECTS =>
             {
@@ -464,8 +467,8 @@ async fn wait_for_membership(
     let wait_until = tokio::time::Instant::now() + APPLY_WAIT.min(ctx.timeout);
     let mut last = None;
     loop {
-        if let Ok(Ok(Response::Status(status))) =
-            tokio::time::timeout_at(wait_until, client.request(&Request::Status)).await
+        if let Ok(Ok(status)) =
+            tokio::time::timeout_at(wait_until, query::status().ask(client)).await
         {
             let done = applied(change, &status.voters, &status.learners);
             last = Some(status);
@@ -483,10 +486,7 @@ async fn wait_for_membership(
 
 /// The nodes the ledger knows (genesis's and those the admin registered).
 async fn registry(ctx: &Ctx) -> Result<Vec<NodeSpec>, Failure> {
-    match ctx.ask(&Request::Nodes).await? {
-        Response::Nodes(nodes) => Ok(nodes),
-        other => Err(unexpected(&other)),
-    }
+    ctx.query(query::nodes()).await
 }
 
 /// Registers a node with an admin transaction, then waits (briefly) for the leader to

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use qraft_client::format::parse_price;
 use qraft_client::protocol;
+use qraft_client::query::{self, Query, QueryError};
 use qraft_client::session::{
     Dial, Game, Linked, Quic, QuicDial, ReconnectError, Session, Transport,
 };
@@ -16,7 +17,7 @@ use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::types::Ticker;
 use qraft_node::net::client::{Client, ClientError};
-use qraft_node::net::proto::{ProtocolError, Request, Response};
+use qraft_node::net::proto::ProtocolError;
 use qraft_node::net::tls::TlsError;
 use serde_json::{Map, Value};
 
@@ -203,17 +204,11 @@ impl Ctx {
         self.client().shutdown().await;
     }
 
-    /// One request, one answer, in time; a refusal or trouble is a [`Failure`].
-    pub async fn ask(&self, request: &Request) -> Result<Response, Failure> {
-        match tokio::time::timeout(self.timeout, self.client().request(request)).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(err)) => Err(request_failure(err)),
-            Err(_) => Err(Failure::error(format!(
-                "no answer from {} within {}s",
-                self.client().node(),
-                self.timeout.as_secs()
-            ))),
-        }
+    /// One typed query ([`qraft_client::query`]), answered in time; a refusal or
+    /// trouble is a [`Failure`].
+    pub async fn query<T>(&self, query: Query<T>) -> Result<T, Failure> {
+        let answer = query.ask_within(self.client(), self.timeout).await;
+        answer.map_err(query_failure)
     }
 
     /// Learns that the game has seen nonce `last` from this key.
@@ -228,7 +223,7 @@ impl Ctx {
             let prices = self.prices.lock().expect("prices lock");
             symbols.into_iter().any(|s| !prices.knows(s))
         };
-        if missing && let Ok(Response::Symbols(list)) = self.ask(&Request::Symbols).await {
+        if missing && let Ok(list) = self.query(query::symbols()).await {
             self.prices.lock().expect("prices lock").learn(&list);
         }
         self.prices.lock().expect("prices lock").clone()
@@ -341,11 +336,17 @@ pub fn request_failure(err: ClientError) -> Failure {
     }
 }
 
-pub fn not_a_participant() -> Failure {
-    Failure::error("this key is not a participant in this game")
+/// A query that got no answer.
+pub fn query_failure(err: QueryError) -> Failure {
+    match err {
+        QueryError::Refused(err) => request_failure(ClientError::Refused(err)),
+        QueryError::Connection(err) => request_failure(err),
+        err @ (QueryError::Unexpected(_) | QueryError::NoAnswer { .. }) => {
+            Failure::error(err.to_string())
+        }
+    }
 }
 
-pub fn unexpected(response: &Response) -> Failure {
-    let text: String = format!("{response:?}").chars().take(120).collect();
-    Failure::error(format!("unexpected answer from the node: {text}"))
+pub fn not_a_participant() -> Failure {
+    Failure::error("this key is not a participant in this game")
 }

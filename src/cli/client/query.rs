@@ -5,14 +5,13 @@ use std::io::Write;
 use std::sync::Arc;
 
 use clap::Args;
+use qraft_client::query;
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::types::Ticker;
-use qraft_node::net::proto::{
-    BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, Request, Response, Topics,
-};
+use qraft_node::net::proto::{BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, Topics};
 
 use super::connect::{
-    CommonArgs, Ctx, not_a_participant, reconnected_json, reconnected_note, run_cli, unexpected,
+    CommonArgs, Ctx, not_a_participant, reconnected_json, reconnected_note, run_cli,
 };
 use super::output::{Failure, Report, json_line};
 use super::render;
@@ -39,23 +38,21 @@ pub fn run_book(args: BookArgs) -> anyhow::Result<()> {
 
 /// A symbol's book, with its last price and session.
 pub async fn book(ctx: &Ctx, symbol: Ticker, levels: u32) -> Result<Report, Failure> {
-    let depth_request = Request::Depth { symbol, levels };
-    let (depth, symbols) = tokio::join!(ctx.ask(&depth_request), ctx.ask(&Request::Symbols));
-    let depth = match depth? {
-        Response::Depth(Some(depth)) => depth,
-        Response::Depth(None) => {
-            return Err(Failure::error(format!(
-                "there is no symbol {symbol} in this game"
-            )));
-        }
-        other => return Err(unexpected(&other)),
+    let (depth, symbols) = tokio::join!(
+        ctx.query(query::depth(symbol, levels)),
+        ctx.query(query::symbols())
+    );
+    let Some(depth) = depth? else {
+        return Err(Failure::error(format!(
+            "there is no symbol {symbol} in this game"
+        )));
     };
     let info = match symbols {
-        Ok(Response::Symbols(list)) => {
+        Ok(list) => {
             ctx.learn_symbols(&list);
             list.into_iter().find(|s| s.ticker == symbol)
         }
-        _ => None,
+        Err(_) => None,
     };
     let prices = ctx.prices([symbol]).await;
     Ok(render::book(&prices, &depth, info.as_ref()))
@@ -73,21 +70,18 @@ pub fn run_portfolio(args: PortfolioArgs) -> anyhow::Result<()> {
 
 /// Your own account.
 pub async fn portfolio(ctx: &Ctx) -> Result<Report, Failure> {
-    match ctx.ask(&Request::Account).await? {
-        Response::Account(Some(account)) => {
-            ctx.saw_nonce(account.last_nonce);
-            let symbols = account
-                .positions
-                .iter()
-                .map(|p| p.symbol)
-                .chain(account.open_orders.iter().map(|o| o.symbol))
-                .collect::<Vec<_>>();
-            let prices = ctx.prices(symbols).await;
-            Ok(render::portfolio(&prices, &account))
-        }
-        Response::Account(None) => Err(not_a_participant()),
-        other => Err(unexpected(&other)),
-    }
+    let Some(account) = ctx.query(query::account()).await? else {
+        return Err(not_a_participant());
+    };
+    ctx.saw_nonce(account.last_nonce);
+    let symbols = account
+        .positions
+        .iter()
+        .map(|p| p.symbol)
+        .chain(account.open_orders.iter().map(|o| o.symbol))
+        .collect::<Vec<_>>();
+    let prices = ctx.prices(symbols).await;
+    Ok(render::portfolio(&prices, &account))
 }
 
 #[derive(Debug, Args)]
@@ -112,13 +106,9 @@ pub async fn trades(ctx: &Ctx, symbol: Option<Ticker>, limit: u32) -> Result<Rep
     if let Some(symbol) = symbol {
         ctx.check_symbol(symbol).await?;
     }
-    match ctx.ask(&Request::Trades { symbol, limit }).await? {
-        Response::Trades(trades) => {
-            let prices = ctx.prices(trades.iter().map(|t| t.symbol)).await;
-            Ok(render::trades(&prices, &trades))
-        }
-        other => Err(unexpected(&other)),
-    }
+    let trades = ctx.query(query::trades(symbol, limit)).await?;
+    let prices = ctx.prices(trades.iter().map(|t| t.symbol)).await;
+    Ok(render::trades(&prices, &trades))
 }
 
 #[derive(Debug, Args)]
@@ -132,10 +122,8 @@ pub fn run_leaderboard(args: LeaderboardArgs) -> anyhow::Result<()> {
 }
 
 pub async fn leaderboard(ctx: &Ctx) -> Result<Report, Failure> {
-    match ctx.ask(&Request::Leaderboard).await? {
-        Response::Leaderboard(rows) => Ok(render::leaderboard(&rows)),
-        other => Err(unexpected(&other)),
-    }
+    let rows = ctx.query(query::leaderboard()).await?;
+    Ok(render::leaderboard(&rows))
 }
 
 #[derive(Debug, Args)]
@@ -168,10 +156,7 @@ pub fn run_blocks(args: BlocksArgs) -> anyhow::Result<()> {
 
 /// The chain's height, as the connected node knows it.
 async fn height(ctx: &Ctx) -> Result<u64, Failure> {
-    match ctx.ask(&Request::Status).await? {
-        Response::Status(status) => Ok(status.height),
-        other => Err(unexpected(&other)),
-    }
+    Ok(ctx.query(query::status()).await?.height)
 }
 
 /// Blocks `from..=to`, in as many requests as it takes.
@@ -180,21 +165,11 @@ async fn block_range(ctx: &Ctx, from: u64, to: u64) -> Result<Vec<BlockSummary>,
     let mut next = from.max(1);
     while next <= to {
         let end = to.min(next + MAX_BLOCKS_PER_REQUEST - 1);
-        match ctx
-            .ask(&Request::Blocks {
-                from: next,
-                to: end,
-            })
-            .await?
-        {
-            Response::Blocks(list) => {
-                if list.is_empty() {
-                    break;
-                }
-                out.extend(list);
-            }
-            other => return Err(unexpected(&other)),
+        let list = ctx.query(query::blocks(next, end)).await?;
+        if list.is_empty() {
+            break;
         }
+        out.extend(list);
         next = end + 1;
     }
     Ok(out)
@@ -401,10 +376,8 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
 
 /// The connected node's role, term, leader, log indexes, height and peers.
 pub async fn status(ctx: &Ctx) -> Result<Report, Failure> {
-    match ctx.ask(&Request::Status).await? {
-        Response::Status(status) => Ok(render::status(&status, ctx.client().node(), &ctx.genesis)),
-        other => Err(unexpected(&other)),
-    }
+    let status = ctx.query(query::status()).await?;
+    Ok(render::status(&status, ctx.client().node(), &ctx.genesis))
 }
 
 #[derive(Debug, Args)]
@@ -428,31 +401,18 @@ pub async fn receipt(ctx: &Ctx, tx: &str) -> Result<Report, Failure> {
     let hash = Hash32::from_hex(tx).ok_or_else(|| {
         Failure::error(format!("{tx:?} is not a transaction hash (64 hex digits)"))
     })?;
-    let found = match ctx.ask(&Request::Receipt { hash }).await? {
-        Response::Receipt(found) => found,
-        other => return Err(unexpected(&other)),
-    };
-    let Some(found) = found else {
+    let Some(found) = ctx.query(query::receipt(hash)).await? else {
         return Err(Failure::unknown(format!(
             "{} has no receipt for transaction {hash}: it has not been applied (yet); ask again, or ask another node",
             ctx.client().node()
         ))
         .with("tx", hash.to_hex()));
     };
-    let block = match ctx
-        .ask(&Request::Block {
-            height: found.height,
-        })
-        .await?
-    {
-        Response::Block(Some(block)) => block,
-        Response::Block(None) => {
-            return Err(Failure::error(format!(
-                "the node lacks block {} that holds the receipt",
-                found.height
-            )));
-        }
-        other => return Err(unexpected(&other)),
+    let Some(block) = ctx.query(query::block(found.height)).await? else {
+        return Err(Failure::error(format!(
+            "the node lacks block {} that holds the receipt",
+            found.height
+        )));
     };
     let body = block
         .txs

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use qraft_client::query;
 use qraft_node::api::Handle;
 use qraft_node::core::types::NodeId;
 use qraft_node::net::client::Client;
-use qraft_node::net::proto::{Request, Response};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
@@ -116,10 +116,8 @@ async fn dial(config: &FeedConfig, address: &str) -> Result<Client, String> {
 }
 
 async fn ask(client: &Client) -> Result<qraft_node::api::Status, String> {
-    match tokio::time::timeout(ANSWER_WITHIN, client.request(&Request::Status)).await {
-        Ok(Ok(Response::Status(status))) => Ok(status),
-        Ok(Ok(_)) => Err("an unexpected answer".into()),
-        Ok(Err(err)) => Err(err.to_string()),
+    match tokio::time::timeout(ANSWER_WITHIN, query::status().ask(client)).await {
+        Ok(answer) => answer.map_err(|err| err.to_string()),
         Err(_) => Err("no answer within 2s".into()),
     }
 }
