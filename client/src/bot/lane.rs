@@ -124,15 +124,10 @@ impl Lane {
 
     /// The session that replaces `lost`, once there is one.
     pub async fn after(&self, lost: &Arc<BotSession>) -> Result<Arc<BotSession>, BotError> {
-        match self.link.after(lost).await {
-            Ok(next) => Ok(next),
-            Err(Some(down)) => Err(lost_with(lost, &down)),
-            Err(None) => Err(BotError::Lost {
-                node: lost.transport().address(),
-                waited: RECONNECT_WAIT,
-                why: "the bot's connection watcher stopped".into(),
-            }),
-        }
+        self.link
+            .after(lost)
+            .await
+            .map_err(|down| down_from(lost, down))
     }
 
     /// One request on a session that serves; if its connection is lost while it is
@@ -187,6 +182,18 @@ fn synced(err: SyncError<ClientError>) -> BotError {
             why: "it did not answer".into(),
         },
         SyncError::Failed(err) => err.into(),
+    }
+}
+
+/// Why no session replaced `lost` (`None`: the link's watcher stopped), as a bot error.
+pub(crate) fn down_from(lost: &BotSession, down: Option<ReconnectError>) -> BotError {
+    match down {
+        Some(down) => lost_with(lost, &down),
+        None => BotError::Lost {
+            node: lost.transport().address(),
+            waited: RECONNECT_WAIT,
+            why: "the bot's connection watcher stopped".into(),
+        },
     }
 }
 

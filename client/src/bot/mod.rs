@@ -99,11 +99,11 @@ use qraft_node::core::exchange::views::{AccountView, DepthView, SymbolView};
 use qraft_node::core::genesis::{Genesis, GenesisError, parse_genesis};
 use qraft_node::core::tx::{NewOrder, TxBody, TxHash};
 use qraft_node::core::types::{OrderId, Shares, Ticker, TickerError, Ticks};
-use qraft_node::net::client::{Client, ClientError, Subscription};
+use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::{ReceiptView, Request, Response, SubmitFailure};
 
 use crate::query::{self, Query, QueryError};
-use crate::session::Transport;
+use crate::session::{Follow, FollowError, Followed, Policy, SubscribeError};
 use lane::{BotSession, Lane};
 use pending::{as_cancelled_all, as_cancelled_shares, as_effect, as_order};
 
@@ -412,12 +412,11 @@ impl Bot {
     /// Events from now on: blocks, trades, book changes, this bot's own fills.
     pub async fn events(&self, topics: Topics) -> Result<Events, BotError> {
         let session = self.lane.serving().await?;
-        let inner = session.transport().client().subscribe(topics).await?;
+        let link = self.lane.link().clone();
+        let follow = Follow::open(link, session, topics, EVENTS).await;
         Ok(Events {
-            lane: self.lane.clone(),
-            topics,
-            session,
-            inner,
+            follow: follow.map_err(followed)?,
+            _lane: self.lane.clone(),
         })
     }
 
@@ -631,13 +630,31 @@ impl Bot {
     }
 }
 
+/// How a bot's event stream is followed: what ends it on a serving node is handed on
+/// (an [`Event::Closed`], the end, a failure); only a lost node moves it on.
+const EVENTS: Policy = Policy {
+    reopen_dropped: false,
+    end_is_loss: false,
+};
+
 /// A stream of events from [`Bot::events`].
 pub struct Events {
-    lane: Arc<Lane>,
-    topics: Topics,
-    /// The session the subscription is on.
-    session: Arc<BotSession>,
-    inner: Subscription,
+    follow: Follow<BotSession>,
+    /// Keeps the bot's connection open while the stream is held.
+    _lane: Arc<Lane>,
+}
+
+/// Why an event stream ended, as a bot error.
+fn followed(err: FollowError<BotSession>) -> BotError {
+    match err {
+        FollowError::Subscribe(SubscribeError::Failed(err)) | FollowError::Failed(err) => {
+            err.into()
+        }
+        FollowError::Subscribe(err @ SubscribeError::NoAnswer) => {
+            BotError::Client(ClientError::Connection(err.to_string()))
+        }
+        FollowError::Down { lost, down, .. } => lane::down_from(&lost, down),
+    }
 }
 
 impl Events {
@@ -649,16 +666,10 @@ impl Events {
     /// [`Event::Lagged`] with `missed: 0` (events in between may be missing: re-query
     /// what the bot keeps), then that node's events.
     pub async fn next(&mut self) -> Result<Option<Event>, BotError> {
-        let closed = |session: &BotSession| session.transport().is_closed();
-        match self.inner.next().await {
-            Ok(event) if !closed(&self.session) => Ok(event),
-            Err(err) if !closed(&self.session) => Err(err.into()),
-            _ => {
-                let session = self.lane.after(&self.session).await?;
-                self.inner = session.transport().client().subscribe(self.topics).await?;
-                self.session = session;
-                Ok(Some(Event::Lagged { missed: 0 }))
-            }
+        match self.follow.next().await.map_err(followed)? {
+            Followed::Event(event) => Ok(Some(event)),
+            Followed::Ended => Ok(None),
+            Followed::Moved { .. } | Followed::Reopened => Ok(Some(Event::Lagged { missed: 0 })),
         }
     }
 }

@@ -20,16 +20,20 @@
 //!   [`crate::failover::settlement`]): its receipt, or "not applied".
 //!
 //! [`Link`] keeps a long-lived program's session up: it watches the node, replaces a lost
-//! connection and hands the new one to every command and subscription.
+//! connection and hands the new one to every command and subscription. [`Follow`] is a
+//! subscription on a link's session that goes on from the next session when its node is
+//! lost ([`Followed::Moved`]).
 //!
 //! - `transport.rs`: [`Transport`], [`Dial`], [`Unanswered`];
 //! - `quic.rs`: [`Quic`], [`QuicDial`]; `local.rs`: the [`Transport`] of a [`Handle`];
 //! - `submit.rs`: [`Session::write`], [`Session::finish`], [`Session::submit`], [`Sent`];
 //! - `sequence.rs`: [`Sequencer`], [`Turn`];
-//! - `link.rs`: [`Link`], [`Linked`]; `settle.rs`: [`settle`], [`Settled`].
+//! - `link.rs`: [`Link`], [`Linked`]; `settle.rs`: [`settle`], [`Settled`];
+//! - `follow.rs`: [`Follow`], [`Followed`], [`Policy`], [`Subscribe`], [`Events`].
 //!
 //! [`Handle`]: qraft_node::api::Handle
 
+mod follow;
 mod link;
 mod local;
 mod quic;
@@ -53,6 +57,7 @@ use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
 use crate::failover::{RECONNECT_PAUSE, next_reconnect_pause, reconnect_order, reconnect_spread};
 use crate::signer::Signer;
 
+pub use follow::{Events, Follow, FollowError, Followed, Policy, Subscribe, SubscribeError};
 pub use link::{Link, Linked};
 pub use quic::{Quic, QuicDial, unanswered};
 pub use sequence::{Sequencer, Turn};

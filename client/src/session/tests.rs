@@ -14,12 +14,13 @@ use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::genesis::sample::{SampleOptions, sample_game};
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::tx::{SignedTx, TxBody, TxHash};
-use qraft_node::net::proto::CommittedView;
-use tokio::sync::Notify;
+use qraft_node::net::proto::{CommittedView, Event, Topics};
+use tokio::sync::{Notify, mpsc};
 
 use super::{
-    BoxFuture, Dial, DialError, Game, Link, PendingAnswer, Progress, Sent, Sequencer, Session,
-    Settled, SubmitError, Transport, Unanswered, settle,
+    BoxFuture, Dial, DialError, Events, Follow, FollowError, Followed, Game, Link, PendingAnswer,
+    Policy, Progress, Sent, Sequencer, Session, Settled, SubmitError, Subscribe, Transport,
+    Unanswered, settle,
 };
 use crate::failover::{Settlement, nonce_passed, settlement};
 use crate::retry::RETRIES;
@@ -54,6 +55,9 @@ struct Scripted {
     nonce_asks: AtomicUsize,
     closed: Mutex<bool>,
     lost: Notify,
+    /// The open subscriptions' feeds.
+    feeds: Mutex<Vec<mpsc::UnboundedSender<Event>>>,
+    subscriptions: AtomicUsize,
 }
 
 impl Scripted {
@@ -69,6 +73,8 @@ impl Scripted {
             nonce_asks: AtomicUsize::new(0),
             closed: Mutex::new(false),
             lost: Notify::new(),
+            feeds: Mutex::default(),
+            subscriptions: AtomicUsize::new(0),
         })
     }
 
@@ -95,6 +101,18 @@ impl Scripted {
             }
             notified.await;
         }
+    }
+
+    /// Sends `event` to every open subscription.
+    fn publish(&self, event: Event) {
+        for feed in self.feeds.lock().unwrap().iter() {
+            let _ = feed.send(event.clone());
+        }
+    }
+
+    /// Ends every open subscription, the connection serving.
+    fn end_feeds(&self) {
+        self.feeds.lock().unwrap().clear();
     }
 
     fn hold(&self, committed: CommittedView) {
@@ -194,6 +212,39 @@ impl Transport for Node {
         self.0.look_ups.fetch_add(1, Ordering::SeqCst);
         let passed = nonce_passed(*self.0.last_nonce.lock().unwrap(), nonce);
         Ok(settlement(passed, self.committed(hash).await?))
+    }
+}
+
+/// A subscription to a scripted node: what it publishes, until it is lost.
+struct Feed {
+    events: mpsc::UnboundedReceiver<Event>,
+    node: Arc<Scripted>,
+}
+
+impl Events for Feed {
+    type Error = String;
+
+    async fn next(&mut self) -> Result<Option<Event>, String> {
+        tokio::select! {
+            biased;
+            event = self.events.recv() => Ok(event),
+            () = self.node.until_lost() => Err("connection lost".into()),
+        }
+    }
+}
+
+impl Subscribe for Node {
+    type Events = Feed;
+
+    async fn subscribe(&self, _topics: Topics) -> Result<Feed, String> {
+        if self.is_closed() {
+            return Err("closed".into());
+        }
+        self.0.subscriptions.fetch_add(1, Ordering::SeqCst);
+        let (sender, events) = mpsc::unbounded_channel();
+        self.0.feeds.lock().unwrap().push(sender);
+        let node = self.0.clone();
+        Ok(Feed { events, node })
     }
 }
 
@@ -750,4 +801,98 @@ async fn a_refusal_on_writing_is_retried_when_finished() {
         ),
         "{err:?}"
     );
+}
+
+/// What a bot's event stream does: ends on a serving node are handed on.
+const HAND_ON: Policy = Policy {
+    reopen_dropped: false,
+    end_is_loss: false,
+};
+
+fn lagged(missed: u64) -> Event {
+    Event::Lagged { missed }
+}
+
+/// The next step of `follow`, in time.
+async fn next_of(follow: &mut Follow<Session<Node>>) -> Followed {
+    let next = tokio::time::timeout(SECOND * 5, follow.next()).await;
+    next.expect("in time").expect("followed")
+}
+
+#[tokio::test]
+async fn a_subscription_whose_node_is_lost_goes_on_from_the_next_session() {
+    let first = Scripted::new("a:1", [], Step::Applied(accepted()));
+    let second = Scripted::new("b:1", [], Step::Applied(accepted()));
+    let session = Arc::new(session(&first, vec![second.clone()], SECOND * 5));
+    let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
+    let mut follow = Follow::open(link, session, Topics::default(), HAND_ON)
+        .await
+        .unwrap();
+    first.publish(lagged(1));
+    assert!(matches!(next_of(&mut follow).await, Followed::Event(e) if e == lagged(1)));
+    first.lose();
+    let moved = next_of(&mut follow).await;
+    assert!(
+        matches!(&moved, Followed::Moved { why } if why.contains("connection lost")),
+        "{moved:?}"
+    );
+    assert_eq!(follow.session().transport().address(), "b:1");
+    assert_eq!(second.subscriptions.load(Ordering::SeqCst), 1);
+    second.publish(lagged(2));
+    assert!(matches!(next_of(&mut follow).await, Followed::Event(e) if e == lagged(2)));
+    watcher.abort();
+}
+
+#[tokio::test]
+async fn a_dropped_subscription_is_reopened_on_its_node_or_handed_on() {
+    let node = Scripted::new("a:1", [], Step::Applied(accepted()));
+    let session = Arc::new(session(&node, vec![], SECOND * 5));
+    let (link, watcher) = Link::start(session.clone(), |_, _, _| {});
+    let reopen = Policy {
+        reopen_dropped: true,
+        end_is_loss: true,
+    };
+    let mut follow = Follow::open(link.clone(), session.clone(), Topics::default(), reopen)
+        .await
+        .unwrap();
+    let dropped = Event::Closed {
+        reason: "too slow".into(),
+    };
+    node.publish(dropped.clone());
+    assert!(matches!(next_of(&mut follow).await, Followed::Reopened));
+    assert_eq!(node.subscriptions.load(Ordering::SeqCst), 2);
+    assert_eq!(follow.session().transport().address(), "a:1");
+    // Handed on: the event, then the end of the stream.
+    let mut handed = Follow::open(link, session, Topics::default(), HAND_ON)
+        .await
+        .unwrap();
+    node.publish(dropped.clone());
+    node.end_feeds();
+    assert!(matches!(next_of(&mut handed).await, Followed::Event(e) if e == dropped));
+    assert!(matches!(next_of(&mut handed).await, Followed::Ended));
+    watcher.abort();
+}
+
+#[tokio::test]
+async fn a_subscription_with_no_node_left_says_why_it_was_lost() {
+    let node = Scripted::new("a:1", [], Step::Applied(accepted()));
+    let session = Arc::new(session(&node, vec![], Duration::from_millis(300)));
+    let (link, _watcher) = Link::start(session.clone(), |_, _, _| {});
+    let mut follow = Follow::open(link, session, Topics::default(), HAND_ON)
+        .await
+        .unwrap();
+    node.lose();
+    let ended = tokio::time::timeout(SECOND * 5, follow.next())
+        .await
+        .unwrap();
+    match ended {
+        Err(FollowError::Down { why, down, .. }) => {
+            assert_eq!(why, "the subscription failed: connection lost");
+            assert!(matches!(
+                down,
+                Some(super::ReconnectError::Exhausted { .. })
+            ));
+        }
+        other => panic!("expected the link down, got {other:?}"),
+    }
 }

@@ -11,7 +11,7 @@ use qraft_client::format::parse_price;
 use qraft_client::protocol;
 use qraft_client::query::{self, Query, QueryError};
 use qraft_client::session::{
-    Dial, Game, Linked, Quic, QuicDial, ReconnectError, Session, Transport,
+    Dial, FollowError, Game, Linked, Quic, QuicDial, ReconnectError, Session, Transport,
 };
 use qraft_keys::{Keypair, PublicKey};
 use qraft_node::core::genesis::Genesis;
@@ -333,6 +333,30 @@ pub fn request_failure(err: ClientError) -> Failure {
         }
         ClientError::Refused(err) => Failure::error(format!("the node refused: {err}")),
         err => Failure::error(err.to_string()),
+    }
+}
+
+/// Why there is no connection (`None`: the link's watcher stopped).
+pub fn watcher_down(down: Option<Failure>) -> Failure {
+    down.unwrap_or_else(|| Failure::error("the session's connection watcher stopped"))
+}
+
+/// Why a subscription ended for good, in words (a node lost and none after it: why it
+/// was lost).
+pub fn follow_ended(err: FollowError<Ctx>) -> String {
+    match err {
+        FollowError::Subscribe(err) => err.to_string(),
+        FollowError::Failed(err) => format!("the subscription failed: {err}"),
+        FollowError::Down { why, .. } => why,
+    }
+}
+
+/// Why a subscription ended for good, as a failure: the link's own when no node took
+/// over.
+pub fn follow_failure(err: FollowError<Ctx>) -> Failure {
+    match err {
+        FollowError::Down { down, .. } => watcher_down(down),
+        err => Failure::error(follow_ended(err)),
     }
 }
 

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use clap::Args;
 use qraft_client::query;
+use qraft_client::session::{Follow, Followed, Link, Policy};
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::types::Ticker;
 use qraft_node::net::proto::{BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, Topics};
 
 use super::connect::{
-    CommonArgs, Ctx, not_a_participant, reconnected_json, reconnected_note, run_cli,
+    CommonArgs, Ctx, follow_failure, not_a_participant, reconnected_json, reconnected_note, run_cli,
 };
 use super::output::{Failure, Report, json_line};
 use super::render;
@@ -192,49 +193,117 @@ pub async fn blocks(ctx: &Ctx, last: u64) -> Result<Report, Failure> {
 /// Prints the latest blocks, then every new one as it arrives, until Ctrl-C (or
 /// SIGTERM, or stdout closes).
 ///
-/// When the node is lost, follows another (see [`Ctx::reconnect`]), saying so on stderr
-/// (and with `--json`, as a `{"event":"reconnected",...}` line on stdout), and carries on
-/// from the last block printed: the blocks in between are fetched by height, so none is
-/// missed or printed twice. Gives up (exit 1) when no node answers within `--timeout`.
+/// When the node is lost, follows another (a [`Link`] keeps the connection up, and a
+/// [`Follow`] the subscription), saying so on stderr (and with `--json`, as a
+/// `{"event":"reconnected",...}` line on stdout), and carries on from the last block
+/// printed: the blocks in between are fetched by height, so none is missed or printed
+/// twice. Gives up (exit 1) when no node answers within `--timeout`.
 async fn follow_blocks(ctx: Arc<Ctx>, last: u64, json: bool) -> Result<Report, Failure> {
     let mut printer = BlockPrinter { json, shown: 0 };
     if !json && !print_line(&render::blocks_header()) {
         return Ok(Report::done());
     }
+    let (link, watcher) = Link::start(ctx, move |lost: &Ctx, now: &Ctx, why: &str| {
+        eprintln!("{}", reconnected_note(lost, now));
+        if json {
+            print_line(&json_line(&reconnected_json(lost, now, why)));
+        }
+    });
     let stop = stop_signal();
     tokio::pin!(stop);
-    let mut current = ctx;
-    let result = loop {
-        let why = tokio::select! {
-            () = &mut stop => break Ok(Report::done()),
-            why = current.lost() => why,
-            followed = follow_node(&current, &mut printer, last) => match followed {
-                Ok(Followed::Stopped) => break Ok(Report::done()),
-                // Fell behind and was dropped: follow the same node again, from the
-                // last block printed.
-                Ok(Followed::Dropped) => continue,
-                Ok(Followed::Lost(why)) => why,
-                Err(failure) => break Err(failure),
-            },
-        };
-        current.client().abandon("lost");
-        let next = tokio::select! {
-            () = &mut stop => break Ok(Report::done()),
-            next = current.reconnect() => next,
-        };
-        let next = match next {
-            Ok(next) => next,
-            Err(failure) => break Err(failure),
-        };
-        tracing::info!(%why, "reconnected");
-        eprintln!("{}", reconnected_note(&current, &next));
-        if json && !print_line(&json_line(&reconnected_json(&current, &next, &why))) {
-            break Ok(Report::done());
-        }
-        current = next;
+    let result = tokio::select! {
+        () = &mut stop => Ok(Report::done()),
+        followed = follow_link(&link, &mut printer, last) => followed,
     };
-    current.client().shutdown().await;
+    watcher.abort();
+    let _ = watcher.await;
+    if let Ok(ctx) = link.current() {
+        ctx.client().shutdown().await;
+    }
     result
+}
+
+/// How `blocks --follow` follows: a node that drops the subscription (it fell behind)
+/// has it opened again; any other end is the node lost, and it goes on from the next.
+const FOLLOW_BLOCKS: Policy = Policy {
+    reopen_dropped: true,
+    end_is_loss: true,
+};
+
+/// Follows the blocks of the link's node, and of the next one when it is lost, until
+/// stdout closes.
+async fn follow_link(
+    link: &Link<Ctx>,
+    printer: &mut BlockPrinter,
+    last: u64,
+) -> Result<Report, Failure> {
+    let topics = Topics {
+        blocks: true,
+        ..Topics::default()
+    };
+    let first = link.current()?;
+    // Subscribe first, so no block falls between the listing and the stream.
+    let follow = Follow::open(link.clone(), first, topics, FOLLOW_BLOCKS).await;
+    let mut follow = follow.map_err(follow_failure)?;
+    loop {
+        let ctx = follow.session().clone();
+        let asked = match catch_up(&ctx, printer, last).await {
+            Ok(true) => print_new(&mut follow, printer).await?,
+            other => other,
+        };
+        match asked {
+            Ok(true) => {}
+            Ok(false) => return Ok(Report::done()),
+            // Asking the node failed as its connection was lost: go on from the next.
+            Err(failure) if ctx.client().is_closed() => {
+                let moved = follow.move_on(failure.message).await;
+                moved.map_err(follow_failure)?;
+            }
+            Err(failure) => return Err(failure),
+        }
+    }
+}
+
+/// Prints the blocks since the last one printed (the latest ones at first); false once
+/// stdout is closed.
+async fn catch_up(ctx: &Ctx, printer: &mut BlockPrinter, last: u64) -> Result<bool, Failure> {
+    let blocks = if printer.shown == 0 {
+        latest_blocks(ctx, last).await?
+    } else {
+        block_range(ctx, printer.shown + 1, height(ctx).await?).await?
+    };
+    Ok(printer.print_all(&blocks))
+}
+
+/// Prints each new block `follow` brings (a gap, from a lagging subscription, filled by
+/// height) until the subscription moves on or is opened again (`Ok(Ok(true))`: catch up
+/// again) or stdout closes (`Ok(Ok(false))`). `Ok(Err(_))`: asking the node for a gap
+/// failed; `Err(_)`: the subscription ended for good.
+async fn print_new(
+    follow: &mut Follow<Ctx>,
+    printer: &mut BlockPrinter,
+) -> Result<Result<bool, Failure>, Failure> {
+    loop {
+        let block = match follow.next().await.map_err(follow_failure)? {
+            Followed::Event(Event::Block(block)) => block,
+            Followed::Event(_) => continue,
+            Followed::Reopened | Followed::Moved { .. } | Followed::Ended => return Ok(Ok(true)),
+        };
+        let height = block.header.height;
+        if height > printer.shown + 1 {
+            let ctx = follow.session().clone();
+            let missing = match block_range(&ctx, printer.shown + 1, height - 1).await {
+                Ok(missing) => missing,
+                Err(failure) => return Ok(Err(failure)),
+            };
+            if !printer.print_all(&missing) {
+                return Ok(Ok(false));
+            }
+        }
+        if !printer.print(&block) {
+            return Ok(Ok(false));
+        }
+    }
 }
 
 /// What `blocks --follow` has printed, and how it prints.
@@ -268,78 +337,6 @@ impl BlockPrinter {
 
     fn print_all(&mut self, blocks: &[BlockSummary]) -> bool {
         blocks.iter().all(|block| self.print(block))
-    }
-}
-
-/// How following one node ended.
-enum Followed {
-    /// Stdout closed.
-    Stopped,
-    /// The node dropped the subscription, which fell behind; the node is fine.
-    Dropped,
-    /// The node is gone: why.
-    Lost(String),
-}
-
-/// Follows the node `ctx` is connected to; a failure once its connection is closed is
-/// the node being lost.
-async fn follow_node(
-    ctx: &Ctx,
-    printer: &mut BlockPrinter,
-    last: u64,
-) -> Result<Followed, Failure> {
-    match follow_connected(ctx, printer, last).await {
-        Err(failure) if ctx.client().is_closed() => Ok(Followed::Lost(failure.message)),
-        other => other,
-    }
-}
-
-async fn follow_connected(
-    ctx: &Ctx,
-    printer: &mut BlockPrinter,
-    last: u64,
-) -> Result<Followed, Failure> {
-    let topics = Topics {
-        blocks: true,
-        ..Topics::default()
-    };
-    // Subscribe first, so no block falls between the listing and the stream.
-    let mut subscription =
-        match tokio::time::timeout(ctx.timeout, ctx.client().subscribe(topics)).await {
-            Ok(Ok(subscription)) => subscription,
-            Ok(Err(err)) => return Err(Failure::error(format!("cannot subscribe: {err}"))),
-            Err(_) => return Err(Failure::error("cannot subscribe: no answer in time")),
-        };
-    // The latest blocks at first; after a reconnection, every block since the last one
-    // printed.
-    let catch_up = if printer.shown == 0 {
-        latest_blocks(ctx, last).await?
-    } else {
-        block_range(ctx, printer.shown + 1, height(ctx).await?).await?
-    };
-    if !printer.print_all(&catch_up) {
-        return Ok(Followed::Stopped);
-    }
-    loop {
-        let block = match subscription.next().await {
-            Ok(Some(Event::Block(block))) => block,
-            Ok(Some(Event::Closed { .. })) => return Ok(Followed::Dropped),
-            Ok(Some(_)) => continue,
-            // Otherwise a node ends subscriptions only when it stops.
-            Ok(None) => return Ok(Followed::Lost("the node closed the subscription".into())),
-            Err(err) => return Ok(Followed::Lost(format!("the subscription failed: {err}"))),
-        };
-        let height = block.header.height;
-        // Fill a gap (a lagging subscription missed some).
-        if height > printer.shown + 1 {
-            let missing = block_range(ctx, printer.shown + 1, height - 1).await?;
-            if !printer.print_all(&missing) {
-                return Ok(Followed::Stopped);
-            }
-        }
-        if !printer.print(&block) {
-            return Ok(Followed::Stopped);
-        }
     }
 }
 

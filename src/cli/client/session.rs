@@ -20,19 +20,20 @@ use clap::Args;
 use qraft_client::protocol::command::price_text;
 use qraft_client::protocol::result::{Subscribed, TopicsReport, Unsubscribed};
 use qraft_client::protocol::{self, AdminName, Command, ResultLine};
-use qraft_client::session::{Link, Sequencer, Turn};
+use qraft_client::session::{Follow, Followed, Link, Policy, Sequencer, Turn};
 use qraft_node::api::MembershipChange;
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::types::Role;
-use qraft_node::net::client::Subscription;
-use qraft_node::net::proto::{Event, Topics};
+use qraft_node::net::proto::Topics;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::admin::{AdminOp, admin};
-use super::connect::{ConnectArgs, Ctx, reconnected_json, runtime};
+use super::connect::{
+    ConnectArgs, Ctx, follow_ended, follow_failure, reconnected_json, runtime, watcher_down,
+};
 use super::order::{CancelTarget, OrderSpec, cancel, place};
 use super::output::{Failure, Report, Status, json_line};
 use super::query;
@@ -326,105 +327,36 @@ fn closed(error: &str) -> protocol::Event {
     }
 }
 
+/// How the session follows its subscription: a node that drops it (it fell behind) has
+/// it opened again; any other end is the node lost, and it goes on from the next one.
+const FOLLOW: Policy = Policy {
+    reopen_dropped: true,
+    end_is_loss: true,
+};
+
 /// Opens a subscription on the session's connection and forwards its events to stdout
 /// until it ends; when the connection is replaced, opens it again on the new one.
 async fn subscribe(link: &Link<Ctx>, topics: Topics, out: Out) -> Result<JoinHandle<()>, Failure> {
-    let mut ctx = link.current()?;
-    let mut reruns = 0;
-    let subscription = loop {
-        match open_subscription(&ctx, topics).await {
-            Ok(subscription) => break subscription,
-            // The connection was lost under it: again on the next one.
-            Err(_) if is_lost(link, &ctx) && reruns < MAX_RERUNS => {
-                reruns += 1;
-                ctx = after(link, &ctx).await?;
-            }
-            Err(failure) => return Err(failure),
-        }
-    };
-    Ok(tokio::spawn(forward_events(
-        link.clone(),
-        ctx,
-        subscription,
-        topics,
-        out,
-    )))
+    let ctx = link.current()?;
+    let follow = Follow::open(link.clone(), ctx, topics, FOLLOW).await;
+    let follow = follow.map_err(follow_failure)?;
+    Ok(tokio::spawn(forward(follow, out)))
 }
 
-async fn open_subscription(ctx: &Ctx, topics: Topics) -> Result<Subscription, Failure> {
-    match tokio::time::timeout(ctx.timeout, ctx.client().subscribe(topics)).await {
-        Ok(Ok(subscription)) => Ok(subscription),
-        Ok(Err(err)) => Err(Failure::error(format!("cannot subscribe: {err}"))),
-        Err(_) => Err(Failure::error("cannot subscribe: no answer in time")),
-    }
-}
-
-async fn forward_events(
-    link: Link<Ctx>,
-    mut ctx: Arc<Ctx>,
-    mut subscription: Subscription,
-    topics: Topics,
-    out: Out,
-) {
+/// Forwards events to stdout until the subscription ends for good (the link says when
+/// it moved to another node).
+async fn forward(mut follow: Follow<Ctx>, out: Out) {
     loop {
-        let error = match forward(&ctx, &mut subscription, &out).await {
-            // The node dropped a subscriber that fell behind (after a `lagged` event):
-            // open it again on the same connection.
-            Ended::Dropped(reason) => match open_subscription(&ctx, topics).await {
-                Ok(next) => {
-                    subscription = next;
-                    continue;
-                }
-                Err(_) => reason,
-            },
-            Ended::Lost(error) => error,
-        };
-        // Otherwise a node ends subscriptions only when it stops: its connection is as
-        // good as lost, and the link moves to another node.
-        ctx.client().abandon("the subscription ended");
-        loop {
-            ctx = match after(&link, &ctx).await {
-                Ok(next) => next,
-                Err(_) => {
-                    out.send(&closed(&error));
-                    return;
-                }
-            };
-            match open_subscription(&ctx, topics).await {
-                Ok(next) => {
-                    subscription = next;
-                    break;
-                }
-                // Lost again already: wait for the next connection.
-                Err(_) if ctx.client().is_closed() => {}
-                Err(failure) => {
-                    out.send(&closed(&failure.message));
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// How a subscription ended.
-enum Ended {
-    /// The node dropped it (it fell behind), saying why; the connection is fine.
-    Dropped(String),
-    /// The stream ended or failed: why.
-    Lost(String),
-}
-
-/// Forwards events to stdout until the subscription ends.
-async fn forward(ctx: &Ctx, subscription: &mut Subscription, out: &Out) -> Ended {
-    loop {
-        match subscription.next().await {
-            Ok(Some(Event::Closed { reason })) => return Ended::Dropped(reason),
-            Ok(Some(event)) => {
-                let prices = ctx.prices(render::event_symbols(&event)).await;
+        match follow.next().await {
+            Ok(Followed::Event(event)) => {
+                let prices = follow.session().prices(render::event_symbols(&event)).await;
                 out.send(&render::event_json(&prices, &event));
             }
-            Ok(None) => return Ended::Lost("the node closed the subscription".to_string()),
-            Err(err) => return Ended::Lost(format!("the subscription failed: {err}")),
+            Ok(Followed::Reopened | Followed::Moved { .. } | Followed::Ended) => {}
+            Err(err) => {
+                out.send(&closed(&follow_ended(err)));
+                return;
+            }
         }
     }
 }
@@ -479,9 +411,7 @@ fn is_lost(link: &Link<Ctx>, ctx: &Arc<Ctx>) -> bool {
 
 /// The connection that replaces `lost`, once there is one; or why there is none.
 async fn after(link: &Link<Ctx>, lost: &Arc<Ctx>) -> Result<Arc<Ctx>, Failure> {
-    link.after(lost).await.map_err(|down| {
-        down.unwrap_or_else(|| Failure::error("the session's connection watcher stopped"))
-    })
+    link.after(lost).await.map_err(watcher_down)
 }
 
 /// What to do about a command that failed as its connection was lost.
