@@ -12,14 +12,17 @@
 //!   another node ([`session::Session::reconnect`]) and settles a transaction in doubt
 //!   ([`session::settle`]); [`session::Link`] keeps a long-lived program's session up.
 //!   [`session::Session::submit`] is [`session::Session::write`] (now) then
-//!   [`session::Session::finish`] (later). The CLI's client commands and
-//!   `session --jsonl`, the dashboard's feed and the bots use it.
+//!   [`session::Session::finish`] (later). [`session::Follow`] is the one subscription
+//!   that survives a lost node: on a link's session, moved to the next one when its node
+//!   is lost ([`session::Followed::Moved`]). The CLI's client commands and
+//!   `session --jsonl` (and `blocks --follow`), the dashboard's feed and the bots use it.
 //! - [`query`]: the typed queries, once: one function per query ([`query::status`],
 //!   [`query::depth`], [`query::account`], ...) makes a [`query::Query`], the request
 //!   with the one reading of its answer, asked of a QUIC client
 //!   ([`query::Query::ask_within`]) or sent a program's own way and read
 //!   ([`query::Query::read`]); one typed error, [`query::QueryError`]. The CLI's
-//!   queries, the bots' and the session's own use them.
+//!   queries and admin, the bots', the dashboard's cluster panel and the session's own
+//!   use them.
 //! - [`signer`]: the one signer, [`signer::Signer`]: a key, the chain id, and the nonce
 //!   policy.
 //! - [`nonce`]: the one nonce policy: above the last nonce used or seen, and at least the
@@ -37,7 +40,8 @@
 //! - [`bot`]: the API for trading bots ([`bot::Bot`], [`bot::Pending`]), on a
 //!   [`session::Session`] over QUIC kept up by a [`session::Link`]: each transaction is
 //!   written now and finished when its handle is awaited, and one in doubt is settled by
-//!   [`session::settle`]; and the example bots' strategies (market maker, momentum,
+//!   [`session::settle`]; its looks are [`query`]'s and its event stream a
+//!   [`session::Follow`]; and the example bots' strategies (market maker, momentum,
 //!   random trader).
 
 pub mod bot;

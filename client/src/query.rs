@@ -65,6 +65,17 @@ impl From<QueryError> for ClientError {
     }
 }
 
+/// The reading of an answer of kind `Response::$variant`: what it holds, or the
+/// response back.
+macro_rules! read {
+    ($variant:ident) => {
+        |response| match response {
+            Response::$variant(answer) => Ok(answer),
+            other => Err(other),
+        }
+    };
+}
+
 /// One query: the request, and the one reading of its answer.
 #[derive(Clone, Debug)]
 pub struct Query<T> {
@@ -110,10 +121,7 @@ impl<T> Query<T> {
 pub fn status() -> Query<Status> {
     Query {
         request: Request::Status,
-        read: |response| match response {
-            Response::Status(status) => Ok(status),
-            other => Err(other),
-        },
+        read: read!(Status),
     }
 }
 
@@ -121,10 +129,7 @@ pub fn status() -> Query<Status> {
 pub fn symbols() -> Query<Vec<SymbolView>> {
     Query {
         request: Request::Symbols,
-        read: |response| match response {
-            Response::Symbols(symbols) => Ok(symbols),
-            other => Err(other),
-        },
+        read: read!(Symbols),
     }
 }
 
@@ -133,10 +138,7 @@ pub fn symbols() -> Query<Vec<SymbolView>> {
 pub fn depth(symbol: Ticker, levels: u32) -> Query<Option<DepthView>> {
     Query {
         request: Request::Depth { symbol, levels },
-        read: |response| match response {
-            Response::Depth(depth) => Ok(depth),
-            other => Err(other),
-        },
+        read: read!(Depth),
     }
 }
 
@@ -145,10 +147,7 @@ pub fn depth(symbol: Ticker, levels: u32) -> Query<Option<DepthView>> {
 pub fn trades(symbol: Option<Ticker>, limit: u32) -> Query<Vec<PublicTrade>> {
     Query {
         request: Request::Trades { symbol, limit },
-        read: |response| match response {
-            Response::Trades(trades) => Ok(trades),
-            other => Err(other),
-        },
+        read: read!(Trades),
     }
 }
 
@@ -156,10 +155,7 @@ pub fn trades(symbol: Option<Ticker>, limit: u32) -> Query<Vec<PublicTrade>> {
 pub fn leaderboard() -> Query<Vec<LeaderboardRow>> {
     Query {
         request: Request::Leaderboard,
-        read: |response| match response {
-            Response::Leaderboard(rows) => Ok(rows),
-            other => Err(other),
-        },
+        read: read!(Leaderboard),
     }
 }
 
@@ -167,10 +163,7 @@ pub fn leaderboard() -> Query<Vec<LeaderboardRow>> {
 pub fn account() -> Query<Option<AccountView>> {
     Query {
         request: Request::Account,
-        read: |response| match response {
-            Response::Account(account) => Ok(account),
-            other => Err(other),
-        },
+        read: read!(Account),
     }
 }
 
@@ -180,10 +173,7 @@ pub fn account() -> Query<Option<AccountView>> {
 pub fn blocks(from: u64, to: u64) -> Query<Vec<BlockSummary>> {
     Query {
         request: Request::Blocks { from, to },
-        read: |response| match response {
-            Response::Blocks(blocks) => Ok(blocks),
-            other => Err(other),
-        },
+        read: read!(Blocks),
     }
 }
 
@@ -191,10 +181,7 @@ pub fn blocks(from: u64, to: u64) -> Query<Vec<BlockSummary>> {
 pub fn block(height: u64) -> Query<Option<Block>> {
     Query {
         request: Request::Block { height },
-        read: |response| match response {
-            Response::Block(block) => Ok(block),
-            other => Err(other),
-        },
+        read: read!(Block),
     }
 }
 
@@ -202,10 +189,7 @@ pub fn block(height: u64) -> Query<Option<Block>> {
 pub fn receipt(hash: TxHash) -> Query<Option<ReceiptView>> {
     Query {
         request: Request::Receipt { hash },
-        read: |response| match response {
-            Response::Receipt(receipt) => Ok(receipt),
-            other => Err(other),
-        },
+        read: read!(Receipt),
     }
 }
 
@@ -213,10 +197,7 @@ pub fn receipt(hash: TxHash) -> Query<Option<ReceiptView>> {
 pub fn nodes() -> Query<Vec<NodeSpec>> {
     Query {
         request: Request::Nodes,
-        read: |response| match response {
-            Response::Nodes(nodes) => Ok(nodes),
-            other => Err(other),
-        },
+        read: read!(Nodes),
     }
 }
 
