@@ -71,7 +71,7 @@ macro_rules! read {
     ($variant:ident) => {
         |response| match response {
             Response::$variant(answer) => Ok(answer),
-            other => Err(other),
+            other => Err(Box::new(other)),
         }
     };
 }
@@ -81,7 +81,7 @@ macro_rules! read {
 pub struct Query<T> {
     request: Request,
     /// The answer, or the response back if it is not this query's kind.
-    read: fn(Response) -> Result<T, Response>,
+    read: fn(Response) -> Result<T, Box<Response>>,
 }
 
 impl<T> Query<T> {
@@ -95,8 +95,10 @@ impl<T> Query<T> {
     pub fn read(&self, response: Response) -> Result<T, QueryError> {
         match (self.read)(response) {
             Ok(answer) => Ok(answer),
-            Err(Response::Error(err)) => Err(QueryError::Refused(err)),
-            Err(other) => Err(QueryError::unexpected(&other)),
+            Err(other) => match *other {
+                Response::Error(err) => Err(QueryError::Refused(err)),
+                other => Err(QueryError::unexpected(&other)),
+            },
         }
     }
 
@@ -207,7 +209,7 @@ pub fn membership(change: MembershipChange) -> Query<()> {
         request: Request::Membership(change),
         read: |response| match response {
             Response::MembershipProposed => Ok(()),
-            other => Err(other),
+            other => Err(Box::new(other)),
         },
     }
 }
