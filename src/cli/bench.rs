@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use qraft_client::query;
 use qraft_keys::Keypair;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::tx::SignedTx;
 use qraft_node::net::client::{Client, ClientError};
-use qraft_node::net::proto::{Request, Response};
 use qraft_node::testkit::disk::GameDir;
 use qraft_node::testkit::workload::OrderFlow;
 use tokio::sync::Semaphore;
@@ -271,7 +271,7 @@ async fn connect_all(game: &GameDir, count: usize) -> Result<Vec<Arc<Client>>> {
 async fn wait_for_leader(client: &Client) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(Response::Status(status)) = client.request(&Request::Status).await
+        if let Ok(status) = query::status().ask(client).await
             && status.leader.is_some()
         {
             return Ok(());

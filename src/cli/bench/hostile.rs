@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use qraft_client::query;
 use qraft_keys::Keypair;
 use qraft_node::core::tx::{SignedTx, Tx, TxBody};
 use qraft_node::net::client::{Client, bind_address};
@@ -148,10 +149,8 @@ async fn observers(cluster: &Cluster, addresses: &[SocketAddr]) -> Result<Vec<Cl
 async fn terms(observers: &[Client]) -> Result<Vec<(u64, Option<u64>)>> {
     let mut out = Vec::new();
     for client in observers {
-        match client.request(&Request::Status).await? {
-            Response::Status(status) => out.push((status.term, status.leader)),
-            other => bail!("unexpected answer to status: {other:?}"),
-        }
+        let status = query::status().ask(client).await?;
+        out.push((status.term, status.leader));
     }
     Ok(out)
 }

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use qraft_client::query;
 use qraft_keys::Keypair;
 use qraft_node::api::Status;
 use qraft_node::core::tx::SignedTx;
 use qraft_node::net::client::Client;
-use qraft_node::net::proto::{Request, Response};
 use qraft_node::testkit::workload::OrderFlow;
 
 use super::{BenchArgs, Cluster, connect_all, drive, report, wait_for_leader};
@@ -261,10 +261,7 @@ async fn restart_a_follower(
 }
 
 async fn status(client: &Client) -> Result<Status> {
-    match client.request(&Request::Status).await? {
-        Response::Status(status) => Ok(status),
-        other => bail!("a status request answered {other:?}"),
-    }
+    Ok(query::status().ask(client).await?)
 }
 
 /// Waits until the node at `address` has applied `height` blocks.

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use qraft_client::query;
 use qraft_keys::Keypair;
 use qraft_node::api::Status;
 use qraft_node::net::client::Client;
@@ -210,10 +211,8 @@ impl Cluster {
 
     /// Node `id`'s status, if it answers.
     pub async fn status(&mut self, id: u64) -> Option<Status> {
-        match self.ask(id, &Request::Status).await? {
-            Response::Status(status) => Some(status),
-            _ => None,
-        }
+        let query = query::status();
+        query.read(self.ask(id, query.request()).await?).ok()
     }
 
     /// The statuses of every node that answers.
@@ -229,10 +228,8 @@ impl Cluster {
 
     /// Block headers `from..=to` from node `id`, if it answers.
     pub async fn blocks(&mut self, id: u64, from: u64, to: u64) -> Option<Vec<BlockSummary>> {
-        match self.ask(id, &Request::Blocks { from, to }).await? {
-            Response::Blocks(blocks) => Some(blocks),
-            _ => None,
-        }
+        let query = query::blocks(from, to);
+        query.read(self.ask(id, query.request()).await?).ok()
     }
 
     /// Closes the probes' connections.
