@@ -24,55 +24,72 @@ use crate::api::Role;
 impl Replica {
     /// Runs Readys until raft-rs has none (`true`) or one waits for its write (`false`):
     /// the runner performs it and reports it, and [`Replica::handle_written`] goes on.
+    ///
+    /// The committed entries a Ready hands over are not applied here but queued, and
+    /// applied by the next `process` ([`Replica::apply_committed`]), after the runner has
+    /// sent what the Ready let go: so applying a batch never holds back the leader's
+    /// appends or a follower's acknowledgement.
     pub(super) fn run_ready_loop(&mut self) -> Result<bool, ReplicaError> {
         while !self.writes.raft_waits() {
             let Some(work) = self.driver.poll_ready()? else {
                 return Ok(true);
             };
             // 1. Messages that need no persistence go out first: the leader's appends
-            //    reach the followers while it applies and fsyncs.
+            //    reach the followers while it fsyncs.
             self.send_raft(work.messages);
             if let Some((role, leader)) = work.soft_state {
                 self.set_role(role, leader);
             }
             let mut write = WriteSet::default();
-            // 2. A snapshot from the leader replaces our state.
+            // 2. A snapshot from the leader replaces our state (entries still queued to
+            //    apply below it are then skipped: the snapshot holds their effect).
             if let Some(snapshot) = work.snapshot {
                 self.install_snapshot(&snapshot, &mut write)?;
                 write.install_snapshot = Some(snapshot);
             }
-            // 3. Committed entries.
-            for entry in work.committed {
-                self.apply_entry(entry, &mut write)?;
-            }
+            // 3. Committed entries, to apply next.
+            self.to_apply.extend(work.committed);
             // 4. New entries and hard state, durable before anything that depends on them.
             write.durable = work.must_sync || !work.entries.is_empty() || work.hard_state.is_some();
             write.entries = work.entries;
             write.hard_state = work.hard_state;
-            self.maybe_snapshot(&mut write);
             // 5. Votes and append acknowledgements, once they are true on disk.
             self.hand_out(write, Then::Persisted(work.persisted_messages))?;
         }
         Ok(false)
     }
 
-    /// A Ready's write is done: its votes and acknowledgements go out, Raft advances, and
-    /// the entries that commits are applied, their blocks and receipts handed out as the
-    /// next write. Blocks and receipts need not be synced: they are rebuilt from the Raft
-    /// log (durable) if lost.
+    /// A Ready's write is done: its votes and acknowledgements go out and Raft advances;
+    /// what that commits is queued to apply.
     pub(super) fn finish_persisted(&mut self, messages: Vec<Message>) -> Result<(), ReplicaError> {
         self.send_raft(messages);
         let light = self.driver.handle_persisted()?;
         self.send_raft(light.messages);
+        if light.commit.is_some() {
+            self.commit_to_store = light.commit;
+        }
+        self.to_apply.extend(light.committed);
+        Ok(())
+    }
+
+    /// Applies the committed entries queued, if any, and hands out their blocks and
+    /// receipts (with the commit index raft-rs moved, a snapshot if one is due) as one
+    /// write; `false` if Raft now waits for it. Blocks and receipts need not be synced:
+    /// they are rebuilt from the Raft log (durable) if lost.
+    pub(super) fn apply_committed(&mut self) -> Result<bool, ReplicaError> {
+        if self.to_apply.is_empty() && self.commit_to_store.is_none() {
+            return Ok(true);
+        }
         let mut write = WriteSet {
-            commit: light.commit,
+            commit: self.commit_to_store.take(),
             ..Default::default()
         };
-        for entry in light.committed {
+        while let Some(entry) = self.to_apply.pop_front() {
             self.apply_entry(entry, &mut write)?;
         }
         self.maybe_snapshot(&mut write);
-        self.hand_out(write, Then::Applied)
+        self.hand_out(write, Then::Applied)?;
+        Ok(false)
     }
 
     fn send_raft(&mut self, messages: Vec<Message>) {

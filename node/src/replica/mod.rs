@@ -156,6 +156,11 @@ pub struct Replica {
     refused_peer_messages: u64,
     /// Writes handed to the runner and not yet reported done.
     writes: Writes,
+    /// Committed entries raft-rs handed over, to apply at the next `process`, in order.
+    to_apply: VecDeque<raft::eraftpb::Entry>,
+    /// The commit index raft-rs moved to after a Ready, to store with the next applied
+    /// entries.
+    commit_to_store: Option<u64>,
     /// A reported write let Raft go on: `process` has work even without new input.
     resume: bool,
     events: VecDeque<ReplicaEvent>,
@@ -285,6 +290,8 @@ impl Replica {
             checked_snapshot: None,
             refused_peer_messages: 0,
             writes,
+            to_apply: VecDeque::new(),
+            commit_to_store: None,
             resume: false,
             events: VecDeque::new(),
             missing,
@@ -424,8 +431,9 @@ impl Replica {
         Ok(self.driver.campaign()?)
     }
 
-    /// Does all pending work at time `now`: ticks, admission, batching, and the Raft
-    /// Ready loop, up to the first write Raft must wait for (see [`mod@write`]): the runner
+    /// Does all pending work at time `now`: ticks, applying the committed entries queued,
+    /// admission, batching, and the Raft Ready loop, up to the first write Raft must wait
+    /// for (see [`mod@write`]): the runner
     /// performs it, reports it with [`Replica::handle_written`], and calls `process`
     /// again. While Raft waits, `process` does nothing. An error is fatal for this replica
     /// (its store or state can no longer be trusted): drop it and reopen from disk.
@@ -438,6 +446,9 @@ impl Replica {
         self.forwarded.expire(now.mono_ms);
         self.tick_if_due(now);
         self.expire_snapshot_reports(now);
+        if !self.apply_committed()? {
+            return Ok(());
+        }
         self.admit(now);
         self.propose_batches(now)?;
         if !self.run_ready_loop()? {
@@ -521,7 +532,10 @@ impl Replica {
                 owed: owed.map(|owed| owed.0),
             })?;
         match then {
-            Then::Persisted(messages) => self.finish_persisted(messages)?,
+            Then::Persisted(messages) => {
+                self.finish_persisted(messages)?;
+                self.resume = true;
+            }
             Then::Applied => {
                 self.driver.handle_applied(self.applied_index);
                 self.resume = true;
@@ -579,7 +593,11 @@ impl Replica {
         if self.writes.raft_waits() {
             return false;
         }
-        self.resume || !self.incoming.is_empty() || self.driver.has_ready()
+        self.resume
+            || !self.incoming.is_empty()
+            || !self.to_apply.is_empty()
+            || self.commit_to_store.is_some()
+            || self.driver.has_ready()
     }
 
     // --- Views ----------------------------------------------------------------------------

@@ -6,8 +6,10 @@
 //!
 //! What may leave before a write is already in the outbox when the write is handed out
 //! (the leader's appends: they need no persistence, so the followers' fsyncs overlap the
-//! leader's); what depends on it (votes, append acknowledgements, the receipts it applied)
-//! is released only when it is reported. Until then Raft is not stepped, so a runner that
+//! leader's); what depends on it (votes, append acknowledgements, the receipts of the
+//! blocks it stores) is released only when it is reported. Committed entries are applied
+//! in a step of their own, after what their Ready let go has left, so applying a batch
+//! never delays an append or an acknowledgement. Until then Raft is not stepped, so a runner that
 //! blocks on the write (the node thread) or delays it (the simulator's disk) sees the same
 //! order of sends, writes and answers.
 
@@ -34,7 +36,8 @@ pub struct WriteId(pub u64);
 #[derive(Debug)]
 pub(super) enum Then {
     /// A Ready's entries and hard state are durable: send these (votes, append
-    /// acknowledgements), advance Raft, and apply what that commits.
+    /// acknowledgements) and advance Raft; what is committed is applied by the next
+    /// `process`, once they have left.
     Persisted(Vec<Message>),
     /// The entries that advancing committed are applied and stored: tell Raft.
     Applied,
