@@ -110,6 +110,30 @@ pub fn parse_price(text: &str, symbol: Ticker, tick_size: Cents) -> Result<Ticks
     Ok((cents / tick) as Ticks)
 }
 
+/// Dollars with two decimals and no separators or sign symbol, as the JSON output
+/// writes them: `"1234.50"`, `"-0.07"`.
+pub fn dollars(cents: i128) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in milliseconds since the Unix epoch.
+pub fn date_time(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {}", clock(ms, 0))
+}
+
 /// `HH:MM:SS` of a time in milliseconds since the Unix epoch, shifted by `offset_ms` (the
 /// local time zone's offset from UTC; the CLI's UTC times are `clock(ms, 0)`).
 pub fn clock(ms: u64, offset_ms: i64) -> String {
@@ -203,6 +227,24 @@ mod tests {
                 .unwrap_err()
                 .contains("not a price")
         );
+    }
+
+    #[test]
+    fn json_dollars_and_dates() {
+        assert_eq!(dollars(1250), "12.50");
+        assert_eq!(dollars(-7), "-0.07");
+        assert_eq!(dollars(123_456_789), "1234567.89");
+        assert_eq!(dollars(0), "0.00");
+        assert_eq!(usd(123_456_789), "$1,234,567.89");
+        assert_eq!(usd(-7), "-$0.07");
+        assert_eq!(count(1010), "1,010");
+        assert_eq!(count(-5), "-5");
+        assert_eq!(clock(0, 0), "00:00:00");
+        assert_eq!(date_time(0), "1970-01-01 00:00:00");
+        assert_eq!(date_time(1_709_210_096_000), "2024-02-29 12:34:56");
+        // 2026-12-07 14:43:21 UTC, and the last second of a leap year.
+        assert_eq!(date_time(1_796_654_601_000), "2026-12-07 14:43:21");
+        assert_eq!(date_time(1_735_689_599_000), "2024-12-31 23:59:59");
     }
 
     #[test]

@@ -231,16 +231,9 @@ pub fn to_value(value: impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// Dollars with two decimals and no separators, for JSON: `"1234.50"`, `"-0.07"`.
-pub fn dollars(cents: i128) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
 /// Dollars for people (`$1,234.50`, `-$0.07`) and whole numbers with separators (`1,010`),
 /// as the dashboard writes them.
-pub use qraft_client::format::{count, usd};
+pub use qraft_client::format::{count, date_time, dollars, usd};
 
 /// The name of an enum value's variant in snake_case (`InsufficientCash` ->
 /// `insufficient_cash`), as a stable machine-readable reason.
@@ -273,40 +266,12 @@ pub fn clock(ms: u64) -> String {
     qraft_client::format::clock(ms, 0)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in milliseconds since the Unix epoch.
-pub fn date_time(ms: u64) -> String {
-    let days = (ms / 86_400_000) as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {}", clock(ms))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use qraft_node::api::Refusal;
     use qraft_node::core::exchange::reject::Rejection;
     use serde_json::json;
-
-    #[test]
-    fn money_for_programs_and_people() {
-        assert_eq!(dollars(1250), "12.50");
-        assert_eq!(dollars(-7), "-0.07");
-        assert_eq!(dollars(123_456_789), "1234567.89");
-        assert_eq!(dollars(0), "0.00");
-        assert_eq!(usd(123_456_789), "$1,234,567.89");
-        assert_eq!(usd(-7), "-$0.07");
-        assert_eq!(count(1010), "1,010");
-        assert_eq!(count(-5), "-5");
-    }
 
     #[test]
     fn reasons_are_snake_case_variant_names() {
@@ -347,13 +312,5 @@ mod tests {
     fn reports_are_objects_marked_ok() {
         let report = Report::new(json!({"height": 3}), "Block 3");
         assert_eq!(Value::Object(report.json), json!({"ok": true, "height": 3}));
-    }
-
-    #[test]
-    fn times_in_utc() {
-        assert_eq!(clock(0), "00:00:00");
-        assert_eq!(date_time(0), "1970-01-01 00:00:00");
-        // 2024-02-29 12:34:56 UTC.
-        assert_eq!(date_time(1_709_210_096_000), "2024-02-29 12:34:56");
     }
 }
