@@ -1,5 +1,6 @@
-//! The join code: `42-tulip-maple`, a number from 10 to 99 and two words from
-//! [`WORDS`](super::words::WORDS), short enough to read aloud from a projector.
+//! The join code: `42-tulip-maple`, a number from 10 to 99 and two words from an embedded
+//! list of 256 short, distinct, easy-to-spell English nouns (`words.rs`), short enough to
+//! read aloud from a projector.
 //!
 //! Entropy: 90 numbers × 256 × 256 word pairs = 5,898,240 codes, about 22.5 bits. That is
 //! little against an offline search, which SPAKE2 rules out: each guess costs the guesser

@@ -67,7 +67,7 @@
 //! - [`code`]: the [`JoinCode`], generated from an injected RNG, parsed leniently; its
 //!   word list in `words`.
 //! - [`wire`]: the messages and their limits.
-//! - [`session`]: SPAKE2, key derivation and confirmation, sealing (private).
+//! - `session`: SPAKE2, key derivation and confirmation, sealing (private).
 //! - [`request`]: the student's [`EnrollRequest`] and the [`Grant`] it receives.
 //! - [`limit`]: the rate limiter for failed attempts.
 //! - [`student`], [`teacher`]: the two state machines.
