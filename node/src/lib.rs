@@ -29,6 +29,9 @@
 //! - [`backfill`]: a node that installed a snapshot fetches the blocks before it (with
 //!   their receipts) from its peers, checks them against the hash chain back from the
 //!   snapshot's head, and stores them, so every node holds every block.
+//! - [`enroll`]: enrollment by join code, sans IO: the [`enroll::JoinCode`], SPAKE2 with
+//!   key confirmation both ways, the student's sealed request and the teacher's sealed
+//!   grant, and the rate limit on failed attempts. Not wired to the network or CLI yet.
 //! - [`audit`]: replays a stopped node's chain from its genesis and checks every link,
 //!   signature, receipt and state digest (`qraft verify`).
 //!
@@ -49,6 +52,8 @@ pub mod audit;
 pub mod backfill;
 #[cfg(feature = "runtime")]
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod enroll;
 #[cfg(feature = "runtime")]
 pub mod io;
 #[cfg(feature = "runtime")]
