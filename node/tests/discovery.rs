@@ -1,6 +1,7 @@
 //! Discovery on a LAN of network namespaces (the root crate's `tests/common/lan.rs`): a
 //! teacher's machine advertises a game over mDNS, a student's machine browses and finds
-//! it, with its name, chain-id prefix, address and port. Each side is this test binary
+//! it, with its name, chain-id prefix, address and port, and nothing of what a rogue
+//! machine advertises alongside (malformed, foreign and oversized records). Each side is this test binary
 //! again, run in its namespace by `ip netns exec` (the `helper` test, which does nothing
 //! unless `QRAFT_DISCOVERY_ROLE` is set). A non-standard mDNS port keeps it apart from
 //! any real mDNS responder. Skipped, saying so, where namespaces cannot be made (not root,
@@ -77,8 +78,8 @@ fn wait_until_up(netns: &str) {
     }
 }
 
-/// The helper side: advertises for 20 s, or browses once and prints what it found, one
-/// `FOUND` line per game.
+/// The helper side: advertises for 20 s, or advertises malformed and foreign records for
+/// 20 s, or browses once and prints what it found, one `FOUND` line per game.
 #[test]
 fn helper() {
     let Ok(role) = std::env::var("QRAFT_DISCOVERY_ROLE") else {
@@ -116,6 +117,64 @@ fn helper() {
                 );
             }
         }
+        "rogue" => {
+            // Records a game of ours never sends: a bad chain prefix, a control character
+            // in the name, a foreign service's keys, a TXT record over the size bound.
+            let daemon = mdns_sd::ServiceDaemon::new_with_port(MDNS_PORT).expect("a daemon");
+            daemon
+                .disable_interface(mdns_sd::IfKind::IPv6)
+                .expect("IPv4 only");
+            let big = "x".repeat(240);
+            let records: [(&str, Vec<(&str, &str)>); 5] = [
+                // One well-formed game, to show that the rogue's records do arrive: a
+                // rogue can add a listing (enrollment's join code is what stops it).
+                (
+                    "Rogue game",
+                    vec![
+                        ("v", "1"),
+                        ("name", "Rogue game"),
+                        ("chain", "fedcba9876543210"),
+                    ],
+                ),
+                (
+                    "bad chain",
+                    vec![("v", "1"), ("name", GAME), ("chain", "ZZZ")],
+                ),
+                (
+                    "bad name",
+                    vec![
+                        ("v", "1"),
+                        ("name", "bell\u{7}"),
+                        ("chain", "0123456789abcdef"),
+                    ],
+                ),
+                ("foreign", vec![("path", "/"), ("model", "printer")]),
+                (
+                    "huge",
+                    vec![
+                        ("v", "1"),
+                        ("name", GAME),
+                        ("chain", "0123456789abcdef"),
+                        ("a", &big),
+                        ("b", &big),
+                    ],
+                ),
+            ];
+            for (instance, properties) in records {
+                let info = mdns_sd::ServiceInfo::new(
+                    qraft_node::net::discovery::SERVICE_TYPE,
+                    instance,
+                    "rogue.local.",
+                    "10.77.0.3",
+                    ENROLL_PORT,
+                    &properties[..],
+                )
+                .expect("a record");
+                daemon.register(info).expect("registers");
+            }
+            println!("ROGUE");
+            std::thread::sleep(Duration::from_secs(20));
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -129,12 +188,14 @@ fn a_game_advertised_on_one_machine_is_found_from_another() {
     let mut lan = Lan::new("qd").expect("a LAN");
     let teacher = lan.machine(1).expect("the teacher's machine");
     let student = lan.machine(2).expect("a student's machine");
+    let rogue = lan.machine(3).expect("a rogue classmate's machine");
 
     // The mDNS daemon uses the interfaces that are up when it starts.
-    for netns in [&teacher, &student] {
+    for netns in [&teacher, &student, &rogue] {
         wait_until_up(netns);
     }
     let _advertiser = run_as(&teacher, "advertise");
+    let _rogue = run_as(&rogue, "rogue");
     // The advertisement goes out at once; a browser also asks, so no wait is needed for
     // correctness, only to keep the two starts apart.
     std::thread::sleep(Duration::from_millis(300));
@@ -164,5 +225,13 @@ fn a_game_advertised_on_one_machine_is_found_from_another() {
         "{}|{GAME}|{prefix}|{ENROLL_PORT}|{PROTOCOL_VERSION}|{teacher_address}",
         instance_name(GAME, &prefix)
     );
-    assert_eq!(found, [expected.as_str()], "{stdout}\n{stderr}");
+    let rogue = format!(
+        "Rogue game|Rogue game|fedcba9876543210|{ENROLL_PORT}|1|{}",
+        IpAddr::V4(Ipv4Addr::new(10, 77, 0, 3))
+    );
+    assert_eq!(
+        found,
+        [expected.as_str(), rogue.as_str()],
+        "{stdout}\n{stderr}"
+    );
 }
