@@ -117,6 +117,10 @@ fn helper() {
                 );
             }
         }
+        "browse-offline" => match browse_with(BROWSE, &options) {
+            Ok(found) => panic!("browsed without a network: {found:?}"),
+            Err(e) => println!("ERROR {e}"),
+        },
         "rogue" => {
             // Records a game of ours never sends: a bad chain prefix, a control character
             // in the name, a foreign service's keys, a TXT record over the size bound.
@@ -233,5 +237,40 @@ fn a_game_advertised_on_one_machine_is_found_from_another() {
         found,
         [expected.as_str(), rogue.as_str()],
         "{stdout}\n{stderr}"
+    );
+}
+
+/// A namespace of its own (loopback only), removed on drop.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+#[test]
+fn a_machine_without_a_network_is_told_so() {
+    // Not `Lan::available`: its probe namespace is named by the process alone, so two
+    // tests probing at once would see each other's.
+    let name = format!("qdoff{}", std::process::id() % 100_000);
+    let made = Command::new("ip").args(["netns", "add", &name]).output();
+    if !made.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: network namespaces need root and `ip` (CI runs as root)");
+        return;
+    }
+    let netns = Netns(name);
+    let output = Command::new("ip")
+        .args(["netns", "exec", &netns.0])
+        .arg(std::env::current_exe().expect("the test binary"))
+        .args(["helper", "--exact", "--nocapture", "--test-threads=1"])
+        .env("QRAFT_DISCOVERY_ROLE", "browse-offline")
+        .output()
+        .expect("ip netns exec runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("ERROR this computer is not on a network"),
+        "{stdout}"
     );
 }
