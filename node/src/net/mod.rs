@@ -26,11 +26,14 @@
 //! - `follow`: keeps the allowlist, live connections and peer addresses in step with
 //!   the ledger (additions, suspensions, removals).
 //! - [`node`]: a networked node, assembled: what `qraft run` starts.
+//! - [`discovery`]: a game advertised on the LAN by DNS-SD/mDNS, and the browse that
+//!   lists the games heard (not yet used by the CLI).
 
 pub mod accept;
 pub mod budget;
 pub mod client;
 pub mod connections;
+pub mod discovery;
 mod follow;
 pub mod frame;
 pub mod gate;
