@@ -251,8 +251,7 @@ impl Drop for Netns {
 
 #[test]
 fn a_machine_without_a_network_is_told_so() {
-    // Not `Lan::available`: its probe namespace is named by the process alone, so two
-    // tests probing at once would see each other's.
+    // A namespace with only loopback, made here directly: making it is also the probe.
     let name = format!("qdoff{}", std::process::id() % 100_000);
     let made = Command::new("ip").args(["netns", "add", &name]).output();
     if !made.is_ok_and(|o| o.status.success()) {

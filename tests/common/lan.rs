@@ -35,7 +35,11 @@ fn ip(args: &[&str]) -> Result<(), String> {
 impl Lan {
     /// Whether namespaces can be made here (root, and `ip` works).
     pub fn available() -> bool {
-        let probe = format!("qrprobe{}", std::process::id());
+        // Unique per call, not just per process: tests of one binary probe at once, and a
+        // shared name would make one of them find the other's probe and skip.
+        static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = format!("qrprobe{}x{n}", std::process::id());
         let made = ip(&["netns", "add", &probe]).is_ok();
         if made {
             let _ = ip(&["netns", "del", &probe]);
