@@ -157,6 +157,9 @@ pub struct Replica {
     /// Writes handed to the runner and not yet reported done.
     writes: Writes,
     /// Committed entries raft-rs handed over, to apply at the next `process`, in order.
+    /// Bounded by what one Ready and the advance after it hand over (each at most
+    /// `MAX_COMMITTED_BYTES_PER_READY`, 8 MiB): `process` applies them before it asks
+    /// raft-rs for the next Ready.
     to_apply: VecDeque<raft::eraftpb::Entry>,
     /// The commit index raft-rs moved to after a Ready, to store with the next applied
     /// entries.
