@@ -37,6 +37,8 @@
 //!   (pure).
 //! - [`protocol`]: the JSON of `qraft session --jsonl` and of the commands' `--json`
 //!   output, as serde types: commands, results, reports, events.
+//! - [`class`]: the classroom: the teacher's enrollment service and roster, and a
+//!   student's joining.
 //! - [`bot`]: the API for trading bots ([`bot::Bot`], [`bot::Pending`]), on a
 //!   [`session::Session`] over QUIC kept up by a [`session::Link`]: each transaction is
 //!   written now and finished when its handle is awaited, and one in doubt is settled by
@@ -45,6 +47,7 @@
 //!   random trader).
 
 pub mod bot;
+pub mod class;
 pub mod describe;
 pub mod failover;
 pub mod format;
