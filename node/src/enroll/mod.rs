@@ -92,3 +92,10 @@ pub use limit::{Limits, RateLimiter};
 pub use request::{EnrollRequest, Grant, MAX_NAME_BYTES};
 pub use student::{Student, StudentHello, StudentProved, StudentRequested};
 pub use teacher::{PendingGrant, Rejected, Teacher, TeacherAttempt, TeacherConfirmed};
+
+/// A fresh CSPRNG for one attempt or one code, seeded from the operating system's
+/// randomness (through rand's thread RNG, itself seeded by the OS).
+pub fn os_seeded_rng() -> rand_chacha::ChaCha20Rng {
+    use rand::SeedableRng;
+    rand_chacha::ChaCha20Rng::from_seed(rand::random())
+}

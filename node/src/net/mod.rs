@@ -26,6 +26,8 @@
 //! - `follow`: keeps the allowlist, live connections and peer addresses in step with
 //!   the ledger (additions, suspensions, removals).
 //! - [`node`]: a networked node, assembled: what `qraft run` starts.
+//! - [`enroll`]: the enrollment channel: the teacher's endpoint that admits unknown keys
+//!   for the join-code exchange only, and the student's dial to it.
 //! - [`discovery`]: a game advertised on the LAN by DNS-SD/mDNS, and the browse that
 //!   lists the games heard (not yet used by the CLI).
 
@@ -34,6 +36,7 @@ pub mod budget;
 pub mod client;
 pub mod connections;
 pub mod discovery;
+pub mod enroll;
 mod follow;
 pub mod frame;
 pub mod gate;

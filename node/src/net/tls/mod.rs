@@ -43,6 +43,7 @@ use std::time::Duration;
 mod allowlist;
 mod alpn;
 mod endpoint;
+mod enroll;
 mod identity;
 mod verify;
 
@@ -54,6 +55,7 @@ pub use endpoint::{
     QUEUED_ATTEMPT_BYTES, QUEUED_ATTEMPTS_BYTES, client_config, client_endpoint, connect,
     connect_within, connection_error, grant_streams, identify, server_endpoint,
 };
+pub use enroll::{ENROLL_ALPN, enroll_client_tls_config, enroll_server_tls_config};
 pub(super) use identity::ed25519_spki;
 pub use identity::{TlsIdentity, certificate_key};
 pub use verify::{client_tls_config, server_tls_config};

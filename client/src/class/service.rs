@@ -1,0 +1,450 @@
+//! The teacher's enrollment service: the enrollment endpoint (a separate QUIC port that
+//! admits unknown keys for the join-code exchange only), the roster, and the admission of
+//! approved students on the chain. It publishes a [`ClassView`] whenever something
+//! changes and takes [`ClassCommand`]s (the Class panel's keys, or the headless roster).
+//!
+//! One task per connection runs the [`Teacher`] state machine over an [`EnrollStream`];
+//! a student who proved the code takes a seat and waits for the teacher (or is approved
+//! at once when their name is on the expected list, or when their keys are already on
+//! the chain). Approval registers them ([`Admitter`]) and sends the sealed grant.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use qraft_keys::Keypair;
+use qraft_node::api::Handle;
+use qraft_node::core::genesis::Genesis;
+use qraft_node::core::types::NodeId;
+use qraft_node::enroll::{
+    EnrollRequest, JoinCode, Limits, PendingGrant, Refusal, Teacher, os_seeded_rng,
+};
+use qraft_node::net::enroll::{
+    ChannelError, EnrollStream, MAX_ENROLL_CONNECTIONS, enroll_server_endpoint,
+};
+use qraft_node::net::tls::{TlsError, TlsIdentity};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+use super::admit::{Admitted, Admitter, Allowance};
+use super::grant::{GrantPayload, GrantVoter};
+use super::roster::{ExpectedNames, Roster};
+use super::view::{ClassCommand, ClassView, SeatState};
+
+/// Commands queued from the panel, at most: a teacher presses keys, one at a time.
+const COMMAND_QUEUE: usize = 64;
+
+/// How to run the class.
+pub struct ClassOptions {
+    /// The game's name, shown to students.
+    pub game: String,
+    pub genesis: Genesis,
+    /// The teacher's admin key: it signs every registration and never leaves this laptop.
+    pub admin: Keypair,
+    /// A voter in this process, through which registrations go.
+    pub handle: Handle,
+    /// The voters, as students' nodes reach them.
+    pub voters: Vec<GrantVoter>,
+    pub allowance: Allowance,
+    /// Names approved on arrival.
+    pub expected: ExpectedNames,
+    /// Where the enrollment endpoint listens.
+    pub listen: SocketAddr,
+    /// The enrollment endpoint's TLS identity (any key: the code proves the teacher).
+    pub identity: TlsIdentity,
+    /// The addresses shown for `qraft join HOST:PORT`, and whether the game is advertised.
+    pub addresses: Vec<SocketAddr>,
+    pub advertised: bool,
+    pub limits: Limits,
+    /// The join code; a fresh one when `None`.
+    pub code: Option<JoinCode>,
+}
+
+/// Why the class could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassError {
+    #[error("cannot open the enrollment port: {0}")]
+    Endpoint(#[from] TlsError),
+}
+
+/// The running service. Dropping it stops it.
+pub struct ClassService {
+    view: watch::Receiver<ClassView>,
+    commands: mpsc::Sender<ClassCommand>,
+    endpoint: quinn::Endpoint,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The teacher's decision on one waiting seat.
+#[derive(Debug)]
+enum Decision {
+    Approve,
+    Refuse(String),
+}
+
+/// What the connection tasks and the command task share.
+struct Class {
+    teacher: Mutex<Teacher>,
+    roster: Mutex<Roster>,
+    /// The decision channel of each waiting seat.
+    pending: Mutex<BTreeMap<u32, oneshot::Sender<Decision>>>,
+    expected: ExpectedNames,
+    admitter: Admitter,
+    game: String,
+    genesis: Genesis,
+    voters: Vec<GrantVoter>,
+    view: watch::Sender<ClassView>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ClassService {
+    /// Opens the enrollment endpoint and starts serving. Must be called inside a tokio
+    /// runtime.
+    pub fn start(options: ClassOptions) -> Result<ClassService, ClassError> {
+        let endpoint = enroll_server_endpoint(options.listen, &options.identity)?;
+        let chain_id = options.genesis.chain_id();
+        let code = options
+            .code
+            .unwrap_or_else(|| JoinCode::generate(&mut os_seeded_rng()));
+        let first = ClassView {
+            game: options.game.clone(),
+            chain_prefix: chain_prefix(&options.genesis),
+            code: Some(code.to_string()),
+            addresses: options.addresses,
+            advertised: options.advertised,
+            roster: Vec::new(),
+            refused_attempts: 0,
+        };
+        let (view_tx, view) = watch::channel(first);
+        let class = Arc::new(Class {
+            teacher: Mutex::new(Teacher::new(chain_id, code, options.limits)),
+            roster: Mutex::new(Roster::default()),
+            pending: Mutex::new(BTreeMap::new()),
+            expected: options.expected,
+            admitter: Admitter::new(
+                options.handle,
+                options.admin,
+                options.genesis.clone(),
+                options.allowance,
+            ),
+            game: options.game,
+            genesis: options.genesis,
+            voters: options.voters,
+            view: view_tx,
+        });
+        let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let tasks = vec![
+            tokio::spawn(accept_loop(endpoint.clone(), class.clone())),
+            tokio::spawn(command_loop(command_rx, class)),
+        ];
+        Ok(ClassService {
+            view,
+            commands,
+            endpoint,
+            tasks,
+        })
+    }
+
+    /// The class as it is now, and as it changes.
+    pub fn view(&self) -> watch::Receiver<ClassView> {
+        self.view.clone()
+    }
+
+    /// Where the teacher's commands go.
+    pub fn commands(&self) -> mpsc::Sender<ClassCommand> {
+        self.commands.clone()
+    }
+
+    /// Where the enrollment endpoint listens.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Stops serving: closes the endpoint and every exchange under way.
+    pub fn stop(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        self.endpoint.close(0u32.into(), b"the class is over");
+    }
+}
+
+impl Drop for ClassService {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The first 16 hex digits of the game's chain id.
+pub fn chain_prefix(genesis: &Genesis) -> String {
+    genesis.chain_id().to_string().chars().take(16).collect()
+}
+
+impl Class {
+    /// Publishes the view again after `change`.
+    fn publish(&self, change: impl FnOnce(&mut ClassView)) {
+        self.view.send_modify(|view| {
+            change(view);
+            lock(&self.roster).fill(view);
+        });
+    }
+
+    fn set_seat(&self, seat: u32, state: SeatState) {
+        lock(&self.roster).set(seat, state);
+        self.publish(|_| {});
+    }
+
+    fn refused_attempt(&self) {
+        self.publish(|view| view.refused_attempts += 1);
+    }
+}
+
+async fn command_loop(mut commands: mpsc::Receiver<ClassCommand>, class: Arc<Class>) {
+    while let Some(command) = commands.recv().await {
+        match command {
+            ClassCommand::Approve(seat) => decide(&class, seat, Decision::Approve),
+            ClassCommand::Refuse(seat) => decide(
+                &class,
+                seat,
+                Decision::Refuse("the teacher did not approve this name".into()),
+            ),
+            ClassCommand::ApproveAll => {
+                let waiting = lock(&class.roster).waiting();
+                for seat in waiting {
+                    decide(&class, seat, Decision::Approve);
+                }
+            }
+            ClassCommand::Close => {
+                lock(&class.teacher).close();
+                tracing::info!("joining closed: the code no longer works");
+                class.publish(|view| view.code = None);
+            }
+            ClassCommand::Reopen => {
+                let code = JoinCode::generate(&mut os_seeded_rng());
+                let text = code.to_string();
+                lock(&class.teacher).reopen(code);
+                tracing::info!("joining reopened with a new code");
+                class.publish(|view| view.code = Some(text));
+            }
+        }
+    }
+}
+
+/// Hands `decision` to a waiting seat's exchange (nothing if it is not waiting).
+fn decide(class: &Class, seat: u32, decision: Decision) {
+    if let Some(waiter) = lock(&class.pending).remove(&seat) {
+        let _ = waiter.send(decision);
+    }
+}
+
+async fn accept_loop(endpoint: quinn::Endpoint, class: Arc<Class>) {
+    let permits = Arc::new(Semaphore::new(MAX_ENROLL_CONNECTIONS));
+    while let Some(incoming) = endpoint.accept().await {
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            incoming.refuse();
+            continue;
+        };
+        let class = class.clone();
+        tokio::spawn(async move {
+            let source = incoming.remote_address().ip().to_canonical();
+            let connection = match incoming.await {
+                Ok(connection) => connection,
+                Err(err) => {
+                    tracing::debug!(%source, %err, "an enrollment handshake failed");
+                    return;
+                }
+            };
+            if let Err(err) = serve(connection, source, &class).await {
+                tracing::debug!(%source, %err, "an enrollment exchange ended");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Why an exchange ended early (for the log).
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("{0}")]
+    Channel(#[from] ChannelError),
+    #[error("refused: {0}")]
+    Refused(Refusal),
+}
+
+/// One student's exchange, from hello to grant or refusal.
+async fn serve(
+    connection: quinn::Connection,
+    source: IpAddr,
+    class: &Class,
+) -> Result<(), ServeError> {
+    let mut stream = EnrollStream::accept(connection).await?;
+    let hello = stream.recv_from_student().await?;
+    let begun = lock(&class.teacher).begin(source, Instant::now(), &hello, &mut os_seeded_rng());
+    let (attempt, offer) = match begun {
+        Ok(ok) => ok,
+        Err(rejected) => return refuse(stream, class, rejected.reply, rejected.refusal).await,
+    };
+    stream.send(&offer).await?;
+    let proof = stream.recv_from_student().await?;
+    let proved = attempt.proof(&mut lock(&class.teacher), &proof);
+    let (confirmed, confirm) = match proved {
+        Ok(ok) => ok,
+        Err(rejected) => return refuse(stream, class, rejected.reply, rejected.refusal).await,
+    };
+    stream.send(&confirm).await?;
+    let request = stream.recv_from_student().await?;
+    let requested = confirmed.request(&lock(&class.teacher), &request);
+    let (request, pending) = match requested {
+        Ok(ok) => ok,
+        Err(rejected) => return refuse(stream, class, rejected.reply, rejected.refusal).await,
+    };
+    tracing::info!(name = %request.name, %source, "a student proved the join code");
+    seat_and_answer(stream, source, class, request, pending).await
+}
+
+async fn refuse(
+    mut stream: EnrollStream,
+    class: &Class,
+    reply: Vec<u8>,
+    refusal: Refusal,
+) -> Result<(), ServeError> {
+    if matches!(refusal, Refusal::WrongCode | Refusal::RateLimited { .. }) {
+        class.refused_attempt();
+    }
+    stream.send(&reply).await?;
+    stream.finish().await;
+    Err(ServeError::Refused(refusal))
+}
+
+/// Seats a student who proved the code, waits for the teacher's decision (or approves at
+/// once), registers them and sends the grant or the refusal.
+async fn seat_and_answer(
+    mut stream: EnrollStream,
+    source: IpAddr,
+    class: &Class,
+    request: EnrollRequest,
+    pending: PendingGrant,
+) -> Result<(), ServeError> {
+    // A laptop enrolling again with keys already on the chain is theirs: no new seat
+    // decision is needed.
+    let returning = class.admitter.returning(&request).await;
+    let auto = matches!(returning, Ok(Some(_))) || class.expected.contains(&request.name);
+    let seated = {
+        let mut roster = lock(&class.roster);
+        if !matches!(returning, Ok(Some(_))) && roster.name_in_use(&request.name, 0) {
+            Err(format!(
+                "another laptop already uses the name {:?}; join again with another (add an initial)",
+                request.name
+            ))
+        } else {
+            let state = if auto {
+                SeatState::Admitting
+            } else {
+                SeatState::Waiting
+            };
+            roster
+                .arrive(&request.name, Some(source), state)
+                .ok_or_else(|| "the class is full; ask the teacher".to_owned())
+        }
+    };
+    let seat = match seated {
+        Ok(seat) => seat,
+        Err(reason) => {
+            stream.send(&pending.refuse(&reason)).await?;
+            stream.finish().await;
+            return Ok(());
+        }
+    };
+    class.publish(|_| {});
+    if let Err(err) = returning {
+        return fail(stream, class, seat, pending, err.to_string()).await;
+    }
+    if !auto {
+        let (decided, decision) = oneshot::channel();
+        lock(&class.pending).insert(seat, decided);
+        let connection = stream.connection.clone();
+        let decision = tokio::select! {
+            decision = decision => decision.ok(),
+            _ = connection.closed() => None,
+        };
+        lock(&class.pending).remove(&seat);
+        match decision {
+            None => {
+                tracing::info!(name = %request.name, "a student left before the teacher decided");
+                class.set_seat(seat, SeatState::Left);
+                return Ok(());
+            }
+            Some(Decision::Refuse(reason)) => {
+                class.set_seat(
+                    seat,
+                    SeatState::Refused {
+                        reason: reason.clone(),
+                    },
+                );
+                stream.send(&pending.refuse(&reason)).await?;
+                stream.finish().await;
+                return Ok(());
+            }
+            Some(Decision::Approve) => class.set_seat(seat, SeatState::Admitting),
+        }
+    }
+    let admitted = match class.admitter.admit(&request).await {
+        Ok(admitted) => admitted,
+        Err(err) => return fail(stream, class, seat, pending, err.to_string()).await,
+    };
+    let Admitted {
+        node_id, node_name, ..
+    } = admitted;
+    let payload = grant_payload(class, &request, node_id, &node_name);
+    let grant = match pending.grant(&payload.encode()) {
+        Ok(grant) => grant,
+        Err(err) => {
+            let reason = format!("the grant could not be sealed: {err}");
+            class.set_seat(seat, SeatState::Failed { reason });
+            return Ok(());
+        }
+    };
+    stream.send(&grant).await?;
+    stream.finish().await;
+    tracing::info!(name = %request.name, node = node_id, "a student joined");
+    class.set_seat(seat, SeatState::Joined { node: node_id });
+    Ok(())
+}
+
+async fn fail(
+    mut stream: EnrollStream,
+    class: &Class,
+    seat: u32,
+    pending: PendingGrant,
+    reason: String,
+) -> Result<(), ServeError> {
+    tracing::warn!(seat, %reason, "a student could not be registered");
+    class.set_seat(
+        seat,
+        SeatState::Failed {
+            reason: reason.clone(),
+        },
+    );
+    stream.send(&pending.refuse(&reason)).await?;
+    stream.finish().await;
+    Ok(())
+}
+
+fn grant_payload(
+    class: &Class,
+    request: &EnrollRequest,
+    node_id: NodeId,
+    node_name: &str,
+) -> GrantPayload {
+    GrantPayload::new(
+        &class.game,
+        &class.genesis,
+        &request.name,
+        node_id,
+        node_name,
+        class.voters.clone(),
+    )
+}
