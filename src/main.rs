@@ -59,6 +59,27 @@ enum Command {
     /// everything; its log is printed on exit. With --headless: a line per block on
     /// stdout (`block 42  17 txs  5 trades  a3f9c2e1`) until Ctrl-C or SIGTERM.
     Demo(cli::demo::DemoArgs),
+    /// The teacher's one command: start a class that students join by code.
+    ///
+    /// Makes the class's game in --dir (or continues the one an earlier `qraft class`
+    /// left there), starts its three voters on this laptop, takes enrollments on UDP
+    /// --port (7800; the voters use the next three) and advertises the game on the
+    /// network, then opens your dashboard as the game's admin with the Class panel: the
+    /// join code to read aloud, this laptop's addresses, and the roster to approve. Students
+    /// run `qraft join`. With --roster FILE, the names in it are approved on arrival; with
+    /// --headless, lines on stdout and commands on stdin (`approve N`, `approve all`,
+    /// `refuse N`, `close`, `reopen`, `roster`).
+    Class(cli::class::ClassArgs),
+    /// The student's one command: join the teacher's game and trade.
+    ///
+    /// Finds the game on this network (or at HOST:PORT, the address on the teacher's
+    /// screen, when the network blocks discovery), asks for the join code and your name,
+    /// makes this laptop's keys (kept in your data directory, or --home; they never leave
+    /// it), and waits for the teacher to approve you. Then starts this laptop's node, which
+    /// receives the game from the teacher's laptop (it connects out: no open port needed),
+    /// and opens the dashboard as you. Run it again after a reboot to carry on where you
+    /// were. With --headless --code CODE --name NAME: no questions and no dashboard.
+    Join(cli::join::JoinArgs),
     /// Run a node of the game from its configuration file, with the dashboard in front.
     ///
     /// The dashboard trades as the participant whose key file is --key (or QRAFT_KEY);
@@ -162,6 +183,8 @@ fn main() -> std::process::ExitCode {
         Command::Keys(cmd) => cli::keys::run(cmd),
         Command::Verify(args) => cli::verify::run(args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Class(args) => cli::class::run(args),
+        Command::Join(args) => cli::join::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Order(args) => cli::client::order::run_order(args),
         Command::Cancel(args) => cli::client::order::run_cancel(args),

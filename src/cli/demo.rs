@@ -13,12 +13,12 @@
 //! - [`feed`]: the headless block lines.
 //! - [`intro`]: what the demo says when it starts.
 
-mod bots;
+pub(crate) mod bots;
 mod cluster;
-mod feed;
-mod folder;
+pub(crate) mod feed;
+pub(crate) mod folder;
 mod intro;
-mod lineup;
+pub(crate) mod lineup;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -121,14 +121,6 @@ pub struct Players<'a> {
 /// The demo's genesis: its symbols, the players and three voters at `nodes` (key,
 /// address), named node1, node2, ...
 pub fn genesis(players: &Players<'_>, nodes: &[(PublicKey, String)]) -> Result<Genesis> {
-    let symbols = symbols();
-    // A genesis lists holdings in ticker order.
-    let holdings = |shares: Shares| -> Vec<(Ticker, Shares)> {
-        let mut holdings: Vec<(Ticker, Shares)> =
-            symbols.iter().map(|s| (s.ticker, shares)).collect();
-        holdings.sort();
-        holdings
-    };
     let mut participants = vec![
         ParticipantSpec {
             name: ADMIN.to_string(),
@@ -145,16 +137,59 @@ pub fn genesis(players: &Players<'_>, nodes: &[(PublicKey, String)]) -> Result<G
             holdings: holdings(YOUR_SHARES),
         },
     ];
-    for (name, kind, key) in players.bots {
-        let (cash, shares) = kind.funds();
-        participants.push(ParticipantSpec {
-            name: name.clone(),
-            key: *key,
-            role: Role::Bot,
-            cash,
-            holdings: holdings(shares),
-        });
-    }
+    participants.extend(bots(players.bots));
+    build(GAME_NAME, participants, nodes)
+}
+
+/// A classroom's genesis (`qraft class`): the demo's symbols, the teacher as admin
+/// (`teacher_name`), the bots, and the voters at `nodes`; students are added as they join.
+pub fn class_genesis(
+    game: &str,
+    teacher_name: &str,
+    teacher: PublicKey,
+    bot_players: &[(String, BotKind, PublicKey)],
+    nodes: &[(PublicKey, String)],
+) -> Result<Genesis> {
+    let mut participants = vec![ParticipantSpec {
+        name: teacher_name.to_string(),
+        key: teacher,
+        role: Role::Admin,
+        cash: 0,
+        holdings: vec![],
+    }];
+    participants.extend(bots(bot_players));
+    build(game, participants, nodes)
+}
+
+/// `shares` of every symbol, in ticker order (as a genesis lists holdings).
+fn holdings(shares: Shares) -> Vec<(Ticker, Shares)> {
+    let mut holdings: Vec<(Ticker, Shares)> =
+        symbols().iter().map(|s| (s.ticker, shares)).collect();
+    holdings.sort();
+    holdings
+}
+
+fn bots(players: &[(String, BotKind, PublicKey)]) -> Vec<ParticipantSpec> {
+    players
+        .iter()
+        .map(|(name, kind, key)| {
+            let (cash, shares) = kind.funds();
+            ParticipantSpec {
+                name: name.clone(),
+                key: *key,
+                role: Role::Bot,
+                cash,
+                holdings: holdings(shares),
+            }
+        })
+        .collect()
+}
+
+fn build(
+    game: &str,
+    participants: Vec<ParticipantSpec>,
+    nodes: &[(PublicKey, String)],
+) -> Result<Genesis> {
     let voters = nodes
         .iter()
         .zip(1u64..)
@@ -166,19 +201,19 @@ pub fn genesis(players: &Players<'_>, nodes: &[(PublicKey, String)]) -> Result<G
         })
         .collect();
     let genesis = Genesis {
-        game: GAME_NAME.to_string(),
+        game: game.to_string(),
         rules: Rules {
             candle_ms: CANDLE_MS,
             ..Rules::default()
         },
-        symbols,
+        symbols: symbols(),
         participants,
         voters,
         learners: vec![],
     };
     if let Err(violations) = genesis.validate() {
         let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        bail!("the demo game cannot be made: {}", problems.join("; "));
+        bail!("the game cannot be made: {}", problems.join("; "));
     }
     Ok(genesis)
 }

@@ -1,0 +1,138 @@
+//! The joined laptop's node: a learner of the game that dials the teacher's voters (it
+//! needs no open port and follows the teacher's laptop to a new address), with the
+//! dashboard in front as the student, or headless with a line per block.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use qraft_node::config::Tuning;
+use qraft_node::net::node::{NetNode, NetNodeOptions};
+
+use super::advice;
+use super::home::{Home, JoinedGame};
+use super::{JoinArgs, say};
+use crate::cli::demo::feed::{FeedEnd, print_blocks};
+use crate::cli::{logs, signal};
+
+/// How long a headless join waits for its first block before it says the voters are
+/// silent: catching up takes a second or two on a LAN.
+const FIRST_BLOCK_PATIENCE: Duration = Duration::from_secs(15);
+
+/// Starts the node and runs until the student quits (or a signal).
+pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<()> {
+    let identity = home.identity()?;
+    if args.headless {
+        logs::to_stderr("warn");
+    } else {
+        logs::to_file(&game.dir.join("qraft.log"), "info")?;
+    }
+    let port = args.port.unwrap_or(game.record.port);
+    let voters = game.voter_addresses(&game.record.teacher);
+    let start = |port: u16| {
+        NetNode::start(NetNodeOptions {
+            genesis: game.genesis.clone(),
+            keypair: identity.node.clone(),
+            data_dir: game.data_dir(),
+            listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+            peers: voters.iter().cloned().collect(),
+            tuning: Tuning::default(),
+            submit_timeout: Duration::from_secs(10),
+            id: Some(game.record.node_id),
+        })
+    };
+    let node = match start(port).await {
+        Ok(node) => node,
+        // The port it had is taken now (another program): any free one will do.
+        Err(_) if port != 0 => start(0).await?,
+        Err(err) => return Err(err).context("cannot start this laptop's node"),
+    };
+    let listening = node.local_addr().context("the node's address")?;
+    if listening.port() != game.record.port {
+        game.record.port = listening.port();
+    }
+    home.write_record(&game.dir, &game.record)?;
+    let outcome = if args.headless {
+        headless(
+            &node,
+            &game,
+            &identity.participant_file,
+            listening.port(),
+            &voters,
+            args,
+        )
+        .await
+    } else {
+        dashboard(&node, &game, identity.participant.clone(), &voters).await
+    };
+    node.shutdown().await;
+    outcome
+}
+
+async fn headless(
+    node: &NetNode,
+    game: &JoinedGame,
+    key_file: &std::path::Path,
+    port: u16,
+    voters: &[(u64, String)],
+    args: &JoinArgs,
+) -> Result<()> {
+    let genesis = game.dir.join("genesis.toml");
+    say(
+        args,
+        &format!(
+            "your node: 127.0.0.1:{port}. Trade from another terminal, e.g.:\n  qraft order --genesis {} --key {} --node 127.0.0.1:{port} buy {} 10",
+            genesis.display(),
+            key_file.display(),
+            game.genesis
+                .symbols
+                .first()
+                .map_or("ACME".to_owned(), |s| s.ticker.to_string())
+        ),
+    );
+    let events = node.handle.subscribe();
+    let silent = async {
+        tokio::time::sleep(FIRST_BLOCK_PATIENCE).await;
+        let height = node.handle.status().await.map_or(0, |s| s.height);
+        if height == 0 {
+            let at = voters
+                .iter()
+                .map(|(_, a)| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            eprintln!("note: {}", advice::voters_silent(&at));
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = signal::stop_requested(false) => Ok(()),
+        () = silent => Ok(()),
+        end = print_blocks(events) => match end {
+            FeedEnd::OutputClosed => Ok(()),
+            FeedEnd::NodeStopped => Err(anyhow!("this laptop's node stopped (see the messages above)")),
+        },
+    }
+}
+
+async fn dashboard(
+    node: &NetNode,
+    game: &JoinedGame,
+    participant: qraft_keys::Keypair,
+    voters: &[(u64, String)],
+) -> Result<()> {
+    let mut addresses: std::collections::BTreeMap<u64, String> = voters.iter().cloned().collect();
+    if let Ok(local) = node.local_addr() {
+        addresses.insert(node.id, format!("127.0.0.1:{}", local.port()));
+    }
+    let dashboard = qraft_tui::run(qraft_tui::Dashboard {
+        handle: node.handle.clone(),
+        keypair: participant,
+        genesis: game.genesis.clone(),
+        title: format!("{} - {}", game.record.game, game.record.name),
+        addresses,
+    });
+    tokio::select! {
+        result = dashboard => result.context("the dashboard failed"),
+        _ = signal::stop_requested(true) => Ok(()),
+    }
+}
