@@ -16,11 +16,15 @@
 //! - [`cmdline`]: the `:` command language (pure).
 //! - [`describe`], [`format`](mod@format): receipts, money, prices and times in words (pure).
 //! - [`feed`]: the node side: queries, events and submissions through the `Handle`, as
-//!   actions (the only code here that talks to the node).
+//!   actions (the only code here that talks to the node), and the class service's side
+//!   through a [`ClassLink`].
+//! - [`class_link`]: [`ClassLink`], the teacher's line to the class service of
+//!   `qraft class` (its views in, the Class panel's commands out).
 //! - `app`: the terminal, the event loop, and restoring the terminal on exit or panic.
 
 pub mod action;
 mod app;
+pub mod class_link;
 pub mod cmdline;
 pub mod command;
 pub mod describe;
@@ -30,6 +34,8 @@ pub mod input;
 pub mod state;
 pub mod update;
 pub mod view;
+
+pub use class_link::ClassLink;
 
 use qraft_keys::Keypair;
 use qraft_node::api::Handle;
@@ -48,6 +54,9 @@ pub struct Dashboard {
     /// Where each node of the game listens (`host:port`), for the cluster panel: the
     /// genesis's addresses unless the node configuration overrides them.
     pub addresses: std::collections::BTreeMap<qraft_node::core::types::NodeId, String>,
+    /// The class service, when this is the teacher's dashboard under `qraft class`: the
+    /// Class panel shows it, first.
+    pub class: Option<ClassLink>,
 }
 
 /// Why the dashboard could not run.
