@@ -20,7 +20,7 @@ const BOX_INNER: usize = 24;
 /// Where the game and chain sit when the box leaves room beside it.
 const BESIDE: usize = 2;
 /// The width of the labels in the left margin (`On the LAN`).
-const LABEL: usize = 11;
+const LABEL: usize = 12;
 /// The rows the roster keeps however much the intro has to say.
 const ROSTER_ROWS: u16 = 4;
 
@@ -78,50 +78,66 @@ fn intro(view: &ClassView, width: usize) -> Vec<Line<'static>> {
         }
     } else {
         lines.extend(code_box);
-        lines.extend(game);
+        lines.extend(game.into_iter().filter(|l| l.width() > 0));
     }
-    lines.push(Line::raw(""));
     lines.extend(how_to_join(view));
     lines.push(Line::raw(""));
     lines
 }
 
-/// The join code, in a box of its own: what students type, read aloud from here.
-fn code_box(view: &ClassView) -> [Line<'static>; 3] {
+/// The join code, in a box of its own: a highlighted block three rows tall, the code in
+/// its middle, to be read aloud from across the room.
+fn code_box(view: &ClassView) -> [Line<'static>; 5] {
     let (text, style) = match &view.code {
         Some(code) => (code.clone(), theme::key().add_modifier(Modifier::REVERSED)),
         None => (
             "joining closed".to_string(),
-            theme::warn().add_modifier(Modifier::BOLD),
+            theme::warn().add_modifier(Modifier::BOLD | Modifier::REVERSED),
         ),
     };
-    // Two spaces either side of the code, inside its highlight.
-    let shown = format!("  {text}  ");
-    let inner = BOX_INNER.max(shown.chars().count() + 2);
-    let left = (inner - shown.chars().count()) / 2;
-    let right = inner - shown.chars().count() - left;
+    let inner = BOX_INNER.max(text.chars().count() + 8);
+    let left = (inner - text.chars().count()) / 2;
+    let right = inner - text.chars().count() - left;
     let label = " JOIN CODE ";
     let border = theme::title(true);
+    let block = |middle: String| {
+        Line::from(vec![
+            Span::styled(" │", border),
+            Span::styled(middle, style),
+            Span::styled("│", border),
+        ])
+    };
     [
         Line::from(vec![
             Span::styled(" ╭─", border),
             Span::styled(label, theme::header()),
             Span::styled(format!("{}╮", "─".repeat(inner - 1 - label.len())), border),
         ]),
-        Line::from(vec![
-            Span::styled(" │", border),
-            Span::raw(" ".repeat(left)),
-            Span::styled(shown, style),
-            Span::raw(" ".repeat(right)),
-            Span::styled("│", border),
-        ]),
+        block(" ".repeat(inner)),
+        block(format!("{}{text}{}", " ".repeat(left), " ".repeat(right))),
+        block(" ".repeat(inner)),
         Line::styled(format!(" ╰{}╯", "─".repeat(inner)), border),
     ]
 }
 
-/// The game's name and chain prefix: students check their screen shows the same.
-fn game_lines(view: &ClassView) -> [Line<'static>; 3] {
+/// The game's name and chain prefix (students check their screen shows the same), and
+/// the attempts refused before a seat (a wrong code, or too many tries).
+fn game_lines(view: &ClassView) -> [Line<'static>; 5] {
+    let n = view.refused_attempts;
+    let attempts = if n == 0 {
+        Line::raw("")
+    } else {
+        Line::from(vec![
+            Span::raw("       "),
+            Span::styled(
+                format!("{n} attempt{} refused", if n == 1 { "" } else { "s" }),
+                theme::warn(),
+            ),
+            Span::styled(" (wrong code, too many)", theme::muted()),
+        ])
+    };
     [
+        Line::raw(""),
         Line::from(vec![
             Span::styled("Game   ", theme::muted()),
             Span::styled(view.game.clone(), theme::bold()),
@@ -131,6 +147,7 @@ fn game_lines(view: &ClassView) -> [Line<'static>; 3] {
             Span::styled(view.chain_prefix.clone(), theme::bold()),
         ]),
         Line::styled("       students' screens show the same", theme::muted()),
+        attempts,
     ]
 }
 
@@ -158,7 +175,7 @@ fn how_to_join(view: &ClassView) -> Vec<Line<'static>> {
             Span::styled("● ", theme::gain()),
             Span::raw("students run "),
             command("qraft join".into()),
-            Span::raw(", pick this game and type the code"),
+            Span::raw(" and type the code"),
         ])
     } else {
         Line::from(vec![

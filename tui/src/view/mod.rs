@@ -33,6 +33,8 @@ pub mod ticket;
 pub mod watch;
 
 #[cfg(test)]
+mod class_tests;
+#[cfg(test)]
 mod tests;
 
 use ratatui::buffer::Buffer;

@@ -1,4 +1,4 @@
-//! The Class panel's roster: a line of counts, then one row per seat (seat, name, where
+//! The Class panel's roster: a line of counts by state, then one row per seat (seat, name, where
 //! from, state, and why for a refused or failed seat), the selected seat highlighted and
 //! kept in view as the roster grows.
 
@@ -93,7 +93,7 @@ impl Widget for Roster<'_> {
     }
 }
 
-/// ` Roster  2 waiting · 3 joined · 1 refused    4 attempts refused`.
+/// ` Roster  2 waiting · 3 joined · 1 refused`.
 fn summary(class: &ClassState) -> Line<'static> {
     let view = &class.view;
     let mut spans = vec![Span::styled(" Roster", theme::title(false))];
@@ -102,23 +102,10 @@ fn summary(class: &ClassState) -> Line<'static> {
         .map(|label| (view.count(label), *label))
         .filter(|(n, _)| *n > 0)
         .collect();
-    if counts.is_empty() {
-        spans.push(Span::styled("  no one yet", theme::muted()));
-    }
     for (i, (n, label)) in counts.into_iter().enumerate() {
         let sep = if i == 0 { "  " } else { " · " };
         spans.push(Span::styled(sep, theme::muted()));
         spans.push(Span::styled(format!("{n} {label}"), state_style(label)));
-    }
-    if view.refused_attempts > 0 {
-        let n = view.refused_attempts;
-        spans.push(Span::styled(
-            format!(
-                "  ({n} attempt{} refused: wrong code or too many tries)",
-                if n == 1 { "" } else { "s" }
-            ),
-            theme::muted(),
-        ));
     }
     Line::from(spans)
 }

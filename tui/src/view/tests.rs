@@ -11,7 +11,9 @@ use ratatui::widgets::Widget;
 use qraft_node::core::tx::TxBody;
 use qraft_node::core::types::{Role, Side};
 
-use crate::state::{Confirm, Field, Mode, Notice, NoticeKind, OnYes, Panel, Reach, State, sample};
+use crate::state::{
+    Confirm, Field, Mode, Notice, NoticeKind, OnYes, Panel, Reach, State, sample, sample_class,
+};
 
 /// The buffer's text, one string per row (styles left out).
 pub fn buffer_lines(buf: &Buffer) -> Vec<String> {
@@ -290,6 +292,17 @@ fn variety() -> Vec<State> {
     scrolled.ticket.side = Side::Sell;
     scrolled.ticket.symbol = "a-very-long-symbol".into();
     out.push(scrolled);
+    // The teacher's class: under way with the cursor past the end, closed, just opened,
+    // and behind the grid.
+    out.push(sample_class::teacher(sample_class::under_way(), 999));
+    let mut closed = sample_class::closed(sample_class::under_way());
+    closed.game = "a game with a very long name indeed, longer than any screen".into();
+    closed.addresses.clear();
+    out.push(sample_class::teacher(closed, 0));
+    out.push(sample_class::teacher(sample_class::just_opened(), 0));
+    let mut behind = sample_class::teacher(sample_class::under_way(), 0);
+    behind.focus = Panel::Watch;
+    out.push(behind);
     out
 }
 
