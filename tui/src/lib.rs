@@ -4,14 +4,18 @@
 //! node running in this process (its [`Handle`]), places the
 //! participant's orders through it, and returns when the user quits (the terminal
 //! restored, also after a panic). The caller owns the node and stops it afterwards.
+//! Under `qraft class` the teacher's dashboard also has a [`ClassLink`] to the class
+//! service, and opens on the Class panel (the join code and the roster).
 //!
 //! The split follows gitui and ratatui's templates: plain data, pure changes, views.
 //!
 //! - [`state`]: everything the dashboard shows, as plain data.
-//! - [`action`]: everything that can change the state (keys, node data, answers, time).
+//! - [`action`]: everything that can change the state (keys, node data, answers, the
+//!   class, time).
 //! - [`update`]: `update(&mut State, Action) -> Vec<Command>`, pure.
-//! - [`command`]: what `update` asks the shell to do (submit, watch a symbol, quit).
-//! - [`input`]: terminal events to actions, by mode (pure).
+//! - [`command`]: what `update` asks the shell to do (submit, watch a symbol, ask the
+//!   class service, quit).
+//! - [`input`]: terminal events to actions, by mode and focused panel (pure).
 //! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure.
 //! - [`cmdline`]: the `:` command language (pure).
 //! - [`describe`], [`format`](mod@format): receipts, money, prices and times in words (pure).

@@ -29,10 +29,6 @@ impl ClassState {
 
     /// How many seats wait for the teacher.
     pub fn waiting(&self) -> usize {
-        self.view
-            .roster
-            .iter()
-            .filter(|e| e.state == SeatState::Waiting)
-            .count()
+        self.view.count(SeatState::Waiting.label())
     }
 }

@@ -1,6 +1,7 @@
 //! Whole-screen tests of the Class panel: snapshots of a class under way at 80x24 and
 //! 160x48, of joining just opened (what the teacher sees first) and of joining closed; a
-//! long roster scrolls to the selected seat; the class's page key shows from the grid.
+//! long roster scrolls to the selected seat; the class's page key shows from the grid and
+//! its keys in the help.
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -124,4 +125,16 @@ fn from_the_grid_the_class_is_a_key_away() {
     assert!(text.contains(" 5 Class "), "{text}");
     assert!(text.lines().last().unwrap().contains("5 class"), "{text}");
     assert!(text.contains("Market ·"), "{text}");
+}
+
+#[test]
+fn the_help_lists_the_class_keys_only_with_a_class() {
+    let mut s = teacher(under_way(), 0);
+    s.mode = crate::state::Mode::Help;
+    let text = screen(&s, 100, 40);
+    assert!(text.contains("a  r  A   approve / refuse / all"), "{text}");
+    assert!(text.contains("c  o      close / reopen joining"), "{text}");
+    s.class = None;
+    s.focus = Panel::Watch;
+    assert!(!screen(&s, 100, 40).contains("reopen joining"));
 }
