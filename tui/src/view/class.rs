@@ -53,7 +53,16 @@ impl Widget for Class<'_> {
         let intro = intro(view, usize::from(inner.width));
         let keep = inner.height.saturating_sub(ROSTER_ROWS).max(3);
         let intro_rows = u16::try_from(intro.len()).unwrap_or(u16::MAX).min(keep);
-        rows::draw(inner, buf, None, &intro, 0);
+        rows::draw(
+            Rect {
+                height: intro_rows.min(inner.height),
+                ..inner
+            },
+            buf,
+            None,
+            &intro,
+            0,
+        );
         let roster = Rect {
             y: inner.y + intro_rows.min(inner.height),
             height: inner.height.saturating_sub(intro_rows),

@@ -138,3 +138,21 @@ fn the_help_lists_the_class_keys_only_with_a_class() {
     s.focus = Panel::Watch;
     assert!(!screen(&s, 100, 40).contains("reopen joining"));
 }
+
+#[test]
+fn a_short_screen_keeps_the_code_and_room_for_the_roster() {
+    let text = screen(&teacher(under_way(), 2), 80, 16);
+    assert!(text.contains("42-tulip-maple"), "{text}");
+    assert!(text.contains("▸   3 Chloé"), "{text}");
+    // The intro is cut where the roster starts, not left showing through it.
+    let text = screen(&teacher(just_opened(), 0), 80, 16);
+    let (_, roster) = row_with_text(&text, "Roster");
+    assert_eq!(roster.trim_end_matches([' ', '┃']), "┃ Roster", "{text}");
+}
+
+fn row_with_text<'a>(text: &'a str, part: &str) -> (usize, &'a str) {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(part))
+        .unwrap_or_else(|| panic!("no {part:?} in\n{text}"))
+}
