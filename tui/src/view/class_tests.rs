@@ -74,9 +74,7 @@ fn a_class_under_way_at_160x48_has_the_whole_screen() {
 
 #[test]
 fn joining_closed_at_100x30() {
-    let mut view = closed(under_way());
-    view.advertised = false;
-    let text = screen(&teacher(view, 0), 100, 30);
+    let text = screen(&teacher(closed(under_way()), 0), 100, 30);
     assert!(text.contains("joining closed"), "{text}");
     assert!(text.contains("o opens joining again"), "{text}");
     assert!(
