@@ -237,6 +237,7 @@ impl Session<'_> {
             genesis: self.game.genesis.clone(),
             title: "node1".to_string(),
             addresses,
+            class: None,
         });
         tokio::select! {
             result = dashboard => result.context("the dashboard failed"),

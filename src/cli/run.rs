@@ -171,6 +171,7 @@ fn run_dashboard(args: &RunArgs) -> Result<()> {
             genesis,
             title,
             addresses,
+            class: None,
         });
         let shown = tokio::select! {
             result = dashboard => result.context("the dashboard failed"),

@@ -2,6 +2,7 @@
 //! [`crate::input`]; data and answers come from [`crate::feed`]; ticks and resizes from
 //! the app shell.
 
+use qraft_client::class::{ClassCommand, ClassView};
 use qraft_node::api::Status;
 use qraft_node::core::exchange::Candle;
 use qraft_node::core::exchange::receipt::{PublicTrade, Receipt};
@@ -52,6 +53,16 @@ pub enum Action {
     Paste(String),
     /// The answer to a yes/no question.
     Confirm(bool),
+    /// The Class panel: approve the selected seat.
+    ApproveSelected,
+    /// The Class panel: refuse the selected seat.
+    RefuseSelected,
+    /// The Class panel: approve every waiting seat.
+    ApproveAllWaiting,
+    /// The Class panel: close joining (asks first).
+    CloseJoining,
+    /// The Class panel: open joining again, with a new code.
+    ReopenJoining,
     /// Time passes: `now` in ms since the Unix epoch.
     Tick(u64),
 
@@ -108,6 +119,15 @@ pub enum Action {
     /// Request `request` is being sent again: why.
     Retrying {
         request: u64,
+        reason: String,
+    },
+
+    // --- From the class service (`qraft class`) ----------------------------------------
+    /// The class as it is now.
+    Class(ClassView),
+    /// The class service did not take `command`: why (busy, or gone).
+    ClassUnsent {
+        command: ClassCommand,
         reason: String,
     },
 }

@@ -124,8 +124,13 @@ async fn run_loop(
             genesis: dashboard.genesis,
             addresses: dashboard.addresses,
         },
+        dashboard.class,
         action_tx,
     );
+    // What the feed knows at once (the class) is on the first screen.
+    while let Ok(action) = actions.try_recv() {
+        apply(state, &mut feed, action);
+    }
     let mut keys = KeyReader::start();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -144,7 +149,8 @@ async fn run_loop(
         let mut quit = match woken {
             // Each key is read in the mode the one before it left.
             Woken::Keys(events) => events.iter().any(|event| {
-                input::action(event, state.mode).is_some_and(|a| apply(state, &mut feed, a))
+                input::action(event, state.mode, state.focus)
+                    .is_some_and(|a| apply(state, &mut feed, a))
             }),
             Woken::Action(action) => action.is_some_and(|a| apply(state, &mut feed, *a)),
         };

@@ -1,16 +1,17 @@
-//! Terminal events to [`Action`]s, by mode (pure). The keymap the help overlay shows.
+//! Terminal events to [`Action`]s, by mode and, for the Class panel's letters, by the
+//! focused panel (pure). The keymap the help overlay shows.
 //! (A resize is no action: the app draws again after every terminal event.)
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use qraft_node::core::types::Side;
 
 use crate::action::Action;
-use crate::state::Mode;
+use crate::state::{Mode, Panel};
 
-/// The action a terminal event asks for in `mode`, if any.
-pub fn action(event: &Event, mode: Mode) -> Option<Action> {
+/// The action a terminal event asks for in `mode` with `focus` focused, if any.
+pub fn action(event: &Event, mode: Mode, focus: Panel) -> Option<Action> {
     match event {
-        Event::Key(key) if key.kind != KeyEventKind::Release => key_action(key, mode),
+        Event::Key(key) if key.kind != KeyEventKind::Release => key_action(key, mode, focus),
         Event::Paste(text) => Some(Action::Paste(text.clone())),
         _ => None,
     }
@@ -36,12 +37,13 @@ pub fn split_escape(event: Event) -> Vec<Event> {
     }
 }
 
-fn key_action(key: &KeyEvent, mode: Mode) -> Option<Action> {
+fn key_action(key: &KeyEvent, mode: Mode, focus: Panel) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
         return Some(Action::Quit);
     }
     match mode {
+        Mode::Normal if focus == Panel::Class && !ctrl => class(key).or_else(|| normal(key, ctrl)),
         Mode::Normal => normal(key, ctrl),
         Mode::Command | Mode::Ticket => typing(key, ctrl),
         Mode::Help => match key.code {
@@ -63,7 +65,7 @@ fn normal(key: &KeyEvent, ctrl: bool) -> Option<Action> {
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Tab => Action::FocusNext,
         KeyCode::BackTab => Action::FocusPrev,
-        KeyCode::Char(c @ '1'..='4') => Action::Page(c as usize - '0' as usize),
+        KeyCode::Char(c @ '1'..='5') => Action::Page(c as usize - '0' as usize),
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Left | KeyCode::Char('h') => Action::Left,
@@ -83,6 +85,18 @@ fn normal(key: &KeyEvent, ctrl: bool) -> Option<Action> {
         KeyCode::Char('o') => Action::OpenTicket(None),
         KeyCode::Char('x') | KeyCode::Delete => Action::CancelSelected,
         KeyCode::Char('X') => Action::CancelAll,
+        _ => return None,
+    })
+}
+
+/// The Class panel's letters (before the other keys: `o` reopens joining there).
+fn class(key: &KeyEvent) -> Option<Action> {
+    Some(match key.code {
+        KeyCode::Char('a') => Action::ApproveSelected,
+        KeyCode::Char('r') => Action::RefuseSelected,
+        KeyCode::Char('A') => Action::ApproveAllWaiting,
+        KeyCode::Char('c') => Action::CloseJoining,
+        KeyCode::Char('o') => Action::ReopenJoining,
         _ => return None,
     })
 }
@@ -121,18 +135,27 @@ mod tests {
     #[test]
     fn letters_navigate_in_normal_mode_and_type_elsewhere() {
         let q = press(KeyCode::Char('q'));
-        assert_eq!(action(&q, Mode::Normal), Some(Action::Quit));
-        assert_eq!(action(&q, Mode::Command), Some(Action::Char('q')));
-        assert_eq!(action(&q, Mode::Ticket), Some(Action::Char('q')));
-        let j = press(KeyCode::Char('j'));
-        assert_eq!(action(&j, Mode::Normal), Some(Action::Down));
-        assert_eq!(action(&j, Mode::Command), Some(Action::Char('j')));
+        assert_eq!(action(&q, Mode::Normal, Panel::Watch), Some(Action::Quit));
         assert_eq!(
-            action(&press(KeyCode::Char('b')), Mode::Normal),
+            action(&q, Mode::Command, Panel::Watch),
+            Some(Action::Char('q'))
+        );
+        assert_eq!(
+            action(&q, Mode::Ticket, Panel::Watch),
+            Some(Action::Char('q'))
+        );
+        let j = press(KeyCode::Char('j'));
+        assert_eq!(action(&j, Mode::Normal, Panel::Watch), Some(Action::Down));
+        assert_eq!(
+            action(&j, Mode::Command, Panel::Watch),
+            Some(Action::Char('j'))
+        );
+        assert_eq!(
+            action(&press(KeyCode::Char('b')), Mode::Normal, Panel::Watch),
             Some(Action::OpenTicket(Some(Side::Buy)))
         );
         assert_eq!(
-            action(&press(KeyCode::Char('3')), Mode::Normal),
+            action(&press(KeyCode::Char('3')), Mode::Normal, Panel::Watch),
             Some(Action::Page(3))
         );
     }
@@ -147,11 +170,18 @@ mod tests {
             Mode::Help,
             Mode::Confirm,
         ] {
-            assert_eq!(action(&ctrl_c, mode), Some(Action::Quit), "{mode:?}");
+            assert_eq!(
+                action(&ctrl_c, mode, Panel::Class),
+                Some(Action::Quit),
+                "{mode:?}"
+            );
         }
         let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
-        assert_eq!(action(&Event::Key(release), Mode::Normal), None);
+        assert_eq!(
+            action(&Event::Key(release), Mode::Normal, Panel::Watch),
+            None
+        );
     }
 
     #[test]
@@ -177,13 +207,41 @@ mod tests {
     }
 
     #[test]
+    fn the_class_panel_takes_its_letters_and_leaves_the_rest() {
+        let on_class = |code| action(&press(code), Mode::Normal, Panel::Class);
+        assert_eq!(on_class(KeyCode::Char('a')), Some(Action::ApproveSelected));
+        assert_eq!(on_class(KeyCode::Char('r')), Some(Action::RefuseSelected));
+        assert_eq!(
+            on_class(KeyCode::Char('A')),
+            Some(Action::ApproveAllWaiting)
+        );
+        assert_eq!(on_class(KeyCode::Char('c')), Some(Action::CloseJoining));
+        assert_eq!(on_class(KeyCode::Char('o')), Some(Action::ReopenJoining));
+        assert_eq!(on_class(KeyCode::Char('j')), Some(Action::Down));
+        assert_eq!(on_class(KeyCode::Char('5')), Some(Action::Page(5)));
+        // Elsewhere `o` is the order ticket, and `a` nothing.
+        let on_watch = |code| action(&press(code), Mode::Normal, Panel::Watch);
+        assert_eq!(on_watch(KeyCode::Char('o')), Some(Action::OpenTicket(None)));
+        assert_eq!(on_watch(KeyCode::Char('a')), None);
+        // Typing in the command line is typing.
+        let typed = action(&press(KeyCode::Char('a')), Mode::Command, Panel::Class);
+        assert_eq!(typed, Some(Action::Char('a')));
+    }
+
+    #[test]
     fn confirmations_take_y_and_n() {
         let y = press(KeyCode::Char('y'));
-        assert_eq!(action(&y, Mode::Confirm), Some(Action::Confirm(true)));
         assert_eq!(
-            action(&press(KeyCode::Esc), Mode::Confirm),
+            action(&y, Mode::Confirm, Panel::Watch),
+            Some(Action::Confirm(true))
+        );
+        assert_eq!(
+            action(&press(KeyCode::Esc), Mode::Confirm, Panel::Watch),
             Some(Action::Confirm(false))
         );
-        assert_eq!(action(&press(KeyCode::Char('x')), Mode::Confirm), None);
+        assert_eq!(
+            action(&press(KeyCode::Char('x')), Mode::Confirm, Panel::Watch),
+            None
+        );
     }
 }

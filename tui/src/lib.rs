@@ -4,23 +4,31 @@
 //! node running in this process (its [`Handle`]), places the
 //! participant's orders through it, and returns when the user quits (the terminal
 //! restored, also after a panic). The caller owns the node and stops it afterwards.
+//! Under `qraft class` the teacher's dashboard also has a [`ClassLink`] to the class
+//! service, and opens on the Class panel (the join code and the roster).
 //!
 //! The split follows gitui and ratatui's templates: plain data, pure changes, views.
 //!
 //! - [`state`]: everything the dashboard shows, as plain data.
-//! - [`action`]: everything that can change the state (keys, node data, answers, time).
+//! - [`action`]: everything that can change the state (keys, node data, answers, the
+//!   class, time).
 //! - [`update`]: `update(&mut State, Action) -> Vec<Command>`, pure.
-//! - [`command`]: what `update` asks the shell to do (submit, watch a symbol, quit).
-//! - [`input`]: terminal events to actions, by mode (pure).
+//! - [`command`]: what `update` asks the shell to do (submit, watch a symbol, ask the
+//!   class service, quit).
+//! - [`input`]: terminal events to actions, by mode and focused panel (pure).
 //! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure.
 //! - [`cmdline`]: the `:` command language (pure).
 //! - [`describe`], [`format`](mod@format): receipts, money, prices and times in words (pure).
 //! - [`feed`]: the node side: queries, events and submissions through the `Handle`, as
-//!   actions (the only code here that talks to the node).
+//!   actions (the only code here that talks to the node), and the class service's side
+//!   through a [`ClassLink`].
+//! - [`class_link`]: [`ClassLink`], the teacher's line to the class service of
+//!   `qraft class` (its views in, the Class panel's commands out).
 //! - `app`: the terminal, the event loop, and restoring the terminal on exit or panic.
 
 pub mod action;
 mod app;
+pub mod class_link;
 pub mod cmdline;
 pub mod command;
 pub mod describe;
@@ -30,6 +38,8 @@ pub mod input;
 pub mod state;
 pub mod update;
 pub mod view;
+
+pub use class_link::ClassLink;
 
 use qraft_keys::Keypair;
 use qraft_node::api::Handle;
@@ -48,6 +58,9 @@ pub struct Dashboard {
     /// Where each node of the game listens (`host:port`), for the cluster panel: the
     /// genesis's addresses unless the node configuration overrides them.
     pub addresses: std::collections::BTreeMap<qraft_node::core::types::NodeId, String>,
+    /// The class service, when this is the teacher's dashboard under `qraft class`: the
+    /// Class panel shows it, first.
+    pub class: Option<ClassLink>,
 }
 
 /// Why the dashboard could not run.

@@ -1,6 +1,9 @@
 //! [`update`]: the one place the state changes. Pure: an action in, the state changed, and
 //! the commands for the shell (submit, watch a symbol, quit) out.
 
+mod class;
+#[cfg(test)]
+mod class_tests;
 mod cmd;
 mod feed;
 mod keys;
@@ -12,7 +15,7 @@ use qraft_node::core::tx::TxBody;
 use crate::action::Action;
 use crate::command::Command;
 use crate::describe;
-use crate::state::{Mode, NoticeKind, Pending, State};
+use crate::state::{Mode, NoticeKind, OnYes, Pending, State};
 
 /// Info and success messages leave the status line after this long.
 pub const MESSAGE_MS: u64 = 10_000;
@@ -44,6 +47,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         | Action::LookingForReceipt { .. }
         | Action::OutcomeUnknown { .. }
         | Action::Retrying { .. } => feed::apply(state, action, &mut out),
+        Action::Class(view) => class::show(state, view),
+        Action::ClassUnsent { command, reason } => class::unsent(state, &command, &reason),
         user => keys::apply(state, user, &mut out),
     }
     out
@@ -83,6 +88,11 @@ pub(crate) fn submit(state: &mut State, body: TxBody, from_ticket: bool, out: &m
 
 /// Asks before sending `body`.
 pub(crate) fn confirm(state: &mut State, question: String, body: TxBody) {
-    state.confirm = Some(crate::state::Confirm { question, body });
+    ask(state, question, OnYes::Submit(body));
+}
+
+/// Asks before doing `on_yes`.
+pub(crate) fn ask(state: &mut State, question: String, on_yes: OnYes) {
+    state.confirm = Some(crate::state::Confirm { question, on_yes });
     state.mode = Mode::Confirm;
 }

@@ -69,6 +69,7 @@ async fn feed_on(
             genesis,
             addresses: BTreeMap::new(),
         },
+        None,
         sender,
     );
     run_until(&mut state, &mut feed, &mut actions, "the market", |s| {
@@ -218,6 +219,7 @@ async fn the_feed_loads_follows_and_submits_in_order() {
             // The other nodes are on the in-memory network: unreachable over QUIC.
             addresses: BTreeMap::from([(2, "127.0.0.1:9".to_string())]),
         },
+        None,
         sender,
     );
 

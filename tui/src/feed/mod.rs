@@ -9,7 +9,10 @@
 //!   reporting each answer.
 //! - `cluster`: every node's status, once a second: the local one through the handle,
 //!   the others over QUIC as this participant.
+//! - `class`: the class service of `qraft class`, when there is one (the teacher's
+//!   Class panel): its views in, the panel's commands out.
 
+mod class;
 mod cluster;
 mod submit;
 
@@ -28,10 +31,12 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
+use crate::ClassLink;
 use crate::action::{Action, MyFill};
 use crate::command::Command;
 use crate::state::BlockLine;
 
+pub use class::ClassFeed;
 pub use submit::Submitter;
 
 /// How many book levels a side shows.
@@ -58,13 +63,19 @@ pub struct Feed {
     tasks: JoinSet<()>,
     watched: Arc<Mutex<Option<Ticker>>>,
     submitter: Submitter,
+    class: Option<ClassFeed>,
     config: FeedConfig,
     actions: UnboundedSender<Action>,
 }
 
 impl Feed {
-    /// Starts loading and following. Must be called inside a tokio runtime.
-    pub fn start(config: FeedConfig, actions: UnboundedSender<Action>) -> Feed {
+    /// Starts loading and following (the class too, with a `class` link: its view as it
+    /// is now is the first action sent). Must be called inside a tokio runtime.
+    pub fn start(
+        config: FeedConfig,
+        class: Option<ClassLink>,
+        actions: UnboundedSender<Action>,
+    ) -> Feed {
         let watched = Arc::new(Mutex::new(config.genesis.symbols.first().map(|s| s.ticker)));
         let mut tasks = JoinSet::new();
         let follower = Follower {
@@ -76,10 +87,12 @@ impl Feed {
         tasks.spawn(follower.run());
         tasks.spawn(cluster::poll(config.clone(), actions.clone()));
         let submitter = Submitter::new(&config, actions.clone());
+        let class = class.map(|link| ClassFeed::start(link, actions.clone(), &mut tasks));
         Feed {
             tasks,
             watched,
             submitter,
+            class,
             config,
             actions,
         }
@@ -98,6 +111,11 @@ impl Feed {
                 self.tasks.spawn(async move {
                     let _ = load_symbol(&handle, ticker, &actions).await;
                 });
+            }
+            Command::Class(command) => {
+                if let Some(class) = &self.class {
+                    class.send(command);
+                }
             }
             Command::Quit => {}
         }

@@ -4,6 +4,7 @@
 //! - [`panel`]: the panels, their Tab order and the pages a small terminal shows.
 //! - [`market`]: symbols, the selected symbol's book and candles, trades, news, leaders.
 //! - [`admin`]: the teacher panel's actions.
+//! - [`class`]: the Class panel's view of the class (`qraft class`) and its selection.
 //! - [`account`]: my account (cash, positions, open orders) and my P&L.
 //! - [`ticket`]: the order entry form and its validation.
 //! - [`prompt`]: the `:` command line being typed, with history.
@@ -14,6 +15,7 @@
 pub mod account;
 pub mod admin;
 pub mod chain;
+pub mod class;
 pub mod cluster;
 pub mod market;
 pub mod notice;
@@ -23,9 +25,12 @@ pub mod ticket;
 
 #[cfg(test)]
 pub mod sample;
+#[cfg(test)]
+pub mod sample_class;
 
 use std::collections::BTreeMap;
 
+use qraft_client::class::ClassCommand;
 use qraft_keys::PublicKey;
 use qraft_node::core::genesis::{Genesis, Rules};
 use qraft_node::core::tx::TxBody;
@@ -34,6 +39,7 @@ use qraft_node::core::types::{Cents, NodeId, Role};
 pub use account::AccountState;
 pub use admin::AdminItem;
 pub use chain::{BlockLine, ChainState};
+pub use class::ClassState;
 pub use cluster::{ClusterState, NodeRow, Reach};
 pub use market::MarketState;
 pub use notice::{Notice, NoticeKind};
@@ -64,11 +70,20 @@ pub struct Me {
     pub role: Role,
 }
 
-/// A transaction waiting for a yes.
+/// Something waiting for a yes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Confirm {
     pub question: String,
-    pub body: TxBody,
+    pub on_yes: OnYes,
+}
+
+/// What a yes does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnYes {
+    /// Submit the transaction.
+    Submit(TxBody),
+    /// Send the command to the class service.
+    Class(ClassCommand),
 }
 
 /// A transaction sent and not yet answered.
@@ -111,6 +126,8 @@ pub struct State {
     pub pending: BTreeMap<u64, Pending>,
     /// The admin panel's selected action.
     pub admin_cursor: usize,
+    /// The class, when the dashboard is the teacher's under `qraft class`.
+    pub class: Option<ClassState>,
     pub quitting: bool,
 }
 
@@ -162,6 +179,7 @@ impl State {
             next_request: 1,
             pending: BTreeMap::new(),
             admin_cursor: 0,
+            class: None,
             quitting: false,
         }
     }
@@ -170,13 +188,27 @@ impl State {
         self.account.view.as_ref().map_or(self.me.role, |a| a.role) == Role::Admin
     }
 
-    /// The panels Tab visits, in order (the admin panel only for the admin).
+    /// The panels Tab visits, in order (the admin panel only for the admin, the Class
+    /// panel only with a class).
     pub fn panels(&self) -> Vec<Panel> {
         Panel::ORDER
             .iter()
             .copied()
-            .filter(|p| *p != Panel::Admin || self.is_admin())
+            .filter(|p| match p {
+                Panel::Admin => self.is_admin(),
+                Panel::Class => self.class.is_some(),
+                _ => true,
+            })
             .collect()
+    }
+
+    /// The number of pages: four, five with a class.
+    pub fn pages(&self) -> usize {
+        if self.class.is_some() {
+            panel::CLASS_PAGE
+        } else {
+            panel::CLASS_PAGE - 1
+        }
     }
 
     /// Sets a message for the status line.

@@ -1,4 +1,5 @@
-//! The panels, the order Tab visits them in, and how a small terminal pages them.
+//! The panels, the order Tab visits them in, and how a small terminal pages them (the
+//! Class panel, under `qraft class`, is a page of its own on every terminal).
 
 /// One panel of the dashboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -15,11 +16,13 @@ pub enum Panel {
     Blocks,
     Cluster,
     Admin,
+    /// The teacher's class under `qraft class`: the join code and the roster.
+    Class,
 }
 
 impl Panel {
     /// Tab order.
-    pub const ORDER: [Panel; 12] = [
+    pub const ORDER: [Panel; 13] = [
         Panel::Watch,
         Panel::Book,
         Panel::Ticket,
@@ -32,6 +35,7 @@ impl Panel {
         Panel::Blocks,
         Panel::Cluster,
         Panel::Admin,
+        Panel::Class,
     ];
 
     pub fn title(self) -> &'static str {
@@ -48,16 +52,19 @@ impl Panel {
             Panel::Blocks => "Blocks",
             Panel::Cluster => "Cluster",
             Panel::Admin => "Teacher",
+            Panel::Class => "Class",
         }
     }
 
-    /// The page (1 to 4) that shows this panel on a small terminal.
+    /// The page (1 to 5) that shows this panel on a small terminal (the Class panel's,
+    /// 5, on every terminal).
     pub fn page(self) -> usize {
         match self {
             Panel::Watch | Panel::Book | Panel::Ticket | Panel::Orders => 1,
             Panel::Chart | Panel::Tape => 2,
             Panel::Portfolio | Panel::Leaders | Panel::News => 3,
             Panel::Blocks | Panel::Cluster | Panel::Admin => 4,
+            Panel::Class => CLASS_PAGE,
         }
     }
 
@@ -67,8 +74,11 @@ impl Panel {
     }
 }
 
-/// The names of the pages, for the header.
-pub const PAGES: [&str; 4] = ["Trade", "Market", "Account", "Chain"];
+/// The names of the pages, for the header (the last only with a class).
+pub const PAGES: [&str; 5] = ["Trade", "Market", "Account", "Chain", "Class"];
+
+/// The Class panel's page.
+pub const CLASS_PAGE: usize = 5;
 
 /// Scroll offsets and cursors of the list panels.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

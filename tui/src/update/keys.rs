@@ -3,12 +3,12 @@
 use qraft_node::core::tx::TxBody;
 use qraft_node::core::types::Side;
 
-use super::{cmd, confirm, submit};
+use super::{class, cmd, confirm, submit};
 use crate::action::Action;
 use crate::command::Command;
 use crate::format::price;
 use crate::state::ticket::{self, Field};
-use crate::state::{AdminItem, Mode, NoticeKind, Panel, State};
+use crate::state::{AdminItem, Mode, NoticeKind, OnYes, Panel, State};
 
 /// Rows PageUp and PageDown move.
 const PAGE_ROWS: usize = 10;
@@ -37,10 +37,11 @@ fn answer(state: &mut State, yes: bool, out: &mut Vec<Command>) {
     let Some(confirm) = state.confirm.take() else {
         return;
     };
-    if yes {
-        submit(state, confirm.body, false, out);
-    } else {
-        state.say(NoticeKind::Info, "Not sent.");
+    match (yes, confirm.on_yes) {
+        (true, OnYes::Submit(body)) => submit(state, body, false, out),
+        (true, OnYes::Class(command)) => class::send(state, command, out),
+        (false, OnYes::Submit(_)) => state.say(NoticeKind::Info, "Not sent."),
+        (false, OnYes::Class(_)) => state.say(NoticeKind::Info, "Nothing changed."),
     }
 }
 
@@ -72,6 +73,11 @@ fn normal(state: &mut State, action: Action, out: &mut Vec<Command>) {
         Action::OpenTicket(side) => open_ticket(state, side, None),
         Action::CancelSelected => cancel_selected(state, out),
         Action::CancelAll => cancel_all(state),
+        Action::ApproveSelected
+        | Action::RefuseSelected
+        | Action::ApproveAllWaiting
+        | Action::CloseJoining
+        | Action::ReopenJoining => class::key(state, action, out),
         Action::Paste(text) if text.trim_start().starts_with(':') => {
             state.prompt.open(text.trim().trim_start_matches(':'));
             state.mode = Mode::Command;
@@ -130,6 +136,11 @@ fn move_cursor(state: &mut State, delta: i64, out: &mut Vec<Command>) {
         }
         Panel::Admin => {
             state.admin_cursor = step(state.admin_cursor, delta, AdminItem::ALL.len());
+        }
+        Panel::Class => {
+            if let Some(class) = state.class.as_mut() {
+                class.cursor = step(class.cursor, delta, class.view.roster.len());
+            }
         }
         Panel::Ticket => {
             state.ticket.field = if delta < 0 {

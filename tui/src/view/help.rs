@@ -1,5 +1,5 @@
-//! The help overlay: the keys, the ticket's keys and the `:` commands, in a box over the
-//! screen (two columns when there is room).
+//! The help overlay: the keys (the Class panel's too, with a class), the ticket's keys
+//! and the `:` commands, in a box over the screen (two columns when there is room).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -57,6 +57,13 @@ const TEACHER: [(&str, &str); 5] = [
     ("end-game", "freeze scores"),
 ];
 
+/// The Class panel (the teacher's, under `qraft class`).
+const CLASS: [(&str, &str); 3] = [
+    ("5", "show the class"),
+    ("a  r  A", "approve / refuse / all"),
+    ("c  o", "close / reopen joining"),
+];
+
 fn section(title: &str) -> Line<'static> {
     Line::styled(format!(" {title}"), theme::title(true))
 }
@@ -72,9 +79,13 @@ fn entries(list: &[(&'static str, &'static str)], key_width: usize) -> Vec<Line<
         .collect()
 }
 
-fn left() -> Vec<Line<'static>> {
+fn left(state: &State) -> Vec<Line<'static>> {
     let mut lines = vec![section("Keys")];
     lines.extend(entries(&KEYS, 9));
+    if state.class.is_some() {
+        lines.push(section("Class"));
+        lines.extend(entries(&CLASS, 9));
+    }
     lines
 }
 
@@ -96,7 +107,7 @@ pub struct Help<'a>(pub &'a State);
 
 impl Widget for Help<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let (left, right) = (left(), right(self.0));
+        let (left, right) = (left(self.0), right(self.0));
         let two = area.width >= 76;
         let height = if two {
             left.len().max(right.len())

@@ -18,10 +18,13 @@ pub fn hints(state: &State) -> Vec<Hint> {
         Mode::Confirm => vec![("y", "yes"), ("n", "no"), ("Esc", "no")],
         Mode::Command => vec![("Enter", "run"), ("↑↓", "history"), ("Esc", "cancel")],
         Mode::Normal => {
-            let mut out = panel(state.focus);
+            let mut out = panel(state);
+            if state.class.is_some() && state.focus != Panel::Class {
+                out.insert(0, ("5", "class"));
+            }
             out.extend([
                 ("Tab", "next panel"),
-                ("1-4", "page"),
+                (if state.class.is_some() { "1-5" } else { "1-4" }, "page"),
                 (":", "command"),
                 ("?", "help"),
                 ("q", "quit"),
@@ -31,8 +34,8 @@ pub fn hints(state: &State) -> Vec<Hint> {
     }
 }
 
-fn panel(focus: Panel) -> Vec<Hint> {
-    match focus {
+fn panel(state: &State) -> Vec<Hint> {
+    match state.focus {
         Panel::Watch => vec![("↑↓", "symbol"), ("Enter", "ticket"), ("b/s", "buy/sell")],
         Panel::Book => vec![("↑↓", "level"), ("Enter", "take it"), ("b/s", "buy/sell")],
         Panel::Ticket => vec![("b/s", "buy/sell"), ("Enter", "open")],
@@ -43,5 +46,27 @@ fn panel(focus: Panel) -> Vec<Hint> {
         }
         Panel::Cluster => vec![],
         Panel::Admin => vec![("↑↓", "action"), ("Enter", "run")],
+        Panel::Class => class(state),
     }
+}
+
+/// The Class panel's keys: approving and refusing while someone waits, closing or
+/// reopening joining.
+pub fn class(state: &State) -> Vec<Hint> {
+    let Some(class) = &state.class else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if class.waiting() > 0 {
+        out.extend([("a", "approve"), ("r", "refuse"), ("A", "approve all")]);
+    }
+    if class.view.roster.len() > 1 {
+        out.push(("↑↓", "seat"));
+    }
+    out.push(if class.view.code.is_some() {
+        ("c", "close joining")
+    } else {
+        ("o", "reopen joining")
+    });
+    out
 }

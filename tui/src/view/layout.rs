@@ -1,9 +1,12 @@
 //! Where everything goes: the header, the page tabs, the panels and the bottom line, for
 //! the size of the terminal. A small terminal (below [`WIDE`]) shows one page of panels
-//! at a time; a large one shows the four pages at once, in a grid.
+//! at a time; a large one shows the four pages at once, in a grid. The Class page (the
+//! teacher's, under `qraft class`) has the whole screen on any terminal, and with a class
+//! the page tabs always show, so that its key is in sight.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use crate::state::panel::CLASS_PAGE;
 use crate::state::{Mode, Panel, State};
 
 /// The smallest size that shows every panel at once.
@@ -17,7 +20,7 @@ pub struct Screen {
     pub tabs: Option<Rect>,
     pub body: Rect,
     pub footer: Rect,
-    /// The page shown, on a small terminal (`None`: all of them).
+    /// The page shown, on a small terminal or the Class page (`None`: all of them).
     pub page: Option<usize>,
     /// Each panel shown and its area.
     pub panels: Vec<(Panel, Rect)>,
@@ -50,8 +53,9 @@ pub fn current_page(state: &State) -> usize {
 
 /// Lays out the screen.
 pub fn screen(state: &State, area: Rect) -> Screen {
-    let wide = is_wide(area);
-    let tabs_height = u16::from(!wide && area.height >= 6);
+    let class_page = state.class.is_some() && current_page(state) == CLASS_PAGE;
+    let wide = is_wide(area) && !class_page;
+    let tabs_height = u16::from((!wide || state.class.is_some()) && area.height >= 6);
     let [header, tabs, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(tabs_height),
@@ -154,6 +158,7 @@ pub fn page_panels(state: &State, page: usize, area: Rect) -> Vec<(Panel, Rect)>
                 (Panel::News, news),
             ]
         }
+        CLASS_PAGE => vec![(Panel::Class, area)],
         _ => {
             let [cluster, rest] = Layout::vertical([
                 Constraint::Length(rows_for(state.cluster.nodes.len().max(1))),

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod blocks;
 pub mod book;
 pub mod chart;
+pub mod class;
 pub mod cluster;
 pub mod columns;
 pub mod confirm;
@@ -23,6 +24,7 @@ pub mod news;
 pub mod orders;
 pub mod popup;
 pub mod portfolio;
+pub mod roster;
 pub mod rows;
 pub mod tabs;
 pub mod tape;
@@ -30,6 +32,8 @@ pub mod theme;
 pub mod ticket;
 pub mod watch;
 
+#[cfg(test)]
+mod class_tests;
 #[cfg(test)]
 mod tests;
 
@@ -47,8 +51,12 @@ impl Widget for &State {
         }
         let screen = layout::screen(self, area);
         header::Header(self).render(screen.header, buf);
-        if let (Some(tabs), Some(page)) = (screen.tabs, screen.page) {
-            tabs::Tabs { page }.render(tabs, buf);
+        if let Some(tabs) = screen.tabs {
+            tabs::Tabs {
+                page: screen.page,
+                pages: self.pages(),
+            }
+            .render(tabs, buf);
         }
         for (panel, rect) in &screen.panels {
             render_panel(self, *panel, *rect, buf);
@@ -77,6 +85,7 @@ pub fn render_panel(state: &State, panel: Panel, area: Rect, buf: &mut Buffer) {
         Panel::Blocks => blocks::Blocks(state).render(area, buf),
         Panel::Cluster => cluster::Cluster(state).render(area, buf),
         Panel::Admin => admin::Admin(state).render(area, buf),
+        Panel::Class => class::Class(state).render(area, buf),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The page tabs of a small terminal: `1 Trade  2 Market  3 Account  4 Chain`, the page
-//! shown highlighted.
+//! The page tabs of a small terminal (and of any terminal with a class): `1 Trade
+//! 2 Market  3 Account  4 Chain  5 Class`, the page shown highlighted.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,25 +10,25 @@ use ratatui::widgets::Widget;
 use super::theme;
 use crate::state::panel::PAGES;
 
-/// The tab line, with `page` (1 to 4) shown.
+/// The tab line for `pages` pages (4, or 5 with a class), with `page` shown (`None`:
+/// every panel is).
 pub struct Tabs {
-    pub page: usize,
+    pub page: Option<usize>,
+    pub pages: usize,
 }
 
 impl Widget for Tabs {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let full = 1 + PAGES.iter().map(|n| n.len() + 5).sum::<usize>();
+        let names = &PAGES[..self.pages.min(PAGES.len())];
+        let page = self.page.unwrap_or(0);
+        let full = 1 + names.iter().map(|n| n.len() + 5).sum::<usize>();
         // Only the page shown is named when all the names do not fit.
         let short = usize::from(area.width) < full;
         let mut spans = vec![Span::raw(" ")];
-        for (i, name) in PAGES.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             let number = i + 1;
-            let name = if short && number != self.page {
-                ""
-            } else {
-                name
-            };
-            let style = if number == self.page {
+            let name = if short && number != page { "" } else { name };
+            let style = if number == page {
                 Style::new()
                     .fg(theme::ACCENT)
                     .add_modifier(Modifier::BOLD | Modifier::REVERSED)
@@ -45,7 +45,7 @@ impl Widget for Tabs {
         }
         Line::from(spans).render(area, buf);
         let hint = Line::from(vec![
-            Span::styled("1-4", theme::key()),
+            Span::styled(if self.pages > 4 { "1-5" } else { "1-4" }, theme::key()),
             Span::styled(" page  ", theme::muted()),
             Span::styled("Tab", theme::key()),
             Span::styled(" panel ", theme::muted()),

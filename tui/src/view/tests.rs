@@ -11,7 +11,9 @@ use ratatui::widgets::Widget;
 use qraft_node::core::tx::TxBody;
 use qraft_node::core::types::{Role, Side};
 
-use crate::state::{Confirm, Field, Mode, Notice, NoticeKind, Panel, Reach, State, sample};
+use crate::state::{
+    Confirm, Field, Mode, Notice, NoticeKind, OnYes, Panel, Reach, State, sample, sample_class,
+};
 
 /// The buffer's text, one string per row (styles left out).
 pub fn buffer_lines(buf: &Buffer) -> Vec<String> {
@@ -136,7 +138,10 @@ fn page_4_with_the_teacher_panel_for_the_admin() {
 #[test]
 fn every_panel_at_160x48() {
     let text = screen(&focused(Panel::Book), 160, 48);
-    for panel in Panel::ORDER.iter().filter(|p| **p != Panel::Admin) {
+    for panel in Panel::ORDER
+        .iter()
+        .filter(|p| !matches!(p, Panel::Admin | Panel::Class))
+    {
         assert!(
             text.contains(panel.title()),
             "{} missing:\n{text}",
@@ -193,7 +198,7 @@ fn confirm_box_at_80x24() {
     s.mode = Mode::Confirm;
     s.confirm = Some(Confirm {
         question: "Cancel order #42: sell 50 ACME @ $12.60?".into(),
-        body: TxBody::Cancel { order: 42 },
+        on_yes: OnYes::Submit(TxBody::Cancel { order: 42 }),
     });
     let text = screen(&s, 80, 24);
     assert!(text.contains("Cancel order #42: sell 50 ACME @ $12.60?"));
@@ -265,7 +270,7 @@ fn variety() -> Vec<State> {
     confirm.mode = Mode::Confirm;
     confirm.confirm = Some(Confirm {
         question: "End the game? Scores freeze and no more orders are accepted.".into(),
-        body: TxBody::Cancel { order: 1 },
+        on_yes: OnYes::Submit(TxBody::Cancel { order: 1 }),
     });
     out.push(confirm);
     // Nothing heard from the node yet, with the scrolls far past the end.
@@ -287,6 +292,17 @@ fn variety() -> Vec<State> {
     scrolled.ticket.side = Side::Sell;
     scrolled.ticket.symbol = "a-very-long-symbol".into();
     out.push(scrolled);
+    // The teacher's class: under way with the cursor past the end, closed, just opened,
+    // and behind the grid.
+    out.push(sample_class::teacher(sample_class::under_way(), 999));
+    let mut closed = sample_class::closed(sample_class::under_way());
+    closed.game = "a game with a very long name indeed, longer than any screen".into();
+    closed.addresses.clear();
+    out.push(sample_class::teacher(closed, 0));
+    out.push(sample_class::teacher(sample_class::just_opened(), 0));
+    let mut behind = sample_class::teacher(sample_class::under_way(), 0);
+    behind.focus = Panel::Watch;
+    out.push(behind);
     out
 }
 
