@@ -220,6 +220,10 @@ async fn dashboard(
         genesis: game.genesis.clone(),
         title: game.name.clone(),
         addresses,
+        class: Some(qraft_tui::ClassLink {
+            view: service.view(),
+            commands: service.commands(),
+        }),
     });
     tokio::select! {
         result = dashboard => result.context("the dashboard failed"),

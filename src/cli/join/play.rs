@@ -130,6 +130,7 @@ async fn dashboard(
         genesis: game.genesis.clone(),
         title: format!("{} - {}", game.record.game, game.record.name),
         addresses,
+        class: None,
     });
     tokio::select! {
         result = dashboard => result.context("the dashboard failed"),
