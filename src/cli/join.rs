@@ -239,6 +239,7 @@ async fn try_candidates(
 ) -> Result<Joined> {
     let mut problems: Vec<String> = Vec::new();
     let mut unreachable: Vec<String> = Vec::new();
+    let mut refusals: Vec<Refusal> = Vec::new();
     for candidate in candidates {
         for address in &candidate.addresses {
             let step = |step: JoinStep| match step {
@@ -270,8 +271,13 @@ async fn try_candidates(
                     );
                     problems.push(advice::unproven(&what));
                 }
-                Err(JoinError::Enroll(EnrollError::Refused(Refusal::WrongCode))) => {
-                    bail!("{}", advice::WRONG_CODE);
+                // A look-alike game refuses the real code too: another candidate may be
+                // the teacher's. Said only if none is.
+                Err(JoinError::Enroll(EnrollError::Refused(
+                    refusal @ (Refusal::WrongCode | Refusal::RateLimited { .. }),
+                ))) => {
+                    refusals.push(refusal);
+                    break;
                 }
                 Err(JoinError::Enroll(EnrollError::Refused(refusal))) => {
                     bail!("{refusal}");
@@ -279,6 +285,15 @@ async fn try_candidates(
                 Err(err) => problems.push(format!("{}: {err}", candidate.describe())),
             }
         }
+    }
+    if let Some(limited) = refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::RateLimited { .. }))
+    {
+        bail!("{limited}");
+    }
+    if !refusals.is_empty() {
+        bail!("{}", advice::WRONG_CODE);
     }
     if let Some(problem) = problems.pop() {
         bail!("{problem}");

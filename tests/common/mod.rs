@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests of the `qraft` binary.
 #![allow(dead_code, reason = "each test file uses its own subset")]
 
+pub mod classroom;
 pub mod lan;
 pub mod processes;
 pub mod tmux;
