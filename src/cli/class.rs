@@ -69,6 +69,10 @@ pub struct ClassArgs {
     /// class only).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=20))]
     pub bots: u16,
+    /// Do not advertise the game on the network: students type its address
+    /// (`qraft join HOST:PORT`).
+    #[arg(long)]
+    pub no_advertise: bool,
     /// No dashboard: lines on stdout, commands on stdin (`approve N`, `approve all`,
     /// `refuse N`, `close`, `reopen`).
     #[arg(long)]
@@ -131,10 +135,18 @@ async fn run_class(
         game.bots.len(),
         clock_seed(),
     );
-    let advertisement = Advertisement::start(&game.name, &game.genesis.chain_id(), game.port);
+    let advertisement = match args.no_advertise {
+        true => None,
+        false => Some(Advertisement::start(
+            &game.name,
+            &game.genesis.chain_id(),
+            game.port,
+        )),
+    };
     let (advertised, advertise_problem) = match &advertisement {
-        Ok(_) => (true, None),
-        Err(err) => (false, Some(err.to_string())),
+        Some(Ok(_)) => (true, None),
+        Some(Err(err)) => (false, Some(err.to_string())),
+        None => (false, None),
     };
     let addresses: Vec<SocketAddr> = local_ipv4_addresses()
         .into_iter()

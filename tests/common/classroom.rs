@@ -31,9 +31,19 @@ pub struct Qraft {
 impl Qraft {
     /// `qraft ARGS` in namespace `netns`, its stderr into `stderr`.
     pub fn start(netns: &str, args: &[&str], stderr: &Path) -> Qraft {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", netns, env!("CARGO_BIN_EXE_qraft")]);
+        Qraft::spawn(command, args, stderr)
+    }
+
+    /// `qraft ARGS` in this network namespace.
+    pub fn start_here(args: &[&str], stderr: &Path) -> Qraft {
+        Qraft::spawn(Command::new(env!("CARGO_BIN_EXE_qraft")), args, stderr)
+    }
+
+    fn spawn(mut command: Command, args: &[&str], stderr: &Path) -> Qraft {
         let log = std::fs::File::create(stderr).expect("a log file");
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", netns, env!("CARGO_BIN_EXE_qraft")])
+        let mut child = command
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())

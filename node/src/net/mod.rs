@@ -29,7 +29,7 @@
 //! - [`enroll`]: the enrollment channel: the teacher's endpoint that admits unknown keys
 //!   for the join-code exchange only, and the student's dial to it.
 //! - [`discovery`]: a game advertised on the LAN by DNS-SD/mDNS, and the browse that
-//!   lists the games heard (not yet used by the CLI).
+//!   lists the games heard (`qraft class` advertises, `qraft join` browses).
 
 pub mod accept;
 pub mod budget;
