@@ -79,9 +79,9 @@ const MIN_REPLACE_INTERVAL: Duration = Duration::from_secs(1);
 /// it fresh without piling up stale messages.
 const ROUTE_WAIT: Duration = Duration::from_secs(1);
 
-/// Nodes that dial out this node keeps a way back to at once: each route is a live
-/// admitted peer connection, so the connection registry's budget bounds them anyway;
-/// past it, a further node's connection is served but not answered on.
+/// The most nodes that dial out this node keeps a route to at once: each route is a
+/// live admitted peer connection, so the connection registry's budget bounds them
+/// anyway; past it, a further node's connection is served but not answered on.
 const MAX_ROUTES: usize = MAX_PEER_CONNECTIONS;
 
 /// How often an incoming peer connection's address is checked: its keep-alives
