@@ -143,6 +143,7 @@ async fn a_node_that_installed_a_snapshot_backfills_every_block_and_passes_the_a
         },
         submit_timeout: Duration::from_secs(10),
         id: None,
+        dial_out: false,
     })
     .await
     .unwrap();

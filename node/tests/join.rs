@@ -123,6 +123,7 @@ async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain
         },
         submit_timeout: Duration::from_secs(10),
         id: Some(4),
+        dial_out: false,
     })
     .await
     .unwrap();

@@ -51,6 +51,7 @@ async fn a_node_with_stale_addresses_reaches_its_peers_where_they_are() {
                 tuning: tuning.clone(),
                 submit_timeout: Duration::from_secs(10),
                 id: None,
+                dial_out: false,
             })
             .await
             .unwrap();

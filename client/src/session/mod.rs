@@ -156,7 +156,12 @@ impl Game {
     /// Every node of `genesis`, or `nodes` if any are given.
     pub fn new(genesis: Genesis, nodes: Vec<String>) -> Game {
         let nodes = if nodes.is_empty() {
-            genesis.nodes().map(|n| n.address.clone()).collect()
+            // A node that dials out has no address to connect to.
+            genesis
+                .nodes()
+                .filter(|n| !n.dials_out())
+                .map(|n| n.address.clone())
+                .collect()
         } else {
             nodes
         };

@@ -193,6 +193,8 @@ impl Backfill {
             .genesis
             .nodes()
             .filter(|n| n.id != me)
+            // A node that dials out cannot be dialled (unless configured otherwise).
+            .filter(|n| !n.dials_out() || self.overrides.contains_key(&n.id))
             .map(|n| {
                 let address = self
                     .overrides

@@ -95,9 +95,14 @@ impl Client {
         Err(ClientError::Unreachable(failures.join("; ")))
     }
 
-    /// The genesis addresses of every node, voters first.
+    /// The genesis addresses of every node others can reach, voters first (a node that
+    /// dials out has none).
     pub fn node_addresses(genesis: &Genesis) -> Vec<String> {
-        genesis.nodes().map(|n| n.address.clone()).collect()
+        genesis
+            .nodes()
+            .filter(|n| !n.dials_out())
+            .map(|n| n.address.clone())
+            .collect()
     }
 
     pub fn key(&self) -> PublicKey {

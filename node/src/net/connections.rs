@@ -128,6 +128,8 @@ struct Registry<C> {
     by_key: HashMap<PublicKey, Vec<Entry<C>>>,
     /// Live connections per lane, indexed by `Lane as usize`.
     count: [usize; 2],
+    /// Connections ever admitted per lane, indexed by `Lane as usize`.
+    admitted: [u64; 2],
 }
 
 struct Entry<C> {
@@ -150,6 +152,7 @@ impl<C: Closable> Connections<C> {
                 next_id: 0,
                 by_key: HashMap::new(),
                 count: [0, 0],
+                admitted: [0, 0],
             })),
         }
     }
@@ -203,6 +206,7 @@ impl<C: Closable> Connections<C> {
         let id = registry.next_id;
         registry.next_id += 1;
         registry.count[lane as usize] += 1;
+        registry.admitted[lane as usize] += 1;
         registry.by_key.entry(key).or_default().push(Entry {
             id,
             lane,
@@ -237,6 +241,12 @@ impl<C: Closable> Connections<C> {
         self.lock().by_key.get(key).map_or(0, |entries| {
             entries.iter().filter(|e| e.lane == lane).count()
         })
+    }
+
+    /// Connections admitted on `lane` since the registry was made, live or gone: a node
+    /// that dials out admits no peer connection.
+    pub fn admitted(&self, lane: Lane) -> u64 {
+        self.lock().admitted[lane as usize]
     }
 
     /// Live connections on `lane`.
@@ -408,6 +418,9 @@ mod tests {
         assert_eq!(registry.count(Lane::Peer), 2);
         drop(third);
         assert_eq!(registry.count(Lane::Peer), 1);
+        // Every admission counts, the evicted and dropped ones too; clients apart.
+        assert_eq!(registry.admitted(Lane::Peer), 3);
+        assert_eq!(registry.admitted(Lane::Client), 0);
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub(super) struct Follower {
     pub overrides: FxHashMap<NodeId, String>,
     /// The current voters, for the peer streams (who may send snapshots).
     pub voters: Voters,
+    /// This node dials out: it holds a link to every current voter (see
+    /// [`PeerTransport::hold`]).
+    pub dial_out: bool,
 }
 
 impl Follower {
@@ -129,7 +132,7 @@ impl Follower {
                         }
                     }
                 }
-                Ok(NodeEvent::MembershipChanged { voters, .. }) => self.voters.set(voters),
+                Ok(NodeEvent::MembershipChanged { voters, .. }) => self.set_voters(voters),
                 // A snapshot replaced the state wholesale; missed events may hide changes.
                 Ok(NodeEvent::SnapshotInstalled { .. })
                 | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -139,6 +142,15 @@ impl Follower {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+
+    /// The voters changed (or were read again): who may send snapshots, and, for a node
+    /// that dials out, whom it keeps connections to.
+    fn set_voters(&self, voters: Vec<NodeId>) {
+        if self.dial_out {
+            self.transport.hold(&voters);
+        }
+        self.voters.set(voters);
     }
 
     /// A suspended participant: refused from now on, and its live connections closed.
@@ -202,8 +214,9 @@ impl Follower {
                 .await
             {
                 Ok((members, voters)) => {
-                    self.voters.set(voters);
-                    return self.sync(&members);
+                    // The members first: a new voter's address comes with them.
+                    self.sync(&members);
+                    return self.set_voters(voters);
                 }
                 Err(QueryError::Busy) => tokio::time::sleep(SYNC_RETRY).await,
                 Err(err) => {
@@ -251,6 +264,7 @@ mod tests {
             endpoint,
             tokio::runtime::Handle::current(),
             FxHashMap::default(),
+            Voters::default(),
         );
         Follower {
             allow,
@@ -259,7 +273,28 @@ mod tests {
             me: 1,
             overrides: FxHashMap::default(),
             voters: Voters::default(),
+            dial_out: false,
         }
+    }
+
+    #[tokio::test]
+    async fn a_node_that_dials_out_holds_a_link_to_every_voter() {
+        let mut follower = follower();
+        for id in [2, 3, 5] {
+            follower.admit_node(&node_spec(id));
+        }
+        // Not dialling out: links come only with traffic.
+        follower.set_voters(vec![1, 2, 3]);
+        assert!(!follower.transport.has_link(2));
+        follower.dial_out = true;
+        follower.set_voters(vec![1, 2, 3]);
+        assert!(follower.voters.contains(3));
+        assert!(follower.transport.has_link(2) && follower.transport.has_link(3));
+        assert!(!follower.transport.has_link(1), "not to itself");
+        assert!(!follower.transport.has_link(5), "not to a learner");
+        // A new voter: held too.
+        follower.set_voters(vec![1, 2, 3, 5]);
+        assert!(follower.transport.has_link(5));
     }
 
     #[tokio::test]

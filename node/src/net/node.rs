@@ -37,6 +37,11 @@ pub struct NetNodeOptions {
     /// This node's id. Needed only for a node the genesis does not name (one the admin
     /// registered with `qraft admin add-node`); a genesis node is found by its key.
     pub id: Option<NodeId>,
+    /// This node dials every voter and keeps a connection to each even with nothing to
+    /// send, so the voters reach it on its own connections: for enrolled laptops, whose
+    /// registered address is [`DIALS_OUT`](crate::core::genesis::DIALS_OUT) and which no
+    /// one can dial.
+    pub dial_out: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +91,7 @@ impl NetNode {
             tuning,
             submit_timeout,
             id,
+            dial_out,
         } = options;
         let id = node_id(&genesis, &keypair.public(), id)?;
         let identity = TlsIdentity::from_keypair(&keypair)?;
@@ -112,6 +118,7 @@ impl NetNode {
             endpoint.clone(),
             tokio::runtime::Handle::current(),
             addresses,
+            voters.clone(),
         );
         let (handle, node) = crate::api::start(
             replica,
@@ -137,6 +144,7 @@ impl NetNode {
                 me: id,
                 overrides: peers,
                 voters: voters.clone(),
+                dial_out,
             }
             .run(handle.clone()),
         );
@@ -177,6 +185,12 @@ impl NetNode {
     /// [`Connections::close_key`]).
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// Moves the node's endpoint to `socket`, as when a laptop's address changes: its
+    /// connections follow it (QUIC migrates them) and new ones start from there.
+    pub fn rebind(&self, socket: std::net::UdpSocket) -> std::io::Result<()> {
+        self.endpoint.rebind(socket)
     }
 
     /// Stops accepting, closes every connection, and stops the node thread.
@@ -300,6 +314,7 @@ mod tests {
             tuning: Tuning::default(),
             submit_timeout: Duration::from_secs(10),
             id: None,
+            dial_out: false,
         })
         .await
         .unwrap();

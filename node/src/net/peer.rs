@@ -3,9 +3,19 @@
 //!
 //! Each node keeps one outgoing connection per peer (reconnecting with backoff) and one
 //! unidirectional stream on it for ordinary messages, in order. A snapshot goes on a
-//! stream of its own, in chunks, and its delivery is reported back to Raft. Incoming
-//! connections are identified by their TLS key; every message read from one is handed
-//! to the node as coming from that connection's node, whatever it claims inside.
+//! stream of its own, in chunks, and its delivery is reported back to Raft. Connections
+//! are identified by their TLS key; every message read from one is handed to the node
+//! as coming from that connection's node, whatever it claims inside.
+//!
+//! A node whose registered address is [`DIALS_OUT`] (a student's laptop behind client
+//! isolation, on a changing DHCP lease) is never dialled. It dials every voter itself
+//! and keeps those connections up even with nothing to send ([`PeerTransport::hold`]);
+//! each voter keeps the newest live connection of such a node as its route, and the
+//! link to the node writes its message and snapshot streams there, waiting (and telling
+//! Raft the node is unreachable) while there is none, and moving to a newer connection
+//! when one comes. Streams a peer opens on a connection this node dialled are read like
+//! those of an incoming connection, with the same checks ([`serve_peer`]). Between
+//! voters, and towards reachable learners, nothing changes: each side dials the other.
 //!
 //! A peer that restarts or moves is reached again at once, not after an idle timeout:
 //! - its stateless resets close the old connection on its first packet (the reset key is
@@ -17,29 +27,34 @@
 //! - a peer's address is learned from its own authenticated connections (where its
 //!   connection comes from, migrations included) and dialled from then on; the address
 //!   in the genesis or configuration is the fallback. Nothing depends on a peer's address
-//!   staying what it was.
+//!   staying what it was;
+//! - a node that dials out and moves takes its connections with it (QUIC migrates
+//!   them); one that restarts or loses its connections dials again, and its new
+//!   connection becomes the route at once.
 
 use std::net::SocketAddr;
 use std::sync::mpsc::Sender as InboxSender;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
+use crate::core::genesis::DIALS_OUT;
 use crate::core::types::NodeId;
 use crate::io::inbox::Input;
 use crate::io::runner::Transport;
 use crate::raft::wire::WireMessageType;
 use crate::replica::PeerMessage;
 
+use super::connections::MAX_PEER_CONNECTIONS;
 use super::frame::{
     FRAME_DEADLINE, FrameError, MAX_PEER_FRAME, MAX_SNAPSHOT, SNAPSHOT_CHUNK, read_frame_within,
     read_snapshot, write_frame, write_snapshot,
 };
 use super::ratelog::NET_LOG;
-use super::tls::{PEER_ALPN, connect_within};
+use super::tls::{Alpn, PEER_ALPN, connect_within, grant_streams};
 
 /// Messages queued for one peer, at most; beyond that they are dropped (Raft resends).
 const LINK_QUEUE: usize = 8_192;
@@ -57,6 +72,17 @@ const PEER_DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// first one (the peer restarted or moved). A peer that claims a new incarnation on every
 /// stream can make this node dial it at most once a second.
 const MIN_REPLACE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a link to a node that dials out waits for that node's connection before it
+/// tells Raft the node is unreachable and drops what queued meanwhile, as a failed dial
+/// does: the node dials again within [`BACKOFF_MAX`], and a second keeps Raft's view of
+/// it fresh without piling up stale messages.
+const ROUTE_WAIT: Duration = Duration::from_secs(1);
+
+/// The most nodes that dial out this node keeps a route to at once: each route is a
+/// live admitted peer connection, so the connection registry's budget bounds them
+/// anyway; past it, a further node's connection is served but not answered on.
+const MAX_ROUTES: usize = MAX_PEER_CONNECTIONS;
 
 /// How often an incoming peer connection's address is checked: its keep-alives
 /// ([`super::tls::PEER_KEEP_ALIVE`]) come each second, and QUIC moves the connection to a
@@ -89,8 +115,58 @@ struct Links {
     /// Where each node is reached: configured (`host:port`) and learned.
     addresses: Arc<Addresses>,
     links: Mutex<FxHashMap<NodeId, LinkHandle>>,
+    /// How nodes that dial out are reached: their newest connection to this node.
+    routes: Arc<Routes>,
+    /// The current voters, for the streams read on connections this node dialled.
+    voters: Voters,
     /// This node's own inbox, for unreachable and snapshot reports.
     inbox: OnceLock<InboxSender<Input>>,
+}
+
+/// The newest live incoming connection of each node that dials out ([`DIALS_OUT`]): its
+/// link writes there, since the node cannot be dialled. At most [`MAX_ROUTES`].
+#[derive(Default)]
+struct Routes {
+    by_node: Mutex<FxHashMap<NodeId, quinn::Connection>>,
+}
+
+impl Routes {
+    /// Makes `connection` node `id`'s route; false when the table is full of other
+    /// nodes' live routes.
+    fn record(&self, id: NodeId, connection: &quinn::Connection) -> bool {
+        let mut by_node = lock(&self.by_node);
+        if !by_node.contains_key(&id) && by_node.len() >= MAX_ROUTES {
+            by_node.retain(|_, route| route.close_reason().is_none());
+            if by_node.len() >= MAX_ROUTES {
+                return false;
+            }
+        }
+        by_node.insert(id, connection.clone());
+        true
+    }
+
+    /// Node `id`'s route, while it is open.
+    fn current(&self, id: NodeId) -> Option<quinn::Connection> {
+        lock(&self.by_node)
+            .get(&id)
+            .filter(|route| route.close_reason().is_none())
+            .cloned()
+    }
+
+    /// Takes `connection` out as node `id`'s route, unless a newer one replaced it.
+    fn withdraw(&self, id: NodeId, connection: &quinn::Connection) {
+        let mut by_node = lock(&self.by_node);
+        if by_node
+            .get(&id)
+            .is_some_and(|route| route.stable_id() == connection.stable_id())
+        {
+            by_node.remove(&id);
+        }
+    }
+
+    fn forget(&self, id: NodeId) {
+        lock(&self.by_node).remove(&id);
+    }
 }
 
 /// Where peers are reached.
@@ -101,6 +177,15 @@ struct Addresses {
     /// What each peer's own latest connection to this node told: its incarnation and
     /// where it came from.
     heard: Mutex<FxHashMap<NodeId, Heard>>,
+}
+
+impl Addresses {
+    /// Whether node `id` dials out: it is reached on its own connections, never dialled.
+    fn dials_out(&self, id: NodeId) -> bool {
+        lock(&self.configured)
+            .get(&id)
+            .is_some_and(|address| address == DIALS_OUT)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +217,8 @@ enum Phase {
     /// Dialling its peer.
     #[default]
     Dialling,
-    /// Waiting before it dials again, after a failed dial.
+    /// Waiting before it dials again, after a failed dial; or, for a node that dials
+    /// out, waiting for its connection.
     Waiting,
     /// Writing to a live connection to this address.
     Connected(SocketAddr),
@@ -144,6 +230,7 @@ impl PeerTransport {
         endpoint: quinn::Endpoint,
         runtime: tokio::runtime::Handle,
         addresses: FxHashMap<NodeId, String>,
+        voters: Voters,
     ) -> PeerTransport {
         PeerTransport {
             inner: Arc::new(Links {
@@ -156,6 +243,8 @@ impl PeerTransport {
                     heard: Mutex::default(),
                 }),
                 links: Mutex::new(FxHashMap::default()),
+                routes: Arc::default(),
+                voters,
                 inbox: OnceLock::new(),
             }),
         }
@@ -176,10 +265,12 @@ impl PeerTransport {
         lock(&self.inner.addresses.configured).insert(id, address);
     }
 
-    /// Stops reaching node `id` (removed from the game): forgets its addresses and drops
-    /// its link, whose task then ends. Returns whether an address was known.
+    /// Stops reaching node `id` (removed from the game): forgets its addresses and its
+    /// route and drops its link, whose task then ends. Returns whether an address was
+    /// known.
     pub fn forget(&self, id: NodeId) -> bool {
         lock(&self.inner.links).remove(&id);
+        self.inner.routes.forget(id);
         lock(&self.inner.addresses.heard).remove(&id);
         lock(&self.inner.addresses.configured).remove(&id).is_some()
     }
@@ -191,8 +282,10 @@ impl PeerTransport {
     /// authenticated connection of `id` shows.
     pub fn heard_from(&self, id: NodeId, incarnation: Option<u64>, address: SocketAddr) {
         let address = canonical(address);
-        if !lock(&self.inner.addresses.configured).contains_key(&id) {
-            return; // Removed from the game (or never in it): never dialled again.
+        match lock(&self.inner.addresses.configured).get(&id) {
+            None => return, // Removed from the game (or never in it): never dialled again.
+            Some(configured) if configured == DIALS_OUT => return, // Never dialled.
+            Some(_) => {}
         }
         let before = {
             let mut heard = lock(&self.inner.addresses.heard);
@@ -217,6 +310,45 @@ impl PeerTransport {
             tracing::debug!(peer = id, why, ?phase, %address, "dialling the peer again now");
             link.control.redial.notify_one();
         }
+    }
+
+    /// Keeps a link to each of `ids` (but this node), connected even with nothing to
+    /// send, its message stream open: what a node that dials out does with the voters,
+    /// so they reach it on its own connections.
+    pub fn hold(&self, ids: &[NodeId]) {
+        for &id in ids.iter().filter(|&&id| id != self.inner.me) {
+            let _ = self.inner.link(id);
+        }
+    }
+
+    /// Node `from`'s authenticated connection to this node: if `from` dials out, its
+    /// link writes there from now on (a newer connection of it wins: a laptop that
+    /// reconnected from a new address).
+    fn route_from(&self, from: NodeId, connection: &quinn::Connection) {
+        if !self.inner.addresses.dials_out(from) {
+            return;
+        }
+        if !self.inner.routes.record(from, connection) {
+            if NET_LOG.allow("too many routes") {
+                tracing::warn!(
+                    peer = from,
+                    limit = MAX_ROUTES,
+                    "too many nodes dial out to this one; not answering this one"
+                );
+            }
+            return;
+        }
+        if let Some(link) = lock(&self.inner.links).get(&from) {
+            link.control.redial.notify_one();
+        }
+    }
+
+    /// Whether a link to node `id` is running.
+    #[cfg(test)]
+    pub(super) fn has_link(&self, id: NodeId) -> bool {
+        lock(&self.inner.links)
+            .get(&id)
+            .is_some_and(|link| !link.queue.is_closed())
     }
 
     /// This transport's incarnation (what its message streams open with).
@@ -276,6 +408,7 @@ impl Links {
             }
             return None;
         }
+        let routed = self.addresses.dials_out(to);
         let (sender, receiver) = mpsc::channel(LINK_QUEUE);
         let control = Arc::new(LinkControl::default());
         links.insert(
@@ -292,6 +425,10 @@ impl Links {
             incarnation: self.incarnation,
             endpoint: self.endpoint.clone(),
             addresses: self.addresses.clone(),
+            routed,
+            routes: self.routes.clone(),
+            voters: self.voters.clone(),
+            transport: Arc::downgrade(self),
             control,
             inbox: self.inbox.get().cloned(),
             runtime: self.runtime.clone(),
@@ -308,6 +445,14 @@ struct Link {
     incarnation: u64,
     endpoint: quinn::Endpoint,
     addresses: Arc<Addresses>,
+    /// The peer dials out: the link writes on the peer's own connection (its route)
+    /// instead of dialling.
+    routed: bool,
+    routes: Arc<Routes>,
+    voters: Voters,
+    /// For what the peer's streams on a dialled connection show (never keeps the
+    /// transport alive).
+    transport: Weak<Links>,
     control: Arc<LinkControl>,
     inbox: Option<InboxSender<Input>>,
     runtime: tokio::runtime::Handle,
@@ -334,9 +479,55 @@ impl Link {
         }
     }
 
+    /// Writes the peer's queued messages until the transport is dropped: on a
+    /// connection the link keeps to the peer, or on the peer's own if it dials out.
+    async fn run(self, queue: mpsc::Receiver<PeerMessage>) {
+        if self.routed {
+            self.answer_on_routes(queue).await
+        } else {
+            self.dial_and_write(queue).await
+        }
+    }
+
+    /// Writes the queue on the newest connection of a peer that dials out, waiting for
+    /// one while there is none, and moving to a newer one when it comes.
+    async fn answer_on_routes(self, mut queue: mpsc::Receiver<PeerMessage>) {
+        let to = self.to;
+        loop {
+            let Some(connection) = self.routes.current(to) else {
+                self.set_phase(Phase::Waiting);
+                self.report(Input::Unreachable(to));
+                // What queued meanwhile is stale: Raft resends what matters.
+                if !self.discard_queued(to, &mut queue) {
+                    return;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(ROUTE_WAIT) => {}
+                    () = self.control.redial.notified() => {}
+                }
+                continue;
+            };
+            self.set_phase(Phase::Connected(canonical(connection.remote_address())));
+            let ended = tokio::select! {
+                ended = self.pump(to, &connection, &mut queue) => ended,
+                () = self.control.redial.notified() => Ended::Superseded,
+            };
+            match ended {
+                Ended::Closed => return,
+                Ended::Lost(reason) => {
+                    tracing::info!(peer = to, %reason, "lost the connection of a peer that dials out; waiting for it");
+                    self.report(Input::Unreachable(to));
+                }
+                Ended::Superseded => {
+                    tracing::debug!(peer = to, "the peer connected again; answering there");
+                }
+            }
+        }
+    }
+
     /// Keeps a connection to the peer and writes its queued messages, until the
     /// transport is dropped.
-    async fn run(self, mut queue: mpsc::Receiver<PeerMessage>) {
+    async fn dial_and_write(self, mut queue: mpsc::Receiver<PeerMessage>) {
         let to = self.to;
         let mut backoff = BACKOFF_MIN;
         loop {
@@ -368,6 +559,7 @@ impl Link {
                 }
             };
             let since = tokio::time::Instant::now();
+            self.read_streams_on(&connection);
             self.set_phase(Phase::Connected(canonical(connection.remote_address())));
             let ended = tokio::select! {
                 ended = self.pump(to, &connection, &mut queue) => ended,
@@ -375,7 +567,11 @@ impl Link {
             };
             self.set_phase(Phase::Dialling);
             match ended {
-                Ended::Closed => return,
+                Ended::Closed => {
+                    // Its reader ends with it.
+                    connection.close(0u32.into(), b"transport closed");
+                    return;
+                }
                 Ended::Lost(reason) => {
                     tracing::info!(peer = to, %reason, "lost the connection to peer; reconnecting");
                     connection.close(0u32.into(), b"reconnecting");
@@ -388,6 +584,23 @@ impl Link {
                 }
             }
         }
+    }
+
+    /// Reads the streams the peer opens on `connection`, which this link dialled, as
+    /// [`serve_peer`] reads an incoming connection's: the peer's key was checked in the
+    /// handshake, so what arrives is the peer's. How voters answer a node that dials out.
+    fn read_streams_on(&self, connection: &quinn::Connection) {
+        let Some(inbox) = self.inbox.clone() else {
+            return; // No node to hand messages to: the peer may open no streams.
+        };
+        grant_streams(connection, Alpn::Peer);
+        let peer = RemotePeer {
+            id: self.to,
+            connection: connection.clone(),
+            transport: self.transport.clone(),
+        };
+        self.runtime
+            .spawn(read_streams(peer, inbox, self.voters.clone()));
     }
 
     /// Dials the peer where its own connections last came from, else (or if that fails)
@@ -462,7 +675,16 @@ impl Link {
         if let Err(e) = write_frame(&mut stream, &hello, MAX_PEER_FRAME).await {
             return lost(&e);
         }
-        while let Some(message) = queue.recv().await {
+        loop {
+            // A connection that closes is noticed at once, even with nothing to send (a
+            // held link must reconnect for its peer to reach this node again).
+            let message = tokio::select! {
+                message = queue.recv() => message,
+                err = connection.closed() => return lost(&err),
+            };
+            let Some(message) = message else {
+                break;
+            };
             if is_snapshot(&message) {
                 self.spawn_snapshot(to, connection.clone(), message);
                 continue;
@@ -614,7 +836,8 @@ impl Voters {
 /// learner sends: no snapshots, frames of at most [`MAX_LEARNER_FRAME`], and at most
 /// [`LEARNER_MESSAGES_PER_SECOND`] messages a second on each stream. What the connection
 /// shows of the peer (its incarnation, where it comes from) goes to `transport`, so the
-/// link to the peer follows it.
+/// link to the peer follows it; and if the peer dials out, the link writes on this
+/// connection while it is the peer's newest.
 pub async fn serve_peer(
     connection: quinn::Connection,
     from: NodeId,
@@ -622,26 +845,46 @@ pub async fn serve_peer(
     voters: Voters,
     transport: PeerTransport,
 ) {
+    transport.heard_from(from, None, connection.remote_address());
+    transport.route_from(from, &connection);
+    let peer = RemotePeer {
+        id: from,
+        connection: connection.clone(),
+        transport: Arc::downgrade(&transport.inner),
+    };
+    tokio::select! {
+        () = read_streams(peer, inbox, voters) => {}
+        () = follow_address(&connection, from, &transport) => {}
+    }
+    transport.inner.routes.withdraw(from, &connection);
+}
+
+/// Tells `transport` where peer `from` is whenever its `connection` moves. QUIC follows
+/// a peer whose address changes (a laptop's new DHCP lease) on the connection it
+/// dialled; the link back to it must follow too. Never returns.
+async fn follow_address(connection: &quinn::Connection, from: NodeId, transport: &PeerTransport) {
     let mut address = connection.remote_address();
-    transport.heard_from(from, None, address);
-    // QUIC follows a peer whose address changes (a laptop's new DHCP lease) on the
-    // connection it dialled; the link back to it must follow too.
     let mut watch = tokio::time::interval(ADDRESS_CHECK);
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let accepted = tokio::select! {
-            accepted = connection.accept_uni() => accepted,
-            _ = watch.tick() => {
-                let now = connection.remote_address();
-                if now != address {
-                    tracing::info!(peer = from, was = %address, now = %now, "peer moved");
-                    address = now;
-                    transport.heard_from(from, None, address);
-                }
-                continue;
-            }
-        };
-        let mut stream = match accepted {
+        watch.tick().await;
+        let now = connection.remote_address();
+        if now != address {
+            tracing::info!(peer = from, was = %address, now = %now, "peer moved");
+            address = now;
+            transport.heard_from(from, None, address);
+        }
+    }
+}
+
+/// Reads every stream `peer` opens on its connection (at most
+/// [`super::tls::MAX_PEER_STREAMS`] at once), each on a task of its own, until the
+/// connection closes.
+async fn read_streams(peer: RemotePeer, inbox: InboxSender<Input>, voters: Voters) {
+    let from = peer.id;
+    let peer = Arc::new(peer);
+    loop {
+        let mut stream = match peer.connection.accept_uni().await {
             Ok(stream) => stream,
             Err(err) => {
                 tracing::debug!(peer = from, %err, "peer connection closed");
@@ -650,11 +893,7 @@ pub async fn serve_peer(
         };
         let inbox = inbox.clone();
         let voters = voters.clone();
-        let peer = IncomingPeer {
-            id: from,
-            connection: connection.clone(),
-            transport: transport.clone(),
-        };
+        let peer = peer.clone();
         tokio::spawn(async move {
             match read_peer_stream(&mut stream, &peer, &inbox, &voters).await {
                 Ok(()) => {}
@@ -680,25 +919,28 @@ pub async fn serve_peer(
     }
 }
 
-/// The node at the other end of an incoming peer connection.
-struct IncomingPeer {
+/// The node at the other end of a peer connection (whichever side dialled), as its TLS
+/// key shows.
+struct RemotePeer {
     id: NodeId,
     connection: quinn::Connection,
-    transport: PeerTransport,
+    transport: Weak<Links>,
 }
 
-impl IncomingPeer {
+impl RemotePeer {
     /// Tells the transport the peer's incarnation, and where it is now.
     fn heard(&self, incarnation: u64) {
+        let Some(inner) = self.transport.upgrade() else {
+            return;
+        };
         let address = self.connection.remote_address();
-        self.transport
-            .heard_from(self.id, Some(incarnation), address);
+        PeerTransport { inner }.heard_from(self.id, Some(incarnation), address);
     }
 }
 
 async fn read_peer_stream(
     stream: &mut quinn::RecvStream,
-    peer: &IncomingPeer,
+    peer: &RemotePeer,
     inbox: &InboxSender<Input>,
     voters: &Voters,
 ) -> Result<(), FrameError> {
@@ -821,6 +1063,19 @@ mod tests {
         let plain: SocketAddr = "10.0.0.4:7801".parse().unwrap();
         assert_eq!(canonical(mapped), plain);
         assert_eq!(canonical(plain), plain);
+    }
+
+    #[test]
+    fn only_the_registered_address_dials_out() {
+        let addresses = Addresses::default();
+        lock(&addresses.configured).insert(2, "10.0.0.2:7801".into());
+        lock(&addresses.configured).insert(4, DIALS_OUT.into());
+        assert!(!addresses.dials_out(2));
+        assert!(addresses.dials_out(4));
+        assert!(
+            !addresses.dials_out(5),
+            "an unknown node is not reached at all"
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::api::{
     Handle, MembershipChange, MembershipError, NodeEvent, NodeStopped, QueryError, Registration,
 };
+use crate::core::genesis::promotion_refusal;
 use crate::core::tx::{MAX_TX_BYTES, SignedTx};
 use crate::core::types::Role as ParticipantRole;
 
@@ -350,6 +351,17 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
                     )));
                 }
                 Err(err) => return query_failed(err),
+            }
+            if let MembershipChange::Promote(id) = change {
+                match handle.node(id).await {
+                    Ok(Some(spec)) => {
+                        if let Some(why) = promotion_refusal(&spec) {
+                            return Response::Error(ProtocolError::Invalid(why));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(err) => return query_failed(err),
+                }
             }
             match handle.change_membership(change).await {
                 Ok(()) => Response::MembershipProposed,

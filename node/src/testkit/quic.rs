@@ -42,6 +42,7 @@ pub async fn start_voters(
             tuning: tuning.clone(),
             submit_timeout: Duration::from_secs(10),
             id: None,
+            dial_out: false,
         })
         .await?;
         nodes.push(node);

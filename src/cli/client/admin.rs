@@ -10,7 +10,7 @@ use qraft_client::session::Turn;
 use qraft_keys::PublicKey;
 use qraft_node::api::MembershipChange;
 use qraft_node::core::exchange::receipt::Outcome;
-use qraft_node::core::genesis::{Genesis, NodeSpec};
+use qraft_node::core::genesis::{Genesis, NodeSpec, promotion_refusal};
 use qraft_node::core::tx::{
     AdminAction, MAX_NAME_BYTES, MAX_NEWS_BYTES, ParticipantSpec, Scope, TxBody,
 };
@@ -131,7 +131,8 @@ pub struct AddNodeArgs {
     /// The node's public key, as `qraft keys show` prints it.
     #[arg(long = "key-pub", value_name = "qk1...")]
     pub key_pub: PublicKey,
-    /// Where other nodes reach it, host:port (like 192.168.1.31:7801).
+    /// Where other nodes reach it, host:port (like 192.168.1.31:7801), or `dials-out`
+    /// for a laptop others cannot reach (it dials the voters; it can only be a learner).
     #[arg(long)]
     pub address: String,
     #[command(flatten)]
@@ -371,6 +372,11 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
             "no node {node} is registered: the genesis names the nodes, and `qraft admin add-node` registers more"
         )));
     };
+    if let MembershipChange::Promote(_) = change
+        && let Some(why) = promotion_refusal(spec)
+    {
+        return Err(Failure::error(why));
+    }
     let node_name = format!("node {node} ({})", spec.name);
     let deadline = tokio::time::Instant::now() + ctx.timeout;
     let mut leader_client: Option<Client> = None;

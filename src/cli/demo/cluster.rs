@@ -83,6 +83,7 @@ impl Cluster {
                 tuning: tuning(),
                 submit_timeout: Duration::from_secs(10),
                 id: None,
+                dial_out: false,
             })
             .await;
             match started {

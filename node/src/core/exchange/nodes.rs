@@ -142,6 +142,24 @@ mod tests {
     }
 
     #[test]
+    fn an_admin_registers_laptops_that_dial_out() {
+        use crate::core::genesis::{DIALS_OUT, promotion_refusal};
+        let SampleGame { genesis, admin, .. } = sample_game(&SampleOptions::default());
+        let mut exchange = Exchange::from_genesis(&genesis).unwrap();
+        exchange.begin_block(1, 0);
+        for (id, label) in [(41, "node-test/41"), (42, "node-test/42")] {
+            let laptop = spec(id, label, &Keypair::from_label(label), DIALS_OUT);
+            let tx = admin_tx(&exchange, &admin, AdminAction::AddNode(laptop));
+            assert!(matches!(exchange.apply(&tx), Outcome::Accepted(_)));
+        }
+        let laptop = exchange.node(42).unwrap();
+        assert!(laptop.dials_out());
+        let why = promotion_refusal(laptop).expect("a laptop that dials out is no voter");
+        assert!(why.contains("must be able to dial a voter"), "{why}");
+        assert_eq!(promotion_refusal(&genesis.voters[0]), None);
+    }
+
+    #[test]
     fn bad_nodes_are_rejected_with_reasons() {
         let SampleGame {
             genesis,

@@ -53,8 +53,35 @@ pub struct NodeSpec {
     pub name: String,
     /// The node's own ed25519 key; its TLS certificate is made from it.
     pub key: PublicKey,
-    /// Where other nodes reach it, `host:port`.
+    /// Where other nodes reach it, `host:port`, or [`DIALS_OUT`] for a node no one can
+    /// reach (a student's laptop).
     pub address: String,
+}
+
+/// The address of a node that has no address others can reach (a laptop behind the
+/// school Wi-Fi's client isolation, on a DHCP lease that changes): it dials the voters
+/// itself, and they answer on its connections. Only a learner may have it; a voter must
+/// be reachable by every other node.
+pub const DIALS_OUT: &str = "dials-out";
+
+impl NodeSpec {
+    /// Whether this node dials out ([`DIALS_OUT`]): others never dial it.
+    pub fn dials_out(&self) -> bool {
+        self.address == DIALS_OUT
+    }
+}
+
+/// Why node `spec` may not become a voter, if it may not: a node that dials out cannot
+/// be dialled by the other voters and learners, which every voter must be.
+pub fn promotion_refusal(spec: &NodeSpec) -> Option<String> {
+    spec.dials_out().then(|| {
+        format!(
+            "node {} ({}) dials out (its address is {DIALS_OUT:?}): other voters and learners \
+             must be able to dial a voter, so it can only be a learner; register a node \
+             with a reachable host:port to make it a voter",
+            spec.id, spec.name
+        )
+    })
 }
 
 /// The game's trading rules.

@@ -16,7 +16,7 @@ use std::fmt;
 
 use qraft_keys::PublicKey;
 
-use super::{Genesis, NodeSpec, Rules};
+use super::{DIALS_OUT, Genesis, NodeSpec, Rules};
 use crate::core::exchange::{
     MAX_ACCOUNTS, MAX_CASH, MAX_HOLDING_SHARES, MAX_ORDER_SHARES, MAX_TICK_SIZE,
 };
@@ -398,8 +398,19 @@ impl Checker {
                 self.node_keys.insert(node.key, path.to_string());
             }
         }
+        // The parser and `validate` name voters `voters[i]`.
+        let voter = path.starts_with("voters[");
         match check_address(&node.address) {
             Err(message) => self.violation(format!("{path}.address"), message),
+            Ok(()) if node.dials_out() && voter => {
+                let message = format!(
+                    "a voter cannot be {DIALS_OUT:?}: every other node must be able to dial a \
+                     voter, so give its host:port (a learner may dial out)"
+                );
+                self.violation(format!("{path}.address"), message);
+            }
+            // Any number of nodes dial out: it names no place.
+            Ok(()) if node.dials_out() => {}
             Ok(()) => {
                 let folded = node.address.to_ascii_lowercase();
                 match self.node_addresses.get(&folded) {
@@ -465,9 +476,13 @@ pub(crate) fn check_text(what: &str, text: &str, max_bytes: usize) -> Result<(),
 }
 
 /// `host:port`: a DNS name or IPv4 address, or an IPv6 address in brackets, and a port
-/// from 1 to 65535. Checked as text: the core does no name resolution.
+/// from 1 to 65535; or exactly [`DIALS_OUT`]. Checked as text: the core does no name
+/// resolution.
 pub(crate) fn check_address(address: &str) -> Result<(), String> {
     const EXAMPLE: &str = "write it as host:port, like \"192.168.1.20:7801\"";
+    if address == DIALS_OUT {
+        return Ok(());
+    }
     let Some((host, port)) = address.rsplit_once(':') else {
         return Err(format!("{address:?} has no port: {EXAMPLE}"));
     };
@@ -637,6 +652,46 @@ mod tests {
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_learners_may_dial_out() {
+        assert_eq!(check_address(DIALS_OUT), Ok(()));
+        assert!(check_address("Dials-Out").is_err());
+        let laptop = |id: NodeId| NodeSpec {
+            id,
+            name: format!("laptop{id}"),
+            key: Keypair::from_label(&format!("laptop{id}")).public(),
+            address: DIALS_OUT.to_string(),
+        };
+        // Any number of learners dial out: their shared "address" is no clash.
+        let mut g = genesis();
+        g.learners = vec![laptop(2), laptop(3)];
+        assert_eq!(paths(&g), Vec::<String>::new());
+        // A voter must be reachable.
+        let mut g = genesis();
+        g.voters.push(laptop(2));
+        let violations = g.validate().unwrap_err();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].path, "voters[1].address");
+        assert!(
+            violations[0]
+                .message
+                .contains("must be able to dial a voter"),
+            "{}",
+            violations[0].message
+        );
+        // Read from a file, the refusal names the file and the line.
+        let text = crate::core::genesis::to_toml(&g);
+        let err = crate::core::genesis::parse_genesis(&text, "game.toml").unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("game.toml:"), "{shown}");
+        assert!(shown.contains("voters[1].address"), "{shown}");
+        let line = err.diagnostics()[0].line;
+        assert!(
+            text.lines().nth(line - 1).unwrap().contains(DIALS_OUT),
+            "line {line} of:\n{text}"
+        );
     }
 
     #[test]

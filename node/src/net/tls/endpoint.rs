@@ -70,9 +70,10 @@ pub const QUEUED_ATTEMPTS_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The transport parameters of every connection, with its keep-alive and idle timeout.
 /// Each side grants the other no streams at first: a node grants an incoming connection
-/// its streams once it is admitted ([`grant_streams`]), and nothing ever opens a stream
-/// towards the side that dialled (peers and clients only ever open streams on their own
-/// dials).
+/// its streams once it is admitted ([`grant_streams`]), and a node's peer link grants the
+/// node it dialled the same, since a voter answers a node that dials out on that node's
+/// own connection ([`crate::net::peer`]). Clients never grant the node any: it opens no
+/// stream towards a client.
 fn transport_config(keep_alive: Duration, idle_timeout: Duration) -> Arc<quinn::TransportConfig> {
     let mut transport = quinn::TransportConfig::default();
     transport
@@ -95,7 +96,8 @@ fn timing(alpn: Alpn) -> (Duration, Duration) {
 
 /// Lets an admitted incoming connection open the streams its ALPN uses: unidirectional
 /// ones for a peer ([`MAX_PEER_STREAMS`]), bidirectional ones for a client
-/// ([`MAX_CLIENT_STREAMS`]). Until then it may open none.
+/// ([`MAX_CLIENT_STREAMS`]). Until then it may open none. A peer link grants the node it
+/// dialled the same peer streams.
 pub fn grant_streams(connection: &quinn::Connection, alpn: Alpn) {
     match alpn {
         Alpn::Peer => {
