@@ -52,6 +52,7 @@ impl Voters {
                 tuning: tuning(),
                 submit_timeout: Duration::from_secs(10),
                 id: None,
+                dial_out: false,
             })
             .await;
             match started {

@@ -39,6 +39,7 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<(
             tuning: Tuning::default(),
             submit_timeout: Duration::from_secs(10),
             id: Some(game.record.node_id),
+            dial_out: true,
         })
     };
     let node = match start(port).await {

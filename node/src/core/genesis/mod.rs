@@ -41,10 +41,6 @@ pub struct Genesis {
     pub learners: Vec<NodeSpec>,
 }
 
-/// The address of a node that no other node dials: it dials the voters itself and they
-/// answer on its connections (an enrolled student's laptop: `qraft join`).
-pub const DIALS_OUT: &str = "dials-out";
-
 /// A node of the network.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeSpec {
