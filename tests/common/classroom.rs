@@ -167,7 +167,8 @@ impl Laptop {
         game.join("genesis.toml")
     }
 
-    /// `qraft ARGS --json` as this student, against its own node; the JSON answer.
+    /// `qraft ARGS --json` as this student, against the teacher's voters (at
+    /// 10.77.0.1); the JSON answer.
     pub fn qraft_json(&self, args: &[&str]) -> Value {
         let output = Command::new("ip")
             .args(["netns", "exec", &self.netns, env!("CARGO_BIN_EXE_qraft")])
@@ -176,7 +177,14 @@ impl Laptop {
             .arg(self.genesis())
             .arg("--key")
             .arg(self.home.join("keys/participant.key"))
-            .args(["--node", &format!("127.0.0.1:{LAPTOP_PORT}")])
+            .args([
+                "--node",
+                "10.77.0.1:7801",
+                "--node",
+                "10.77.0.1:7802",
+                "--node",
+                "10.77.0.1:7803",
+            ])
             .args(["--json", "--timeout", "20"])
             .output()
             .expect("qraft runs");

@@ -54,15 +54,7 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<(
     }
     home.write_record(&game.dir, &game.record)?;
     let outcome = if args.headless {
-        headless(
-            &node,
-            &game,
-            &identity.participant_file,
-            listening.port(),
-            &voters,
-            args,
-        )
-        .await
+        headless(&node, &game, &identity.participant_file, &voters, args).await
     } else {
         dashboard(&node, &game, identity.participant.clone(), &voters).await
     };
@@ -74,15 +66,15 @@ async fn headless(
     node: &NetNode,
     game: &JoinedGame,
     key_file: &std::path::Path,
-    port: u16,
     voters: &[(u64, String)],
     args: &JoinArgs,
 ) -> Result<()> {
     let genesis = game.dir.join("genesis.toml");
+    let nodes: String = voters.iter().map(|(_, a)| format!(" --node {a}")).collect();
     say(
         args,
         &format!(
-            "your node: 127.0.0.1:{port}. Trade from another terminal, e.g.:\n  qraft order --genesis {} --key {} --node 127.0.0.1:{port} buy {} 10",
+            "your node is following the game (a line per block below). Trade from another terminal, e.g.:\n  qraft order --genesis {} --key {}{nodes} buy {} 10",
             genesis.display(),
             key_file.display(),
             game.genesis
