@@ -230,7 +230,7 @@ async fn dashboard(
         handle: voters.nodes[0].handle.clone(),
         keypair: game.teacher.clone(),
         genesis: game.genesis.clone(),
-        title: game.name.clone(),
+        title: "node1".to_owned(),
         addresses,
         class: Some(qraft_tui::ClassLink {
             view: service.view(),

@@ -225,7 +225,7 @@ impl Home {
                 ));
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
         for (_, dir) in found {
             games.push(load(&dir)?);
         }

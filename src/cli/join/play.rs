@@ -121,7 +121,7 @@ async fn dashboard(
         handle: node.handle.clone(),
         keypair: participant,
         genesis: game.genesis.clone(),
-        title: format!("{} - {}", game.record.game, game.record.name),
+        title: game.record.node_name.clone(),
         addresses,
         class: None,
     });
