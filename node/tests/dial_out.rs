@@ -107,7 +107,8 @@ async fn scenario() {
     let game = loopback_game(&SampleOptions::default()).unwrap();
     let genesis = &game.genesis;
     let dir = tempfile::tempdir().unwrap();
-    // Frequent snapshots: the laptop catches up by one, sent on its own connection.
+    // Frequent snapshots on the voters: the laptop catches up by one, sent on its own
+    // connection.
     let tuning = Tuning {
         snapshot_every_blocks: Some(5),
         ..Tuning::default()
@@ -159,9 +160,10 @@ async fn scenario() {
         // Whatever port it gets: no one is told.
         listen: "127.0.0.1:0".parse().unwrap(),
         peers: Default::default(),
+        // Snapshots of its own only every 1,000 blocks: any it holds came from a voter.
         tuning: Tuning {
             tick_ms: Some(20),
-            ..tuning
+            ..Tuning::default()
         },
         submit_timeout: Duration::from_secs(10),
         id: Some(4),
@@ -184,6 +186,11 @@ async fn scenario() {
         status.role == Role::Learner && status.height >= head
     })
     .await;
+    let bounds = laptop.handle.log_bounds().await.unwrap();
+    assert!(
+        bounds.snapshot_index.is_some(),
+        "the laptop installed a voter's snapshot: {bounds:?}"
+    );
     commit_through(&laptop.handle, &game.traders[1], genesis, 850).await;
     laptop_follows(&voters, &laptop, &trader, &game.traders[0], genesis).await;
 
