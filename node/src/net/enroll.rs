@@ -75,8 +75,9 @@ fn transport(incoming_streams: u32) -> Arc<quinn::TransportConfig> {
     Arc::new(transport)
 }
 
-/// The teacher's enrollment endpoint on `listen`: accepts anyone on [`ENROLL_ALPN`], one
-/// bidirectional stream per connection, [`MAX_ENROLL_CONNECTIONS`] queued at most.
+/// The teacher's enrollment endpoint on `listen`: accepts anyone on
+/// [`ENROLL_ALPN`](super::tls::ENROLL_ALPN), one bidirectional stream per connection,
+/// [`MAX_ENROLL_CONNECTIONS`] queued at most.
 pub fn enroll_server_endpoint(
     listen: SocketAddr,
     identity: &TlsIdentity,
