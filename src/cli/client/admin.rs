@@ -131,8 +131,7 @@ pub struct AddNodeArgs {
     /// The node's public key, as `qraft keys show` prints it.
     #[arg(long = "key-pub", value_name = "qk1...")]
     pub key_pub: PublicKey,
-    /// Where other nodes reach it, host:port (like 192.168.1.31:7801), or `dials-out`
-    /// for a laptop others cannot reach (it dials the voters; it can only be a learner).
+    /// Where other nodes reach it, host:port (like 192.168.1.31:7801).
     #[arg(long)]
     pub address: String,
     #[command(flatten)]
