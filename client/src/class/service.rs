@@ -197,6 +197,15 @@ impl Class {
         self.publish(|_| {});
     }
 
+    /// The joined seat of `name` on node `node`, if there is one.
+    fn seat_of(&self, name: &str, node: NodeId) -> Option<u32> {
+        lock(&self.roster)
+            .entries()
+            .iter()
+            .find(|e| e.name == name && e.state == SeatState::Joined { node })
+            .map(|e| e.seat)
+    }
+
     fn refused_attempt(&self) {
         self.publish(|view| view.refused_attempts += 1);
     }
@@ -331,6 +340,17 @@ async fn seat_and_answer(
     // A laptop enrolling again with keys already on the chain is theirs: no new seat
     // decision is needed.
     let returning = class.admitter.returning(&request).await;
+    if let Ok(Some(admitted)) = &returning
+        && class.seat_of(&request.name, admitted.node_id).is_some()
+    {
+        // Her laptop enrolls again (it lost its grant): the seat she has is hers.
+        let payload = grant_payload(class, &request, admitted.node_id, &admitted.node_name);
+        if let Ok(grant) = pending.grant(&payload.encode()) {
+            stream.send(&grant).await?;
+        }
+        stream.finish().await;
+        return Ok(());
+    }
     let auto = matches!(returning, Ok(Some(_))) || class.expected.contains(&request.name);
     let seated = {
         let mut roster = lock(&class.roster);
