@@ -156,6 +156,11 @@ async fn enroll_game(home: &Home, args: &JoinArgs) -> Result<JoinedGame> {
         }
     };
     let candidates = choose(candidates, args)?;
+    if let [only] = candidates.as_slice()
+        && only.label.is_some()
+    {
+        say(args, &format!("found {}", only.describe()));
+    }
     let code_text = match &args.code {
         Some(code) => code.clone(),
         None => ask("join code (on the teacher's screen)")?,
@@ -250,8 +255,8 @@ async fn try_candidates(
                 JoinStep::Waiting { chain_prefix } => say(
                     args,
                     &format!(
-                        "waiting for the teacher to approve {:?} (game {chain_prefix}: it matches \
-                         the teacher's screen)",
+                        "waiting for the teacher to approve {:?} (game {chain_prefix}: check that \
+                         the teacher's screen shows the same)",
                         request.name
                     ),
                 ),

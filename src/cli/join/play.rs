@@ -56,7 +56,10 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<(
     let outcome = if args.headless {
         headless(&node, &game, &identity.participant_file, &voters, args).await
     } else {
-        dashboard(&node, &game, identity.participant.clone(), &voters).await
+        match caught_up(&node, &identity.participant.public(), &voters).await {
+            true => dashboard(&node, &game, identity.participant.clone(), &voters).await,
+            false => Ok(()),
+        }
     };
     node.shutdown().await;
     outcome
@@ -104,6 +107,44 @@ async fn headless(
             FeedEnd::OutputClosed => Ok(()),
             FeedEnd::NodeStopped => Err(anyhow!("this laptop's node stopped (see the messages above)")),
         },
+    }
+}
+
+/// Waits until this laptop's node has caught up far enough to know the student (their
+/// registration is in a block it has), saying so, and what may be wrong when it takes
+/// long; false when the student gave up (Ctrl-C).
+async fn caught_up(node: &NetNode, me: &qraft_keys::PublicKey, voters: &[(u64, String)]) -> bool {
+    let mut told = false;
+    let since = tokio::time::Instant::now();
+    let mut warned = false;
+    let stop = signal::stop_requested(false);
+    tokio::pin!(stop);
+    loop {
+        if node
+            .handle
+            .role_of(*me)
+            .await
+            .is_ok_and(|role| role.is_some())
+        {
+            return true;
+        }
+        if !told {
+            println!("catching up with the game...");
+            told = true;
+        }
+        if !warned && since.elapsed() > FIRST_BLOCK_PATIENCE {
+            let at = voters
+                .iter()
+                .map(|(_, a)| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!("{}", advice::voters_silent(&at));
+            warned = true;
+        }
+        tokio::select! {
+            _ = &mut stop => return false,
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
     }
 }
 

@@ -60,6 +60,22 @@ impl ClusterState {
         }
     }
 
+    /// Adds a row for the local node when the genesis does not name it (a laptop
+    /// registered later, as `qraft join` does), named `name`: its status is the one the
+    /// header's leader and height come from.
+    pub fn ensure_local(&mut self, name: &str) {
+        if self.row(self.local).is_none() {
+            self.nodes.push(NodeRow {
+                id: self.local,
+                name: name.to_owned(),
+                voter: false,
+                reach: Reach::Unknown,
+                status: None,
+                heard_ms: None,
+            });
+        }
+    }
+
     pub fn row(&self, id: NodeId) -> Option<&NodeRow> {
         self.nodes.iter().find(|n| n.id == id)
     }
@@ -99,5 +115,28 @@ impl ClusterState {
             .iter()
             .filter(|n| matches!(n.reach, Reach::Down(_)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_node_the_genesis_does_not_name_gets_a_row() {
+        let game = qraft_node::core::genesis::sample::sample_game(&Default::default());
+        let mut cluster = ClusterState::from_genesis(&game.genesis, 40);
+        assert!(cluster.row(40).is_none());
+        cluster.ensure_local("ada-40");
+        let row = cluster.row(40).expect("a row for the laptop");
+        assert_eq!((row.name.as_str(), row.voter), ("ada-40", false));
+        let rows = cluster.nodes.len();
+        cluster.ensure_local("ada-40");
+        assert_eq!(cluster.nodes.len(), rows, "once");
+        // A genesis node keeps its own row.
+        let mut voter = ClusterState::from_genesis(&game.genesis, 1);
+        let before = voter.nodes.len();
+        voter.ensure_local("x");
+        assert_eq!(voter.nodes.len(), before);
     }
 }

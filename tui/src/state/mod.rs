@@ -135,6 +135,8 @@ impl State {
     /// The state before anything was heard from the node: the genesis's symbols and my
     /// participant entry.
     pub fn new(genesis: &Genesis, me: PublicKey, node_id: NodeId, title: String) -> State {
+        let mut cluster = ClusterState::from_genesis(genesis, node_id);
+        cluster.ensure_local(&title);
         let spec = genesis.participants.iter().find(|p| p.key == me);
         let me = Me {
             key: me,
@@ -173,7 +175,7 @@ impl State {
             ticket: Ticket::default(),
             prompt: Prompt::default(),
             chain: ChainState::default(),
-            cluster: ClusterState::from_genesis(genesis, node_id),
+            cluster,
             message: None,
             confirm: None,
             next_request: 1,
