@@ -14,7 +14,7 @@
 //! - [`intro`]: what the demo says when it starts.
 
 pub(crate) mod bots;
-mod cluster;
+pub(crate) mod cluster;
 pub(crate) mod feed;
 pub(crate) mod folder;
 mod intro;

@@ -19,9 +19,9 @@ use anyhow::{Context, Result, bail};
 use qraft_keys::Keypair;
 use qraft_keys::keyfile::{IfExists, write_key_file};
 use qraft_node::core::genesis::{Genesis, to_toml};
-use qraft_node::core::types::{Cents, Role, Shares};
+use qraft_node::core::types::{Cents, Shares};
 
-use crate::cli::demo::folder::{DemoBot, DemoGame};
+use crate::cli::demo::folder::{DemoBot, DemoGame, keys_of};
 use crate::cli::demo::lineup::{self, BotKind};
 use crate::cli::game::load_genesis;
 use crate::cli::keys::open_key;
@@ -235,24 +235,8 @@ fn load(dir: &Path) -> Result<ClassGame> {
         )
     })?;
     let genesis = load_genesis(&dir.join("genesis.toml"))?;
-    let key = |name: &str| open_key(&key_file(dir, name));
-    let nodes = genesis
-        .voters
-        .iter()
-        .map(|v| key(&v.name))
-        .collect::<Result<Vec<_>>>()?;
-    let teacher = key(TEACHER)?;
-    let mut bots = Vec::new();
-    for participant in &genesis.participants {
-        let kind = BotKind::from_name(&participant.name);
-        if let (Role::Bot, Some(kind)) = (participant.role, kind) {
-            bots.push(DemoBot {
-                name: participant.name.clone(),
-                kind,
-                key: key(&participant.name)?,
-            });
-        }
-    }
+    let (nodes, bots) = keys_of(dir, &genesis)?;
+    let teacher = open_key(&key_file(dir, TEACHER))?;
     Ok(ClassGame {
         dir: dir.to_path_buf(),
         name,

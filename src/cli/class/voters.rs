@@ -10,6 +10,7 @@ use qraft_node::config::Tuning;
 use qraft_node::net::node::{NetNode, NetNodeOptions};
 
 use super::folder::ClassGame;
+use crate::cli::demo::cluster::stop;
 
 /// Blocks at most every 100 ms: quick feedback on a class's orders, few enough blocks for
 /// thirty laptops to follow on Wi-Fi.
@@ -74,17 +75,5 @@ impl Voters {
 
     pub async fn stop(self) {
         stop(self.nodes).await;
-    }
-}
-
-async fn stop(nodes: Vec<NetNode>) {
-    for node in nodes {
-        let id = node.id;
-        if tokio::time::timeout(Duration::from_secs(5), node.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!(node = id, "a node took over 5 s to close its connections");
-        }
     }
 }

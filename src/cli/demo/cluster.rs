@@ -107,7 +107,8 @@ impl Cluster {
     }
 }
 
-async fn stop(nodes: Vec<NetNode>) {
+/// Stops `nodes`, each within five seconds.
+pub async fn stop(nodes: Vec<NetNode>) {
     for node in nodes {
         let id = node.id;
         if tokio::time::timeout(Duration::from_secs(5), node.shutdown())

@@ -203,13 +203,26 @@ fn load(dir: &Path) -> Result<DemoGame> {
         );
     }
     let genesis = load_genesis(&dir.join("genesis.toml"))?;
+    let (nodes, bots) = keys_of(dir, &genesis)?;
+    let you = open_key(&key_file(dir, YOU))?;
+    Ok(DemoGame {
+        dir: dir.to_path_buf(),
+        genesis,
+        nodes,
+        you,
+        bots,
+        continued: true,
+    })
+}
+
+/// The keys in `dir`/keys of `genesis`'s voters (in its order) and of its bots.
+pub fn keys_of(dir: &Path, genesis: &Genesis) -> Result<(Vec<Keypair>, Vec<DemoBot>)> {
     let key = |name: &str| open_key(&key_file(dir, name));
     let nodes = genesis
         .voters
         .iter()
         .map(|v| key(&v.name))
         .collect::<Result<Vec<_>>>()?;
-    let you = key(YOU)?;
     let mut bots = Vec::new();
     for participant in &genesis.participants {
         let kind = BotKind::from_name(&participant.name);
@@ -221,14 +234,7 @@ fn load(dir: &Path) -> Result<DemoGame> {
             });
         }
     }
-    Ok(DemoGame {
-        dir: dir.to_path_buf(),
-        genesis,
-        nodes,
-        you,
-        bots,
-        continued: true,
-    })
+    Ok((nodes, bots))
 }
 
 fn marker_text() -> String {
