@@ -7,6 +7,8 @@
 //! listen = "0.0.0.0:7801"         # for other nodes and for clients
 //! # id = 7                        # only for a node the genesis does not name, registered
 //!                                 # with `qraft admin add-node 7 ...`
+//! # dial_out = true               # for a node registered with the address "dials-out":
+//!                                 # it dials the voters and is answered on those connections
 //!
 //! [peers]                         # optional: reach node 2 here instead of its genesis address
 //! 2 = "192.168.1.12:7802"
@@ -50,6 +52,11 @@ pub struct NodeConfig {
     /// Addresses that override the genesis ones, by node id.
     pub peers: BTreeMap<NodeId, String>,
     pub tuning: Tuning,
+    /// Whether this node dials every voter and is answered on those connections (a
+    /// laptop registered with the address `dials-out`, unreachable from outside). A node
+    /// whose registration in its chain says so dials out anyway; this is for its first
+    /// start, before it has caught up.
+    pub dial_out: bool,
 }
 
 /// Optional overrides of the replica's defaults.
@@ -144,6 +151,8 @@ struct Raw {
     #[serde(default)]
     peers: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
+    dial_out: bool,
+    #[serde(default)]
     tuning: Tuning,
 }
 
@@ -235,6 +244,7 @@ impl NodeConfig {
             id,
             peers,
             tuning: raw.tuning,
+            dial_out: raw.dial_out,
         })
     }
 }
@@ -292,6 +302,10 @@ tick_ms = 50
             NodeConfig::parse(GOOD, Path::new("node1.toml")).unwrap().id,
             None
         );
+        assert!(!config.dial_out);
+        let dialling = GOOD.replace("[peers]", "id = 7\ndial_out = true\n\n[peers]");
+        let dialling = NodeConfig::parse(&dialling, Path::new("node7.toml")).unwrap();
+        assert!(dialling.dial_out);
         let zero = GOOD.replace("[peers]", "id = 0\n\n[peers]");
         assert_eq!(
             error(&zero),

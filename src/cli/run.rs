@@ -61,7 +61,7 @@ async fn start_node(config: &NodeConfig, genesis: Genesis, keypair: Keypair) -> 
         tuning: config.tuning.clone(),
         submit_timeout: Duration::from_secs(10),
         id: config.id,
-        dial_out: false,
+        dial_out: config.dial_out,
     })
     .await
     .with_context(|| format!("cannot start the node of {}", config.file.display()))

@@ -98,6 +98,14 @@ impl NetNode {
         let mut config = ReplicaConfig::new(id);
         tuning.apply(&mut config);
         let replica = Replica::open(config, &genesis, &data_dir)?;
+        // A node registered as dialling out dials out, whether or not it was asked to
+        // (once its registration is in its chain, or in the genesis).
+        let dial_out = dial_out
+            || replica
+                .ledger()
+                .exchange()
+                .node(id)
+                .is_some_and(crate::core::genesis::NodeSpec::dials_out);
 
         // Who may connect is what the ledger says from the first handshake on: a
         // participant suspended before a restart stays out.

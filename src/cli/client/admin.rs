@@ -131,7 +131,9 @@ pub struct AddNodeArgs {
     /// The node's public key, as `qraft keys show` prints it.
     #[arg(long = "key-pub", value_name = "qk1...")]
     pub key_pub: PublicKey,
-    /// Where other nodes reach it, host:port (like 192.168.1.31:7801).
+    /// Where other nodes reach it, host:port (like 192.168.1.31:7801), or `dials-out`
+    /// for a laptop others cannot reach: it dials the voters (`dial_out = true` in its
+    /// node configuration) and can only be a learner.
     #[arg(long)]
     pub address: String,
     #[command(flatten)]
