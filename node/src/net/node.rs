@@ -74,6 +74,7 @@ pub struct NetNode {
     allow: Allowlist,
     connections: Connections,
     node: Option<RunningNode>,
+    transport: PeerTransport,
     accept: tokio::task::JoinHandle<()>,
     follow: tokio::task::JoinHandle<()>,
     backfill: tokio::task::JoinHandle<()>,
@@ -162,7 +163,7 @@ impl NetNode {
             node.inbox(),
             handle.clone(),
             voters,
-            transport,
+            transport.clone(),
         ));
         tracing::info!(node = id, %listen, "node started");
         Ok(NetNode {
@@ -172,6 +173,7 @@ impl NetNode {
             allow,
             connections,
             node: Some(node),
+            transport,
             accept,
             follow,
             backfill,
@@ -199,6 +201,18 @@ impl NetNode {
     /// connections follow it (QUIC migrates them) and new ones start from there.
     pub fn rebind(&self, socket: std::net::UdpSocket) -> std::io::Result<()> {
         self.endpoint.rebind(socket)
+    }
+
+    /// Whether this node holds a live connection to peer `id` now (a laptop that dials
+    /// out: to that voter).
+    pub fn is_connected_to(&self, id: NodeId) -> bool {
+        self.transport.is_connected(id)
+    }
+
+    /// Reach peer `id` at `address` (`host:port`) from now on, dialling it there now: a
+    /// laptop whose teacher's laptop moved and was found again on the network.
+    pub fn reach_peer_at(&self, id: NodeId, address: String) {
+        self.transport.move_to(id, address);
     }
 
     /// Stops accepting, closes every connection, and stops the node thread.

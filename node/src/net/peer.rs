@@ -343,6 +343,22 @@ impl PeerTransport {
         }
     }
 
+    /// Whether this node's link to node `id` holds a live connection now.
+    pub fn is_connected(&self, id: NodeId) -> bool {
+        lock(&self.inner.links)
+            .get(&id)
+            .is_some_and(|link| matches!(*lock(&link.control.phase), Phase::Connected(_)))
+    }
+
+    /// Reach node `id` at `address` from now on, and dial it there now (a peer that
+    /// moved, found again by other means than its own connections).
+    pub fn move_to(&self, id: NodeId, address: String) {
+        self.set_address(id, address);
+        if let Some(link) = lock(&self.inner.links).get(&id) {
+            link.control.redial.notify_one();
+        }
+    }
+
     /// Whether a link to node `id` is running.
     #[cfg(test)]
     pub(super) fn has_link(&self, id: NodeId) -> bool {

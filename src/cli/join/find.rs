@@ -107,6 +107,21 @@ pub fn heard(wanted: Option<&str>) -> Result<Vec<Candidate>> {
         .collect())
 }
 
+/// How long a laptop cut off from its teacher listens for the game: enough for an
+/// answer on a LAN.
+pub const LOST_BROWSE_TIME: Duration = Duration::from_millis(1500);
+
+/// Where the game with chain prefix `prefix` is heard now, if it is (a laptop follows a
+/// teacher's laptop that moved); nothing when discovery is unavailable.
+pub fn heard_at(prefix: &str) -> Option<std::net::IpAddr> {
+    let browse = browse_with(LOST_BROWSE_TIME, &Options::default()).ok()?;
+    browse
+        .games
+        .into_iter()
+        .find(|g| g.listing.chain_prefix == prefix)
+        .and_then(|g| g.addresses.first().copied())
+}
+
 fn matches(game: &FoundGame, wanted: &str) -> bool {
     let wanted = wanted.trim().to_lowercase();
     game.listing.name.to_lowercase().contains(&wanted)

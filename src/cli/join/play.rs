@@ -53,16 +53,81 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<(
         game.record.port = listening.port();
     }
     home.write_record(&game.dir, &game.record)?;
-    let outcome = if args.headless {
-        headless(&node, &game, &identity.participant_file, &voters, args).await
-    } else {
-        match caught_up(&node, &identity.participant.public(), &voters).await {
-            true => dashboard(&node, &game, identity.participant.clone(), &voters).await,
-            false => Ok(()),
-        }
+    let outcome = tokio::select! {
+        outcome = face(&node, &game, &identity, &voters, args) => outcome,
+        () = follow_the_teacher(&node, home, &game) => Ok(()),
     };
     node.shutdown().await;
     outcome
+}
+
+/// How often a laptop cut off from every voter listens for its game on the network: the
+/// teacher's laptop may have moved (a new DHCP lease). Rarely enough that thirty laptops
+/// cost the network nothing.
+const LOST_CHECK: Duration = Duration::from_secs(10);
+
+/// While this laptop's node reaches none of the voters, listens now and then for the
+/// game on the network; a teacher's laptop heard at another address is dialled there.
+/// Only a laptop already cut off moves, so a look-alike advertising the game's code at
+/// another address cannot pull a connected laptop away (and the voters' keys are pinned:
+/// it could not pose as them).
+async fn follow_the_teacher(node: &NetNode, home: &Home, game: &JoinedGame) {
+    let prefix = game
+        .dir
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let on_teacher: Vec<(u64, u16)> = game
+        .record
+        .voters
+        .iter()
+        .filter(|v| v.address.is_none())
+        .filter_map(|v| v.port.map(|port| (v.id, port)))
+        .collect();
+    let mut record = game.record.clone();
+    loop {
+        tokio::time::sleep(LOST_CHECK).await;
+        if on_teacher.is_empty() || on_teacher.iter().any(|(id, _)| node.is_connected_to(*id)) {
+            continue;
+        }
+        let wanted = prefix.clone();
+        let heard = tokio::task::spawn_blocking(move || super::find::heard_at(&wanted))
+            .await
+            .ok()
+            .flatten();
+        let Some(ip) = heard.map(|ip| ip.to_string()) else {
+            continue;
+        };
+        if ip == record.teacher {
+            continue;
+        }
+        tracing::warn!(was = %record.teacher, now = %ip, "the teacher's laptop moved: following it");
+        for (id, port) in &on_teacher {
+            node.reach_peer_at(*id, super::home::host_port(&ip, *port));
+        }
+        record.teacher = ip;
+        if let Err(err) = home.write_record(&game.dir, &record) {
+            tracing::warn!(%err, "cannot record the teacher's new address");
+        }
+    }
+}
+
+/// The dashboard, or the headless lines.
+async fn face(
+    node: &NetNode,
+    game: &JoinedGame,
+    identity: &super::home::Identity,
+    voters: &[(u64, String)],
+    args: &JoinArgs,
+) -> Result<()> {
+    if args.headless {
+        headless(node, game, &identity.participant_file, voters, args).await
+    } else {
+        match caught_up(node, &identity.participant.public(), voters).await {
+            true => dashboard(node, game, identity.participant.clone(), voters).await,
+            false => Ok(()),
+        }
+    }
 }
 
 async fn headless(
