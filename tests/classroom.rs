@@ -64,8 +64,28 @@ fn order_commits(laptop: &Laptop, wait: Duration) -> Value {
     }
 }
 
+/// Whether a headless join prints a block at `height` or above within `wait`.
+fn following(join: &mut Qraft, height: u64, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = join.wait_for("block ", left) else {
+            return false;
+        };
+        let seen: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(0);
+        if seen >= height {
+            return true;
+        }
+    }
+    false
+}
+
 #[test]
-fn a_class_joins_by_code_and_a_moved_laptop_a_wrong_code_and_a_rogue_game_break_nothing() {
+fn a_class_joins_by_code_and_moved_laptops_a_wrong_code_and_a_rogue_game_break_nothing() {
     if !Lan::available() {
         eprintln!("skipped: network namespaces need root");
         return;
@@ -80,6 +100,7 @@ fn a_class_joins_by_code_and_a_moved_laptop_a_wrong_code_and_a_rogue_game_break_
             netns: lan.machine(n).unwrap(),
             home: tmp.path().join(format!("home{n}")),
             name: format!("Student {n}"),
+            teacher: "10.77.0.1".into(),
         })
         .collect();
     let names: Vec<String> = laptops.iter().map(|l| l.name.clone()).collect();
@@ -150,6 +171,7 @@ fn a_class_joins_by_code_and_a_moved_laptop_a_wrong_code_and_a_rogue_game_break_
         netns: mallory_machine,
         home: tmp.path().join("mallory"),
         name: "Mallory".into(),
+        teacher: "10.77.0.1".into(),
     };
     let mut refusals = Vec::new();
     for attempt in 0..6 {
@@ -191,23 +213,31 @@ fn a_class_joins_by_code_and_a_moved_laptop_a_wrong_code_and_a_rogue_game_break_
     assert_eq!(answer["ok"], Value::Bool(true), "after the move: {answer}");
     // It caught up: its node holds the block its order went into, and more.
     let height = answer["height"].as_u64().unwrap();
-    let joined = &mut joins[0];
-    let mut caught_up = false;
-    for _ in 0..200 {
-        let line = joined.wait_for("block ", Duration::from_secs(60)).unwrap();
-        let seen: u64 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|h| h.parse().ok())
-            .unwrap_or(0);
-        if seen >= height {
-            caught_up = true;
-            break;
-        }
-    }
     assert!(
-        caught_up,
+        following(&mut joins[0], height, Duration::from_secs(60)),
         "the moved laptop's node never reached block {height}"
+    );
+
+    // The teacher's laptop gets a new address (.1 becomes .51): the laptops, cut off from
+    // the voters, find the game again by mDNS at its new address and follow it.
+    lan.remove_address(&teacher, 1).unwrap();
+    lan.add_address(&teacher, 51).unwrap();
+    let after = Laptop {
+        netns: laptops[1].netns.clone(),
+        home: laptops[1].home.clone(),
+        name: laptops[1].name.clone(),
+        teacher: "10.77.0.51".into(),
+    };
+    let answer = order_commits(&after, Duration::from_secs(60));
+    assert_eq!(
+        answer["ok"],
+        Value::Bool(true),
+        "after the teacher moved: {answer}"
+    );
+    let height = answer["height"].as_u64().unwrap();
+    assert!(
+        following(&mut joins[1], height, Duration::from_secs(120)),
+        "a laptop never followed the teacher's laptop to its new address (block {height})"
     );
     drop(joins);
 }
@@ -234,6 +264,7 @@ fn classroom_figure() {
             netns: lan.machine(11 + i).unwrap(),
             home: tmp.path().join(format!("home{i}")),
             name: format!("Student {i}"),
+            teacher: "10.77.0.1".into(),
         })
         .collect();
     let names: Vec<String> = laptops.iter().map(|l| l.name.clone()).collect();
@@ -271,6 +302,7 @@ fn classroom_figure() {
                 netns: laptop.netns.clone(),
                 home: laptop.home.clone(),
                 name: laptop.name.clone(),
+                teacher: laptop.teacher.clone(),
             };
             std::thread::spawn(move || {
                 let answer = order_commits(&laptop, Duration::from_secs(120));

@@ -152,6 +152,8 @@ pub struct Laptop {
     pub netns: String,
     pub home: PathBuf,
     pub name: String,
+    /// The teacher's laptop's address, where its client commands reach the voters.
+    pub teacher: String,
 }
 
 impl Laptop {
@@ -167,8 +169,8 @@ impl Laptop {
         game.join("genesis.toml")
     }
 
-    /// `qraft ARGS --json` as this student, against the teacher's voters (at
-    /// 10.77.0.1); the JSON answer.
+    /// `qraft ARGS --json` as this student, against the teacher's voters; the JSON
+    /// answer.
     pub fn qraft_json(&self, args: &[&str]) -> Value {
         let output = Command::new("ip")
             .args(["netns", "exec", &self.netns, env!("CARGO_BIN_EXE_qraft")])
@@ -177,14 +179,12 @@ impl Laptop {
             .arg(self.genesis())
             .arg("--key")
             .arg(self.home.join("keys/participant.key"))
-            .args([
-                "--node",
-                "10.77.0.1:7801",
-                "--node",
-                "10.77.0.1:7802",
-                "--node",
-                "10.77.0.1:7803",
-            ])
+            .args((1..=3u16).flat_map(|i| {
+                [
+                    "--node".to_owned(),
+                    format!("{}:{}", self.teacher, CLASS_PORT + i),
+                ]
+            }))
             .args(["--json", "--timeout", "20"])
             .output()
             .expect("qraft runs");

@@ -464,7 +464,14 @@ impl Advertisement {
             &properties[..],
         )
         .map_err(DiscoveryError::multicast)?;
-        info.set_interfaces(ips.iter().map(|&ip| IfKind::Addr(ip)).collect());
+        if options.addresses.is_some() {
+            info.set_interfaces(ips.iter().map(|&ip| IfKind::Addr(ip)).collect());
+        } else {
+            // This computer's addresses, followed as they change: a teacher's laptop on a
+            // new DHCP lease is advertised at its new address, and laptops cut off from
+            // it find it there.
+            info = info.enable_addr_auto();
+        }
         let fullname = info.get_fullname().to_string();
         let daemon = daemon(options.mdns_port)?;
         if let Err(e) = daemon.register(info) {
