@@ -165,9 +165,31 @@ async fn students_enroll_by_code_and_the_chain_registers_them() {
             .any(|e| e.name == "Bob" && e.state == SeatState::Waiting)
     })
     .await;
+    // One address may have three seats waiting, no more (a program that knows the code
+    // cannot flood the roster).
+    let mut waiting = vec![bob_joins];
+    for name in ["Dan", "Fay"] {
+        let student = laptop(name);
+        waiting.push(tokio::spawn(async move { join(at, CODE, &student).await }));
+        until(&mut view, |v| {
+            v.roster
+                .iter()
+                .any(|e| e.name == name && e.state == SeatState::Waiting)
+        })
+        .await;
+    }
+    let flood = refusal(join(at, CODE, &laptop("Gus")).await);
+    assert!(
+        matches!(&flood, Refusal::Denied(why) if why.contains("too many requests")),
+        "{flood}"
+    );
     commands.send(ClassCommand::ApproveAll).await.unwrap();
-    let bob = bob_joins.await.unwrap().unwrap();
-    assert_eq!(bob.payload.node_id, 5);
+    let mut ids = Vec::new();
+    for joining in waiting {
+        ids.push(joining.await.unwrap().unwrap().payload.node_id);
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, vec![5, 6, 7]);
 
     // Closing expires the code; reopening makes a new one, which works.
     commands.send(ClassCommand::Close).await.unwrap();
@@ -197,7 +219,7 @@ async fn students_enroll_by_code_and_the_chain_registers_them() {
         .unwrap()
         .seat;
     commands.send(ClassCommand::Approve(seat)).await.unwrap();
-    assert_eq!(cy_joins.await.unwrap().unwrap().payload.node_id, 6);
+    assert_eq!(cy_joins.await.unwrap().unwrap().payload.node_id, 8);
 
     // Wrong codes from one address: refused five times, then held back (last: every
     // laptop here shares 127.0.0.1, and the limit is per address).
@@ -213,6 +235,71 @@ async fn students_enroll_by_code_and_the_chain_registers_them() {
         Refusal::RateLimited { .. }
     ));
     until(&mut view, |v| v.refused_attempts == 6).await;
+
+    class.stop();
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greedy_or_silent_laptop_holds_the_enrollment_port_for_seconds_at_most() {
+    use qraft_client::class::service::MAX_CONNECTIONS_PER_ADDRESS;
+    use qraft_node::net::enroll::ENROLL_STEP_DEADLINE;
+
+    let game = loopback_game(&SampleOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start_voters(&game, dir.path(), Tuning::default())
+        .await
+        .unwrap();
+    let mut class = service(&game, nodes[0].handle.clone());
+    let at = class.local_addr().unwrap();
+    let endpoint = enroll_client_endpoint().unwrap();
+    let dial = || async { endpoint.connect(at, "enroll.qraft").unwrap().await };
+
+    // One address holds a bounded number of connections; the next is refused at once.
+    let mut held = Vec::new();
+    for _ in 0..MAX_CONNECTIONS_PER_ADDRESS {
+        held.push(dial().await.expect("room for this one"));
+    }
+    assert!(
+        dial().await.is_err(),
+        "one connection too many was accepted"
+    );
+
+    // Saying nothing, they are closed by the teacher within a step's deadline...
+    for connection in &held {
+        tokio::time::timeout(
+            ENROLL_STEP_DEADLINE + Duration::from_secs(5),
+            connection.closed(),
+        )
+        .await
+        .expect("a silent connection was kept open");
+    }
+    // ... and their places are free again.
+    let again = dial()
+        .await
+        .expect("a place after the silent ones were closed");
+    drop(again);
+
+    // A laptop that says hello, hears the offer and then nothing more is given up on
+    // within a step's deadline too.
+    let (_, hello) =
+        qraft_node::enroll::Student::start(CODE.parse().unwrap(), laptop("Zed")).unwrap();
+    let mut stream = qraft_node::net::enroll::EnrollStream::dial(&endpoint, at)
+        .await
+        .unwrap();
+    stream.send(&hello).await.unwrap();
+    stream
+        .recv_from_teacher(Duration::from_secs(5))
+        .await
+        .expect("the offer");
+    tokio::time::timeout(
+        ENROLL_STEP_DEADLINE + Duration::from_secs(5),
+        stream.connection.closed(),
+    )
+    .await
+    .expect("a laptop silent after its hello was kept waiting for");
 
     class.stop();
     for node in nodes {

@@ -75,9 +75,7 @@ pub async fn enroll(
         chain_prefix: chain_id.to_string().chars().take(16).collect(),
     });
     let answer = match stream.recv_from_teacher(APPROVAL_WAIT).await {
-        Err(ChannelError::Frame(qraft_node::net::frame::FrameError::Deadline(_))) => {
-            return Err(JoinError::NoDecision(APPROVAL_WAIT));
-        }
+        Err(ChannelError::Silent { .. }) => return Err(JoinError::NoDecision(APPROVAL_WAIT)),
         other => other?,
     };
     let grant = requested.grant(&answer)?;

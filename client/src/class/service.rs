@@ -251,14 +251,19 @@ fn decide(class: &Class, seat: u32, decision: Decision) {
 
 async fn accept_loop(endpoint: quinn::Endpoint, class: Arc<Class>) {
     let permits = Arc::new(Semaphore::new(MAX_ENROLL_CONNECTIONS));
+    let per_address = PerAddress::default();
     while let Some(incoming) = endpoint.accept().await {
+        let source = incoming.remote_address().ip().to_canonical();
+        let Some(slot) = per_address.take(source) else {
+            incoming.refuse();
+            continue;
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             incoming.refuse();
             continue;
         };
         let class = class.clone();
         tokio::spawn(async move {
-            let source = incoming.remote_address().ip().to_canonical();
             let connection = match incoming.await {
                 Ok(connection) => connection,
                 Err(err) => {
@@ -269,8 +274,59 @@ async fn accept_loop(endpoint: quinn::Endpoint, class: Arc<Class>) {
             if let Err(err) = serve(connection, source, &class).await {
                 tracing::debug!(%source, %err, "an enrollment exchange ended");
             }
-            drop(permit);
+            drop((permit, slot));
         });
+    }
+}
+
+/// Enrollment connections one address may hold at once: a laptop enrolls on one, and a
+/// student retrying after a failure holds a second for a moment; eight leave room for a
+/// few laptops behind one address, while one program cannot take the endpoint's
+/// [`MAX_ENROLL_CONNECTIONS`] for itself.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 8;
+
+/// Seats one address may have waiting for the teacher at once: a laptop waits on one;
+/// a program that knows the code cannot flood the roster with names.
+pub const MAX_WAITING_PER_ADDRESS: usize = 3;
+
+/// The enrollment connections each address holds.
+#[derive(Clone, Default)]
+struct PerAddress {
+    held: Arc<Mutex<BTreeMap<IpAddr, usize>>>,
+}
+
+/// One connection's place in its address's count, given back when dropped.
+struct AddressSlot {
+    held: Arc<Mutex<BTreeMap<IpAddr, usize>>>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    /// A place for one more connection from `address`, if it holds fewer than
+    /// [`MAX_CONNECTIONS_PER_ADDRESS`].
+    fn take(&self, address: IpAddr) -> Option<AddressSlot> {
+        let mut held = lock(&self.held);
+        let count = held.entry(address).or_insert(0);
+        if *count >= MAX_CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            held: self.held.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut held = lock(&self.held);
+        if let Some(count) = held.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.address);
+            }
+        }
     }
 }
 
@@ -354,7 +410,14 @@ async fn seat_and_answer(
     let auto = matches!(returning, Ok(Some(_))) || class.expected.contains(&request.name);
     let seated = {
         let mut roster = lock(&class.roster);
-        if !matches!(returning, Ok(Some(_))) && roster.name_in_use(&request.name, 0) {
+        let waiting_here = roster
+            .entries()
+            .iter()
+            .filter(|e| e.from == Some(source) && e.state == SeatState::Waiting)
+            .count();
+        if waiting_here >= MAX_WAITING_PER_ADDRESS {
+            Err("too many requests from this laptop are already waiting for the teacher".to_owned())
+        } else if !matches!(returning, Ok(Some(_))) && roster.name_in_use(&request.name, 0) {
             Err(format!(
                 "another laptop already uses the name {:?}; join again with another (add an initial)",
                 request.name
@@ -467,4 +530,24 @@ fn grant_payload(
         node_name,
         class.voters.clone(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_a_bounded_number_of_connections_and_gets_them_back() {
+        let per_address = PerAddress::default();
+        let eve: IpAddr = "10.0.0.66".parse().unwrap();
+        let ada: IpAddr = "10.0.0.11".parse().unwrap();
+        let held: Vec<AddressSlot> = (0..MAX_CONNECTIONS_PER_ADDRESS)
+            .map(|_| per_address.take(eve).expect("room"))
+            .collect();
+        assert!(per_address.take(eve).is_none(), "the ninth is refused");
+        assert!(per_address.take(ada).is_some(), "another address is not");
+        drop(held);
+        assert!(per_address.take(eve).is_some(), "given back when they end");
+        assert!(lock(&per_address.held).len() <= 1);
+    }
 }

@@ -58,6 +58,8 @@ pub enum ChannelError {
     Frame(#[from] FrameError),
     #[error("the other side closed the exchange early")]
     Ended,
+    #[error("the other side said nothing for {seconds} s")]
+    Silent { seconds: u64 },
 }
 
 fn transport(incoming_streams: u32) -> Arc<quinn::TransportConfig> {
@@ -186,16 +188,20 @@ impl EnrollStream {
         self.recv_within(MAX_GRANT_MESSAGE, deadline).await
     }
 
+    /// One whole message within `deadline`, the wait for its first byte included: a
+    /// peer that says nothing is given up on, never waited for.
     async fn recv_within(
         &mut self,
         limit: usize,
         deadline: Duration,
     ) -> Result<Vec<u8>, ChannelError> {
-        match read_frame_within::<_, Vec<u8>>(&mut self.recv, limit + FRAME_OVERHEAD, deadline)
-            .await?
-        {
-            Some(message) => Ok(message),
-            None => Err(ChannelError::Ended),
+        let read =
+            read_frame_within::<_, Vec<u8>>(&mut self.recv, limit + FRAME_OVERHEAD, deadline);
+        match tokio::time::timeout(deadline, read).await {
+            Err(_) => Err(ChannelError::Silent {
+                seconds: deadline.as_secs(),
+            }),
+            Ok(read) => read?.ok_or(ChannelError::Ended),
         }
     }
 
