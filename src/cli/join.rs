@@ -285,7 +285,13 @@ async fn try_candidates(
                     break;
                 }
                 Err(JoinError::Enroll(EnrollError::Refused(refusal))) => {
-                    bail!("{refusal}");
+                    // The reason is the teacher's text: shown without control characters.
+                    let reason: String = refusal
+                        .to_string()
+                        .chars()
+                        .map(|c| if c.is_control() { '?' } else { c })
+                        .collect();
+                    bail!("{reason}");
                 }
                 Err(err) => problems.push(format!("{}: {err}", candidate.describe())),
             }

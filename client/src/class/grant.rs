@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// The grant payload's format version.
 pub const GRANT_VERSION: u16 = 1;
 
+/// The longest game, participant or node name a grant may carry (the genesis's own
+/// names are checked by its parser).
+pub const MAX_PRINTED_NAME: usize = 200;
+
 /// Where a voter is reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VoterAddress {
@@ -107,6 +111,19 @@ impl GrantPayload {
         if payload.voters.is_empty() {
             return Err(GrantError::NoVoters);
         }
+        // Names the student's screen prints: no control characters (a terminal's escape
+        // sequences), nothing longer than a name.
+        for (what, text) in [
+            ("game name", &payload.game),
+            ("participant name", &payload.participant),
+            ("node name", &payload.node_name),
+        ] {
+            if text.chars().any(char::is_control) || text.len() > MAX_PRINTED_NAME {
+                return Err(GrantError::Garbled(format!(
+                    "its {what} is over {MAX_PRINTED_NAME} bytes or holds control characters"
+                )));
+            }
+        }
         for voter in &payload.voters {
             if !genesis.voters.iter().any(|v| v.id == voter.id) {
                 return Err(GrantError::UnknownVoter(voter.id));
@@ -161,6 +178,11 @@ mod tests {
         stranger.voters[0].id = 99;
         let err = GrantPayload::decode(&stranger.encode(), &chain).unwrap_err();
         assert!(matches!(err, GrantError::UnknownVoter(99)), "{err}");
+
+        let mut escaping = grant.clone();
+        escaping.game = "Period 3\u{1b}[2J".into();
+        let err = GrantPayload::decode(&escaping.encode(), &chain).unwrap_err();
+        assert!(err.to_string().contains("control characters"), "{err}");
 
         let err = GrantPayload::decode(b"\x05junk", &chain).unwrap_err();
         assert!(matches!(err, GrantError::Garbled(_)), "{err}");
