@@ -194,16 +194,16 @@ async fn run_class(
             });
         }
     };
-    let outcome = if args.headless {
-        lines::run(
-            game,
-            &service,
-            advertise_problem.as_deref(),
-            args.approve_all,
-        )
-        .await
-    } else {
-        dashboard(game, &voters, &service, args.approve_all).await
+    let face = async {
+        if args.headless {
+            lines::run(game, &service, advertise_problem.as_deref(), args.approve_all).await
+        } else {
+            dashboard(game, &voters, &service, args.approve_all).await
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = face => outcome,
+        () = keep_addresses(&service, game.port) => Ok(()),
     };
     service.stop();
     drop(advertisement);
@@ -240,6 +240,23 @@ async fn dashboard(
     tokio::select! {
         result = dashboard => result.context("the dashboard failed"),
         _ = signal::stop_requested(true) => Ok(()),
+    }
+}
+
+/// How often the addresses shown to students are checked: a new DHCP lease shows within
+/// seconds, and a check is a look at this computer's interfaces.
+const ADDRESS_CHECK: Duration = Duration::from_secs(5);
+
+/// Keeps the addresses the class shows (`qraft join ADDRESS`) this laptop's own as they
+/// change.
+async fn keep_addresses(service: &ClassService, port: u16) {
+    loop {
+        tokio::time::sleep(ADDRESS_CHECK).await;
+        let addresses = local_ipv4_addresses()
+            .into_iter()
+            .map(|ip| SocketAddr::from((ip, port)))
+            .collect();
+        service.set_addresses(addresses);
     }
 }
 

@@ -69,6 +69,7 @@ pub enum ClassError {
 
 /// The running service. Dropping it stops it.
 pub struct ClassService {
+    class: Arc<Class>,
     view: watch::Receiver<ClassView>,
     commands: mpsc::Sender<ClassCommand>,
     endpoint: quinn::Endpoint,
@@ -138,9 +139,10 @@ impl ClassService {
         let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let tasks = vec![
             tokio::spawn(accept_loop(endpoint.clone(), class.clone())),
-            tokio::spawn(command_loop(command_rx, class)),
+            tokio::spawn(command_loop(command_rx, class.clone())),
         ];
         Ok(ClassService {
+            class,
             view,
             commands,
             endpoint,
@@ -151,6 +153,16 @@ impl ClassService {
     /// The class as it is now, and as it changes.
     pub fn view(&self) -> watch::Receiver<ClassView> {
         self.view.clone()
+    }
+
+    /// Shows `addresses` as where students reach the class (this laptop's addresses
+    /// changed: a new DHCP lease).
+    pub fn set_addresses(&self, addresses: Vec<SocketAddr>) {
+        self.class.view.send_if_modified(|view| {
+            let changed = view.addresses != addresses;
+            view.addresses = addresses;
+            changed
+        });
     }
 
     /// Where the teacher's commands go.

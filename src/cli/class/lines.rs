@@ -173,6 +173,7 @@ impl Drop for AbortOnDrop {
 /// What has been printed: each seat's state, the code, the refused attempts.
 struct Shown {
     seats: BTreeMap<u32, SeatState>,
+    addresses: Vec<std::net::SocketAddr>,
     code: Option<String>,
     refused: u64,
 }
@@ -199,6 +200,14 @@ impl Shown {
                 None => "joining closed: the code no longer works".to_owned(),
             });
             self.code = view.code.clone();
+        }
+        if view.addresses != self.addresses {
+            let at: Vec<String> = view.addresses.iter().map(|a| format!("qraft join {a}")).collect();
+            lines.push(match at.is_empty() {
+                true => "this laptop has no network address now".to_owned(),
+                false => format!("this laptop's address changed: students type {}", at.join(" or ")),
+            });
+            self.addresses = view.addresses.clone();
         }
         if view.refused_attempts > self.refused {
             lines.push(format!(
