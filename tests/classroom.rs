@@ -106,7 +106,7 @@ fn a_class_joins_by_code_and_moved_laptops_a_wrong_code_and_a_rogue_game_break_n
     let names: Vec<String> = laptops.iter().map(|l| l.name.clone()).collect();
     let roster = roster(tmp.path(), &names);
 
-    let class = start_class(
+    let mut class = start_class(
         &teacher,
         &tmp.path().join("class"),
         &roster,
@@ -222,6 +222,13 @@ fn a_class_joins_by_code_and_moved_laptops_a_wrong_code_and_a_rogue_game_break_n
     // the voters, find the game again by mDNS at its new address and follow it.
     lan.remove_address(&teacher, 1).unwrap();
     lan.add_address(&teacher, 51).unwrap();
+    // The class shows its new address for students who type it.
+    class
+        .wait_for(
+            "students type qraft join 10.77.0.51:7800",
+            Duration::from_secs(30),
+        )
+        .unwrap();
     let after = Laptop {
         netns: laptops[1].netns.clone(),
         home: laptops[1].home.clone(),

@@ -196,7 +196,13 @@ async fn run_class(
     };
     let face = async {
         if args.headless {
-            lines::run(game, &service, advertise_problem.as_deref(), args.approve_all).await
+            lines::run(
+                game,
+                &service,
+                advertise_problem.as_deref(),
+                args.approve_all,
+            )
+            .await
         } else {
             dashboard(game, &voters, &service, args.approve_all).await
         }

@@ -202,10 +202,17 @@ impl Shown {
             self.code = view.code.clone();
         }
         if view.addresses != self.addresses {
-            let at: Vec<String> = view.addresses.iter().map(|a| format!("qraft join {a}")).collect();
+            let at: Vec<String> = view
+                .addresses
+                .iter()
+                .map(|a| format!("qraft join {a}"))
+                .collect();
             lines.push(match at.is_empty() {
                 true => "this laptop has no network address now".to_owned(),
-                false => format!("this laptop's address changed: students type {}", at.join(" or ")),
+                false => format!(
+                    "this laptop's address changed: students type {}",
+                    at.join(" or ")
+                ),
             });
             self.addresses = view.addresses.clone();
         }
