@@ -74,7 +74,9 @@ pub struct NetNode {
     allow: Allowlist,
     connections: Connections,
     node: Option<RunningNode>,
-    transport: PeerTransport,
+    /// Taken when the node stops: it holds the endpoint, whose socket must be free again
+    /// once [`NetNode::shutdown`] returns.
+    transport: Option<PeerTransport>,
     accept: tokio::task::JoinHandle<()>,
     follow: tokio::task::JoinHandle<()>,
     backfill: tokio::task::JoinHandle<()>,
@@ -173,7 +175,7 @@ impl NetNode {
             allow,
             connections,
             node: Some(node),
-            transport,
+            transport: Some(transport),
             accept,
             follow,
             backfill,
@@ -206,13 +208,15 @@ impl NetNode {
     /// Whether this node holds a live connection to peer `id` now (a laptop that dials
     /// out: to that voter).
     pub fn is_connected_to(&self, id: NodeId) -> bool {
-        self.transport.is_connected(id)
+        self.transport.as_ref().is_some_and(|t| t.is_connected(id))
     }
 
     /// Reach peer `id` at `address` (`host:port`) from now on, dialling it there now: a
     /// laptop whose teacher's laptop moved and was found again on the network.
     pub fn reach_peer_at(&self, id: NodeId, address: String) {
-        self.transport.move_to(id, address);
+        if let Some(transport) = &self.transport {
+            transport.move_to(id, address);
+        }
     }
 
     /// Stops accepting, closes every connection, and stops the node thread.
@@ -231,6 +235,7 @@ impl NetNode {
         {
             tracing::error!(%err, "the node stopped with an error");
         }
+        self.transport = None;
     }
 }
 
