@@ -186,6 +186,7 @@ impl Shown {
                 .iter()
                 .map(|e| (e.seat, e.state.clone()))
                 .collect(),
+            addresses: view.addresses.clone(),
             code: view.code.clone(),
             refused: view.refused_attempts,
         }
@@ -351,10 +352,12 @@ mod tests {
         assert!(shown.update(&v).is_empty(), "nothing changed");
         v.roster[0].state = SeatState::Joined { node: 4 };
         v.code = None;
+        v.addresses = vec!["10.0.0.51:7800".parse().unwrap()];
         assert_eq!(
             shown.update(&v),
             vec![
                 "joining closed: the code no longer works".to_owned(),
+                "this laptop's address changed: students type qraft join 10.0.0.51:7800".to_owned(),
                 "seat 1 \"Ada\": joined as node 4".to_owned(),
             ]
         );
