@@ -23,6 +23,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use qraft_client::class::join::{JoinError, JoinStep, Joined, enroll};
 use qraft_node::enroll::{EnrollError, EnrollRequest, JoinCode, Refusal};
+use qraft_node::net::discovery::chain_prefix;
 use qraft_node::net::enroll::{ChannelError, enroll_client_endpoint};
 
 use find::Candidate;
@@ -115,17 +116,14 @@ fn resume_game(joined: Vec<JoinedGame>, args: &JoinArgs) -> Result<JoinedGame> {
         let candidate = find::typed(address)?;
         game.record.teacher = candidate.addresses[0].ip().to_string();
     }
-    say(
-        args,
-        &format!(
-            "resuming {:?} as {} (node {}); the teacher's laptop at {}",
-            game.record.game, game.record.name, game.record.node_id, game.record.teacher
-        ),
-    );
+    say(&format!(
+        "resuming {:?} as {} (node {}); the teacher's laptop at {}",
+        game.record.game, game.record.name, game.record.node_id, game.record.teacher
+    ));
     Ok(game)
 }
 
-fn say(_args: &JoinArgs, text: &str) {
+fn say(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
@@ -151,15 +149,19 @@ async fn enroll_game(home: &Home, args: &JoinArgs) -> Result<JoinedGame> {
     let candidates = match &args.address {
         Some(address) => vec![find::typed(address)?],
         None => {
-            say(args, "looking for games on this network...");
-            find::heard(args.game.as_deref())?
+            say("looking for games on this network...");
+            // The browse blocks for its few seconds: off the async workers.
+            let wanted = args.game.clone();
+            tokio::task::spawn_blocking(move || find::heard(wanted.as_deref()))
+                .await
+                .context("the network search stopped")??
         }
     };
     let candidates = choose(candidates, args)?;
     if let [only] = candidates.as_slice()
         && only.label.is_some()
     {
-        say(args, &format!("found {}", only.describe()));
+        say(&format!("found {}", only.describe()));
     }
     let code_text = match &args.code {
         Some(code) => code.clone(),
@@ -182,30 +184,21 @@ async fn enroll_game(home: &Home, args: &JoinArgs) -> Result<JoinedGame> {
         .validate()
         .map_err(|err| anyhow!("your name: {err}"))?;
     let endpoint = enroll_client_endpoint().context("cannot open a network socket")?;
-    let joined = try_candidates(&endpoint, &candidates, &code, &request, args).await;
+    let joined = try_candidates(&endpoint, &candidates, &code, &request).await;
     endpoint.close(0u32.into(), b"done");
     let joined = joined?;
-    let prefix: String = joined.chain_id.to_string().chars().take(16).collect();
-    let teacher_host = joined.teacher.ip().to_string();
-    let dir = home.save(
+    let game = home.save(
         &joined.payload,
-        &prefix,
-        &teacher_host,
+        &joined.genesis,
+        &chain_prefix(&joined.chain_id),
+        &joined.teacher.ip().to_string(),
         args.port.unwrap_or(0),
     )?;
-    say(
-        args,
-        &format!(
-            "joined {:?} as {} (node {})",
-            joined.payload.game, joined.payload.participant, joined.payload.node_id
-        ),
-    );
-    let record = home
-        .joined()?
-        .into_iter()
-        .find(|g| g.dir == dir)
-        .context("the game just joined is not in this laptop's home")?;
-    Ok(record)
+    say(&format!(
+        "joined {:?} as {} (node {})",
+        joined.payload.game, joined.payload.participant, joined.payload.node_id
+    ));
+    Ok(game)
 }
 
 /// The candidates to try: all of them when headless or when only one; else the one the
@@ -214,9 +207,9 @@ fn choose(candidates: Vec<Candidate>, args: &JoinArgs) -> Result<Vec<Candidate>>
     if candidates.len() == 1 || args.headless || !std::io::stdin().is_terminal() {
         return Ok(candidates);
     }
-    say(args, "games on this network:");
+    say("games on this network:");
     for (i, c) in candidates.iter().enumerate() {
-        say(args, &format!("  {}. {}", i + 1, c.describe()));
+        say(&format!("  {}. {}", i + 1, c.describe()));
     }
     loop {
         let answer = ask("which one (compare the game code with the teacher's screen)")?;
@@ -224,10 +217,7 @@ fn choose(candidates: Vec<Candidate>, args: &JoinArgs) -> Result<Vec<Candidate>>
             Ok(n) if (1..=candidates.len()).contains(&n) => {
                 return Ok(vec![candidates[n - 1].clone()]);
             }
-            _ => say(
-                args,
-                &format!("type a number from 1 to {}", candidates.len()),
-            ),
+            _ => say(&format!("type a number from 1 to {}", candidates.len())),
         }
     }
 }
@@ -240,7 +230,6 @@ async fn try_candidates(
     candidates: &[Candidate],
     code: &JoinCode,
     request: &EnrollRequest,
-    args: &JoinArgs,
 ) -> Result<Joined> {
     let mut problems: Vec<String> = Vec::new();
     let mut unreachable: Vec<String> = Vec::new();
@@ -249,17 +238,14 @@ async fn try_candidates(
         for address in &candidate.addresses {
             let step = |step: JoinStep| match step {
                 JoinStep::Dialling(at) => {
-                    say(args, &format!("contacting the teacher's laptop at {at}..."))
+                    say(&format!("contacting the teacher's laptop at {at}..."))
                 }
-                JoinStep::Proving => say(args, "proving the join code..."),
-                JoinStep::Waiting { chain_prefix } => say(
-                    args,
-                    &format!(
-                        "waiting for the teacher to approve {:?} (game {chain_prefix}: check that \
+                JoinStep::Proving => say("proving the join code..."),
+                JoinStep::Waiting { chain_prefix } => say(&format!(
+                    "waiting for the teacher to approve {:?} (game {chain_prefix}: check that \
                          the teacher's screen shows the same)",
-                        request.name
-                    ),
-                ),
+                    request.name
+                )),
             };
             match enroll(endpoint, *address, *code, request.clone(), &step).await {
                 Ok(joined) => return Ok(joined),
@@ -270,10 +256,7 @@ async fn try_candidates(
                 }
                 Err(JoinError::Enroll(EnrollError::TeacherUnproven)) => {
                     let what = candidate.describe();
-                    say(
-                        args,
-                        &format!("skipping {what}: it did not prove the join code"),
-                    );
+                    say(&format!("skipping {what}: it did not prove the join code"));
                     problems.push(advice::unproven(&what));
                 }
                 // A look-alike game refuses the real code too: another candidate may be

@@ -8,6 +8,7 @@ use std::time::Duration;
 use qraft_keys::ChainId;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::enroll::{EnrollError, EnrollRequest, JoinCode, Student, os_seeded_rng};
+use qraft_node::net::discovery::chain_prefix;
 use qraft_node::net::enroll::{ChannelError, ENROLL_STEP_DEADLINE, EnrollStream};
 
 use super::grant::{GrantError, GrantPayload};
@@ -72,7 +73,7 @@ pub async fn enroll(
     let (requested, sealed) = proved.confirm(&confirm)?;
     stream.send(&sealed).await?;
     step(JoinStep::Waiting {
-        chain_prefix: chain_id.to_string().chars().take(16).collect(),
+        chain_prefix: chain_prefix(&chain_id),
     });
     let answer = match stream.recv_from_teacher(APPROVAL_WAIT).await {
         Err(ChannelError::Silent { .. }) => return Err(JoinError::NoDecision(APPROVAL_WAIT)),

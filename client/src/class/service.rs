@@ -20,6 +20,7 @@ use qraft_node::core::types::NodeId;
 use qraft_node::enroll::{
     EnrollRequest, JoinCode, Limits, PendingGrant, Refusal, Teacher, os_seeded_rng,
 };
+use qraft_node::net::discovery::chain_prefix;
 use qraft_node::net::enroll::{
     ChannelError, EnrollStream, MAX_ENROLL_CONNECTIONS, enroll_server_endpoint,
 };
@@ -70,7 +71,6 @@ pub enum ClassError {
 /// The running service. Dropping it stops it.
 pub struct ClassService {
     class: Arc<Class>,
-    view: watch::Receiver<ClassView>,
     commands: mpsc::Sender<ClassCommand>,
     endpoint: quinn::Endpoint,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -112,14 +112,14 @@ impl ClassService {
             .unwrap_or_else(|| JoinCode::generate(&mut os_seeded_rng()));
         let first = ClassView {
             game: options.game.clone(),
-            chain_prefix: chain_prefix(&options.genesis),
+            chain_prefix: chain_prefix(&options.genesis.chain_id()),
             code: Some(code.to_string()),
             addresses: options.addresses,
             advertised: options.advertised,
             roster: Vec::new(),
             refused_attempts: 0,
         };
-        let (view_tx, view) = watch::channel(first);
+        let (view, _) = watch::channel(first);
         let class = Arc::new(Class {
             teacher: Mutex::new(Teacher::new(chain_id, code, options.limits)),
             roster: Mutex::new(Roster::default()),
@@ -134,7 +134,7 @@ impl ClassService {
             game: options.game,
             genesis: options.genesis,
             voters: options.voters,
-            view: view_tx,
+            view,
         });
         let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let tasks = vec![
@@ -143,7 +143,6 @@ impl ClassService {
         ];
         Ok(ClassService {
             class,
-            view,
             commands,
             endpoint,
             tasks,
@@ -152,7 +151,7 @@ impl ClassService {
 
     /// The class as it is now, and as it changes.
     pub fn view(&self) -> watch::Receiver<ClassView> {
-        self.view.clone()
+        self.class.view.subscribe()
     }
 
     /// Shows `addresses` as where students reach the class (this laptop's addresses
@@ -188,11 +187,6 @@ impl Drop for ClassService {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The first 16 hex digits of the game's chain id.
-pub fn chain_prefix(genesis: &Genesis) -> String {
-    genesis.chain_id().to_string().chars().take(16).collect()
 }
 
 impl Class {
@@ -406,7 +400,9 @@ async fn seat_and_answer(
     pending: PendingGrant,
 ) -> Result<(), ServeError> {
     // A laptop enrolling again with keys already on the chain is theirs: no new seat
-    // decision is needed.
+    // decision is needed. (Public keys are public: a request naming someone else's keys
+    // and name gets this path too, and with it nothing: no registration happens, and a
+    // grant holds nothing secret, only what lets the keys' holder run their node.)
     let returning = class.admitter.returning(&request).await;
     if let Ok(Some(admitted)) = &returning
         && class.seat_of(&request.name, admitted.node_id).is_some()

@@ -10,18 +10,18 @@
 //!   qraft.log       the log, while the dashboard owns the terminal
 //! ```
 
-use std::fs::{self, DirBuilder};
+use std::fs;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use qraft_keys::Keypair;
-use qraft_keys::keyfile::{IfExists, write_key_file};
 use qraft_node::core::genesis::{Genesis, to_toml};
 use qraft_node::core::types::{Cents, Shares};
 
-use crate::cli::demo::folder::{DemoBot, DemoGame, keys_of};
+use crate::cli::demo::folder::{
+    DemoBot, DemoGame, key_file, keys_of, prepare_empty, write, write_keys,
+};
 use crate::cli::demo::lineup::{self, BotKind};
 use crate::cli::game::load_genesis;
 use crate::cli::keys::open_key;
@@ -100,32 +100,12 @@ impl ClassGame {
     }
 }
 
-fn key_file(dir: &Path, name: &str) -> PathBuf {
-    dir.join("keys").join(format!("{name}.key"))
-}
-
 /// The class in `dir`: the one already there, or a new one made with `new`.
 pub fn open_or_create(dir: &Path, new: &NewClass, host: Ipv4Addr) -> Result<ClassGame> {
     if dir.join(MARKER).exists() {
         return load(dir);
     }
-    match fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                bail!(
-                    "{} holds files but no class (no {MARKER}): give `--dir` a new or empty \
-                     folder, or one an earlier `qraft class` made",
-                    dir.display()
-                );
-            }
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?
-        }
-        Err(err) => {
-            return Err(err).with_context(|| format!("cannot use {} for the class", dir.display()));
-        }
-    }
+    prepare_empty(dir, MARKER, "class", "`qraft class`")?;
     create(dir, new, host)
 }
 
@@ -155,11 +135,6 @@ fn create(dir: &Path, new: &NewClass, host: Ipv4Addr) -> Result<ClassGame> {
     let genesis =
         lineup::class_genesis(&new.name, TEACHER, teacher.public(), &bot_keys, &addresses)?;
 
-    let keys_dir = dir.join("keys");
-    DirBuilder::new()
-        .mode(0o700)
-        .create(&keys_dir)
-        .with_context(|| format!("cannot create {}", keys_dir.display()))?;
     let named = genesis
         .voters
         .iter()
@@ -167,11 +142,7 @@ fn create(dir: &Path, new: &NewClass, host: Ipv4Addr) -> Result<ClassGame> {
         .zip(&nodes)
         .chain([(TEACHER, &teacher)])
         .chain(bots.iter().map(|b| (b.name.as_str(), &b.key)));
-    for (name, key) in named {
-        let path = key_file(dir, name);
-        write_key_file(&path, key, None, IfExists::Refuse)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    write_keys(dir, named)?;
     write(&dir.join("genesis.toml"), &to_toml(&genesis))?;
     // Last: a folder whose writing was cut short is not taken for a class.
     write(&dir.join(MARKER), &marker_text(new))?;
@@ -266,10 +237,6 @@ fn marker_text(new: &NewClass) -> String {
          student_shares = {}\n",
         new.port, new.cash, new.shares
     )
-}
-
-fn write(path: &Path, contents: &str) -> Result<()> {
-    fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

@@ -3,14 +3,14 @@
 //! DHCP lease on the teacher's laptop never splits them.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use qraft_node::config::Tuning;
-use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::core::types::NodeId;
+use qraft_node::net::node::NetNode;
 
 use super::folder::ClassGame;
-use crate::cli::demo::cluster::stop;
+use crate::cli::demo::cluster::{start_voters, stop};
 
 /// Blocks at most every 100 ms: quick feedback on a class's orders, few enough blocks for
 /// thirty laptops to follow on Wi-Fi.
@@ -34,42 +34,39 @@ impl Voters {
     pub async fn start(game: &ClassGame) -> Result<Voters> {
         let ports = game.voter_ports()?;
         let loopback: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        let mut nodes = Vec::with_capacity(ports.len());
-        for ((spec, key), port) in game.genesis.voters.iter().zip(&game.nodes).zip(&ports) {
-            let peers = game
-                .genesis
-                .voters
-                .iter()
-                .zip(&loopback)
-                .filter(|(other, _)| other.id != spec.id)
-                .map(|(other, address)| (other.id, address.clone()))
-                .collect();
-            let started = NetNode::start(NetNodeOptions {
-                genesis: game.genesis.clone(),
-                keypair: key.clone(),
-                data_dir: game.data_dir(&spec.name),
-                listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port)),
-                peers,
-                tuning: tuning(),
-                submit_timeout: Duration::from_secs(10),
-                id: None,
-                dial_out: false,
-            })
-            .await;
-            match started {
-                Ok(node) => nodes.push(node),
-                Err(err) => {
-                    stop(nodes).await;
-                    return Err(err).with_context(|| {
-                        format!(
-                            "cannot start {} on UDP port {port}: another program may use it \
-                             (another `qraft class`?); choose other ports with --port",
-                            spec.name
-                        )
-                    });
-                }
-            }
-        }
+        let listens: Vec<SocketAddr> = ports
+            .iter()
+            .map(|port| SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port)))
+            .collect();
+        let peers: Vec<(NodeId, String)> = game
+            .genesis
+            .voters
+            .iter()
+            .map(|v| v.id)
+            .zip(loopback.iter().cloned())
+            .collect();
+        let nodes = start_voters(
+            &game.genesis,
+            &game.nodes,
+            &listens,
+            &peers,
+            |name| game.data_dir(name),
+            tuning(),
+        )
+        .await
+        .map_err(|(spec, err)| {
+            let port = spec
+                .address
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            anyhow::Error::new(err).context(format!(
+                "cannot start {} on UDP port {port}: another program may use it \
+                 (another `qraft class`?); choose other ports with --port",
+                spec.name
+            ))
+        })?;
         Ok(Voters { nodes, loopback })
     }
 

@@ -5,12 +5,15 @@
 //! are told about: the genesis itself cannot change without changing the game.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use qraft_keys::Keypair;
 use qraft_node::config::Tuning;
+use qraft_node::core::genesis::{Genesis, NodeSpec};
 use qraft_node::core::types::NodeId;
-use qraft_node::net::node::{NetNode, NetNodeOptions};
+use qraft_node::net::node::{NetNode, NetNodeError, NetNodeOptions};
 use qraft_node::testkit::disk::free_port;
 
 use super::folder::DemoGame;
@@ -64,36 +67,26 @@ impl Cluster {
                 .zip(addresses.iter().cloned())
                 .collect()
         };
-        let mut nodes = Vec::with_capacity(addresses.len());
-        for ((spec, key), address) in game.genesis.voters.iter().zip(&game.nodes).zip(&addresses) {
-            let listen: SocketAddr = address
-                .parse()
-                .with_context(|| format!("{address:?} is not an address to listen on"))?;
-            let peers = overrides
-                .iter()
-                .filter(|(id, _)| *id != spec.id)
-                .cloned()
-                .collect();
-            let started = NetNode::start(NetNodeOptions {
-                genesis: game.genesis.clone(),
-                keypair: key.clone(),
-                data_dir: game.data_dir(&spec.name),
-                listen,
-                peers,
-                tuning: tuning(),
-                submit_timeout: Duration::from_secs(10),
-                id: None,
-                dial_out: false,
+        let listens = addresses
+            .iter()
+            .map(|address| {
+                address
+                    .parse()
+                    .with_context(|| format!("{address:?} is not an address to listen on"))
             })
-            .await;
-            match started {
-                Ok(node) => nodes.push(node),
-                Err(err) => {
-                    stop(nodes).await;
-                    return Err(err).with_context(|| format!("cannot start {}", spec.name));
-                }
-            }
-        }
+            .collect::<Result<Vec<SocketAddr>>>()?;
+        let nodes = start_voters(
+            &game.genesis,
+            &game.nodes,
+            &listens,
+            &overrides,
+            |name| game.data_dir(name),
+            tuning(),
+        )
+        .await
+        .map_err(|(spec, err)| {
+            anyhow::Error::new(err).context(format!("cannot start {}", spec.name))
+        })?;
         Ok(Cluster {
             nodes,
             addresses,
@@ -105,6 +98,47 @@ impl Cluster {
     pub async fn stop(self) {
         stop(self.nodes).await;
     }
+}
+
+/// Starts `genesis`'s voters in this process: the i-th with `keys[i]`, listening on
+/// `listens[i]`, its data in `data_dir(its name)`, reaching the other voters at `peers`
+/// (by id) instead of their genesis addresses. When one cannot start, those started are
+/// stopped and its error comes back with the voter it was.
+pub async fn start_voters(
+    genesis: &Genesis,
+    keys: &[Keypair],
+    listens: &[SocketAddr],
+    peers: &[(NodeId, String)],
+    data_dir: impl Fn(&str) -> PathBuf,
+    tuning: Tuning,
+) -> Result<Vec<NetNode>, (NodeSpec, NetNodeError)> {
+    let mut nodes = Vec::with_capacity(listens.len());
+    for ((spec, key), listen) in genesis.voters.iter().zip(keys).zip(listens) {
+        let started = NetNode::start(NetNodeOptions {
+            genesis: genesis.clone(),
+            keypair: key.clone(),
+            data_dir: data_dir(&spec.name),
+            listen: *listen,
+            peers: peers
+                .iter()
+                .filter(|(id, _)| *id != spec.id)
+                .cloned()
+                .collect(),
+            tuning: tuning.clone(),
+            submit_timeout: Duration::from_secs(10),
+            id: None,
+            dial_out: false,
+        })
+        .await;
+        match started {
+            Ok(node) => nodes.push(node),
+            Err(err) => {
+                stop(nodes).await;
+                return Err((spec.clone(), err));
+            }
+        }
+    }
+    Ok(nodes)
 }
 
 /// Stops `nodes`, each within five seconds.

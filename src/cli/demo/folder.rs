@@ -55,7 +55,7 @@ impl DemoGame {
 }
 
 /// The key file of the participant or node `name` in the game folder `dir`.
-fn key_file(dir: &Path, name: &str) -> PathBuf {
+pub fn key_file(dir: &Path, name: &str) -> PathBuf {
     dir.join("keys").join(format!("{name}.key"))
 }
 
@@ -106,23 +106,7 @@ pub fn open_or_create(folder: &Folder, bots: usize) -> Result<DemoGame> {
     if dir.join(MARKER).exists() {
         return load(dir);
     }
-    match fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                bail!(
-                    "{} holds files but no demo game (no {MARKER}): give `--dir` a new or empty \
-                     folder, or one an earlier `qraft demo --dir` made",
-                    dir.display()
-                );
-            }
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?
-        }
-        Err(err) => {
-            return Err(err).with_context(|| format!("cannot use {} for the demo", dir.display()));
-        }
-    }
+    prepare_empty(dir, MARKER, "demo game", "`qraft demo --dir`")?;
     create(dir, bots)
 }
 
@@ -156,11 +140,6 @@ fn create(dir: &Path, bot_count: usize) -> Result<DemoGame> {
     };
     let genesis = lineup::genesis(&players, &addresses)?;
 
-    let keys_dir = dir.join("keys");
-    DirBuilder::new()
-        .mode(0o700)
-        .create(&keys_dir)
-        .with_context(|| format!("cannot create {}", keys_dir.display()))?;
     let named = genesis
         .voters
         .iter()
@@ -168,11 +147,7 @@ fn create(dir: &Path, bot_count: usize) -> Result<DemoGame> {
         .zip(&nodes)
         .chain([(ADMIN, &admin), (YOU, &you)])
         .chain(bots.iter().map(|b| (b.name.as_str(), &b.key)));
-    for (name, key) in named {
-        let path = key_file(dir, name);
-        write_key_file(&path, key, None, IfExists::Refuse)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    write_keys(dir, named)?;
     write(&dir.join("genesis.toml"), &to_toml(&genesis))?;
     // Last: a folder whose writing was cut short is not taken for a game.
     write(&dir.join(MARKER), &marker_text())?;
@@ -215,6 +190,49 @@ fn load(dir: &Path) -> Result<DemoGame> {
     })
 }
 
+/// Makes sure `dir` can take a new game: it is created if missing, and must be empty
+/// if not (one holding `marker` is a game and is loaded, not made). `what` and `made_by`
+/// name the game and the command that makes one, for the message.
+pub fn prepare_empty(dir: &Path, marker: &str, what: &str, made_by: &str) -> Result<()> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                bail!(
+                    "{} holds files but no {what} (no {marker}): give `--dir` a new or empty \
+                     folder, or one an earlier {made_by} made",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+        }
+        Err(err) => {
+            Err(err).with_context(|| format!("cannot use {} for the {what}", dir.display()))
+        }
+    }
+}
+
+/// Writes each (name, key) as `dir`/keys/NAME.key (mode 0600, in a folder of mode 0700),
+/// refusing to overwrite one.
+pub fn write_keys<'k>(
+    dir: &Path,
+    named: impl Iterator<Item = (&'k str, &'k Keypair)>,
+) -> Result<()> {
+    let keys_dir = dir.join("keys");
+    DirBuilder::new()
+        .mode(0o700)
+        .create(&keys_dir)
+        .with_context(|| format!("cannot create {}", keys_dir.display()))?;
+    for (name, key) in named {
+        let path = key_file(dir, name);
+        write_key_file(&path, key, None, IfExists::Refuse)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The keys in `dir`/keys of `genesis`'s voters (in its order) and of its bots.
 pub fn keys_of(dir: &Path, genesis: &Genesis) -> Result<(Vec<Keypair>, Vec<DemoBot>)> {
     let key = |name: &str| open_key(&key_file(dir, name));
@@ -247,7 +265,8 @@ fn marker_text() -> String {
     )
 }
 
-fn write(path: &Path, contents: &str) -> Result<()> {
+/// Writes `contents` to `path`, naming it when that fails.
+pub fn write(path: &Path, contents: &str) -> Result<()> {
     fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 

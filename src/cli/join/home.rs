@@ -151,15 +151,17 @@ impl Home {
         self.dir.join("games")
     }
 
-    /// Records a granted enrollment, with its genesis; returns the game's folder.
+    /// Records a granted enrollment in game `genesis` (chain-id prefix `prefix`), with
+    /// its genesis; the game as joined.
     pub fn save(
         &self,
         payload: &GrantPayload,
-        genesis_prefix: &str,
+        genesis: &Genesis,
+        prefix: &str,
         teacher_host: &str,
         port: u16,
-    ) -> Result<PathBuf> {
-        let dir = self.games_dir().join(genesis_prefix);
+    ) -> Result<JoinedGame> {
+        let dir = self.games_dir().join(prefix);
         private_dir(&dir)?;
         let record = JoinRecord {
             joined: VERSION,
@@ -188,7 +190,11 @@ impl Home {
         };
         write(&dir.join("genesis.toml"), &payload.genesis)?;
         self.write_record(&dir, &record)?;
-        Ok(dir)
+        Ok(JoinedGame {
+            dir,
+            record,
+            genesis: genesis.clone(),
+        })
     }
 
     /// Writes `record` as the game's `join.toml` (after the genesis: a folder whose
@@ -300,8 +306,16 @@ mod tests {
                 },
             ],
         );
-        home.save(&payload, "0123456789abcdef", "10.0.0.1", 7810)
+        let saved = home
+            .save(
+                &payload,
+                &game.genesis,
+                "0123456789abcdef",
+                "10.0.0.1",
+                7810,
+            )
             .unwrap();
+        assert_eq!(saved.record.node_id, 9);
         let joined = home.joined().unwrap();
         assert_eq!(joined.len(), 1);
         let found = &joined[0];

@@ -121,7 +121,7 @@ async fn face(
     args: &JoinArgs,
 ) -> Result<()> {
     if args.headless {
-        headless(node, game, &identity.participant_file, voters, args).await
+        headless(node, game, &identity.participant_file, voters).await
     } else {
         match caught_up(node, &identity.participant.public(), voters).await {
             true => dashboard(node, game, identity.participant.clone(), voters).await,
@@ -135,22 +135,18 @@ async fn headless(
     game: &JoinedGame,
     key_file: &std::path::Path,
     voters: &[(u64, String)],
-    args: &JoinArgs,
 ) -> Result<()> {
     let genesis = game.dir.join("genesis.toml");
     let nodes: String = voters.iter().map(|(_, a)| format!(" --node {a}")).collect();
-    say(
-        args,
-        &format!(
-            "your node is following the game (a line per block below). Trade from another terminal, e.g.:\n  qraft order --genesis {} --key {}{nodes} buy {} 10",
-            genesis.display(),
-            key_file.display(),
-            game.genesis
-                .symbols
-                .first()
-                .map_or("ACME".to_owned(), |s| s.ticker.to_string())
-        ),
-    );
+    say(&format!(
+        "your node is following the game (a line per block below). Trade from another terminal, e.g.:\n  qraft order --genesis {} --key {}{nodes} buy {} 10",
+        genesis.display(),
+        key_file.display(),
+        game.genesis
+            .symbols
+            .first()
+            .map_or("ACME".to_owned(), |s| s.ticker.to_string())
+    ));
     let events = node.handle.subscribe();
     let silent = async {
         tokio::time::sleep(FIRST_BLOCK_PATIENCE).await;
