@@ -17,22 +17,9 @@ use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{Request, Response};
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
-const WAIT: Duration = Duration::from_secs(30);
 mod common;
 
-use common::signed;
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use common::{WAIT, eventually, signed};
 
 /// Buys a share at `price` (never crossing: the book only grows) and returns the
 /// transaction's hash once it is applied and accepted.

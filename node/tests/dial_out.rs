@@ -19,25 +19,11 @@ use qraft_node::net::node::{NetNode, NetNodeOptions};
 use qraft_node::net::proto::{ProtocolError, Request};
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
-/// The longest any one step may take.
-const WAIT: Duration = Duration::from_secs(30);
 /// The longest the whole test may take.
 const TEST_LIMIT: Duration = Duration::from_secs(150);
 mod common;
 
-use common::signed;
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use common::{WAIT, eventually, signed};
 
 fn order(genesis: &Genesis, price: u64) -> TxBody {
     TxBody::Order(NewOrder {

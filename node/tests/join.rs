@@ -17,22 +17,9 @@ use qraft_node::net::proto::{ProtocolError, Request};
 use qraft_node::testkit::disk::free_port;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 
-const WAIT: Duration = Duration::from_secs(30);
 mod common;
 
-use common::signed;
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use common::{eventually, signed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_registered_by_the_admin_joins_as_a_learner_and_follows_the_chain() {

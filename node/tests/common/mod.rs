@@ -1,6 +1,11 @@
-//! What the node's tests over QUIC share: signing a transaction as a participant. (A
+//! What the node's tests over QUIC share: signing a transaction as a participant (a
 //! program's signing, with its nonce policy, is the client crate's; these tests only
-//! need nonces that rise, so one counter serves every key in the test process.)
+//! need nonces that rise, so one counter serves every key in the test process), and
+//! waiting for a condition.
+#![allow(dead_code, reason = "each test file uses its own subset")]
+
+use std::future::Future;
+use std::time::Duration;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,4 +23,21 @@ pub fn signed(key: &Keypair, genesis: &Genesis, body: TxBody) -> SignedTx {
         body,
     }
     .sign(key, &genesis.chain_id())
+}
+
+/// The longest [`eventually`] waits for any one thing.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until `check` holds, asking every 50 ms; fails the test, naming `what`, after
+/// [`WAIT`].
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
