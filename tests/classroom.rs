@@ -166,6 +166,17 @@ fn a_class_joins_by_code_and_moved_laptops_a_wrong_code_and_a_rogue_game_break_n
         assert!(answer["height"].as_u64().is_some(), "{answer}");
     }
 
+    // A laptop's link goes down for a minute (meanwhile, a wrong code and a teacher's
+    // laptop that moves), and comes back with another address.
+    let moved = Laptop {
+        netns: laptops[0].netns.clone(),
+        home: laptops[0].home.clone(),
+        name: laptops[0].name.clone(),
+        teacher: "10.77.0.51".into(),
+    };
+    ip(&["-n", &moved.netns, "link", "set", "eth0", "down"]);
+    let down = Instant::now();
+
     // The wrong code: refused, then rate-limited.
     let mallory = Laptop {
         netns: mallory_machine,
@@ -202,22 +213,6 @@ fn a_class_joins_by_code_and_moved_laptops_a_wrong_code_and_a_rogue_game_break_n
         "mallory joined nothing"
     );
 
-    // A laptop's link goes down for a minute and comes back with another address.
-    let moved = &laptops[0];
-    ip(&["-n", &moved.netns, "link", "set", "eth0", "down"]);
-    std::thread::sleep(Duration::from_secs(60));
-    lan.remove_address(&moved.netns, 11).unwrap();
-    lan.add_address(&moved.netns, 41).unwrap();
-    ip(&["-n", &moved.netns, "link", "set", "eth0", "up"]);
-    let answer = order_commits(moved, Duration::from_secs(60));
-    assert_eq!(answer["ok"], Value::Bool(true), "after the move: {answer}");
-    // It caught up: its node holds the block its order went into, and more.
-    let height = answer["height"].as_u64().unwrap();
-    assert!(
-        following(&mut joins[0], height, Duration::from_secs(60)),
-        "the moved laptop's node never reached block {height}"
-    );
-
     // The teacher's laptop gets a new address (.1 becomes .51): the laptops, cut off from
     // the voters, find the game again by mDNS at its new address and follow it.
     lan.remove_address(&teacher, 1).unwrap();
@@ -245,6 +240,20 @@ fn a_class_joins_by_code_and_moved_laptops_a_wrong_code_and_a_rogue_game_break_n
     assert!(
         following(&mut joins[1], height, Duration::from_secs(120)),
         "a laptop never followed the teacher's laptop to its new address (block {height})"
+    );
+
+    std::thread::sleep(Duration::from_secs(60).saturating_sub(down.elapsed()));
+    lan.remove_address(&moved.netns, 11).unwrap();
+    lan.add_address(&moved.netns, 41).unwrap();
+    ip(&["-n", &moved.netns, "link", "set", "eth0", "up"]);
+    // It catches up: its node finds the teacher's laptop at its new address and follows
+    // past the block its order went into.
+    let answer = order_commits(&moved, Duration::from_secs(60));
+    assert_eq!(answer["ok"], Value::Bool(true), "after the move: {answer}");
+    let height = answer["height"].as_u64().unwrap();
+    assert!(
+        following(&mut joins[0], height, Duration::from_secs(120)),
+        "the moved laptop's node never reached block {height}"
     );
     drop(joins);
 }
