@@ -180,6 +180,9 @@ pub fn admin_text(action: &AdminAction) -> String {
         AdminAction::RemoveNode { id } => format!(
             "Node {id} is removed from the game: every node cuts it off, and the leader takes it out of the cluster"
         ),
+        AdminAction::SetNodeAddress { id, address } => {
+            format!("Node {id} is reached at {address} from now on")
+        }
         _ => "Done".into(),
     }
 }

@@ -218,10 +218,94 @@ async fn scenario() {
 
     // All along, no node ever dialled it.
     assert_eq!(laptop.connections().admitted(Lane::Peer), 0);
+
+    trusted_laptop_becomes_a_voter(&game, &voters, &laptop, &admin).await;
     admin.close().await;
     trader.close().await;
     laptop.shutdown().await;
     for voter in voters {
         voter.shutdown().await;
     }
+}
+
+/// The teacher trusts the laptop: the voters saw where its connections come from, the
+/// admin registers it there, and it is promoted; one original voter steps down to
+/// learner. Then the leader among the original voters stops, and the laptop and the one
+/// left elect a leader and commit: the laptop votes, and is dialled where it listens.
+async fn trusted_laptop_becomes_a_voter(
+    game: &qraft_node::core::genesis::sample::SampleGame,
+    voters: &[NetNode],
+    laptop: &NetNode,
+    admin: &Client,
+) {
+    let genesis = &game.genesis;
+    let seen = voters[0].locator().unwrap().seen_at(4);
+    assert_eq!(
+        seen,
+        Some(laptop.local_addr().unwrap()),
+        "seen where it listens"
+    );
+    let address = seen.unwrap().to_string();
+    let moved = admin
+        .submit(signed(
+            &game.admin,
+            genesis,
+            TxBody::Admin(AdminAction::SetNodeAddress { id: 4, address }),
+        ))
+        .await
+        .unwrap();
+    assert!(moved.receipt.is_accepted(), "{moved:?}");
+    let leader = voters[0].handle.status().await.unwrap().leader.unwrap();
+    let on_leader = voters.iter().find(|v| v.id == leader).unwrap();
+    eventually("the leader promotes the laptop", || async {
+        on_leader
+            .handle
+            .change_membership(MembershipChange::Promote(4))
+            .await
+            .is_ok()
+    })
+    .await;
+    eventually("the laptop is a voter", || async {
+        laptop.handle.status().await.unwrap().voters == vec![1, 2, 3, 4]
+    })
+    .await;
+    // A voter that does not lead steps down to learner: three voters again.
+    let retired = voters
+        .iter()
+        .map(|v| v.id)
+        .rfind(|id| *id != leader)
+        .unwrap();
+    eventually("the leader demotes one voter", || async {
+        on_leader
+            .handle
+            .change_membership(MembershipChange::AddLearner(retired))
+            .await
+            .is_ok()
+    })
+    .await;
+    let left: Vec<u64> = [1, 2, 3, 4]
+        .into_iter()
+        .filter(|id| *id != retired)
+        .collect();
+    eventually("three voters, the laptop among them", || async {
+        laptop.handle.status().await.unwrap().voters == left
+    })
+    .await;
+    assert!(
+        laptop.connections().admitted(Lane::Peer) > 0,
+        "the voters dial the laptop now"
+    );
+    // The leader stops: the laptop and the other voter carry on.
+    on_leader.handle.shutdown();
+    let survivor = voters
+        .iter()
+        .find(|v| v.id != leader && v.id != retired)
+        .unwrap();
+    eventually("a new leader among the laptop and the survivor", || async {
+        let status = survivor.handle.status().await.unwrap();
+        status.leader.is_some_and(|l| l != leader)
+    })
+    .await;
+    commit_through(&laptop.handle, &game.traders[1], genesis, 853).await;
+    commit_through(&survivor.handle, &game.traders[0], genesis, 854).await;
 }

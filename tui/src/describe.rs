@@ -65,6 +65,7 @@ pub fn label(body: &TxBody, tick_size: impl Fn(Ticker) -> Cents) -> String {
             AdminAction::AddParticipant(p) => format!("add {}", p.name),
             AdminAction::EndGame => "end game".into(),
             AdminAction::RemoveNode { id } => format!("remove node {id}"),
+            AdminAction::SetNodeAddress { id, address } => format!("node {id} at {address}"),
             _ => "admin".into(),
         },
     }

@@ -141,6 +141,14 @@ pub enum AdminAction {
     RemoveNode {
         id: super::types::NodeId,
     },
+    /// Gives a registered node a new address (`host:port`, or
+    /// [`DIALS_OUT`](super::genesis::DIALS_OUT)): every node reaches it there from this
+    /// block on. How a laptop that dialled out becomes reachable before it is made a
+    /// voter, and how a voter that moved for good is recorded.
+    SetNodeAddress {
+        id: super::types::NodeId,
+        address: String,
+    },
 }
 
 impl Tx {

@@ -6,7 +6,8 @@
 //! `SuspendParticipant` is refused from then on and its live connections on this node
 //! are closed; `ReinstateParticipant` lets it in again; a node registered by `AddNode`
 //! may connect as a peer and is dialled at its registered address (unless this node's
-//! configuration overrides that address), and a node removed is refused, disconnected
+//! configuration overrides that address), `SetNodeAddress` moves that address (a laptop
+//! that dialled out becomes reachable before it is made a voter), and a node removed is refused, disconnected
 //! and no longer dialled ([`Follower::revoke_node`]). All of this holds for blocks applied
 //! now, before a restart, or inside a snapshot installed from the leader: at start-up and
 //! after a snapshot or missed events the whole membership is read again
@@ -124,6 +125,12 @@ impl Follower {
                             TxBody::Admin(AdminAction::RemoveNode { id }) => {
                                 self.revoke_node(*id);
                             }
+                            TxBody::Admin(AdminAction::SetNodeAddress { id, address }) => {
+                                if *id != self.me && !self.overrides.contains_key(id) {
+                                    self.transport.readdress(*id, address.clone());
+                                }
+                                tracing::info!(node = id, %address, "a node's address changed");
+                            }
                             TxBody::Admin(AdminAction::AddNode(spec)) => {
                                 self.admit_node(spec);
                                 tracing::info!(node = spec.id, name = %spec.name, address = %spec.address, "registered node may connect from now on");
@@ -182,7 +189,7 @@ impl Follower {
     fn admit_node(&self, spec: &NodeSpec) {
         self.allow.allow_node(spec.id, spec.key);
         if spec.id != self.me && !self.overrides.contains_key(&spec.id) {
-            self.transport.set_address(spec.id, spec.address.clone());
+            self.transport.readdress(spec.id, spec.address.clone());
         }
     }
 

@@ -211,6 +211,13 @@ impl NetNode {
         self.transport.as_ref().is_some_and(|t| t.is_connected(id))
     }
 
+    /// Where this node's peers were seen connecting from (a laptop that dials out: the
+    /// address its connections come from, which is where its node listens). Valid while
+    /// the node runs.
+    pub fn locator(&self) -> Option<super::peer::PeerLocator> {
+        self.transport.as_ref().map(PeerTransport::locator)
+    }
+
     /// Reach peer `id` at `address` (`host:port`) from now on, dialling it there now: a
     /// laptop whose teacher's laptop moved and was found again on the network.
     pub fn reach_peer_at(&self, id: NodeId, address: String) {

@@ -224,6 +224,20 @@ enum Phase {
     Connected(SocketAddr),
 }
 
+/// Where a node's peers were seen connecting from ([`PeerTransport::seen_at`]), for as
+/// long as its transport runs; it does not keep the transport (or its port) alive.
+#[derive(Clone)]
+pub struct PeerLocator(Weak<Links>);
+
+impl PeerLocator {
+    /// Where node `id` was last seen connecting from; `None` if never, or once the
+    /// node stopped.
+    pub fn seen_at(&self, id: NodeId) -> Option<SocketAddr> {
+        let links = self.0.upgrade()?;
+        PeerTransport { inner: links }.seen_at(id)
+    }
+}
+
 impl PeerTransport {
     pub fn new(
         me: NodeId,
@@ -263,6 +277,49 @@ impl PeerTransport {
     /// otherwise (see [`PeerTransport::heard_from`]).
     pub fn set_address(&self, id: NodeId, address: String) {
         lock(&self.inner.addresses.configured).insert(id, address);
+    }
+
+    /// The ledger registered node `id` at `address` (from now on, or again): reach it
+    /// there. A node that starts or stops dialling out gets a link of the other kind at
+    /// once (one that dials it, or one that answers on its connections); otherwise a
+    /// link to it dials the new address now. Nothing happens if the address is the one
+    /// already known.
+    pub fn readdress(&self, id: NodeId, address: String) {
+        let routed = address == DIALS_OUT;
+        let was = lock(&self.inner.addresses.configured).insert(id, address.clone());
+        if was.as_deref() == Some(address.as_str()) {
+            return;
+        }
+        let was_routed = was.as_deref() == Some(DIALS_OUT);
+        if was.is_some() && was_routed != routed {
+            if !routed {
+                self.inner.routes.forget(id);
+            }
+            // The old link's task ends when its queue's last sender (here) is dropped.
+            let replaced = lock(&self.inner.links).remove(&id).is_some();
+            if replaced {
+                let _ = self.inner.link(id);
+            }
+            tracing::info!(peer = id, %address, routed, "the peer's registration changed how it is reached");
+        } else if let Some(link) = lock(&self.inner.links).get(&id) {
+            link.control.redial.notify_one();
+        }
+    }
+
+    /// Where node `id` was last seen connecting from: its route if it dials out, else
+    /// what its own connections told (see [`PeerTransport::heard_from`]).
+    pub fn seen_at(&self, id: NodeId) -> Option<SocketAddr> {
+        if let Some(route) = self.inner.routes.current(id) {
+            return Some(canonical(route.remote_address()));
+        }
+        lock(&self.inner.addresses.heard)
+            .get(&id)
+            .map(|heard| heard.address)
+    }
+
+    /// A view of where peers were seen that does not keep the transport alive.
+    pub fn locator(&self) -> PeerLocator {
+        PeerLocator(Arc::downgrade(&self.inner))
     }
 
     /// Stops reaching node `id` (removed from the game): forgets its addresses and its

@@ -217,7 +217,8 @@ fn admin_text(action: &AdminAction) -> String {
         | AdminAction::Resume(_)
         | AdminAction::Close(_)
         | AdminAction::News { .. }
-        | AdminAction::RemoveNode { .. } => describe::admin_text(action),
+        | AdminAction::RemoveNode { .. }
+        | AdminAction::SetNodeAddress { .. } => describe::admin_text(action),
         AdminAction::AddParticipant(p) => format!(
             "Added {} ({}) with {} cash, key {}",
             p.name,

@@ -150,6 +150,7 @@ impl Exchange {
                 Ok(())
             }
             AdminAction::AddNode(spec) => self.add_node(spec),
+            AdminAction::SetNodeAddress { id, address } => self.set_node_address(*id, address),
         }
     }
 

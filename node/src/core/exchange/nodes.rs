@@ -51,6 +51,34 @@ impl Exchange {
         Ok(())
     }
 
+    /// Gives a registered, not removed, node a new address (checked as the genesis's
+    /// are). Its place in the registry stays: only its leaf in the digest changes.
+    pub(super) fn set_node_address(&mut self, id: NodeId, address: &str) -> Result<(), Rejection> {
+        check_address(address).map_err(Rejection::InvalidSpec)?;
+        let Some(index) = self.nodes.iter().position(|n| n.id == id) else {
+            return Err(Rejection::UnknownNode(id));
+        };
+        let node = &self.nodes[index];
+        if self.removed_nodes.contains(&id) {
+            return Err(Rejection::AlreadyInState {
+                what: node.name.clone(),
+                state: "removed".into(),
+            });
+        }
+        if node.address == address {
+            return Err(Rejection::AlreadyInState {
+                what: node.name.clone(),
+                state: format!("at {address}"),
+            });
+        }
+        let mut moved = node.clone();
+        moved.address = address.to_owned();
+        self.accumulator.sub(&digest::node_leaf(index, node));
+        self.accumulator.add(&digest::node_leaf(index, &moved));
+        self.nodes[index] = moved;
+        Ok(())
+    }
+
     /// Registers a node after checking it against every node and participant.
     pub(super) fn add_node(&mut self, spec: &NodeSpec) -> Result<(), Rejection> {
         if spec.id == 0 {
@@ -157,6 +185,83 @@ mod tests {
         let why = promotion_refusal(laptop).expect("a laptop that dials out is no voter");
         assert!(why.contains("must be able to dial a voter"), "{why}");
         assert_eq!(promotion_refusal(&genesis.voters[0]), None);
+    }
+
+    #[test]
+    fn a_laptop_that_dialled_out_is_given_an_address_and_may_then_be_promoted() {
+        use crate::core::genesis::{DIALS_OUT, promotion_refusal};
+        let SampleGame {
+            genesis,
+            admin,
+            traders,
+            ..
+        } = sample_game(&SampleOptions::default());
+        let mut exchange = Exchange::from_genesis(&genesis).unwrap();
+        exchange.begin_block(1, 0);
+        let laptop = spec(
+            41,
+            "ada-41",
+            &Keypair::from_label("node-test/41"),
+            DIALS_OUT,
+        );
+        let tx = admin_tx(&exchange, &admin, AdminAction::AddNode(laptop));
+        assert!(matches!(exchange.apply(&tx), Outcome::Accepted(_)));
+        let before = exchange.end_block();
+        let set = |exchange: &Exchange, id: NodeId, address: &str| {
+            admin_tx(
+                exchange,
+                &admin,
+                AdminAction::SetNodeAddress {
+                    id,
+                    address: address.into(),
+                },
+            )
+        };
+        exchange.begin_block(2, 0);
+        let tx = set(&exchange, 41, "10.0.0.41:41234");
+        assert!(matches!(exchange.apply(&tx), Outcome::Accepted(_)));
+        let after = exchange.end_block();
+        assert_ne!(before, after, "the address is part of the digest");
+        assert_eq!(after, exchange.recompute_digest());
+        let moved = exchange.node(41).unwrap();
+        assert_eq!(moved.address, "10.0.0.41:41234");
+        assert_eq!(promotion_refusal(moved), None);
+        assert_eq!(
+            exchange.nodes().iter().position(|n| n.id == 41),
+            Some(exchange.nodes().len() - 1),
+            "it keeps its place in the registry"
+        );
+        let restored = Exchange::restore(&exchange.snapshot()).unwrap();
+        assert_eq!(restored.nodes(), exchange.nodes());
+        assert_eq!(restored.digest(), after);
+
+        exchange.begin_block(3, 0);
+        let refusals = [
+            (set(&exchange, 99, "10.0.0.9:1"), "UnknownNode"),
+            (set(&exchange, 41, "10.0.0.41:41234"), "AlreadyInState"),
+            (set(&exchange, 41, "10.0.0.41"), "InvalidSpec"),
+        ];
+        for (tx, kind) in refusals {
+            let outcome = exchange.apply(&tx);
+            assert!(format!("{outcome:?}").contains(kind), "{outcome:?}");
+        }
+        let tx = Tx {
+            signer: traders[0].public(),
+            nonce: 1,
+            body: TxBody::Admin(AdminAction::SetNodeAddress {
+                id: 41,
+                address: "10.6.6.6:1".into(),
+            }),
+        };
+        assert_eq!(exchange.apply(&tx), Outcome::Rejected(Rejection::NotAdmin));
+        let tx = admin_tx(&exchange, &admin, AdminAction::RemoveNode { id: 41 });
+        assert!(matches!(exchange.apply(&tx), Outcome::Accepted(_)));
+        let tx = set(&exchange, 41, "10.0.0.42:1");
+        assert!(matches!(
+            exchange.apply(&tx),
+            Outcome::Rejected(Rejection::AlreadyInState { .. })
+        ));
+        assert_eq!(exchange.end_block(), exchange.recompute_digest());
     }
 
     #[test]
