@@ -237,11 +237,12 @@ mod tests {
 
         exchange.begin_block(3, 0);
         let refusals = [
-            (set(&exchange, 99, "10.0.0.9:1"), "UnknownNode"),
-            (set(&exchange, 41, "10.0.0.41:41234"), "AlreadyInState"),
-            (set(&exchange, 41, "10.0.0.41"), "InvalidSpec"),
+            (99, "10.0.0.9:1", "UnknownNode"),
+            (41, "10.0.0.41:41234", "AlreadyInState"),
+            (41, "10.0.0.41", "InvalidSpec"),
         ];
-        for (tx, kind) in refusals {
+        for (id, address, kind) in refusals {
+            let tx = set(&exchange, id, address);
             let outcome = exchange.apply(&tx);
             assert!(format!("{outcome:?}").contains(kind), "{outcome:?}");
         }
