@@ -469,6 +469,9 @@ impl Exchange {
         for (index, node) in self.nodes.iter().enumerate() {
             accumulator.add(&digest::node_leaf(index, node));
         }
+        for id in &self.removed_nodes {
+            accumulator.add(&digest::removed_node_leaf(*id));
+        }
         digest::finish(&accumulator, &self.globals())
     }
 
