@@ -10,6 +10,7 @@ use std::time::Duration;
 use qraft_client::class::admit::Allowance;
 use qraft_client::class::grant::{GrantVoter, VoterAddress};
 use qraft_client::class::join::{JoinError, Joined, enroll};
+use qraft_client::class::promote::LocalVoter;
 use qraft_client::class::roster::ExpectedNames;
 use qraft_client::class::service::{ClassOptions, ClassService};
 use qraft_client::class::{ClassCommand, ClassView, SeatState};
@@ -19,6 +20,7 @@ use qraft_node::core::genesis::DIALS_OUT;
 use qraft_node::core::genesis::sample::{SampleGame, SampleOptions};
 use qraft_node::enroll::{EnrollError, EnrollRequest, JoinCode, Limits, Refusal};
 use qraft_node::net::enroll::enroll_client_endpoint;
+use qraft_node::net::node::NetNode;
 use qraft_node::net::tls::TlsIdentity;
 use qraft_node::testkit::quic::{loopback_game, start_voters};
 use tokio::sync::watch;
@@ -34,12 +36,18 @@ fn laptop(name: &str) -> EnrollRequest {
     }
 }
 
-fn service(game: &SampleGame, handle: qraft_node::api::Handle) -> ClassService {
+fn service(game: &SampleGame, nodes: &[NetNode]) -> ClassService {
     ClassService::start(ClassOptions {
         game: "Period 3".into(),
         genesis: game.genesis.clone(),
         admin: game.admin.clone(),
-        handle,
+        local: nodes
+            .iter()
+            .map(|node| LocalVoter {
+                handle: node.handle.clone(),
+                locator: node.locator().unwrap(),
+            })
+            .collect(),
         voters: game
             .genesis
             .voters
@@ -105,7 +113,7 @@ async fn students_enroll_by_code_and_the_chain_registers_them() {
         .await
         .unwrap();
     let handle = nodes[0].handle.clone();
-    let mut class = service(&game, handle.clone());
+    let mut class = service(&game, &nodes);
     let at = class.local_addr().unwrap();
     let mut view = class.view();
     let commands = class.commands();
@@ -252,7 +260,7 @@ async fn a_greedy_or_silent_laptop_holds_the_enrollment_port_for_seconds_at_most
     let nodes = start_voters(&game, dir.path(), Tuning::default())
         .await
         .unwrap();
-    let mut class = service(&game, nodes[0].handle.clone());
+    let mut class = service(&game, &nodes);
     let at = class.local_addr().unwrap();
     let endpoint = enroll_client_endpoint().unwrap();
     let dial = || async { endpoint.connect(at, "enroll.qraft").unwrap().await };

@@ -22,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use qraft_client::class::admit::Allowance;
 use qraft_client::class::grant::{GrantVoter, VoterAddress};
+use qraft_client::class::promote::LocalVoter;
 use qraft_client::class::roster::ExpectedNames;
 use qraft_client::class::service::{ClassOptions, ClassService};
 use qraft_node::enroll::{JoinCode, Limits};
@@ -157,7 +158,16 @@ async fn run_class(
         game: game.name.clone(),
         genesis: game.genesis.clone(),
         admin: game.teacher.clone(),
-        handle: voters.nodes[0].handle.clone(),
+        local: voters
+            .nodes
+            .iter()
+            .filter_map(|node| {
+                Some(LocalVoter {
+                    handle: node.handle.clone(),
+                    locator: node.locator()?,
+                })
+            })
+            .collect(),
         voters: game
             .genesis
             .voters

@@ -146,6 +146,17 @@ impl Admitter {
         })
     }
 
+    /// Registers node `id` at `address` (a laptop that dialled out, about to be made a
+    /// voter). One change at a time, like registrations.
+    pub async fn set_node_address(&self, id: NodeId, address: &str) -> Result<(), AdmitError> {
+        let _turn = self.one_at_a_time.lock().await;
+        let action = AdminAction::SetNodeAddress {
+            id,
+            address: address.to_owned(),
+        };
+        self.register(action, address).await
+    }
+
     async fn register(&self, action: AdminAction, name: &str) -> Result<(), AdmitError> {
         let body = TxBody::Admin(action);
         let committed = self

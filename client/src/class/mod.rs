@@ -11,13 +11,18 @@
 //!   the teacher's admin key.
 //! - [`service`]: the teacher's enrollment service: the endpoint, the exchanges, the
 //!   roster and the decisions.
+//! - [`promote`]: making a joined machine the teacher trusts a voter, and one of the
+//!   teacher laptop's voters a learner in its place.
 //! - [`join`]: the student's side: one enrollment attempt, from dial to grant.
 
 pub mod admit;
 pub mod grant;
 pub mod join;
+pub mod promote;
 pub mod roster;
 pub mod service;
 pub mod view;
 
-pub use view::{ClassCommand, ClassView, RosterEntry, SeatState};
+pub use view::{
+    ClassCommand, ClassView, PromotionState, PromotionView, RosterEntry, SeatState, VoterView,
+};

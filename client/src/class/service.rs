@@ -29,8 +29,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::admit::{Admitted, Admitter, Allowance};
 use super::grant::{GrantPayload, GrantVoter};
+use super::promote::{LocalVoter, Promoted, Promoter};
 use super::roster::{ExpectedNames, Roster};
-use super::view::{ClassCommand, ClassView, SeatState};
+use super::view::{ClassCommand, ClassView, PromotionState, PromotionView, SeatState};
 
 /// Commands queued from the panel, at most: a teacher presses keys, one at a time.
 const COMMAND_QUEUE: usize = 64;
@@ -42,8 +43,10 @@ pub struct ClassOptions {
     pub genesis: Genesis,
     /// The teacher's admin key: it signs every registration and never leaves this laptop.
     pub admin: Keypair,
-    /// A voter in this process, through which registrations go.
-    pub handle: Handle,
+    /// The voters in this process; registrations go through the first. Promotions
+    /// ([`ClassCommand::Promote`]) read where laptops connect from, and propose
+    /// membership changes, through them. Must not be empty.
+    pub local: Vec<LocalVoter>,
     /// The voters, as students' nodes reach them.
     pub voters: Vec<GrantVoter>,
     pub allowance: Allowance,
@@ -91,6 +94,10 @@ struct Class {
     pending: Mutex<BTreeMap<u32, oneshot::Sender<Decision>>>,
     expected: ExpectedNames,
     admitter: Admitter,
+    promoter: Promoter,
+    /// A promotion is under way: one at a time (each changes the membership the next
+    /// one starts from).
+    promoting: std::sync::atomic::AtomicBool,
     game: String,
     genesis: Genesis,
     voters: Vec<GrantVoter>,
@@ -105,6 +112,10 @@ impl ClassService {
     /// Opens the enrollment endpoint and starts serving. Must be called inside a tokio
     /// runtime.
     pub fn start(options: ClassOptions) -> Result<ClassService, ClassError> {
+        assert!(
+            !options.local.is_empty(),
+            "a class runs its voters in its own process"
+        );
         let endpoint = enroll_server_endpoint(options.listen, &options.identity)?;
         let chain_id = options.genesis.chain_id();
         let code = options
@@ -118,6 +129,8 @@ impl ClassService {
             advertised: options.advertised,
             roster: Vec::new(),
             refused_attempts: 0,
+            voters: Vec::new(),
+            promotion: None,
         };
         let (view, _) = watch::channel(first);
         let class = Arc::new(Class {
@@ -126,11 +139,17 @@ impl ClassService {
             pending: Mutex::new(BTreeMap::new()),
             expected: options.expected,
             admitter: Admitter::new(
-                options.handle,
-                options.admin,
+                options.local[0].handle.clone(),
+                options.admin.clone(),
                 options.genesis.clone(),
                 options.allowance,
             ),
+            promoter: Promoter::new(
+                options.local.clone(),
+                options.admin.clone(),
+                options.genesis.clone(),
+            ),
+            promoting: std::sync::atomic::AtomicBool::new(false),
             game: options.game,
             genesis: options.genesis,
             voters: options.voters,
@@ -140,6 +159,7 @@ impl ClassService {
         let tasks = vec![
             tokio::spawn(accept_loop(endpoint.clone(), class.clone())),
             tokio::spawn(command_loop(command_rx, class.clone())),
+            tokio::spawn(keep_voters(class.clone(), options.local[0].handle.clone())),
         ];
         Ok(ClassService {
             class,
@@ -244,6 +264,111 @@ async fn command_loop(mut commands: mpsc::Receiver<ClassCommand>, class: Arc<Cla
                 tracing::info!("joining reopened with a new code");
                 class.publish(|view| view.code = Some(text));
             }
+            ClassCommand::Promote(seat) => promote(&class, seat),
+        }
+    }
+}
+
+/// Starts making seat `seat`'s machine a voter, unless one is under way or the seat has
+/// not joined; the view follows its steps.
+fn promote(class: &Arc<Class>, seat: u32) {
+    let Some(entry) = lock(&class.roster).get(seat).cloned() else {
+        return;
+    };
+    let show = |state: PromotionState| {
+        let promotion = PromotionView {
+            seat,
+            name: entry.name.clone(),
+            state,
+        };
+        class.publish(move |view| view.promotion = Some(promotion));
+    };
+    let SeatState::Joined { node } = entry.state else {
+        show(PromotionState::Failed(format!(
+            "seat {seat} has not joined: only a joined machine can be made a voter"
+        )));
+        return;
+    };
+    if class
+        .promoting
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        show(PromotionState::Failed(
+            "another machine is being made a voter; wait for it to finish".into(),
+        ));
+        return;
+    }
+    show(PromotionState::Working(
+        "finding where it connects from".into(),
+    ));
+    let class = class.clone();
+    tokio::spawn(async move {
+        let name = entry.name.clone();
+        let step = {
+            let class = class.clone();
+            let name = name.clone();
+            move |step: String| {
+                tracing::info!(%name, node, %step, "making a machine a voter");
+                let promotion = PromotionView {
+                    seat,
+                    name: name.clone(),
+                    state: PromotionState::Working(step),
+                };
+                class.publish(move |view| view.promotion = Some(promotion));
+            }
+        };
+        let outcome = class.promoter.promote(&class.admitter, node, &step).await;
+        let state = match outcome {
+            Ok(Promoted { address, retired }) => {
+                tracing::info!(%name, node, %address, ?retired, "a machine is a voter now");
+                PromotionState::Done { address, retired }
+            }
+            Err(err) => {
+                tracing::warn!(%name, node, %err, "a machine could not be made a voter");
+                PromotionState::Failed(err.to_string())
+            }
+        };
+        let voters = class.promoter.voters().await.ok();
+        class.publish(move |view| {
+            view.promotion = Some(PromotionView { seat, name, state });
+            if let Some(voters) = voters {
+                view.voters = voters;
+            }
+        });
+        class
+            .promoting
+            .store(false, std::sync::atomic::Ordering::Release);
+    });
+}
+
+/// How often the voters shown are read again without a membership event: a leader
+/// change elsewhere, or events missed.
+const VOTERS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the view's voters in step with the cluster's membership.
+async fn keep_voters(class: Arc<Class>, handle: Handle) {
+    let mut events = handle.subscribe();
+    loop {
+        if let Ok(voters) = class.promoter.voters().await {
+            class.view.send_if_modified(|view| {
+                let changed = view.voters != voters;
+                view.voters = voters;
+                changed
+            });
+        }
+        let wake = async {
+            loop {
+                match events.recv().await {
+                    Ok(qraft_node::api::NodeEvent::MembershipChanged { .. })
+                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                }
+            }
+        };
+        tokio::select! {
+            open = wake => if !open { return },
+            () = tokio::time::sleep(VOTERS_REFRESH) => {}
         }
     }
 }

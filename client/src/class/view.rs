@@ -71,9 +71,66 @@ pub struct ClassView {
     pub roster: Vec<RosterEntry>,
     /// Attempts refused before a seat existed: a wrong code, or over the rate limit.
     pub refused_attempts: u64,
+    /// The game's voters now, by node id.
+    pub voters: Vec<VoterView>,
+    /// The latest making of a joined machine into a voter, under way or ended.
+    pub promotion: Option<PromotionView>,
+}
+
+/// One of the game's voters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoterView {
+    pub node: u64,
+    /// Its registered name (`node1`, `lab-pc-7`).
+    pub name: String,
+    /// It runs in this `qraft class`, on the teacher's laptop.
+    pub here: bool,
+    /// Where other nodes reach it (`host:port`).
+    pub address: String,
+}
+
+/// Making a joined machine a voter ([`ClassCommand::Promote`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PromotionView {
+    pub seat: u32,
+    /// The student's (or machine's) name on the seat.
+    pub name: String,
+    pub state: PromotionState,
+}
+
+/// Where a promotion stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PromotionState {
+    /// Under way: what it does now (`registering its address 10.0.0.5:41234`).
+    Working(String),
+    /// It is a voter, reached at `address`; `retired` is the teacher laptop's voter that
+    /// stepped down to learner in its place, if one did.
+    Done {
+        address: String,
+        retired: Option<u64>,
+    },
+    /// It is not a voter, and why (nothing changed, or what did is said).
+    Failed(String),
 }
 
 impl ClassView {
+    /// How many voters run on this laptop.
+    pub fn voters_here(&self) -> usize {
+        self.voters.iter().filter(|v| v.here).count()
+    }
+
+    /// Whether the game goes on when the teacher's laptop stops: the voters elsewhere
+    /// are a majority.
+    pub fn survives_this_laptop(&self) -> bool {
+        let elsewhere = self.voters.len() - self.voters_here();
+        elsewhere > self.voters.len() / 2
+    }
+
+    /// Whether seat `entry`'s machine is a voter.
+    pub fn is_voter(&self, entry: &RosterEntry) -> bool {
+        matches!(entry.state, SeatState::Joined { node } if self.voters.iter().any(|v| v.node == node))
+    }
+
     /// How many seats are in `state`'s kind (by [`SeatState::label`]).
     pub fn count(&self, label: &str) -> usize {
         self.roster
@@ -96,4 +153,9 @@ pub enum ClassCommand {
     Close,
     /// Open joining again with a new code.
     Reopen,
+    /// Make the joined seat's machine a voter (one the teacher trusts: it holds the game's
+    /// record and votes on it), registering the address its connections come from;
+    /// one of this laptop's voters steps down to learner in its place while more than
+    /// one runs here.
+    Promote(u32),
 }

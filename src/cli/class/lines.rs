@@ -299,6 +299,8 @@ mod tests {
             advertised: true,
             roster,
             refused_attempts: 0,
+            voters: Vec::new(),
+            promotion: None,
         }
     }
 

@@ -69,6 +69,8 @@ mod tests {
             advertised: true,
             roster: Vec::new(),
             refused_attempts: 0,
+            voters: Vec::new(),
+            promotion: None,
         }
     }
 

@@ -34,6 +34,8 @@ pub fn just_opened() -> ClassView {
         advertised: true,
         roster: Vec::new(),
         refused_attempts: 0,
+        voters: Vec::new(),
+        promotion: None,
     }
 }
 

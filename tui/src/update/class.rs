@@ -105,6 +105,7 @@ fn doing(state: &State, command: &ClassCommand) -> String {
         ClassCommand::ApproveAll => "Approving everyone waiting…".into(),
         ClassCommand::Close => "Closing joining…".into(),
         ClassCommand::Reopen => "Opening joining with a new code…".into(),
+        ClassCommand::Promote(n) => format!("Making {} a voter…", seat(*n)),
     }
 }
 
@@ -134,5 +135,6 @@ fn what(command: &ClassCommand) -> String {
         ClassCommand::ApproveAll => "approve everyone waiting".into(),
         ClassCommand::Close => "close joining".into(),
         ClassCommand::Reopen => "open joining with a new code".into(),
+        ClassCommand::Promote(seat) => format!("make seat {seat} a voter"),
     }
 }
