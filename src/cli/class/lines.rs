@@ -1,13 +1,16 @@
 //! `qraft class --headless`: the class as lines of text. What the Class panel shows is
 //! printed once, then a line for each change of a seat; commands come on stdin, a line
-//! each: `approve N`, `approve all`, `refuse N`, `close`, `reopen`, `roster`.
+//! each: `approve N`, `approve all`, `refuse N`, `close`, `reopen`, `promote N` (make a
+//! joined machine a voter), `roster`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
 use qraft_client::class::service::ClassService;
-use qraft_client::class::{ClassCommand, ClassView, RosterEntry, SeatState};
+use qraft_client::class::{
+    ClassCommand, ClassView, PromotionState, PromotionView, RosterEntry, SeatState, VoterView,
+};
 use tokio::sync::mpsc;
 
 use super::folder::ClassGame;
@@ -129,10 +132,17 @@ fn intro(game: &ClassGame, view: &ClassView, problem: Option<&str>, approve_all:
             "note: this laptop has no network address: students on other laptops cannot reach it\n",
         );
     }
+    if !view.voters.is_empty() {
+        text.push_str(&voters_line(view));
+        text.push('\n');
+    }
     if approve_all {
         text.push_str("every student who proves the code is approved\n");
+        text.push_str("commands: promote N | close | reopen | roster\n");
     } else {
-        text.push_str("commands: approve N | approve all | refuse N | close | reopen | roster\n");
+        text.push_str(
+            "commands: approve N | approve all | refuse N | promote N | close | reopen | roster\n",
+        );
     }
     text.trim_end().to_owned()
 }
@@ -176,6 +186,8 @@ struct Shown {
     addresses: Vec<std::net::SocketAddr>,
     code: Option<String>,
     refused: u64,
+    voters: Vec<VoterView>,
+    promotion: Option<PromotionView>,
 }
 
 impl Shown {
@@ -189,6 +201,8 @@ impl Shown {
             addresses: view.addresses.clone(),
             code: view.code.clone(),
             refused: view.refused_attempts,
+            voters: view.voters.clone(),
+            promotion: view.promotion.clone(),
         }
     }
 
@@ -230,7 +244,52 @@ impl Shown {
                 self.seats.insert(entry.seat, entry.state.clone());
             }
         }
+        if view.promotion != self.promotion {
+            if let Some(promotion) = &view.promotion {
+                lines.push(promotion_line(promotion));
+            }
+            self.promotion = view.promotion.clone();
+        }
+        if view.voters != self.voters {
+            if !view.voters.is_empty() {
+                lines.push(voters_line(view));
+            }
+            self.voters = view.voters.clone();
+        }
         lines
+    }
+}
+
+/// `voters: node1 (this laptop), ada-4 at 10.0.0.5:41234: ...` and whether the game
+/// outlives this laptop.
+fn voters_line(view: &ClassView) -> String {
+    let each: Vec<String> = view
+        .voters
+        .iter()
+        .map(|v| match v.here {
+            true => format!("{} (this laptop)", v.name),
+            false => format!("{} at {}", v.name, v.address),
+        })
+        .collect();
+    let outlook = if view.survives_this_laptop() {
+        "the game goes on if this laptop stops"
+    } else {
+        "the game stops while this laptop does (`promote N` makes a joined machine you trust a voter)"
+    };
+    format!("voters: {}; {outlook}", each.join(", "))
+}
+
+fn promotion_line(promotion: &PromotionView) -> String {
+    let who = format!("seat {} {:?}", promotion.seat, promotion.name);
+    match &promotion.state {
+        PromotionState::Working(step) => format!("making {who} a voter: {step}"),
+        PromotionState::Done { address, retired } => {
+            let retired = retired
+                .map(|node| format!("; node {node} on this laptop stepped down to learner"))
+                .unwrap_or_default();
+            format!("{who} is a voter now, at {address}{retired}")
+        }
+        PromotionState::Failed(reason) => format!("{who} was not made a voter: {reason}"),
     }
 }
 
@@ -268,6 +327,7 @@ fn parse_command(line: &str, view: &ClassView) -> Result<Option<ClassCommand>, S
         ["approve", "all"] => Ok(Some(ClassCommand::ApproveAll)),
         ["approve", n] => Ok(Some(ClassCommand::Approve(seat(n)?))),
         ["refuse", n] => Ok(Some(ClassCommand::Refuse(seat(n)?))),
+        ["promote", n] => Ok(Some(ClassCommand::Promote(seat(n)?))),
         ["close"] => Ok(Some(ClassCommand::Close)),
         ["reopen"] | ["open"] => Ok(Some(ClassCommand::Reopen)),
         ["roster"] => {
@@ -280,7 +340,7 @@ fn parse_command(line: &str, view: &ClassView) -> Result<Option<ClassCommand>, S
             Ok(None)
         }
         _ => Err(format!(
-            "{:?}: commands are approve N, approve all, refuse N, close, reopen, roster",
+            "{:?}: commands are approve N, approve all, refuse N, promote N, close, reopen, roster",
             line.trim()
         )),
     }
@@ -329,6 +389,10 @@ mod tests {
             Ok(Some(ClassCommand::ApproveAll))
         );
         assert_eq!(parse_command("close", &v), Ok(Some(ClassCommand::Close)));
+        assert_eq!(
+            parse_command("promote 1", &v),
+            Ok(Some(ClassCommand::Promote(1)))
+        );
         assert_eq!(parse_command("", &v), Ok(None));
         assert!(
             parse_command("approve 2", &v)
@@ -362,6 +426,63 @@ mod tests {
                 "this laptop's address changed: students type qraft join 10.0.0.51:7800".to_owned(),
                 "seat 1 \"Ada\": joined as node 4".to_owned(),
             ]
+        );
+    }
+
+    fn voter(node: u64, name: &str, here: bool) -> VoterView {
+        VoterView {
+            node,
+            name: name.into(),
+            here,
+            address: format!("10.0.0.{node}:7801"),
+        }
+    }
+
+    #[test]
+    fn a_promotion_and_the_voters_it_changes_are_lines() {
+        let mut v = view(vec![entry(1, "Ada", SeatState::Joined { node: 4 })]);
+        v.voters = (1..=3)
+            .map(|n| voter(n, &format!("node{n}"), true))
+            .collect();
+        let mut shown = Shown::of(&v);
+        let promotion = |state| PromotionView {
+            seat: 1,
+            name: "Ada".into(),
+            state,
+        };
+        v.promotion = Some(promotion(PromotionState::Working(
+            "waiting for it to catch up".into(),
+        )));
+        assert_eq!(
+            shown.update(&v),
+            vec!["making seat 1 \"Ada\" a voter: waiting for it to catch up".to_owned()]
+        );
+        v.promotion = Some(promotion(PromotionState::Done {
+            address: "10.0.0.4:41234".into(),
+            retired: Some(3),
+        }));
+        v.voters = vec![
+            voter(1, "node1", true),
+            voter(2, "node2", true),
+            voter(4, "ada-4", false),
+        ];
+        assert_eq!(
+            shown.update(&v),
+            vec![
+                "seat 1 \"Ada\" is a voter now, at 10.0.0.4:41234; node 3 on this laptop stepped down to learner".to_owned(),
+                "voters: node1 (this laptop), node2 (this laptop), ada-4 at 10.0.0.4:7801; the game stops while this laptop does (`promote N` makes a joined machine you trust a voter)".to_owned(),
+            ]
+        );
+        v.voters = vec![
+            voter(1, "node1", true),
+            voter(4, "ada-4", false),
+            voter(5, "bo-5", false),
+        ];
+        let lines = shown.update(&v);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].ends_with("the game goes on if this laptop stops"),
+            "{lines:?}"
         );
     }
 }
