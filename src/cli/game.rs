@@ -1,4 +1,8 @@
 //! Loading what every networked command needs: the genesis file and a key.
+//!
+//! - [`registered`]: the nodes registered after the genesis, kept beside a joined game's.
+
+pub mod registered;
 
 use std::path::Path;
 

@@ -172,6 +172,15 @@ impl Laptop {
     /// `qraft ARGS --json` as this student, against the teacher's voters; the JSON
     /// answer.
     pub fn qraft_json(&self, args: &[&str]) -> Value {
+        let voters: Vec<String> = (1..=3u16)
+            .map(|i| format!("{}:{}", self.teacher, CLASS_PORT + i))
+            .collect();
+        self.qraft_json_at(&voters, args)
+    }
+
+    /// `qraft ARGS --json` as this student, against `nodes` (`host:port`); the JSON
+    /// answer.
+    pub fn qraft_json_at(&self, nodes: &[String], args: &[&str]) -> Value {
         let output = Command::new("ip")
             .args(["netns", "exec", &self.netns, env!("CARGO_BIN_EXE_qraft")])
             .args(args)
@@ -179,12 +188,7 @@ impl Laptop {
             .arg(self.genesis())
             .arg("--key")
             .arg(self.home.join("keys/participant.key"))
-            .args((1..=3u16).flat_map(|i| {
-                [
-                    "--node".to_owned(),
-                    format!("{}:{}", self.teacher, CLASS_PORT + i),
-                ]
-            }))
+            .args(nodes.iter().flat_map(|node| ["--node", node.as_str()]))
             .args(["--json", "--timeout", "20"])
             .output()
             .expect("qraft runs");

@@ -69,6 +69,7 @@ impl Lane {
         let client = Client::connect(&genesis, keypair.clone(), &nodes).await?;
         let dial = QuicDial {
             genesis: genesis.clone(),
+            registered: Vec::new(),
             keypair: keypair.clone(),
         };
         let session = Session::new(

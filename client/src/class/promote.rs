@@ -291,15 +291,17 @@ impl Promoter {
         leader: NodeId,
         change: MembershipChange,
     ) -> Result<(), PromoteError> {
-        let spec = self
-            .first()
-            .node(leader)
-            .await
-            .map_err(node_error)?
+        let registry = self.first().nodes().await.map_err(node_error)?;
+        let spec = registry
+            .iter()
+            .find(|n| n.id == leader)
             .ok_or(PromoteError::Unknown(leader))?;
-        let client = Client::connect(&self.genesis, self.admin.clone(), &[spec.address])
-            .await
-            .map_err(|err| PromoteError::Refused(err.to_string()))?;
+        let address = vec![spec.address.clone()];
+        // The leader may be a machine promoted earlier: trusted as the chain registered it.
+        let client =
+            Client::connect_trusting(&self.genesis, &registry, self.admin.clone(), &address)
+                .await
+                .map_err(|err| PromoteError::Refused(err.to_string()))?;
         let proposal = query::membership(change);
         let answer = tokio::time::timeout(MEMBERSHIP_WAIT, client.request(proposal.request()))
             .await

@@ -329,15 +329,16 @@ fn promote(class: &Arc<Class>, seat: u32) {
             }
         };
         let voters = class.promoter.voters().await.ok();
+        // Free before the end is shown: a teacher who reads it may promote the next.
+        class
+            .promoting
+            .store(false, std::sync::atomic::Ordering::Release);
         class.publish(move |view| {
             view.promotion = Some(PromotionView { seat, name, state });
             if let Some(voters) = voters {
                 view.voters = voters;
             }
         });
-        class
-            .promoting
-            .store(false, std::sync::atomic::Ordering::Release);
     });
 }
 

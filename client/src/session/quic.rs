@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use qraft_keys::{Keypair, PublicKey};
-use qraft_node::core::genesis::Genesis;
+use qraft_node::core::genesis::{Genesis, NodeSpec};
 use qraft_node::core::tx::{SignedTx, TxHash};
 use qraft_node::net::client::{Client, ClientError, Pipeline};
 use qraft_node::net::proto::{CommittedView, SubmitFailure};
@@ -140,14 +140,18 @@ impl Transport for Quic {
 #[derive(Clone)]
 pub struct QuicDial {
     pub genesis: Genesis,
+    /// Nodes registered after the genesis that are trusted as the game's too (as a node
+    /// of the caller's own knows them: `qraft join` writes them beside the genesis).
+    pub registered: Vec<NodeSpec>,
     pub keypair: Keypair,
 }
 
 impl Dial<Quic> for QuicDial {
     fn dial(&self, nodes: Vec<String>) -> BoxFuture<Result<Quic, DialError>> {
         let (genesis, keypair) = (self.genesis.clone(), self.keypair.clone());
+        let registered = self.registered.clone();
         Box::pin(async move {
-            match Client::connect(&genesis, keypair, &nodes).await {
+            match Client::connect_trusting(&genesis, &registered, keypair, &nodes).await {
                 Ok(client) => Ok(Quic::new(client)),
                 Err(ClientError::Tls(err @ TlsError::Refused { .. })) => {
                     Err(DialError::Refused(err.to_string()))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use qraft_keys::{Keypair, PublicKey};
 
-use crate::core::genesis::Genesis;
+use crate::core::genesis::{Genesis, NodeSpec};
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use rustc_hash::FxHashMap;
@@ -62,8 +62,24 @@ impl Client {
         keypair: Keypair,
         nodes: &[String],
     ) -> Result<Client, ClientError> {
+        Client::connect_trusting(genesis, &[], keypair, nodes).await
+    }
+
+    /// [`Client::connect`], also trusting the `registered` nodes (registered on the chain
+    /// after its genesis, as a node of the caller's own knows them) to be nodes of the
+    /// game.
+    pub async fn connect_trusting(
+        genesis: &Genesis,
+        registered: &[NodeSpec],
+        keypair: Keypair,
+        nodes: &[String],
+    ) -> Result<Client, ClientError> {
         let identity = TlsIdentity::from_keypair(&keypair)?;
-        let mut endpoints = Endpoints::new(identity, Allowlist::from_genesis(genesis));
+        let allow = Allowlist::from_genesis(genesis);
+        for node in registered {
+            allow.allow_node(node.id, node.key);
+        }
+        let mut endpoints = Endpoints::new(identity, allow);
         let mut failures = Vec::new();
         for address in nodes {
             let addrs = match tokio::net::lookup_host(address.as_str()).await {

@@ -414,7 +414,14 @@ pub async fn membership(ctx: &Ctx, change: MembershipChange) -> Result<Report, F
                 let address = spec.address.clone();
                 close(leader_client.take()).await;
                 leader_client = Some(
-                    connect_client(&ctx.genesis, ctx.keypair(), &[address], ctx.timeout).await?,
+                    connect_client(
+                        &ctx.genesis,
+                        &ctx.registered,
+                        ctx.keypair(),
+                        &[address],
+                        ctx.timeout,
+                    )
+                    .await?,
                 );
             }
             Ok(Err(ClientError::Refused(ProtocolError::NotLeader { .. })))

@@ -14,7 +14,7 @@ use qraft_client::session::{
     Dial, FollowError, Game, Linked, Quic, QuicDial, ReconnectError, Session, Transport,
 };
 use qraft_keys::{Keypair, PublicKey};
-use qraft_node::core::genesis::Genesis;
+use qraft_node::core::genesis::{Genesis, NodeSpec};
 use qraft_node::core::types::Ticker;
 use qraft_node::net::client::{Client, ClientError};
 use qraft_node::net::proto::ProtocolError;
@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::market::Prices;
 use super::output::{Failure, Report, emit};
-use crate::cli::game::load_genesis;
+use crate::cli::game::{load_genesis, registered};
 use crate::cli::keys::open_key;
 
 /// The environment variable naming the genesis file.
@@ -81,6 +81,9 @@ impl ConnectArgs {
 /// commands (`session`): every method takes `&self`.
 pub struct Ctx {
     pub genesis: Genesis,
+    /// The nodes registered after the genesis that this client trusts (`nodes.toml`
+    /// beside the genesis).
+    pub registered: Vec<NodeSpec>,
     session: Session<Quic>,
     prices: Mutex<Prices>,
     pub timeout: Duration,
@@ -121,23 +124,36 @@ impl Ctx {
         let genesis_path = args.genesis_path();
         let key_path = args.key_path()?;
         let genesis = load_genesis(&genesis_path).map_err(|e| Failure::error(format!("{e:#}")))?;
+        let registered =
+            registered::load_beside(&genesis_path).map_err(|e| Failure::error(format!("{e:#}")))?;
         let keypair = open_key(&key_path).map_err(|e| Failure::error(format!("{e:#}")))?;
-        let game = Game::new(genesis.clone(), args.nodes.clone());
+        let mut game = Game::new(genesis.clone(), args.nodes.clone());
+        if args.nodes.is_empty() {
+            // After the genesis's nodes, those the chain registered that can be dialled.
+            game.nodes.extend(
+                registered
+                    .iter()
+                    .filter(|n| !n.dials_out())
+                    .map(|n| n.address.clone()),
+            );
+        }
         if game.nodes.is_empty() {
             return Err(Failure::error(
                 "the genesis names no node to connect to: give --node HOST:PORT",
             ));
         }
         let timeout = Duration::from_secs(args.timeout);
-        let client = connect_client(&genesis, &keypair, &game.nodes, timeout).await?;
+        let client = connect_client(&genesis, &registered, &keypair, &game.nodes, timeout).await?;
         let dial: Arc<dyn Dial<Quic>> = Arc::new(QuicDial {
             genesis: genesis.clone(),
+            registered: registered.clone(),
             keypair: keypair.clone(),
         });
         let session = Session::new(Quic::new(client), keypair, game, timeout, Some(dial));
         Ok(Arc::new(Ctx {
             prices: Mutex::new(Prices::from_genesis(&genesis)),
             genesis,
+            registered,
             session,
             timeout,
         }))
@@ -179,6 +195,7 @@ impl Ctx {
         match self.session.reconnect().await {
             Ok(session) => Ok(Arc::new(Ctx {
                 genesis: self.genesis.clone(),
+                registered: self.registered.clone(),
                 session,
                 prices: Mutex::new(self.prices.lock().expect("prices lock").clone()),
                 timeout: self.timeout,
@@ -275,11 +292,12 @@ impl Linked for Ctx {
 /// Connects as `keypair` to the first of `nodes` that answers, within `timeout`.
 pub async fn connect_client(
     genesis: &Genesis,
+    registered: &[NodeSpec],
     keypair: &Keypair,
     nodes: &[String],
     timeout: Duration,
 ) -> Result<Client, Failure> {
-    let attempt = Client::connect(genesis, keypair.clone(), nodes);
+    let attempt = Client::connect_trusting(genesis, registered, keypair.clone(), nodes);
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(ClientError::Tls(err @ TlsError::Refused { .. }))) => {

@@ -13,6 +13,7 @@ use super::advice;
 use super::home::{Home, JoinedGame};
 use super::{JoinArgs, say};
 use crate::cli::demo::feed::{FeedEnd, print_blocks};
+use crate::cli::game::registered;
 use crate::cli::{logs, signal};
 
 /// How long a headless join waits for its first block before it says the voters are
@@ -56,6 +57,7 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<(
     let outcome = tokio::select! {
         outcome = face(&node, &game, &identity, &voters, args) => outcome,
         () = follow_the_teacher(&node, home, &game) => Ok(()),
+        () = keep_registered_nodes(&node, &game) => Ok(()),
     };
     node.shutdown().await;
     outcome
@@ -112,6 +114,38 @@ async fn follow_the_teacher(node: &NetNode, home: &Home, game: &JoinedGame) {
     }
 }
 
+/// How often the chain's registered nodes are read for `nodes.toml`: a node registered
+/// or moved shows there within seconds; a read is one query to this laptop's node.
+const REGISTRY_CHECK: Duration = Duration::from_secs(3);
+
+/// Keeps `nodes.toml` beside the game's genesis in step with the nodes the chain
+/// registered after the genesis (and did not remove), so the student's client commands
+/// trust them: this laptop's own node, and the machines made voters, which go on when
+/// the teacher's laptop leaves.
+async fn keep_registered_nodes(node: &NetNode, game: &JoinedGame) {
+    use qraft_node::api::Registration;
+    let genesis_path = game.dir.join("genesis.toml");
+    let in_genesis: Vec<u64> = game.genesis.nodes().map(|n| n.id).collect();
+    let mut written = None;
+    loop {
+        if let Ok(nodes) = node.handle.nodes().await {
+            let mut registered = Vec::new();
+            for spec in nodes.into_iter().filter(|n| !in_genesis.contains(&n.id)) {
+                if let Ok(Registration::Registered) = node.handle.node_registration(spec.id).await {
+                    registered.push(spec);
+                }
+            }
+            if written.as_ref() != Some(&registered) {
+                match registered::write_beside(&genesis_path, &registered) {
+                    Ok(()) => written = Some(registered),
+                    Err(err) => tracing::warn!(%err, "cannot keep the registered nodes"),
+                }
+            }
+        }
+        tokio::time::sleep(REGISTRY_CHECK).await;
+    }
+}
+
 /// The dashboard, or the headless lines.
 async fn face(
     node: &NetNode,
@@ -137,7 +171,17 @@ async fn headless(
     voters: &[(u64, String)],
 ) -> Result<()> {
     let genesis = game.dir.join("genesis.toml");
-    let nodes: String = voters.iter().map(|(_, a)| format!(" --node {a}")).collect();
+    // This laptop's node first: it forwards to whichever voters lead, the teacher's
+    // laptop or not.
+    let own = node
+        .local_addr()
+        .map(|a| format!(" --node 127.0.0.1:{}", a.port()))
+        .unwrap_or_default();
+    let nodes: String = own
+        + &voters
+            .iter()
+            .map(|(_, a)| format!(" --node {a}"))
+            .collect::<String>();
     say(&format!(
         "your node is following the game (a line per block below). Trade from another terminal, e.g.:\n  qraft order --genesis {} --key {}{nodes} buy {} 10",
         genesis.display(),
