@@ -63,6 +63,8 @@ pub enum Action {
     CloseJoining,
     /// The Class panel: open joining again, with a new code.
     ReopenJoining,
+    /// The Class panel: make the selected seat's machine a voter (asks first).
+    PromoteSelected,
     /// Time passes: `now` in ms since the Unix epoch.
     Tick(u64),
 

@@ -97,6 +97,7 @@ fn class(key: &KeyEvent) -> Option<Action> {
         KeyCode::Char('A') => Action::ApproveAllWaiting,
         KeyCode::Char('c') => Action::CloseJoining,
         KeyCode::Char('o') => Action::ReopenJoining,
+        KeyCode::Char('v') => Action::PromoteSelected,
         _ => return None,
     })
 }
@@ -217,12 +218,14 @@ mod tests {
         );
         assert_eq!(on_class(KeyCode::Char('c')), Some(Action::CloseJoining));
         assert_eq!(on_class(KeyCode::Char('o')), Some(Action::ReopenJoining));
+        assert_eq!(on_class(KeyCode::Char('v')), Some(Action::PromoteSelected));
         assert_eq!(on_class(KeyCode::Char('j')), Some(Action::Down));
         assert_eq!(on_class(KeyCode::Char('5')), Some(Action::Page(5)));
-        // Elsewhere `o` is the order ticket, and `a` nothing.
+        // Elsewhere `o` is the order ticket, and `a` and `v` nothing.
         let on_watch = |code| action(&press(code), Mode::Normal, Panel::Watch);
         assert_eq!(on_watch(KeyCode::Char('o')), Some(Action::OpenTicket(None)));
         assert_eq!(on_watch(KeyCode::Char('a')), None);
+        assert_eq!(on_watch(KeyCode::Char('v')), None);
         // Typing in the command line is typing.
         let typed = action(&press(KeyCode::Char('a')), Mode::Command, Panel::Class);
         assert_eq!(typed, Some(Action::Char('a')));

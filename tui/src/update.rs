@@ -7,6 +7,9 @@ mod class_tests;
 mod cmd;
 mod feed;
 mod keys;
+mod promote;
+#[cfg(test)]
+mod promote_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,9 +1,12 @@
 //! A fixed class for the tests of the Class panel: the sample state as the game's admin
-//! (the teacher) under `qraft class`, with a roster in every state.
+//! (the teacher) under `qraft class`, with a roster in every state, and its voters on
+//! this laptop, elsewhere, or being added.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use qraft_client::class::{ClassView, RosterEntry, SeatState};
+use qraft_client::class::{
+    ClassView, PromotionState, PromotionView, RosterEntry, SeatState, VoterView,
+};
 use qraft_node::core::types::Role;
 
 use super::{ClassState, Panel, State, sample};
@@ -21,7 +24,27 @@ fn seat(seat: u32, name: &str, from: u8, state: SeatState) -> RosterEntry {
     }
 }
 
-/// Joining just opened: the code, two addresses, no one yet.
+fn voter(node: u64, name: &str, here: bool, address: &str) -> VoterView {
+    VoterView {
+        node,
+        name: name.into(),
+        here,
+        address: address.into(),
+    }
+}
+
+/// Voter `n` (1 to 3) of the three `qraft class` starts on this laptop.
+fn here(n: u64) -> VoterView {
+    voter(
+        n,
+        &format!("node{n}"),
+        true,
+        &format!("192.168.1.20:780{n}"),
+    )
+}
+
+/// Joining just opened: the code, two addresses, no one yet; the three voters on this
+/// laptop.
 pub fn just_opened() -> ClassView {
     ClassView {
         game: "Sample game".into(),
@@ -34,7 +57,7 @@ pub fn just_opened() -> ClassView {
         advertised: true,
         roster: Vec::new(),
         refused_attempts: 0,
-        voters: Vec::new(),
+        voters: (1..=3).map(here).collect(),
         promotion: None,
     }
 }
@@ -69,6 +92,39 @@ pub fn under_way() -> ClassView {
         ],
         refused_attempts: 3,
         ..just_opened()
+    }
+}
+
+/// The class under way once Alice's machine (node 4) and then Bruno's (node 5) were made
+/// voters: one voter left on this laptop, node 2 having stepped down for Bruno.
+pub fn with_voters() -> ClassView {
+    ClassView {
+        voters: vec![
+            here(1),
+            voter(4, "alice-4", false, "192.168.1.31:41234"),
+            voter(5, "bruno-5", false, "192.168.1.32:40987"),
+        ],
+        promotion: Some(PromotionView {
+            seat: 2,
+            name: "Bruno".into(),
+            state: PromotionState::Done {
+                address: "192.168.1.32:40987".into(),
+                retired: Some(2),
+            },
+        }),
+        ..under_way()
+    }
+}
+
+/// `view` with Alice's machine (seat 1) being made a voter, or failed to be: `state`.
+pub fn promoting(view: ClassView, state: PromotionState) -> ClassView {
+    ClassView {
+        promotion: Some(PromotionView {
+            seat: 1,
+            name: "Alice".into(),
+            state,
+        }),
+        ..view
     }
 }
 

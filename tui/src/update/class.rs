@@ -1,10 +1,11 @@
 //! The Class panel's side of `update`: the class service's views coming in, and the
 //! teacher's keys going out as [`ClassCommand`]s, each checked against the roster first
-//! (a seat is approved or refused only while it waits).
+//! (a seat is approved or refused only while it waits; making a voter is
+//! [`promote`](super::promote)'s).
 
 use qraft_client::class::{ClassCommand, ClassView, RosterEntry, SeatState};
 
-use super::ask;
+use super::{ask, promote};
 use crate::action::Action;
 use crate::command::Command;
 use crate::state::{ClassState, NoticeKind, OnYes, Panel, State};
@@ -78,6 +79,7 @@ pub(super) fn key(state: &mut State, action: Action, out: &mut Vec<Command>) {
             ),
             None => send(state, ClassCommand::Reopen, out),
         },
+        Action::PromoteSelected => promote::key(state),
         _ => {}
     }
 }
@@ -112,19 +114,25 @@ fn doing(state: &State, command: &ClassCommand) -> String {
 /// Why a seat that does not wait cannot be approved or refused.
 fn not_waiting(seat: &RosterEntry, approve: bool) -> String {
     let verb = if approve { "approve" } else { "refuse" };
-    let now = match &seat.state {
+    format!(
+        "Nothing to {verb}: {} (seat {}) {}; only a waiting seat can be approved or \
+         refused.",
+        seat.name,
+        seat.seat,
+        standing(&seat.state)
+    )
+}
+
+/// Where a seat stands, to finish a sentence about it: `has left`.
+pub(super) fn standing(state: &SeatState) -> &'static str {
+    match state {
         SeatState::Waiting => "is waiting",
         SeatState::Admitting => "is being admitted already",
         SeatState::Joined { .. } => "has joined already",
         SeatState::Refused { .. } => "was refused already",
         SeatState::Failed { .. } => "could not be registered",
         SeatState::Left => "has left",
-    };
-    format!(
-        "Nothing to {verb}: {} (seat {}) {now}; only a waiting seat can be approved or \
-         refused.",
-        seat.name, seat.seat
-    )
+    }
 }
 
 /// What `command` does, for messages: `approve seat 3`.

@@ -9,11 +9,11 @@ use crate::command::Command;
 use crate::state::sample_class::{closed, just_opened, teacher, under_way};
 use crate::state::{Mode, NoticeKind, Panel, State, sample};
 
-fn run(state: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Command> {
+pub(super) fn run(state: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Command> {
     actions.into_iter().flat_map(|a| update(state, a)).collect()
 }
 
-fn message(state: &State) -> (NoticeKind, String) {
+pub(super) fn message(state: &State) -> (NoticeKind, String) {
     let m = state.message.clone().expect("a message");
     (m.kind, m.text)
 }
@@ -202,6 +202,7 @@ fn class_keys_do_nothing_without_a_class() {
         Action::ApproveAllWaiting,
         Action::CloseJoining,
         Action::ReopenJoining,
+        Action::PromoteSelected,
     ] {
         assert_eq!(run(&mut s, [key]), []);
     }

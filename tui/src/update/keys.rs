@@ -77,7 +77,8 @@ fn normal(state: &mut State, action: Action, out: &mut Vec<Command>) {
         | Action::RefuseSelected
         | Action::ApproveAllWaiting
         | Action::CloseJoining
-        | Action::ReopenJoining => class::key(state, action, out),
+        | Action::ReopenJoining
+        | Action::PromoteSelected => class::key(state, action, out),
         Action::Paste(text) if text.trim_start().starts_with(':') => {
             state.prompt.open(text.trim().trim_start_matches(':'));
             state.mode = Mode::Command;

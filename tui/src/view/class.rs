@@ -1,6 +1,6 @@
 //! The Class panel (the teacher's, under `qraft class`): the join code in a box, the
 //! game's name and chain prefix, how students reach the game (on the LAN, or by address),
-//! and under it the [`roster`](super::roster).
+//! the game's [`voters`](super::voters), and under it the [`roster`](super::roster).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -12,7 +12,7 @@ use qraft_client::class::ClassView;
 
 use super::hints::class as class_hints;
 use super::roster::Roster;
-use super::{frame, rows, theme};
+use super::{frame, rows, theme, voters};
 use crate::state::{Panel, State};
 
 /// The code box's inner width at least, so that a short code still stands out.
@@ -72,7 +72,8 @@ impl Widget for Class<'_> {
     }
 }
 
-/// Everything above the roster: the code box beside the game, then how to join.
+/// Everything above the roster: the code box beside the game, then how to join and who
+/// votes.
 fn intro(view: &ClassView, width: usize) -> Vec<Line<'static>> {
     let code_box = code_box(view);
     let box_width = code_box[0].width();
@@ -90,6 +91,7 @@ fn intro(view: &ClassView, width: usize) -> Vec<Line<'static>> {
         lines.extend(game.into_iter().filter(|l| l.width() > 0));
     }
     lines.extend(how_to_join(view));
+    lines.extend(voters::lines(view, width));
     lines.push(Line::raw(""));
     lines
 }
@@ -176,7 +178,6 @@ fn how_to_join(view: &ClassView) -> Vec<Line<'static>> {
             ]),
         ];
     }
-    let label = |text: &str| Span::styled(format!(" {text:<LABEL$}"), theme::muted());
     let command = |text: String| Span::styled(text, theme::bold());
     let mut lines = vec![if view.advertised {
         Line::from(vec![
@@ -207,4 +208,9 @@ fn how_to_join(view: &ClassView) -> Vec<Line<'static>> {
         ]));
     }
     lines
+}
+
+/// A word in the left margin (`On the LAN`), the lines after it lined up.
+pub(super) fn label(text: &str) -> Span<'static> {
+    Span::styled(format!(" {text:<LABEL$}"), theme::muted())
 }

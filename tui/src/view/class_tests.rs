@@ -13,7 +13,7 @@ use crate::state::sample_class::{closed, just_opened, teacher, under_way};
 use crate::state::{Panel, State};
 
 /// The screen drawn through a `TestBackend` terminal, as text (trailing spaces trimmed).
-fn screen(state: &State, width: u16, height: u16) -> String {
+pub(super) fn screen(state: &State, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
         .draw(|frame| frame.render_widget(state, frame.area()))
@@ -36,6 +36,7 @@ fn just_opened_shows_the_code_big_and_how_to_join_at_80x24() {
         "students run qraft join",
         "By address  qraft join 192.168.1.20:7400",
         "qraft join 10.0.0.5:7400",
+        "Voters      3 on this laptop — the game stops when this laptop does",
         "No one yet.",
         "c close joining",
     ] {
@@ -132,6 +133,10 @@ fn the_help_lists_the_class_keys_only_with_a_class() {
     let text = screen(&s, 100, 40);
     assert!(text.contains("a  r  A   approve / refuse / all"), "{text}");
     assert!(text.contains("c  o      close / reopen joining"), "{text}");
+    assert!(
+        text.contains("v         make its machine a voter"),
+        "{text}"
+    );
     s.class = None;
     s.focus = Panel::Watch;
     assert!(!screen(&s, 100, 40).contains("reopen joining"));

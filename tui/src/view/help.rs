@@ -58,9 +58,10 @@ const TEACHER: [(&str, &str); 5] = [
 ];
 
 /// The Class panel (the teacher's, under `qraft class`).
-const CLASS: [(&str, &str); 3] = [
+const CLASS: [(&str, &str); 4] = [
     ("5", "show the class"),
     ("a  r  A", "approve / refuse / all"),
+    ("v", "make its machine a voter"),
     ("c  o", "close / reopen joining"),
 ];
 

@@ -1,5 +1,7 @@
 //! The keys worth showing on the bottom line, for the mode and the focused panel.
 
+use qraft_client::class::{PromotionState, RosterEntry, SeatState};
+
 use crate::state::{Mode, Panel, State};
 
 /// A key and what it does.
@@ -50,8 +52,9 @@ fn panel(state: &State) -> Vec<Hint> {
     }
 }
 
-/// The Class panel's keys: approving and refusing while someone waits, closing or
-/// reopening joining.
+/// The Class panel's keys: approving and refusing while someone waits, making the
+/// selected machine a voter while it is a joined one that does not vote yet (and no other
+/// is being made one), closing or reopening joining.
 pub fn class(state: &State) -> Vec<Hint> {
     let Some(class) = &state.class else {
         return Vec::new();
@@ -59,6 +62,19 @@ pub fn class(state: &State) -> Vec<Hint> {
     let mut out = Vec::new();
     if class.waiting() > 0 {
         out.extend([("a", "approve"), ("r", "refuse"), ("A", "approve all")]);
+    }
+    let joined = |seat: &RosterEntry| matches!(seat.state, SeatState::Joined { .. });
+    let promoting = class
+        .view
+        .promotion
+        .as_ref()
+        .is_some_and(|p| matches!(p.state, PromotionState::Working(_)));
+    if !promoting
+        && class
+            .selected()
+            .is_some_and(|seat| joined(seat) && !class.view.is_voter(seat))
+    {
+        out.push(("v", "voter"));
     }
     if class.view.roster.len() > 1 {
         out.push(("↑↓", "seat"));

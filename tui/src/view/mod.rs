@@ -30,12 +30,15 @@ pub mod tabs;
 pub mod tape;
 pub mod theme;
 pub mod ticket;
+pub mod voters;
 pub mod watch;
 
 #[cfg(test)]
 mod class_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod voters_tests;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};

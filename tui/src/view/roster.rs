@@ -1,6 +1,6 @@
 //! The Class panel's roster: a line of counts by state, then one row per seat (seat, name, where
 //! from, state, and why for a refused or failed seat), the selected seat highlighted and
-//! kept in view as the roster grows.
+//! kept in view as the roster grows. A joined seat whose machine votes says `voter`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -80,7 +80,7 @@ impl Widget for Roster<'_> {
             .enumerate()
             .map(|(i, entry)| {
                 let here = self.focused && i == cursor;
-                let line = row(&columns, entry, here);
+                let line = row(&columns, entry, view.is_voter(entry), here);
                 if here {
                     line.style(theme::selected(true))
                 } else {
@@ -110,9 +110,9 @@ fn summary(class: &ClassState) -> Line<'static> {
     Line::from(spans)
 }
 
-/// One seat's row.
-fn row<'a>(columns: &Columns, entry: &'a RosterEntry, here: bool) -> Line<'a> {
-    let label = entry.state.label();
+/// One seat's row; `voter`: its machine is one of the game's voters.
+fn row<'a>(columns: &Columns, entry: &'a RosterEntry, voter: bool, here: bool) -> Line<'a> {
+    let label = if voter { "voter" } else { entry.state.label() };
     let detail = match &entry.state {
         SeatState::Waiting => Span::styled("asks to join", theme::muted()),
         SeatState::Admitting => Span::styled("registering on the chain…", theme::muted()),
@@ -138,12 +138,13 @@ fn row<'a>(columns: &Columns, entry: &'a RosterEntry, here: bool) -> Line<'a> {
 }
 
 /// How a seat's state looks: waiting stands out (the teacher has to act), joined is
-/// green, refused and failed red, left grey.
+/// green and a voter bold green, refused and failed red, left grey.
 fn state_style(label: &str) -> Style {
     match label {
         "waiting" => theme::warn().add_modifier(Modifier::BOLD),
         "admitting" => Style::new().fg(theme::ACCENT),
         "joined" => theme::gain(),
+        "voter" => theme::gain().add_modifier(Modifier::BOLD),
         "refused" | "failed" => theme::loss(),
         _ => theme::muted(),
     }
