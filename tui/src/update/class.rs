@@ -14,7 +14,13 @@ use crate::state::{ClassState, NoticeKind, OnYes, Panel, State};
 /// sees first.
 pub(super) fn show(state: &mut State, view: ClassView) {
     match state.class.as_mut() {
-        Some(class) => class.replace(view),
+        Some(class) => {
+            let before = class.view.promotion.clone();
+            class.replace(view);
+            if let Some((kind, text)) = promote::ended(before.as_ref(), &class.view) {
+                state.say(kind, text);
+            }
+        }
         None => {
             state.class = Some(ClassState::new(view));
             state.focus = Panel::Class;

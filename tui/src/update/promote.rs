@@ -4,7 +4,7 @@
 //! game then goes on when the laptop stops. A seat that cannot be promoted (not joined, a
 //! voter already, another promotion under way) gets a notice instead.
 
-use qraft_client::class::{ClassCommand, ClassView, PromotionState, SeatState};
+use qraft_client::class::{ClassCommand, ClassView, PromotionState, PromotionView, SeatState};
 
 use super::ask;
 use super::class::standing;
@@ -18,6 +18,29 @@ pub(super) fn key(state: &mut State) {
     match check(class) {
         Ok((seat, question)) => ask(state, question, OnYes::Class(ClassCommand::Promote(seat))),
         Err((kind, text)) => state.say(kind, text),
+    }
+}
+
+/// The notice for a promotion that ended since `before` (the footer still says it was
+/// under way): done, or why not.
+pub(super) fn ended(
+    before: Option<&PromotionView>,
+    view: &ClassView,
+) -> Option<(NoticeKind, String)> {
+    let now = view.promotion.as_ref()?;
+    if before == Some(now) {
+        return None;
+    }
+    match &now.state {
+        PromotionState::Working(_) => None,
+        PromotionState::Done { address, .. } => Some((
+            NoticeKind::Info,
+            format!("{}'s machine is a voter now, at {address}.", now.name),
+        )),
+        PromotionState::Failed(reason) => Some((
+            NoticeKind::Error,
+            format!("Could not make {} a voter: {reason}.", now.name),
+        )),
     }
 }
 

@@ -171,3 +171,44 @@ fn a_promotion_the_class_service_did_not_take_is_an_error_notice() {
         )
     );
 }
+
+#[test]
+fn a_promotion_that_ends_says_so_once_in_the_footer() {
+    let working = PromotionState::Working("making it a voter".into());
+    let mut s = teacher(promoting(under_way(), working.clone()), 1);
+    s.say(NoticeKind::Info, "before");
+    run(&mut s, [Action::Class(promoting(under_way(), working))]);
+    assert_eq!(
+        message(&s).1,
+        "before",
+        "a step under way is on the panel only"
+    );
+    let done = PromotionState::Done {
+        address: "10.0.0.4:7810".into(),
+        retired: Some(3),
+    };
+    run(
+        &mut s,
+        [Action::Class(promoting(under_way(), done.clone()))],
+    );
+    assert_eq!(
+        message(&s),
+        (
+            NoticeKind::Info,
+            "Alice's machine is a voter now, at 10.0.0.4:7810.".into()
+        )
+    );
+    // The same view again (the roster changed, say) says nothing new.
+    s.say(NoticeKind::Info, "something else");
+    run(&mut s, [Action::Class(promoting(under_way(), done))]);
+    assert_eq!(message(&s).1, "something else");
+    let failed = PromotionState::Failed("the voters have no leader now".into());
+    run(&mut s, [Action::Class(promoting(under_way(), failed))]);
+    assert_eq!(
+        message(&s),
+        (
+            NoticeKind::Error,
+            "Could not make Alice a voter: the voters have no leader now.".into()
+        )
+    );
+}
