@@ -196,9 +196,57 @@ pub fn node_name(student: &str, id: NodeId) -> String {
     }
 }
 
+/// The students an earlier class admitted, as `(name, node id)` in registration order:
+/// each registered node outside the genesis whose name is [`node_name`] of a participant's
+/// name and its id. (The chain does not link a participant to a node; the class named
+/// the node after the student, which does.)
+pub fn admitted_earlier(
+    participants: &[String],
+    nodes: &[NodeSpec],
+    in_genesis: &[NodeId],
+) -> Vec<(String, NodeId)> {
+    nodes
+        .iter()
+        .filter(|node| !in_genesis.contains(&node.id))
+        .filter_map(|node| {
+            participants
+                .iter()
+                .find(|name| node_name(name, node.id) == node.name)
+                .map(|name| (name.clone(), node.id))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::node_name;
+    use super::{admitted_earlier, node_name};
+    use qraft_keys::Keypair;
+    use qraft_node::core::genesis::{DIALS_OUT, NodeSpec};
+
+    #[test]
+    fn students_admitted_earlier_are_found_by_their_nodes_names() {
+        let node = |id: u64, name: &str| NodeSpec {
+            id,
+            name: name.into(),
+            key: Keypair::from_label(&format!("earlier/{id}")).public(),
+            address: DIALS_OUT.into(),
+        };
+        let nodes = vec![
+            node(1, "node1"),
+            node(4, "ada-lovelace-4"),
+            node(5, "lab-pc-9"),
+            node(6, "bob-6"),
+        ];
+        let participants = vec![
+            "teacher".to_owned(),
+            "Bob".to_owned(),
+            "Ada Lovelace".to_owned(),
+        ];
+        assert_eq!(
+            admitted_earlier(&participants, &nodes, &[1]),
+            vec![("Ada Lovelace".to_owned(), 4), ("Bob".to_owned(), 6)]
+        );
+    }
 
     #[test]
     fn node_names_are_the_students_name_and_the_id() {

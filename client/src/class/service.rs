@@ -27,7 +27,7 @@ use qraft_node::net::enroll::{
 use qraft_node::net::tls::{TlsError, TlsIdentity};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
-use super::admit::{Admitted, Admitter, Allowance};
+use super::admit::{Admitted, Admitter, Allowance, admitted_earlier};
 use super::grant::{GrantPayload, GrantVoter};
 use super::promote::{LocalVoter, Promoted, Promoter};
 use super::roster::{ExpectedNames, Roster};
@@ -160,6 +160,10 @@ impl ClassService {
             tokio::spawn(accept_loop(endpoint.clone(), class.clone())),
             tokio::spawn(command_loop(command_rx, class.clone())),
             tokio::spawn(keep_voters(class.clone(), options.local[0].handle.clone())),
+            tokio::spawn(seat_earlier_students(
+                class.clone(),
+                options.local[0].handle.clone(),
+            )),
         ];
         Ok(ClassService {
             class,
@@ -340,6 +344,29 @@ fn promote(class: &Arc<Class>, seat: u32) {
             }
         });
     });
+}
+
+/// Seats, joined, for the students an earlier `qraft class` in this folder admitted, so
+/// a class that continues shows them (and its teacher can make their machines voters).
+async fn seat_earlier_students(class: Arc<Class>, handle: Handle) {
+    let in_genesis: Vec<NodeId> = class.genesis.nodes().map(|n| n.id).collect();
+    let (Ok(rows), Ok(nodes)) = (handle.leaderboard().await, handle.nodes().await) else {
+        return;
+    };
+    let participants: Vec<String> = rows.into_iter().map(|row| row.name).collect();
+    let earlier = admitted_earlier(&participants, &nodes, &in_genesis);
+    if earlier.is_empty() {
+        return;
+    }
+    {
+        let mut roster = lock(&class.roster);
+        for (name, node) in earlier {
+            if !roster.name_in_use(&name, 0) {
+                roster.arrive(&name, None, SeatState::Joined { node });
+            }
+        }
+    }
+    class.publish(|_| {});
 }
 
 /// How often the voters shown are read again without a membership event: a leader

@@ -122,9 +122,10 @@ fn row<'a>(columns: &Columns, entry: &'a RosterEntry, voter: bool, here: bool) -
         }
         SeatState::Left => Span::styled("left before you decided", theme::muted()),
     };
+    // No address: a student an earlier run of the class admitted.
     let from = entry
         .from
-        .map_or_else(|| "?".to_string(), |ip| ip.to_string());
+        .map_or_else(|| "earlier".to_string(), |ip| ip.to_string());
     columns.row(
         Span::raw(if here { "▸" } else { " " }),
         vec![
