@@ -114,4 +114,27 @@ fn a_teacher_refuses_approves_and_closes_and_a_laptop_resumes_its_seat() {
     while height <= before + 2 {
         height = block_height(&again.wait_for("block ", WAIT).unwrap());
     }
+
+    // The teacher's laptop restarts (kill -9) and the class continues in its folder: Ada
+    // has her seat on the roster, joined, though she did not enroll again.
+    drop(class);
+    let mut class = Qraft::start_here(
+        &[
+            "class",
+            "--headless",
+            "--dir",
+            class_dir.to_str().unwrap(),
+            "--port",
+            &port,
+            "--code",
+            CODE,
+            "--no-advertise",
+        ],
+        &dir.path().join("class-again.log"),
+    );
+    class.wait_for("continued", WAIT).unwrap();
+    let seat = class.wait_for("\"Ada\": joined as node", WAIT).unwrap();
+    assert!(seat.starts_with("seat 1 "), "{seat}");
+    let height = block_height(&again.wait_for("block ", WAIT).unwrap());
+    assert!(height > 0);
 }

@@ -26,6 +26,9 @@ pub async fn run(
     let mut view = service.view();
     let first = view.borrow_and_update().clone();
     say(&intro(game, &first, advertise_problem, approve_all));
+    for entry in &first.roster {
+        say(&seat_line(entry));
+    }
     let _approver = approve_all.then(|| approve_arrivals(service));
     let commands = service.commands();
     let mut stdin = read_stdin();
