@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::classroom::{CODE, Laptop, Qraft, start_class};
+use common::classroom::{CODE, Laptop, Qraft, following, start_class};
 use common::lan::Lan;
 use serde_json::Value;
 
@@ -62,26 +62,6 @@ fn order_commits(laptop: &Laptop, wait: Duration) -> Value {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// Whether a headless join prints a block at `height` or above within `wait`.
-fn following(join: &mut Qraft, height: u64, wait: Duration) -> bool {
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = join.wait_for("block ", left) else {
-            return false;
-        };
-        let seen: u64 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|h| h.parse().ok())
-            .unwrap_or(0);
-        if seen >= height {
-            return true;
-        }
-    }
-    false
 }
 
 #[test]

@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::classroom::{CODE, LAPTOP_PORT, Laptop, start_class};
+use common::classroom::{CODE, LAPTOP_PORT, Laptop, following, start_class};
 use common::lan::Lan;
 use serde_json::Value;
 
@@ -130,19 +130,9 @@ fn machines_made_voters_keep_the_game_going_when_the_teachers_laptop_leaves() {
         "an order after the teacher's laptop left: {answer}"
     );
     let height = answer["height"].as_u64().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut followed = false;
-    while !followed && Instant::now() < deadline {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = joins[2].wait_for("block ", left) else {
-            break;
-        };
-        followed = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|h| h.parse::<u64>().ok())
-            .is_some_and(|seen| seen >= height);
-    }
-    assert!(followed, "the student's node never reached block {height}");
+    assert!(
+        following(&mut joins[2], height, Duration::from_secs(60)),
+        "the student's node never reached block {height}"
+    );
     drop(joins);
 }

@@ -226,6 +226,26 @@ impl Laptop {
     }
 }
 
+/// Whether a headless join prints a block at `height` or above within `wait`.
+pub fn following(join: &mut Qraft, height: u64, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = join.wait_for("block ", left) else {
+            return false;
+        };
+        let seen: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(0);
+        if seen >= height {
+            return true;
+        }
+    }
+    false
+}
+
 /// Starts the teacher's class in `netns`, in `dir`, with the names in `roster` approved
 /// on arrival; waits for it to be open.
 pub fn start_class(
