@@ -1,6 +1,6 @@
 //! The Class panel (the teacher's, under `qraft class`): the join code in a box, the
 //! game's name and chain prefix, how students reach the game (on the LAN, or by address),
-//! the game's [`voters`](super::voters), and under it the [`roster`](super::roster).
+//! the game's voters ([`super::voters`]), and under it the [`roster`](super::roster).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
