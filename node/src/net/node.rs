@@ -82,6 +82,11 @@ pub struct NetNode {
     backfill: tokio::task::JoinHandle<()>,
 }
 
+/// How long a stopping node waits for its connections to drain: a clean close reaches
+/// a live peer in a few round trips; a peer that is gone must not hold a teacher's `q`
+/// (or a test) forever.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(3);
+
 impl NetNode {
     /// Starts the node. Must be called inside a tokio runtime.
     pub async fn start(options: NetNodeOptions) -> Result<NetNode, NetNodeError> {
@@ -226,10 +231,19 @@ impl NetNode {
         }
     }
 
-    /// Stops accepting, closes every connection, and stops the node thread.
+    /// Stops accepting, closes every connection, and stops the node thread; then gives
+    /// its peers up to [`SHUTDOWN_DRAIN`] to hear that the connections closed.
     pub async fn shutdown(mut self) {
         self.stop_now();
-        self.endpoint.wait_idle().await;
+        if tokio::time::timeout(SHUTDOWN_DRAIN, self.endpoint.wait_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                node = self.id,
+                "connections still draining after {SHUTDOWN_DRAIN:?}; stopping anyway"
+            );
+        }
     }
 
     fn stop_now(&mut self) {
