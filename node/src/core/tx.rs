@@ -149,6 +149,10 @@ pub enum AdminAction {
         id: super::types::NodeId,
         address: String,
     },
+    /// Puts `rules` in force from this block on, recorded with the block's height. Orders
+    /// already resting keep what they were accepted under; `open_at_start` and the candle
+    /// length stay the genesis's.
+    SetRules(super::genesis::Rules),
 }
 
 impl Tx {

@@ -38,6 +38,9 @@ pub(crate) struct Account {
     pub positions: Vec<Position>,
     /// The last nonce used; a new transaction must have a greater one.
     pub last_nonce: u64,
+    /// The block times of the orders placed in the last minute, oldest first, while the
+    /// rules limit orders per minute (at most that many).
+    pub recent_orders: std::collections::VecDeque<u64>,
     /// Digest bookkeeping: the core leaf folded into the digest, whether it is stale, and
     /// whether the (unchanging) identity leaf has been folded in.
     pub committed: Lanes,
@@ -56,6 +59,7 @@ impl Account {
             cash_reserved: 0,
             positions: Vec::new(),
             last_nonce: 0,
+            recent_orders: std::collections::VecDeque::new(),
             committed: Lanes::ZERO,
             dirty: true,
             identity_committed: false,

@@ -151,6 +151,7 @@ impl Exchange {
             }
             AdminAction::AddNode(spec) => self.add_node(spec),
             AdminAction::SetNodeAddress { id, address } => self.set_node_address(*id, address),
+            AdminAction::SetRules(rules) => self.set_rules(rules),
         }
     }
 

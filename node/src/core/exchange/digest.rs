@@ -135,7 +135,9 @@ pub(crate) fn account_core_leaf(index: u32, account: &Account) -> Lanes {
         .u64(account.role as u64 | (account.suspended as u64) << 8)
         .i64(account.cash)
         .i64(account.cash_reserved)
-        .u64(account.last_nonce);
+        .u64(account.last_nonce)
+        .u64(account.recent_orders.len() as u64)
+        .u64(account.recent_orders.front().copied().unwrap_or(0));
     b.hash(ACCOUNT_KEY)
 }
 
@@ -205,6 +207,8 @@ pub(crate) struct Globals {
     pub accounts: u64,
     pub symbols: u64,
     pub nodes: u64,
+    /// The rules in force and how many sets the game has had.
+    pub rules: Hash32,
 }
 
 pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
@@ -220,7 +224,8 @@ pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
     ] {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
-    Hash32::of("qraft/state-digest/v1", &bytes)
+    bytes.extend_from_slice(&globals.rules.0);
+    Hash32::of("qraft/state-digest/v2", &bytes)
 }
 
 #[cfg(test)]

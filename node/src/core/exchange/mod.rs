@@ -7,6 +7,7 @@
 //! - `symbol`: a symbol's session, last price and candles.
 //! - `orders`: placing, matching and cancelling orders.
 //! - `admin`: game administration transactions.
+//! - [`rules`]: the rules in force, their history, and the limits they set on orders.
 //! - `nodes`: the registry of nodes that may join the network.
 //! - [`views`]: read-only market data and account views (depth, trades, candles,
 //!   leaderboard, portfolio).
@@ -31,6 +32,7 @@ mod nodes;
 mod orders;
 pub mod receipt;
 pub mod reject;
+pub mod rules;
 pub mod snapshot;
 mod symbol;
 pub mod views;
@@ -75,6 +77,13 @@ pub const MAX_TICK_SIZE: i64 = 100_000_000;
 pub const MAX_CASH: i64 = 100_000_000_000_000;
 /// The most shares of one symbol an account may start with.
 pub const MAX_HOLDING_SHARES: u64 = 1_000_000_000_000;
+/// The highest `max_orders_per_minute` a game may set: ten orders a second from every
+/// participant is more than a classroom's bots need, and it bounds the block times each
+/// account remembers for the limit.
+pub const MAX_ORDERS_PER_MINUTE: u32 = 600;
+/// The most rule changes a game records: a teacher changes rules a few times a lesson;
+/// each change keeps the rules it set, for everyone to see when what was in force.
+pub const MAX_RULE_CHANGES: usize = 256;
 /// The most participants a game may have.
 pub const MAX_ACCOUNTS: usize = 50_000;
 
@@ -91,6 +100,8 @@ pub enum ExchangeError {
 #[derive(Clone, Debug)]
 pub struct Exchange {
     rules: Rules,
+    /// Every set of rules in force so far, the genesis's first (never empty once built).
+    rule_changes: Vec<rules::RuleChange>,
     session: Session,
     game_over: bool,
     symbols: Vec<SymbolState>,
@@ -127,6 +138,10 @@ impl Exchange {
         }
         let mut exchange = Exchange {
             rules: genesis.rules.clone(),
+            rule_changes: vec![rules::RuleChange {
+                height: 0,
+                rules: genesis.rules.clone(),
+            }],
             session: if genesis.rules.open_at_start {
                 Session::Open
             } else {
@@ -391,6 +406,11 @@ impl Exchange {
             accounts: self.accounts.len() as u64,
             symbols: self.symbols.len() as u64,
             nodes: self.nodes.len() as u64,
+            rules: Hash32::of(
+                "qraft/rules",
+                &postcard::to_stdvec(&(&self.rules, self.rule_changes.len() as u64))
+                    .expect("encoding into a Vec cannot fail"),
+            ),
         }
     }
 

@@ -62,6 +62,8 @@ impl Exchange {
                 max: self.rules.max_order_shares,
             });
         }
+        self.check_order_rate(account)?;
+        self.check_position_limit(account, symbol, order.side, order.quantity)?;
         let (limit, may_rest) = match order.kind {
             OrderKind::Limit { price } => (price, true),
             OrderKind::ImmediateOrCancel { price } => (price, false),
@@ -76,6 +78,7 @@ impl Exchange {
             });
         }
         self.check_funds(account, symbol, order.side, order.quantity, limit)?;
+        self.record_order(account);
 
         let id = self.next_order_id;
         self.next_order_id += 1;
@@ -297,13 +300,10 @@ impl Exchange {
         self.touch_account(seller);
     }
 
-    /// The lowest a position, less what its open sells hold, may go.
+    /// The lowest a position, less what its open sells hold, may go: under the loosest
+    /// rules ever in force, since resting sells keep what they were accepted under.
     pub(super) fn short_floor(&self) -> i64 {
-        if self.rules.short_selling {
-            -(self.rules.max_short_shares as i64)
-        } else {
-            0
-        }
+        self.loosest_short_floor()
     }
 
     #[allow(

@@ -123,4 +123,15 @@ pub enum Rejection {
     TooLarge { len: usize, max: usize },
     #[error("no node {0} is registered")]
     UnknownNode(NodeId),
+    // --- Rules set by the admin ------------------------------------------------------------
+    #[error(
+        "position limit: you may hold at most {max} {symbol}, open buys counted; this order could take you to {would_be}"
+    )]
+    PositionLimit {
+        symbol: Ticker,
+        max: Shares,
+        would_be: u64,
+    },
+    #[error("too many orders: the game allows {max} a minute; wait a little")]
+    TooManyOrders { max: u32 },
 }

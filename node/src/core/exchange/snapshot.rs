@@ -16,19 +16,21 @@ use super::account::Account;
 use super::book::{NewResting, OrderBooks};
 use super::digest::Lanes;
 use super::receipt::Trade;
+use super::rules::RuleChange;
 use super::symbol::SymbolState;
 use super::views::NewsItem;
 use super::{Exchange, ExchangeError};
-use crate::core::genesis::{NodeSpec, Rules};
+use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
 use crate::core::types::{Cents, NodeId, Role, Session, Shares};
 
-const SNAPSHOT_VERSION: u32 = 3;
+const SNAPSHOT_VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotV2 {
     version: u32,
-    rules: Rules,
+    /// Every set of rules in force so far, the genesis's first; the last is in force.
+    rule_changes: Vec<RuleChange>,
     session: Session,
     game_over: bool,
     next_order_id: u64,
@@ -54,6 +56,8 @@ struct AccountSnapshot {
     cash: Cents,
     cash_reserved: Cents,
     last_nonce: u64,
+    /// The block times of its orders in the last minute, while orders are rate-limited.
+    recent_orders: Vec<u64>,
     /// (symbol index, shares, reserved), non-zero only.
     positions: Vec<(u16, i64, Shares)>,
 }
@@ -72,6 +76,7 @@ impl Exchange {
                 cash: a.cash,
                 cash_reserved: a.cash_reserved,
                 last_nonce: a.last_nonce,
+                recent_orders: a.recent_orders.iter().copied().collect(),
                 positions: a
                     .positions
                     .iter()
@@ -101,7 +106,7 @@ impl Exchange {
             .collect();
         let snapshot = SnapshotV2 {
             version: SNAPSHOT_VERSION,
-            rules: self.rules.clone(),
+            rule_changes: self.rule_changes.clone(),
             session: self.session,
             game_over: self.game_over,
             next_order_id: self.next_order_id,
@@ -146,6 +151,7 @@ impl Exchange {
             account.suspended = a.suspended;
             account.cash_reserved = a.cash_reserved;
             account.last_nonce = a.last_nonce;
+            account.recent_orders = VecDeque::from(a.recent_orders);
             for (symbol, shares, reserved) in a.positions {
                 if symbol as usize >= s.symbols.len() {
                     return Err(bad(format!("position in unknown symbol {symbol}")));
@@ -180,8 +186,15 @@ impl Exchange {
             last_id = o.id;
             books.insert(o);
         }
+        let Some(rules) = s.rule_changes.last().map(|c| c.rules.clone()) else {
+            return Err(bad("no rules are in force".into()));
+        };
+        if s.rule_changes.len() > super::MAX_RULE_CHANGES {
+            return Err(bad(format!("{} sets of rules", s.rule_changes.len())));
+        }
         let mut exchange = Exchange {
-            rules: s.rules,
+            rules,
+            rule_changes: s.rule_changes,
             session: s.session,
             game_over: s.game_over,
             symbols: s.symbols,

@@ -75,6 +75,20 @@ fn write_genesis(out: &mut String, genesis: &Genesis) -> fmt::Result {
         "# The length of one candle in the price charts, in seconds."
     )?;
     writeln!(out, "candle_seconds = {}", rules.candle_ms / 1000)?;
+    writeln!(
+        out,
+        "# The most shares of one symbol a participant may hold, open buys counted (0: no limit)."
+    )?;
+    writeln!(out, "max_position_shares = {}", rules.max_position_shares)?;
+    writeln!(
+        out,
+        "# The most orders a participant may place in a minute (0: no limit)."
+    )?;
+    writeln!(
+        out,
+        "max_orders_per_minute = {}",
+        rules.max_orders_per_minute
+    )?;
 
     writeln!(out)?;
     writeln!(
@@ -240,6 +254,8 @@ mod tests {
                     price_band_bps: 1,
                     open_at_start: false,
                     candle_ms: 1_000,
+                    max_position_shares: 5_000,
+                    max_orders_per_minute: 30,
                 },
             })
             .genesis,
@@ -292,6 +308,8 @@ mod tests {
             price_band_bps in 1u32..=10_000,
             open_at_start in any::<bool>(),
             candle_seconds in 1u64..1_000_000,
+            max_position_shares in 0u64..1_000_000,
+            max_orders_per_minute in 0u32..=600,
         ) -> Rules {
             Rules {
                 short_selling,
@@ -300,6 +318,8 @@ mod tests {
                 price_band_bps,
                 open_at_start,
                 candle_ms: candle_seconds * 1000,
+                max_position_shares,
+                max_orders_per_minute,
             }
         }
     }

@@ -96,6 +96,12 @@ pub struct Rules {
     pub open_at_start: bool,
     /// Candle length for price charts, in milliseconds of block time.
     pub candle_ms: u64,
+    /// The most shares of one symbol a participant may hold, open buys counted; 0 for no
+    /// limit.
+    pub max_position_shares: Shares,
+    /// The most orders a participant may place in any minute of block time; 0 for no
+    /// limit.
+    pub max_orders_per_minute: u32,
 }
 
 impl Default for Rules {
@@ -107,6 +113,8 @@ impl Default for Rules {
             price_band_bps: 1_000,
             open_at_start: true,
             candle_ms: 60_000,
+            max_position_shares: 0,
+            max_orders_per_minute: 0,
         }
     }
 }

@@ -58,6 +58,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::validate::{Checker, check_tick_size};
 use super::{Genesis, NodeSpec, Rules};
+use crate::core::exchange::MAX_ORDERS_PER_MINUTE;
 use crate::core::tx::{ParticipantSpec, SymbolSpec};
 use crate::core::types::{Cents, Role, Shares, Ticker, Ticks, format_cents, parse_cents};
 
@@ -78,6 +79,8 @@ pub const RULES_FIELDS: &[&str] = &[
     "price_band",
     "open_at_start",
     "candle_seconds",
+    "max_position_shares",
+    "max_orders_per_minute",
 ];
 /// The fields of a `[[symbols]]` entry.
 pub const SYMBOL_FIELDS: &[&str] = &["ticker", "name", "tick_size", "reference_price"];
@@ -535,6 +538,29 @@ impl Reader {
             Self::boolean,
         );
         let candle_ms = self.optional(&table, "candle_seconds", default.candle_ms, Self::seconds);
+        let max_position_shares = self.optional(
+            &table,
+            "max_position_shares",
+            default.max_position_shares,
+            Self::count,
+        );
+        let max_orders_per_minute = self.optional(
+            &table,
+            "max_orders_per_minute",
+            u64::from(default.max_orders_per_minute),
+            Self::count,
+        );
+        let max_orders_per_minute = match max_orders_per_minute.map(u32::try_from) {
+            Some(Ok(n)) => Some(n),
+            Some(Err(_)) => {
+                self.problem_at(
+                    format!("{path}.max_orders_per_minute"),
+                    format!("must be at most {MAX_ORDERS_PER_MINUTE} (0: no limit)"),
+                );
+                None
+            }
+            None => None,
+        };
         Some(Rules {
             short_selling: short_selling?,
             max_short_shares: max_short_shares?,
@@ -542,6 +568,8 @@ impl Reader {
             price_band_bps: price_band_bps?,
             open_at_start: open_at_start?,
             candle_ms: candle_ms?,
+            max_position_shares: max_position_shares?,
+            max_orders_per_minute: max_orders_per_minute?,
         })
     }
 

@@ -18,7 +18,8 @@ use qraft_keys::PublicKey;
 
 use super::{DIALS_OUT, Genesis, NodeSpec, Rules};
 use crate::core::exchange::{
-    MAX_ACCOUNTS, MAX_CASH, MAX_HOLDING_SHARES, MAX_ORDER_SHARES, MAX_TICK_SIZE,
+    MAX_ACCOUNTS, MAX_CASH, MAX_HOLDING_SHARES, MAX_ORDER_SHARES, MAX_ORDERS_PER_MINUTE,
+    MAX_TICK_SIZE,
 };
 use crate::core::tx::{MAX_NAME_BYTES, ParticipantSpec, SymbolSpec};
 use crate::core::types::{Cents, NodeId, Role, Ticker, format_cents};
@@ -83,6 +84,21 @@ impl Genesis {
             Err(violations)
         }
     }
+}
+
+/// What is wrong with `rules` (`max_order_shares: must be at least 1`), checked as a
+/// genesis's are: for the admin's `SetRules`.
+pub fn rules_problems(rules: &Rules) -> Vec<String> {
+    let mut checker = Checker::new();
+    checker.rules(rules);
+    checker
+        .finish()
+        .into_iter()
+        .map(|v| {
+            let path = v.path.strip_prefix("rules.").unwrap_or(&v.path);
+            format!("{path}: {}", v.message)
+        })
+        .collect()
 }
 
 /// Runs the checks item by item, remembering what it has seen for the checks that compare
@@ -160,6 +176,18 @@ impl Checker {
                     "must be a whole number of seconds; it is {} ms",
                     rules.candle_ms
                 ),
+            );
+        }
+        if rules.max_position_shares > MAX_HOLDING_SHARES {
+            self.violation(
+                "rules.max_position_shares",
+                format!("must be at most {MAX_HOLDING_SHARES} (0: no limit)"),
+            );
+        }
+        if rules.max_orders_per_minute > MAX_ORDERS_PER_MINUTE {
+            self.violation(
+                "rules.max_orders_per_minute",
+                format!("must be at most {MAX_ORDERS_PER_MINUTE} (0: no limit)"),
             );
         }
         match (rules.short_selling, rules.max_short_shares) {

@@ -24,6 +24,8 @@ max_order_shares = 500
 price_band = "2.5%"
 open_at_start = false
 candle_seconds = 30
+max_position_shares = 2000
+max_orders_per_minute = 30
 
 [[symbols]]
 ticker = "ACME"
@@ -151,6 +153,8 @@ fn a_valid_file_parses() {
             price_band_bps: 250,
             open_at_start: false,
             candle_ms: 30_000,
+            max_position_shares: 2_000,
+            max_orders_per_minute: 30,
         }
     );
     assert_eq!(
@@ -537,6 +541,32 @@ fn price_band_out_of_range_or_unreadable() {
         );
         assert_one(&text, "price_band", "rules.price_band", message);
     }
+}
+
+#[test]
+fn an_order_rate_beyond_the_limit_is_named_at_its_line() {
+    let text = edit(
+        &valid(),
+        "max_orders_per_minute = 30",
+        "max_orders_per_minute = 601",
+    );
+    assert_one(
+        &text,
+        "max_orders_per_minute",
+        "rules.max_orders_per_minute",
+        "at most 600",
+    );
+    let text = edit(
+        &valid(),
+        "max_orders_per_minute = 30",
+        "max_orders_per_minute = 5000000000",
+    );
+    assert_one(
+        &text,
+        "max_orders_per_minute",
+        "rules.max_orders_per_minute",
+        "at most 600",
+    );
 }
 
 #[test]
