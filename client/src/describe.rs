@@ -183,8 +183,33 @@ pub fn admin_text(action: &AdminAction) -> String {
         AdminAction::SetNodeAddress { id, address } => {
             format!("Node {id} is reached at {address} from now on")
         }
+        AdminAction::SetRules(rules) => format!("New rules in force: {}", rules_text(rules)),
         _ => "Done".into(),
     }
+}
+
+/// The rules in a line: `orders up to 500 shares, positions up to 2,000, 30 orders a
+/// minute, no short selling, price band 10%`.
+pub fn rules_text(rules: &qraft_node::core::genesis::Rules) -> String {
+    let mut parts = vec![format!("orders up to {} shares", rules.max_order_shares)];
+    parts.push(match rules.max_position_shares {
+        0 => "no position limit".to_owned(),
+        n => format!("positions up to {n} shares"),
+    });
+    parts.push(match rules.max_orders_per_minute {
+        0 => "no limit on orders a minute".to_owned(),
+        n => format!("{n} orders a minute"),
+    });
+    parts.push(match rules.short_selling {
+        true => format!("short selling up to {} shares", rules.max_short_shares),
+        false => "no short selling".to_owned(),
+    });
+    parts.push(format!(
+        "price band {}.{:02}%",
+        rules.price_band_bps / 100,
+        rules.price_band_bps % 100
+    ));
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::time::Duration;
 use qraft_node::api::{MembershipChange, Status};
 use qraft_node::core::block::Block;
 use qraft_node::core::exchange::receipt::PublicTrade;
+use qraft_node::core::exchange::rules::RuleChange;
 use qraft_node::core::exchange::views::{AccountView, DepthView, LeaderboardRow, SymbolView};
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::tx::TxHash;
@@ -200,6 +201,14 @@ pub fn nodes() -> Query<Vec<NodeSpec>> {
     Query {
         request: Request::Nodes,
         read: read!(Nodes),
+    }
+}
+
+/// Every set of rules the game has had, the genesis's first; the last is in force.
+pub fn rules() -> Query<Vec<RuleChange>> {
+    Query {
+        request: Request::Rules,
+        read: read!(Rules),
     }
 }
 

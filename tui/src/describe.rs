@@ -66,6 +66,7 @@ pub fn label(body: &TxBody, tick_size: impl Fn(Ticker) -> Cents) -> String {
             AdminAction::EndGame => "end game".into(),
             AdminAction::RemoveNode { id } => format!("remove node {id}"),
             AdminAction::SetNodeAddress { id, address } => format!("node {id} at {address}"),
+            AdminAction::SetRules(_) => "set rules".into(),
             _ => "admin".into(),
         },
     }

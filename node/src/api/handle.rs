@@ -19,6 +19,7 @@ use crate::backfill::check::{CheckedSegment, FullBlock};
 use crate::core::block::{Block, BlockHeader};
 use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::PublicTrade;
+use crate::core::exchange::rules::RuleChange;
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
 use crate::core::genesis::NodeSpec;
 use crate::core::tx::{SignedTx, TxHash};
@@ -392,6 +393,12 @@ impl Handle {
     /// added), removed ones included.
     pub async fn nodes(&self) -> Result<Vec<NodeSpec>, QueryError> {
         self.query(|replica| replica.ledger().exchange().nodes().to_vec())
+            .await
+    }
+
+    /// Every set of rules the game has had, the genesis's first; the last is in force.
+    pub async fn rules(&self) -> Result<Vec<RuleChange>, QueryError> {
+        self.query(|replica| replica.ledger().exchange().rule_changes().to_vec())
             .await
     }
 

@@ -20,6 +20,7 @@ pub use crate::backfill::check::FullBlock;
 use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::{PublicTrade, Receipt, Trade};
+use crate::core::exchange::rules::RuleChange;
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
 use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
@@ -93,6 +94,8 @@ pub enum Request {
         from: u64,
         to: u64,
     },
+    /// The rules in force, and every earlier set with the height it came into force.
+    Rules,
 }
 
 /// The answer to one transaction of a pipeline.
@@ -145,6 +148,9 @@ pub enum Response {
     Error(ProtocolError),
     Nodes(Vec<NodeSpec>),
     FullBlocks(Vec<FullBlock>),
+    /// Every set of rules the game has had, the genesis's first (at most
+    /// [`MAX_RULE_CHANGES`](crate::core::exchange::MAX_RULE_CHANGES)).
+    Rules(Vec<RuleChange>),
 }
 
 /// A transaction's receipt once applied, as a client sees it.

@@ -316,6 +316,7 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             }))
         }),
         Request::Nodes => handle.nodes().await.map_or_else(stopped, Response::Nodes),
+        Request::Rules => handle.rules().await.map_or_else(stopped, Response::Rules),
         Request::Subscribe(_) | Request::Pipeline => Response::Error(ProtocolError::Invalid(
             "subscriptions and pipelines are served on their own stream".into(),
         )),

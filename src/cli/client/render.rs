@@ -218,7 +218,8 @@ fn admin_text(action: &AdminAction) -> String {
         | AdminAction::Close(_)
         | AdminAction::News { .. }
         | AdminAction::RemoveNode { .. }
-        | AdminAction::SetNodeAddress { .. } => describe::admin_text(action),
+        | AdminAction::SetNodeAddress { .. }
+        | AdminAction::SetRules(_) => describe::admin_text(action),
         AdminAction::AddParticipant(p) => format!(
             "Added {} ({}) with {} cash, key {}",
             p.name,
