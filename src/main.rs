@@ -127,6 +127,12 @@ enum Command {
     /// "cash_cents"}]}.
     #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
     Leaderboard(cli::client::query::LeaderboardArgs),
+    /// The rules in force (order size, position limit, orders a minute, short selling,
+    /// price band), since which block, and every earlier set the game had.
+    ///
+    /// JSON: {"ok":true,"in_force":{...},"since_height","history":[{"height","rules"}]}.
+    #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
+    Rules(cli::client::rules::RulesArgs),
     /// The latest blocks, one line each: height, transactions, hash, time; --follow keeps
     /// printing new ones until Ctrl-C.
     ///
@@ -192,6 +198,7 @@ fn main() -> std::process::ExitCode {
         Command::Portfolio(args) => cli::client::query::run_portfolio(args),
         Command::Trades(args) => cli::client::query::run_trades(args),
         Command::Leaderboard(args) => cli::client::query::run_leaderboard(args),
+        Command::Rules(args) => cli::client::rules::run(args),
         Command::Blocks(args) => cli::client::query::run_blocks(args),
         Command::Status(args) => cli::client::query::run_status(args),
         Command::Receipt(args) => cli::client::query::run_receipt(args),

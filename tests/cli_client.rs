@@ -473,6 +473,31 @@ fn admin_status_blocks_receipts_and_membership() {
         resume["admin"],
         serde_json::json!({"action": "resume", "symbol": "ACME"})
     );
+    // New rules from the next block on: a position limit refuses a buy that was fine
+    // before; `qraft rules` shows them, since when, and the genesis's before them.
+    let (rules, _) = cluster.json("t0", &["rules"]);
+    assert_eq!(rules["since_height"], 0, "{rules}");
+    let set = cluster.qraft("admin", &["admin", "rules", "--max-position", "1"]);
+    ok(&set);
+    assert!(set.stdout.starts_with("New rules in force: "), "{set:?}");
+    let limited = cluster.qraft("t0", &["order", "buy", "ACME", "1", "--limit", "9"]);
+    assert_eq!(limited.code, 3, "{limited:?}");
+    assert!(limited.stderr.contains("position limit"), "{limited:?}");
+    let (rules, _) = cluster.json("t0", &["rules"]);
+    assert!(rules["since_height"].as_u64().unwrap() > 0, "{rules}");
+    assert_eq!(rules["in_force"]["max_position_shares"], 1, "{rules}");
+    assert_eq!(rules["history"].as_array().unwrap().len(), 2, "{rules}");
+    let text = cluster.qraft("t0", &["rules"]);
+    assert!(
+        text.stdout.contains("positions     up to 1 shares"),
+        "{text:?}"
+    );
+    let nothing = cluster.qraft("admin", &["admin", "rules"]);
+    assert_eq!(nothing.code, 2, "{nothing:?}");
+    ok(&cluster.qraft("admin", &["admin", "rules", "--max-position", "0"]));
+    let placed = cluster.qraft("t0", &["order", "buy", "ACME", "1", "--limit", "9"]);
+    ok(&placed);
+
     let news = cluster.qraft("admin", &["admin", "news", "Markets", "are", "open"]);
     ok(&news);
     assert!(

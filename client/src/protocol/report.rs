@@ -105,6 +105,16 @@ pub struct Trade {
     pub aggressor: Side,
 }
 
+/// The rules in force and every set the game has had (`qraft rules`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RulesReport {
+    pub in_force: qraft_node::core::genesis::Rules,
+    /// The block from which they are in force (0: the genesis's).
+    pub since_height: u64,
+    /// Every set of rules, the genesis's first, with the block each came into force.
+    pub history: Vec<qraft_node::core::exchange::rules::RuleChange>,
+}
+
 /// Everybody ranked by net worth.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Leaderboard {

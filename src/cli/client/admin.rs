@@ -66,6 +66,10 @@ pub enum AdminCommand {
     /// Let a suspended participant in again.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Reinstate(ParticipantArgs),
+    /// Put new rules in force from the next block on; only what the options name
+    /// changes. Orders already resting keep what they were accepted under.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    Rules(super::rules::SetRulesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +181,7 @@ pub enum AdminOp {
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
     let (op, common) = match command {
+        AdminCommand::Rules(args) => return super::rules::run_set(args),
         AdminCommand::Open(a) => (AdminOp::Open(a.symbol), a.common),
         AdminCommand::Halt(a) => (AdminOp::Halt(a.symbol), a.common),
         AdminCommand::Resume(a) => (AdminOp::Resume(a.symbol), a.common),

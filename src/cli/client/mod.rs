@@ -6,7 +6,8 @@
 //! - [`query`]: `book`, `portfolio`, `trades`, `leaderboard`, `blocks`, `status`,
 //!   `receipt`.
 //! - [`admin`]: `admin open|halt|resume|close|news|add-participant|add-node|add-learner|
-//!   promote|remove|suspend|reinstate`.
+//!   promote|remove|suspend|reinstate|rules`.
+//! - [`rules`]: `rules` (the rules in force and their history) and `admin rules`.
 //! - [`session`]: `session --jsonl`, the protocol for bots (docs/session.md).
 //! - [`submit`]: submitting a transaction through the participant's
 //!   [`qraft_client::session::Session`] and what each ending means; [`settle`]: a
@@ -21,6 +22,7 @@ pub mod order;
 pub mod output;
 pub mod query;
 pub mod render;
+pub mod rules;
 pub mod session;
 pub mod settle;
 pub mod submit;
