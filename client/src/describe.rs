@@ -209,6 +209,13 @@ pub fn rules_text(rules: &qraft_node::core::genesis::Rules) -> String {
         rules.price_band_bps / 100,
         rules.price_band_bps % 100
     ));
+    if rules.commission_per_order > 0 || rules.commission_per_share > 0 {
+        parts.push(format!(
+            "commission {} an order and {} a share",
+            usd(rules.commission_per_order as i128),
+            usd(rules.commission_per_share as i128)
+        ));
+    }
     parts.join(", ")
 }
 
@@ -248,6 +255,7 @@ mod tests {
                     resting_order: 7,
                     price: *price,
                     quantity: *quantity,
+                    commission: 0,
                 })
                 .collect(),
             resting,

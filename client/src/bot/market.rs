@@ -231,6 +231,7 @@ pub(crate) mod tests {
             cash,
             cash_reserved: reserved,
             last_nonce: 0,
+            commissions_paid: 0,
             positions: vec![PositionView {
                 symbol: acme(),
                 shares,

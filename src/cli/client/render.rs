@@ -737,6 +737,7 @@ mod tests {
             resting_order: 7,
             price,
             quantity,
+            commission: 0,
         }
     }
 
@@ -911,6 +912,7 @@ mod tests {
             cash: 100_000,
             cash_reserved: 12_400,
             last_nonce: 9,
+            commissions_paid: 0,
             positions: vec![],
             open_orders: vec![qraft_node::core::exchange::views::OrderView {
                 id: 43,

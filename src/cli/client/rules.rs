@@ -11,6 +11,7 @@ use qraft_client::query;
 use qraft_node::core::exchange::rules::RuleChange;
 use qraft_node::core::genesis::Rules;
 use qraft_node::core::tx::{AdminAction, TxBody};
+use qraft_node::core::types::{Cents, format_cents, parse_cents};
 
 use super::connect::{CommonArgs, Ctx, run_cli};
 use super::output::{Failure, Report};
@@ -93,6 +94,17 @@ fn lines(rules: &Rules) -> Vec<(&'static str, String)> {
             },
         ),
         (
+            "commission",
+            match (rules.commission_per_order, rules.commission_per_share) {
+                (0, 0) => "none".to_owned(),
+                (order, share) => format!(
+                    "${} an order (once, when it first trades) and ${} a share",
+                    format_cents(i128::from(order)),
+                    format_cents(i128::from(share))
+                ),
+            },
+        ),
+        (
             "price band",
             format!(
                 "{}.{:02}% (market orders)",
@@ -125,8 +137,21 @@ pub struct SetRulesArgs {
     /// How far market orders may trade from the last price, in percent (e.g. 10 or 2.5).
     #[arg(long, value_name = "PERCENT", value_parser = parse_band)]
     pub price_band: Option<u32>,
+    /// Dollars an order pays the first time it trades (e.g. 1.00; 0: none).
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_dollars)]
+    pub commission_per_order: Option<Cents>,
+    /// Dollars an order pays for each share it trades (e.g. 0.01; 0: none).
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_dollars)]
+    pub commission_per_share: Option<Cents>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `1.50` (dollars) as cents.
+fn parse_dollars(text: &str) -> Result<Cents, String> {
+    parse_cents(text.trim().trim_start_matches('$'))
+        .filter(|c| *c >= 0)
+        .ok_or_else(|| format!("{text:?} is not an amount of dollars like 1.50"))
 }
 
 /// `2.5` (percent) as basis points.
@@ -179,6 +204,14 @@ impl SetRulesArgs {
             next.price_band_bps = bps;
             set(true);
         }
+        if let Some(cents) = self.commission_per_order {
+            next.commission_per_order = cents;
+            set(true);
+        }
+        if let Some(cents) = self.commission_per_share {
+            next.commission_per_share = cents;
+            set(true);
+        }
         any.then_some(next)
     }
 }
@@ -196,7 +229,8 @@ async fn set_rules(ctx: &Ctx, args: &SetRulesArgs) -> Result<Report, Failure> {
     let Some(next) = args.apply(&now.rules) else {
         return Err(Failure::usage(
             "which rule? give one or more of --max-order, --max-position, \
-             --orders-per-minute, --short-selling, --max-short, --price-band",
+             --orders-per-minute, --short-selling, --max-short, --price-band, \
+             --commission-per-order, --commission-per-share",
         ));
     };
     transact(ctx, TxBody::Admin(AdminAction::SetRules(next)), &mut None).await
@@ -224,6 +258,8 @@ mod tests {
             short_selling: Some(false),
             max_short: None,
             price_band: None,
+            commission_per_order: Some(150),
+            commission_per_share: None,
             common: CommonArgs {
                 connect: super::super::connect::ConnectArgs {
                     genesis: None,
@@ -244,9 +280,11 @@ mod tests {
         assert!(!after.short_selling);
         assert_eq!(after.max_short_shares, 0);
         assert_eq!(after.max_order_shares, before.max_order_shares);
+        assert_eq!(after.commission_per_order, 150);
         let none = SetRulesArgs {
             max_position: None,
             short_selling: None,
+            commission_per_order: None,
             ..args
         };
         assert_eq!(none.apply(&before), None);

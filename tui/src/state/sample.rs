@@ -185,6 +185,7 @@ pub fn state() -> State {
         cash: 987_500,
         cash_reserved: 12_450,
         last_nonce: 17,
+        commissions_paid: 0,
         positions: vec![
             PositionView {
                 symbol: t("ACME"),

@@ -38,6 +38,7 @@ fn accepted(order: u64, fills: &[(u64, u64)], resting: u64) -> Receipt {
                     price,
                     quantity,
                     resting_order: 1,
+                    commission: 0,
                 })
                 .collect(),
             resting,

@@ -41,6 +41,8 @@ pub(crate) struct Account {
     /// The block times of the orders placed in the last minute, oldest first, while the
     /// rules limit orders per minute (at most that many).
     pub recent_orders: std::collections::VecDeque<u64>,
+    /// Every commission it paid, in cents.
+    pub commissions_paid: Cents,
     /// Digest bookkeeping: the core leaf folded into the digest, whether it is stale, and
     /// whether the (unchanging) identity leaf has been folded in.
     pub committed: Lanes,
@@ -60,6 +62,7 @@ impl Account {
             positions: Vec::new(),
             last_nonce: 0,
             recent_orders: std::collections::VecDeque::new(),
+            commissions_paid: 0,
             committed: Lanes::ZERO,
             dirty: true,
             identity_committed: false,

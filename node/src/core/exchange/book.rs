@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::digest::Lanes;
-use crate::core::types::{OrderId, Shares, Side, Ticks};
+use crate::core::types::{Cents, OrderId, Shares, Side, Ticks};
 
 pub(crate) const NIL: u32 = u32::MAX;
 
@@ -27,6 +27,11 @@ pub(crate) struct OrderNode {
     pub original: Shares,
     /// The height of the block that placed it.
     pub placed_height: u64,
+    /// The commission it pays per share traded, and what it still pays the first time
+    /// it trades: the rules' when it was placed. Its account holds both in cash
+    /// ([`OrderNode::fee_held`]).
+    pub fee_per_share: Cents,
+    pub fee_due: Cents,
     prev: u32,
     next: u32,
     account_prev: u32,
@@ -35,6 +40,14 @@ pub(crate) struct OrderNode {
     /// Digest bookkeeping: the leaf hash folded into the digest (if any), and staleness.
     pub committed: Option<Lanes>,
     pub dirty: bool,
+}
+
+impl OrderNode {
+    /// The commission its account holds for it: what it still pays the first time it
+    /// trades, and per share for what is left.
+    pub fn fee_held(&self) -> Cents {
+        self.fee_due + self.fee_per_share * self.remaining as Cents
+    }
 }
 
 /// One price level: a FIFO of orders and their total quantity.
@@ -104,6 +117,8 @@ pub(crate) struct NewResting {
     pub remaining: Shares,
     pub original: Shares,
     pub placed_height: u64,
+    pub fee_per_share: Cents,
+    pub fee_due: Cents,
 }
 
 impl OrderBooks {
@@ -149,6 +164,8 @@ impl OrderBooks {
             remaining: order.remaining,
             original: order.original,
             placed_height: order.placed_height,
+            fee_per_share: order.fee_per_share,
+            fee_due: order.fee_due,
             prev: NIL,
             next: NIL,
             account_prev: NIL,
@@ -208,6 +225,8 @@ impl OrderBooks {
             node.remaining
         );
         node.remaining -= quantity;
+        // It traded: its first-trade commission is paid.
+        node.fee_due = 0;
         let (symbol, side, price) = (node.symbol, node.side, node.price);
         if !node.dirty {
             node.dirty = true;

@@ -136,6 +136,7 @@ pub(crate) fn account_core_leaf(index: u32, account: &Account) -> Lanes {
         .i64(account.cash)
         .i64(account.cash_reserved)
         .u64(account.last_nonce)
+        .i64(account.commissions_paid)
         .u64(account.recent_orders.len() as u64)
         .u64(account.recent_orders.front().copied().unwrap_or(0));
     b.hash(ACCOUNT_KEY)
@@ -163,7 +164,9 @@ pub(crate) fn order_leaf(order: &OrderNode) -> Lanes {
         .u64(order.price)
         .u64(order.remaining)
         .u64(order.original)
-        .u64(order.placed_height);
+        .u64(order.placed_height)
+        .i64(order.fee_per_share)
+        .i64(order.fee_due);
     b.hash(ORDER_KEY)
 }
 

@@ -105,6 +105,8 @@ impl Exchange {
                     ));
                 }
                 listed += 1;
+                // Every open order holds its commissions, whichever its side.
+                cash_held += i128::from(order.fee_held());
                 match order.side {
                     Side::Buy => {
                         cash_held += i128::from(order.remaining)
@@ -118,7 +120,7 @@ impl Exchange {
                 return Err(violated(
                     "cash reserved",
                     format!(
-                        "{}: {} reserved but open buys hold {cash_held}",
+                        "{}: {} reserved but open orders hold {cash_held}",
                         account.name, account.cash_reserved
                     ),
                 ));

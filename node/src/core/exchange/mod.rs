@@ -52,7 +52,7 @@ use self::symbol::SymbolState;
 use super::genesis::{Genesis, NodeSpec, Rules};
 use super::hash::Hash32;
 use super::tx::{ParticipantSpec, SymbolSpec, Tx, TxBody};
-use super::types::{NodeId, Role, Session, Ticker};
+use super::types::{Cents, NodeId, Role, Session, Ticker};
 
 pub use self::receipt::{CancelReason, Effect, Fill, OrderResult, PublicTrade, Receipt};
 pub use self::symbol::Candle;
@@ -81,6 +81,9 @@ pub const MAX_HOLDING_SHARES: u64 = 1_000_000_000_000;
 /// participant is more than a classroom's bots need, and it bounds the block times each
 /// account remembers for the limit.
 pub const MAX_ORDERS_PER_MINUTE: u32 = 600;
+/// The highest commission a game may charge an order, and a share ($1,000.00): far
+/// above any lesson's, and it keeps every fee far from overflow.
+pub const MAX_COMMISSION: Cents = 100_000;
 /// The most rule changes a game records: a teacher changes rules a few times a lesson;
 /// each change keeps the rules it set, for everyone to see when what was in force.
 pub const MAX_RULE_CHANGES: usize = 256;

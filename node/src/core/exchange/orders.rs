@@ -20,6 +20,20 @@ use crate::core::types::{Cents, OrderId, Session, Shares, Side, Ticker, Ticks};
 /// below overflow (limits on quantity, price and tick size keep the product within i128).
 const MAX_ORDER_VALUE: i128 = 1_000_000_000_000_000;
 
+/// The commission an order pays: per share traded, and once the first time it trades.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Fees {
+    pub per_share: Cents,
+    pub due: Cents,
+}
+
+impl Fees {
+    /// The most an order of `quantity` shares can pay.
+    pub fn most(self, quantity: Shares) -> Cents {
+        self.due + self.per_share * quantity as Cents
+    }
+}
+
 impl Exchange {
     fn check_trading(&self, symbol: u16) -> Result<(), Rejection> {
         match self.session {
@@ -77,7 +91,11 @@ impl Exchange {
                 max: MAX_PRICE_TICKS,
             });
         }
-        self.check_funds(account, symbol, order.side, order.quantity, limit)?;
+        let fees = Fees {
+            per_share: self.rules.commission_per_share,
+            due: self.rules.commission_per_order,
+        };
+        self.check_funds(account, symbol, order.side, order.quantity, limit, fees)?;
         self.record_order(account);
 
         let id = self.next_order_id;
@@ -91,7 +109,13 @@ impl Exchange {
             limit,
             id,
             is_market,
+            fees,
         );
+        // What it still owes the first time it trades: nothing once it traded.
+        let fees = Fees {
+            due: if fills.is_empty() { fees.due } else { 0 },
+            ..fees
+        };
 
         let mut result = OrderResult {
             order: id,
@@ -110,6 +134,7 @@ impl Exchange {
                     remaining,
                     order.quantity,
                     id,
+                    fees,
                 );
                 result.resting = remaining;
             } else {
@@ -127,12 +152,22 @@ impl Exchange {
         side: Side,
         quantity: Shares,
         limit: Ticks,
+        fees: Fees,
     ) -> Result<(), Rejection> {
         let acct = &self.accounts[account as usize];
+        // The most commission the order can cost: held in cash whichever its side.
+        let fee = fees.most(quantity);
+        if side == Side::Sell && fee > acct.free_cash() {
+            return Err(Rejection::InsufficientCash {
+                needed: fee,
+                available: acct.free_cash(),
+                reserved: acct.cash_reserved,
+            });
+        }
         match side {
             Side::Buy => {
                 let tick = self.symbols[symbol as usize].spec.tick_size;
-                let needed = quantity as i128 * limit as i128 * tick as i128;
+                let needed = quantity as i128 * limit as i128 * tick as i128 + i128::from(fee);
                 if needed > MAX_ORDER_VALUE {
                     return Err(Rejection::ValueTooLarge);
                 }
@@ -188,7 +223,9 @@ impl Exchange {
         limit: Ticks,
         id: OrderId,
         band_limited: bool,
+        fees: Fees,
     ) -> (Vec<Fill>, Shares, Option<CancelReason>) {
+        let mut taker_due = fees.due;
         let mut fills = Vec::new();
         let mut remaining = quantity;
         let mut stop = None;
@@ -214,6 +251,7 @@ impl Exchange {
             }
             let (maker_id, maker_account) = (maker.id, maker.account);
             let traded = remaining.min(maker.remaining);
+            let maker_fee = maker.fee_due + maker.fee_per_share * traded as Cents;
             if traded == maker.remaining {
                 self.books.remove(slot);
             } else {
@@ -224,6 +262,12 @@ impl Exchange {
                 Side::Sell => (maker_account, account, maker_id, id),
             };
             self.settle(symbol, price, traded, buyer, seller, side);
+            // The resting order pays from what its account held for it; the incoming one
+            // from the cash the funds check found free.
+            self.charge(maker_account, maker_fee, true);
+            let taker_fee = taker_due + fees.per_share * traded as Cents;
+            taker_due = 0;
+            self.charge(account, taker_fee, false);
             self.record_trade(
                 symbol, price, traded, side, buy_order, sell_order, buyer, seller,
             );
@@ -231,6 +275,7 @@ impl Exchange {
                 resting_order: maker_id,
                 price,
                 quantity: traded,
+                commission: taker_fee,
             });
             remaining -= traded;
         }
@@ -358,11 +403,21 @@ impl Exchange {
         remaining: Shares,
         original: Shares,
         id: OrderId,
+        fees: Fees,
     ) {
         debug_assert!(remaining > 0, "an order rests with nothing left");
         let tick = self.symbols[symbol as usize].spec.tick_size;
         let floor = self.short_floor();
         let acct = &mut self.accounts[account as usize];
+        // Its commissions, held in cash whichever its side: paid by `charge` as it
+        // trades, the rest given back by `release`.
+        let fee = fees.most(remaining);
+        debug_assert!(
+            fee <= acct.free_cash(),
+            "an order holds {fee} cents of commission but has only {} free",
+            acct.free_cash()
+        );
+        acct.cash_reserved += fee;
         match side {
             Side::Buy => {
                 // Released by `release` (cancel) or `settle` (fills), the same amount.
@@ -397,13 +452,46 @@ impl Exchange {
             remaining,
             original,
             placed_height: self.height,
+            fee_per_share: fees.per_share,
+            fee_due: fees.due,
         });
+    }
+
+    /// Takes a commission out of the game: from what the account held for the order
+    /// (`held`: a resting order), or from the cash the funds check found free (an
+    /// incoming one).
+    fn charge(&mut self, account: u32, fee: Cents, held: bool) {
+        if fee == 0 {
+            return;
+        }
+        let acct = &mut self.accounts[account as usize];
+        if held {
+            debug_assert!(
+                fee <= acct.cash_reserved,
+                "a commission of {fee} cents but only {} held",
+                acct.cash_reserved
+            );
+            acct.cash_reserved -= fee;
+        } else {
+            debug_assert!(
+                fee <= acct.free_cash(),
+                "a commission of {fee} cents but only {} free",
+                acct.free_cash()
+            );
+        }
+        acct.cash -= fee;
+        acct.commissions_paid += fee;
+        self.issued.add_cash(-fee);
+        self.touch_account(account);
     }
 
     /// Gives back what a resting order held.
     fn release(&mut self, order: &OrderNode) {
         let tick = self.symbols[order.symbol as usize].spec.tick_size;
         let acct = &mut self.accounts[order.account as usize];
+        // The commissions it held and will not pay.
+        debug_assert!(order.fee_held() <= acct.cash_reserved);
+        acct.cash_reserved -= order.fee_held();
         match order.side {
             Side::Buy => {
                 // What `rest` reserved for the shares still open.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::reject::Rejection;
 use crate::core::hash::Hash32;
 use crate::core::tx::TxHash;
-use crate::core::types::{OrderId, Shares, Side, Ticker, Ticks};
+use crate::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
 
 /// One receipt per transaction in a block, in block order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +92,8 @@ pub struct Fill {
     pub resting_order: OrderId,
     pub price: Ticks,
     pub quantity: Shares,
+    /// The commission the order paid for this fill, in cents.
+    pub commission: Cents,
 }
 
 /// A trade, as the node records it. The public view of a trade is anonymous

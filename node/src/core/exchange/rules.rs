@@ -420,4 +420,96 @@ mod tests {
         assert_eq!(restored.rules(), exchange.rules());
         assert_eq!(restored.digest(), digest);
     }
+
+    fn fills(outcome: &Outcome) -> Vec<(u64, crate::core::types::Cents)> {
+        match outcome {
+            Outcome::Accepted(crate::core::exchange::Effect::Order(result)) => result
+                .fills
+                .iter()
+                .map(|f| (f.quantity, f.commission))
+                .collect(),
+            other => panic!("not an accepted order: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn commissions_are_paid_per_order_once_and_per_share_by_both_sides_from_their_block_on() {
+        let (game, mut exchange) = game();
+        let (ada, bob) = (&game.traders[0], &game.traders[1]);
+        // Placed before commissions: it never pays any.
+        let old = send(&mut exchange, ada, order(&game, Side::Sell, 5, 3_000));
+        assert!(matches!(old, Outcome::Accepted(_)), "{old:?}");
+        next_block(&mut exchange, 2, 2_000);
+        assert!(matches!(
+            set(&mut exchange, &game, |r| {
+                r.commission_per_order = 100;
+                r.commission_per_share = 1;
+            }),
+            Outcome::Accepted(_)
+        ));
+        let cash = |ex: &Exchange, who: &Keypair| {
+            let view = ex.account(&who.public()).unwrap();
+            (view.cash, view.commissions_paid)
+        };
+        let (ada_cash, _) = cash(&exchange, ada);
+        let (bob_cash, _) = cash(&exchange, bob);
+        // Ada offers 10 more above the old offer: it holds $1.00 + 10 cents of commission.
+        let offer = send(&mut exchange, ada, order(&game, Side::Sell, 10, 3_001));
+        assert!(matches!(offer, Outcome::Accepted(_)), "{offer:?}");
+        // Bob takes the old 5 (no commission for Ada) and 4 of the new: one order, so
+        // one $1.00 and 9 cents for him; Ada's new order pays $1.00 and 4 cents.
+        let bought = send(&mut exchange, bob, order(&game, Side::Buy, 9, 3_001));
+        assert_eq!(fills(&bought), vec![(5, 105), (4, 4)]);
+        next_block(&mut exchange, 3, 3_000);
+        let tick = game.genesis.symbols[0].tick_size;
+        let value = (5 * 3_000 + 4 * 3_001) * tick;
+        assert_eq!(cash(&exchange, bob), (bob_cash - value - 109, 109));
+        assert_eq!(cash(&exchange, ada), (ada_cash + value - 104, 104));
+        // The rest of Ada's order pays per share only; cancelling gives back what it held.
+        let bought = send(&mut exchange, bob, order(&game, Side::Buy, 2, 3_001));
+        assert_eq!(fills(&bought), vec![(2, 102)]);
+        assert_eq!(cash(&exchange, ada).1, 106);
+        let held = exchange.account(&ada.public()).unwrap().cash_reserved;
+        assert_eq!(held, 4, "four cents for the four shares left");
+        let cancel_all = TxBody::CancelAll { symbol: None };
+        assert!(matches!(
+            send(&mut exchange, ada, cancel_all),
+            Outcome::Accepted(_)
+        ));
+        assert_eq!(exchange.account(&ada.public()).unwrap().cash_reserved, 0);
+        next_block(&mut exchange, 4, 4_000);
+        let restored = Exchange::restore(&exchange.snapshot()).unwrap();
+        assert_eq!(restored.digest(), exchange.digest());
+        assert_eq!(
+            restored.account(&ada.public()).unwrap().commissions_paid,
+            106
+        );
+    }
+
+    #[test]
+    fn a_sale_needs_the_cash_for_its_commission() {
+        let game = sample_game(&SampleOptions {
+            cash: 50,
+            ..SampleOptions::default()
+        });
+        let mut exchange = Exchange::from_genesis(&game.genesis).unwrap();
+        exchange.begin_block(1, 1_000);
+        assert!(matches!(
+            set(&mut exchange, &game, |r| r.commission_per_order = 100),
+            Outcome::Accepted(_)
+        ));
+        let refused = send(
+            &mut exchange,
+            &game.traders[0],
+            order(&game, Side::Sell, 1, 3_000),
+        );
+        assert_eq!(
+            refused,
+            Outcome::Rejected(Rejection::InsufficientCash {
+                needed: 100,
+                available: 50,
+                reserved: 0
+            })
+        );
+    }
 }

@@ -58,6 +58,7 @@ struct AccountSnapshot {
     last_nonce: u64,
     /// The block times of its orders in the last minute, while orders are rate-limited.
     recent_orders: Vec<u64>,
+    commissions_paid: Cents,
     /// (symbol index, shares, reserved), non-zero only.
     positions: Vec<(u16, i64, Shares)>,
 }
@@ -77,6 +78,7 @@ impl Exchange {
                 cash_reserved: a.cash_reserved,
                 last_nonce: a.last_nonce,
                 recent_orders: a.recent_orders.iter().copied().collect(),
+                commissions_paid: a.commissions_paid,
                 positions: a
                     .positions
                     .iter()
@@ -101,6 +103,8 @@ impl Exchange {
                     remaining: o.remaining,
                     original: o.original,
                     placed_height: o.placed_height,
+                    fee_per_share: o.fee_per_share,
+                    fee_due: o.fee_due,
                 }
             })
             .collect();
@@ -152,6 +156,7 @@ impl Exchange {
             account.cash_reserved = a.cash_reserved;
             account.last_nonce = a.last_nonce;
             account.recent_orders = VecDeque::from(a.recent_orders);
+            account.commissions_paid = a.commissions_paid;
             for (symbol, shares, reserved) in a.positions {
                 if symbol as usize >= s.symbols.len() {
                     return Err(bad(format!("position in unknown symbol {symbol}")));

@@ -77,6 +77,8 @@ pub struct AccountView {
     pub open_orders: Vec<OrderView>,
     /// Cash plus positions at mark prices.
     pub net_worth: Cents,
+    /// Every commission the account paid.
+    pub commissions_paid: Cents,
 }
 
 /// One row of the leaderboard.
@@ -194,6 +196,7 @@ impl Exchange {
             cash_reserved: account.cash_reserved,
             last_nonce: account.last_nonce,
             net_worth: self.net_worth(index),
+            commissions_paid: account.commissions_paid,
             positions,
             open_orders,
         })

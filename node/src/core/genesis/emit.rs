@@ -89,6 +89,20 @@ fn write_genesis(out: &mut String, genesis: &Genesis) -> fmt::Result {
         "max_orders_per_minute = {}",
         rules.max_orders_per_minute
     )?;
+    writeln!(
+        out,
+        "# Cash an order pays the first time it trades, and for each share it trades."
+    )?;
+    writeln!(
+        out,
+        "commission_per_order = \"{}\"",
+        format_cents(i128::from(rules.commission_per_order))
+    )?;
+    writeln!(
+        out,
+        "commission_per_share = \"{}\"",
+        format_cents(i128::from(rules.commission_per_share))
+    )?;
 
     writeln!(out)?;
     writeln!(
@@ -256,6 +270,8 @@ mod tests {
                     candle_ms: 1_000,
                     max_position_shares: 5_000,
                     max_orders_per_minute: 30,
+                    commission_per_order: 150,
+                    commission_per_share: 1,
                 },
             })
             .genesis,
@@ -310,6 +326,8 @@ mod tests {
             candle_seconds in 1u64..1_000_000,
             max_position_shares in 0u64..1_000_000,
             max_orders_per_minute in 0u32..=600,
+            commission_per_order in 0i64..=100_000,
+            commission_per_share in 0i64..=100_000,
         ) -> Rules {
             Rules {
                 short_selling,
@@ -320,6 +338,8 @@ mod tests {
                 candle_ms: candle_seconds * 1000,
                 max_position_shares,
                 max_orders_per_minute,
+                commission_per_order,
+                commission_per_share,
             }
         }
     }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::hash::Hash32;
 use super::tx::{ParticipantSpec, SymbolSpec};
-use super::types::{NodeId, Shares};
+use super::types::{Cents, NodeId, Shares};
 
 pub use emit::to_toml;
 pub use parse::{Diagnostic, GenesisError, parse_genesis};
@@ -102,6 +102,10 @@ pub struct Rules {
     /// The most orders a participant may place in any minute of block time; 0 for no
     /// limit.
     pub max_orders_per_minute: u32,
+    /// Cash an order pays the first time it trades, in cents (a ticket charge).
+    pub commission_per_order: Cents,
+    /// Cash an order pays for each share it trades, in cents.
+    pub commission_per_share: Cents,
 }
 
 impl Default for Rules {
@@ -115,6 +119,8 @@ impl Default for Rules {
             candle_ms: 60_000,
             max_position_shares: 0,
             max_orders_per_minute: 0,
+            commission_per_order: 0,
+            commission_per_share: 0,
         }
     }
 }

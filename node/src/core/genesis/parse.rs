@@ -81,6 +81,8 @@ pub const RULES_FIELDS: &[&str] = &[
     "candle_seconds",
     "max_position_shares",
     "max_orders_per_minute",
+    "commission_per_order",
+    "commission_per_share",
 ];
 /// The fields of a `[[symbols]]` entry.
 pub const SYMBOL_FIELDS: &[&str] = &["ticker", "name", "tick_size", "reference_price"];
@@ -550,6 +552,18 @@ impl Reader {
             u64::from(default.max_orders_per_minute),
             Self::count,
         );
+        let commission_per_order = self.optional(
+            &table,
+            "commission_per_order",
+            default.commission_per_order,
+            Self::money,
+        );
+        let commission_per_share = self.optional(
+            &table,
+            "commission_per_share",
+            default.commission_per_share,
+            Self::money,
+        );
         let max_orders_per_minute = match max_orders_per_minute.map(u32::try_from) {
             Some(Ok(n)) => Some(n),
             Some(Err(_)) => {
@@ -570,6 +584,8 @@ impl Reader {
             candle_ms: candle_ms?,
             max_position_shares: max_position_shares?,
             max_orders_per_minute: max_orders_per_minute?,
+            commission_per_order: commission_per_order?,
+            commission_per_share: commission_per_share?,
         })
     }
 

@@ -18,8 +18,8 @@ use qraft_keys::PublicKey;
 
 use super::{DIALS_OUT, Genesis, NodeSpec, Rules};
 use crate::core::exchange::{
-    MAX_ACCOUNTS, MAX_CASH, MAX_HOLDING_SHARES, MAX_ORDER_SHARES, MAX_ORDERS_PER_MINUTE,
-    MAX_TICK_SIZE,
+    MAX_ACCOUNTS, MAX_CASH, MAX_COMMISSION, MAX_HOLDING_SHARES, MAX_ORDER_SHARES,
+    MAX_ORDERS_PER_MINUTE, MAX_TICK_SIZE,
 };
 use crate::core::tx::{MAX_NAME_BYTES, ParticipantSpec, SymbolSpec};
 use crate::core::types::{Cents, NodeId, Role, Ticker, format_cents};
@@ -183,6 +183,20 @@ impl Checker {
                 "rules.max_position_shares",
                 format!("must be at most {MAX_HOLDING_SHARES} (0: no limit)"),
             );
+        }
+        for (field, amount) in [
+            ("commission_per_order", rules.commission_per_order),
+            ("commission_per_share", rules.commission_per_share),
+        ] {
+            if !(0..=MAX_COMMISSION).contains(&amount) {
+                self.violation(
+                    format!("rules.{field}"),
+                    format!(
+                        "must be from 0 to {}",
+                        format_cents(i128::from(MAX_COMMISSION))
+                    ),
+                );
+            }
         }
         if rules.max_orders_per_minute > MAX_ORDERS_PER_MINUTE {
             self.violation(

@@ -26,6 +26,8 @@ open_at_start = false
 candle_seconds = 30
 max_position_shares = 2000
 max_orders_per_minute = 30
+commission_per_order = "1.50"
+commission_per_share = "0.01"
 
 [[symbols]]
 ticker = "ACME"
@@ -155,6 +157,8 @@ fn a_valid_file_parses() {
             candle_ms: 30_000,
             max_position_shares: 2_000,
             max_orders_per_minute: 30,
+            commission_per_order: 150,
+            commission_per_share: 1,
         }
     );
     assert_eq!(
