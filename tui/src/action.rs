@@ -6,6 +6,7 @@ use qraft_client::class::{ClassCommand, ClassView};
 use qraft_node::api::Status;
 use qraft_node::core::exchange::Candle;
 use qraft_node::core::exchange::receipt::{PublicTrade, Receipt};
+use qraft_node::core::exchange::rules::RuleChange;
 use qraft_node::core::exchange::views::{
     AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView,
 };
@@ -85,6 +86,8 @@ pub enum Action {
     /// My side of trades of a new block.
     MyFills(Vec<MyFill>),
     News(Vec<NewsItem>),
+    /// Every set of rules the game has had, the genesis's first; the last is in force.
+    Rules(Vec<RuleChange>),
     Block(BlockLine),
     /// Recent blocks, newest first (replaces the feed).
     Blocks(Vec<BlockLine>),

@@ -19,6 +19,7 @@
 //! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure.
 //! - [`cmdline`]: the `:` command language (pure).
 //! - [`describe`], [`format`](mod@format): receipts, money, prices and times in words (pure).
+//! - [`rule_diff`]: the rules in short words, and what changed between two sets (pure).
 //! - [`feed`]: the node side: queries, events and submissions through the `Handle`, as
 //!   actions (the only code here that talks to the node), and the class service's side
 //!   through a [`ClassLink`].
@@ -35,6 +36,7 @@ pub mod describe;
 pub mod feed;
 pub mod format;
 pub mod input;
+pub mod rule_diff;
 pub mod state;
 pub mod update;
 pub mod view;

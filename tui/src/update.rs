@@ -11,6 +11,8 @@ mod promote;
 #[cfg(test)]
 mod promote_tests;
 #[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
 mod tests;
 
 use qraft_node::core::tx::TxBody;
@@ -41,6 +43,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         | Action::NewTrades(_)
         | Action::MyFills(_)
         | Action::News(_)
+        | Action::Rules(_)
         | Action::Block(_)
         | Action::Blocks(_)
         | Action::NodeStatus { .. }

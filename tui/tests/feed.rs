@@ -1,14 +1,15 @@
 //! The dashboard's feed against a real in-process cluster (three node threads on fjall,
 //! the in-memory transport): it loads the market and my account, follows blocks, signs
 //! and submits my orders in order, answers each with its receipt, and keeps the market
-//! fresh while blocks keep coming; the state `update` builds from it is what the views
-//! show.
+//! fresh while blocks keep coming, and reloads the rules when a block changes them; the
+//! state `update` builds from it is what the views show.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use qraft_node::core::exchange::receipt::Outcome;
-use qraft_node::core::tx::{NewOrder, OrderKind, Tx, TxBody};
+use qraft_node::core::genesis::Rules;
+use qraft_node::core::tx::{AdminAction, NewOrder, OrderKind, Tx, TxBody};
 use qraft_node::core::types::Side;
 use qraft_node::testkit::local::{ClusterOptions, LocalCluster};
 use qraft_tui::action::Action;
@@ -335,5 +336,57 @@ async fn the_feed_loads_follows_and_submits_in_order() {
     .await;
     let message = state.message.clone().expect("an answer").text;
     assert!(message.contains("rests"), "{message}");
+    feed.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_rules_on_the_chain_are_loaded_and_announced() {
+    let cluster = LocalCluster::start(ClusterOptions::default()).unwrap();
+    let leader = cluster.wait_for_leader(WAIT).await.expect("a leader");
+    let (mut state, mut feed, mut actions) = feed_on(&cluster, leader).await;
+    run_until(&mut state, &mut feed, &mut actions, "the rules", |s| {
+        s.rule_history.changes.len() == 1
+    })
+    .await;
+    let announced = |s: &State| {
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.starts_with("New rules from block"))
+    };
+    assert!(!announced(&state), "the first load announces nothing");
+
+    // The teacher limits positions.
+    let genesis = &cluster.game.genesis;
+    let rules = Rules {
+        max_position_shares: 5_000,
+        ..genesis.rules.clone()
+    };
+    let admin = &cluster.game.admin;
+    let set = Tx {
+        signer: admin.public(),
+        nonce: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64,
+        body: TxBody::Admin(AdminAction::SetRules(rules.clone())),
+    }
+    .sign(admin, &genesis.chain_id());
+    let committed = cluster.handle(leader).submit(set).await.unwrap();
+    assert!(committed.receipt.is_accepted(), "{:?}", committed.receipt);
+    run_until(&mut state, &mut feed, &mut actions, "the new rules", |s| {
+        s.rule_history.changes.len() == 2
+    })
+    .await;
+    assert_eq!(state.rules, rules, "the new rules are in force");
+    assert_eq!(state.rule_history.since(), committed.height);
+    let message = state.message.clone().expect("a notice").text;
+    assert_eq!(
+        message,
+        format!(
+            "New rules from block {}: {}",
+            committed.height,
+            qraft_client::describe::rules_text(&rules)
+        )
+    );
     feed.stop();
 }

@@ -3,7 +3,8 @@
 //! in the crate that talks to the node (its in-process [`Handle`], and other nodes over
 //! QUIC for the cluster panel).
 //!
-//! - this file: [`Feed`]: loading the market and my account, following the node's events.
+//! - this file: [`Feed`]: loading the market, my account and the rules, following the
+//!   node's events.
 //! - `submit`: my transactions through the client crate's session on the handle
 //!   ([`qraft_client::session::Session`]: signing, ordering, retrying, settling), and
 //!   reporting each answer.
@@ -25,7 +26,7 @@ use qraft_node::api::{Handle, MarketView, NodeEvent, QueryError};
 use qraft_node::core::exchange::receipt::{PublicTrade, Trade};
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::ledger::AppliedBlock;
-use qraft_node::core::tx::TxBody;
+use qraft_node::core::tx::{AdminAction, TxBody};
 use qraft_node::core::types::{NodeId, Side, Ticker};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
@@ -148,6 +149,14 @@ struct Stale {
     market: bool,
     news: bool,
     book: bool,
+    /// A block put new rules in force.
+    rules: bool,
+}
+
+impl Stale {
+    fn any(&self) -> bool {
+        self.market || self.news || self.book || self.rules
+    }
 }
 
 impl Follower {
@@ -166,7 +175,7 @@ impl Follower {
         // however busy the chain.
         let mut refresh_at: Option<tokio::time::Instant> = None;
         loop {
-            if stale.market || stale.book || stale.news {
+            if stale.any() {
                 let at =
                     *refresh_at.get_or_insert_with(|| tokio::time::Instant::now() + REFRESH_EVERY);
                 if tokio::time::Instant::now() >= at {
@@ -229,6 +238,7 @@ impl Follower {
                 stale.book = true;
             }
         }
+        stale.rules |= sets_rules(block);
     }
 
     /// Everything, from scratch.
@@ -237,6 +247,7 @@ impl Follower {
             market: true,
             news: true,
             book: true,
+            rules: true,
         })
         .await?;
         let trades = self.handle.recent_trades(None, TAPE_LOAD).await?;
@@ -285,6 +296,9 @@ impl Follower {
             let news = self.handle.news().await?;
             self.send(Action::News(news));
         }
+        if stale.rules {
+            self.send(Action::Rules(self.handle.rules().await?));
+        }
         if stale.book
             && let Some(ticker) = self.watched()
             && let Some(depth) = self.handle.depth(ticker, DEPTH_LEVELS).await?
@@ -307,6 +321,19 @@ async fn load_symbol(
     let candles = handle.candles(ticker).await?;
     let _ = actions.send(Action::Candles(ticker, candles.unwrap_or_default()));
     Ok(())
+}
+
+/// Whether `applied` put new rules in force: an accepted `SetRules` among its
+/// transactions (a rejected one changes nothing).
+fn sets_rules(applied: &AppliedBlock) -> bool {
+    applied
+        .block
+        .txs
+        .iter()
+        .zip(&applied.receipts)
+        .any(|(tx, receipt)| {
+            matches!(tx.tx.body, TxBody::Admin(AdminAction::SetRules(_))) && receipt.is_accepted()
+        })
 }
 
 fn block_line(applied: &AppliedBlock, me: &PublicKey) -> BlockLine {

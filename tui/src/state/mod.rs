@@ -5,6 +5,7 @@
 //! - [`market`]: symbols, the selected symbol's book and candles, trades, news, leaders.
 //! - [`admin`]: the teacher panel's actions.
 //! - [`class`]: the Class panel's view of the class (`qraft class`) and its selection.
+//! - [`rule_history`]: every set of rules the game has had, and when each came into force.
 //! - [`account`]: my account (cash, positions, open orders) and my P&L.
 //! - [`ticket`]: the order entry form and its validation.
 //! - [`prompt`]: the `:` command line being typed, with history.
@@ -21,12 +22,15 @@ pub mod market;
 pub mod notice;
 pub mod panel;
 pub mod prompt;
+pub mod rule_history;
 pub mod ticket;
 
 #[cfg(test)]
 pub mod sample;
 #[cfg(test)]
 pub mod sample_class;
+#[cfg(test)]
+pub mod sample_rules;
 
 use std::collections::BTreeMap;
 
@@ -45,6 +49,7 @@ pub use market::MarketState;
 pub use notice::{Notice, NoticeKind};
 pub use panel::{Panel, Scrolls};
 pub use prompt::Prompt;
+pub use rule_history::RuleHistory;
 pub use ticket::{Field, Ticket};
 
 /// What keys currently drive.
@@ -102,7 +107,10 @@ pub struct State {
     pub title: String,
     pub game: String,
     pub me: Me,
+    /// The rules in force: the genesis's until the node's history says otherwise.
     pub rules: Rules,
+    /// Every set of rules the game has had, for the Rules box.
+    pub rule_history: RuleHistory,
     /// Net worth at the start of the game by participant name (cash plus holdings at
     /// reference prices), for P&L.
     pub start_worth: BTreeMap<String, Cents>,
@@ -164,6 +172,7 @@ impl State {
             game: genesis.game.clone(),
             me,
             rules: genesis.rules.clone(),
+            rule_history: RuleHistory::default(),
             start_worth,
             now_ms: 0,
             utc_offset_ms: 0,

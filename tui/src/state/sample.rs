@@ -1,6 +1,7 @@
 //! A fixed sample state for the tests: a few symbols with trades and a book, my account
-//! with positions and open orders, a leaderboard, news, blocks and a three-node cluster
-//! with one node unreachable.
+//! with positions and open orders, a leaderboard, news, blocks, the genesis's rules (see
+//! [`super::sample_rules`] for changed ones) and a three-node cluster with one node
+//! unreachable.
 
 use qraft_node::api::{Role, Status};
 use qraft_node::core::exchange::Candle;
@@ -250,6 +251,7 @@ pub fn state() -> State {
     }
     s.chain.record_latency(47, 183);
     s.chain.record_latency(52, 96);
+    s.rule_history.changes = super::sample_rules::genesis_only();
     let now = s.now_ms;
     for (i, row) in s.cluster.nodes.iter_mut().enumerate() {
         match i {

@@ -1,5 +1,8 @@
 //! What the node's answers and events do to the state.
 
+use qraft_client::describe::rules_text;
+use qraft_node::core::exchange::rules::RuleChange;
+
 use crate::action::Action;
 use crate::command::Command;
 use crate::describe;
@@ -63,6 +66,7 @@ pub(super) fn apply(state: &mut State, action: Action, out: &mut Vec<Command>) {
                 state.say(NoticeKind::Info, format!("News: {headline}"));
             }
         }
+        Action::Rules(changes) => rules(state, changes),
         Action::Block(line) => state.chain.push(line),
         Action::Blocks(lines) => {
             state.chain.blocks.clear();
@@ -125,6 +129,22 @@ pub(super) fn apply(state: &mut State, action: Action, out: &mut Vec<Command>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Keeps the rules history, puts its last rules in force (the ticket checks orders
+/// against them), and announces rules that came into force since the last load.
+fn rules(state: &mut State, changes: Vec<RuleChange>) {
+    if let Some(latest) = changes.last() {
+        state.rules = latest.rules.clone();
+    }
+    if let Some(new) = state.rule_history.load(changes) {
+        let text = format!(
+            "New rules from block {}: {}",
+            new.height,
+            rules_text(&new.rules)
+        );
+        state.say(NoticeKind::Info, text);
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Screen {
     pub page: Option<usize>,
     /// Each panel shown and its area.
     pub panels: Vec<(Panel, Rect)>,
+    /// The Rules box (under the trades, when the Market page shows and has room for it).
+    pub rules: Option<Rect>,
 }
 
 impl Screen {
@@ -63,7 +65,7 @@ pub fn screen(state: &State, area: Rect) -> Screen {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (page, panels) = if wide {
+    let (page, panels, rules) = if wide {
         let [top, bottom] = Layout::vertical([
             Constraint::Length(top_height(state, body)),
             Constraint::Fill(1),
@@ -78,10 +80,13 @@ pub fn screen(state: &State, area: Rect) -> Screen {
         panels.extend(page_panels(state, 2, two));
         panels.extend(page_panels(state, 3, three));
         panels.extend(page_panels(state, 4, four));
-        (None, panels)
+        (None, panels, market_page(state, two).rules)
     } else {
         let page = current_page(state);
-        (Some(page), page_panels(state, page, body))
+        let rules = (page == 2)
+            .then(|| market_page(state, body).rules)
+            .flatten();
+        (Some(page), page_panels(state, page, body), rules)
     };
     Screen {
         header,
@@ -90,6 +95,7 @@ pub fn screen(state: &State, area: Rect) -> Screen {
         footer,
         page,
         panels,
+        rules,
     }
 }
 
@@ -112,6 +118,42 @@ const MIN_BOTTOM: u16 = 12;
 
 fn rows_for(items: usize) -> u16 {
     u16::try_from(items).unwrap_or(u16::MAX).saturating_add(3)
+}
+
+/// The Market page's parts: the chart, and the trades with the Rules box under them.
+pub struct MarketPage {
+    pub chart: Rect,
+    pub tape: Rect,
+    pub rules: Option<Rect>,
+}
+
+/// The fewest rows the trades keep over the Rules box: borders, header, five trades.
+pub const TAPE_MIN_ROWS: u16 = 8;
+/// The fewest rows worth a Rules box: borders and two rules.
+pub const RULES_MIN_ROWS: u16 = 4;
+
+/// Lays out the Market page in `area`: the Rules box has the rows it wants under the
+/// trades, as long as the trades keep [`TAPE_MIN_ROWS`]; with fewer than
+/// [`RULES_MIN_ROWS`] left for it, no box.
+pub fn market_page(state: &State, area: Rect) -> MarketPage {
+    let [chart, right] =
+        Layout::horizontal([Constraint::Min(24), Constraint::Length(38)]).areas(area);
+    let room = right.height.saturating_sub(TAPE_MIN_ROWS);
+    let rows = super::rules::rows_wanted(state, right.width).min(room);
+    if rows < RULES_MIN_ROWS {
+        return MarketPage {
+            chart,
+            tape: right,
+            rules: None,
+        };
+    }
+    let [tape, rules] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(rows)]).areas(right);
+    MarketPage {
+        chart,
+        tape,
+        rules: Some(rules),
+    }
 }
 
 /// The panels of one page in `area`.
@@ -140,9 +182,8 @@ pub fn page_panels(state: &State, page: usize, area: Rect) -> Vec<(Panel, Rect)>
             ]
         }
         2 => {
-            let [chart, tape] =
-                Layout::horizontal([Constraint::Min(24), Constraint::Length(38)]).areas(area);
-            vec![(Panel::Chart, chart), (Panel::Tape, tape)]
+            let page = market_page(state, area);
+            vec![(Panel::Chart, page.chart), (Panel::Tape, page.tape)]
         }
         3 => {
             let [portfolio, right] =

@@ -2,8 +2,9 @@
 //!
 //! `impl Widget for &State` draws the screen; [`cursor`] says where the terminal cursor
 //! goes while something is typed. The screen is laid out by [`layout`]: one page of
-//! panels at a time on a small terminal, every panel on a large one. Each panel, the
-//! header, the bottom line and the overlays have a file of their own.
+//! panels at a time on a small terminal, every panel on a large one. Each panel, the Rules
+//! box (under the trades on the Market page), the header, the bottom line and the
+//! overlays have a file of their own.
 
 pub mod admin;
 pub mod blocks;
@@ -26,6 +27,7 @@ pub mod popup;
 pub mod portfolio;
 pub mod roster;
 pub mod rows;
+pub mod rules;
 pub mod tabs;
 pub mod tape;
 pub mod theme;
@@ -35,6 +37,8 @@ pub mod watch;
 
 #[cfg(test)]
 mod class_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -63,6 +67,9 @@ impl Widget for &State {
         }
         for (panel, rect) in &screen.panels {
             render_panel(self, *panel, *rect, buf);
+        }
+        if let Some(rect) = screen.rules {
+            rules::RulesBox(self).render(rect, buf);
         }
         footer::Footer(self).render(screen.footer, buf);
         match self.mode {
