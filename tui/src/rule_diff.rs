@@ -44,6 +44,18 @@ pub fn price_band(rules: &Rules) -> String {
     )
 }
 
+/// The commission: `$1.00 + $0.01/sh`, or `none`.
+pub fn commission(rules: &Rules) -> String {
+    match (rules.commission_per_order, rules.commission_per_share) {
+        (0, 0) => "none".to_owned(),
+        (order, share) => format!(
+            "${} + ${}/sh",
+            qraft_node::core::types::format_cents(i128::from(order)),
+            qraft_node::core::types::format_cents(i128::from(share))
+        ),
+    }
+}
+
 fn limit(shares: u64) -> String {
     match shares {
         0 => "no limit".to_owned(),
@@ -58,12 +70,13 @@ type Show = fn(&Rules) -> String;
 /// order the Rules box lists them (empty when nothing an admin can change differs; the
 /// short limit counts only while short selling is allowed).
 pub fn differences(before: &Rules, after: &Rules) -> Vec<String> {
-    let parts: [(&str, Show); 5] = [
+    let parts: [(&str, Show); 6] = [
         ("orders", orders),
         ("positions", positions),
         ("rate", rate),
         ("short sales", short_sales),
         ("price band", price_band),
+        ("commission", commission),
     ];
     parts
         .iter()
@@ -84,6 +97,19 @@ mod tests {
             max_position_shares: 2_000,
             ..Rules::default()
         }
+    }
+
+    #[test]
+    fn a_commission_set_reads_in_dollars() {
+        let after = Rules {
+            commission_per_order: 150,
+            commission_per_share: 1,
+            ..rules()
+        };
+        assert_eq!(
+            differences(&rules(), &after),
+            ["commission none → $1.50 + $0.01/sh"]
+        );
     }
 
     #[test]

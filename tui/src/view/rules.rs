@@ -88,6 +88,7 @@ fn in_force(rules: &Rules) -> Vec<Line<'static>> {
         ("Rate", rate),
         ("Short sales", short),
         ("Price band", rule_diff::price_band(rules)),
+        ("Commission", rule_diff::commission(rules)),
     ]
     .into_iter()
     .map(|(name, value)| {
