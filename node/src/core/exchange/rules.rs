@@ -366,7 +366,8 @@ mod tests {
         assert_ne!(digest, genesis_digest, "the rules are in the digest");
         assert_eq!(digest, exchange.recompute_digest());
         exchange.begin_block(3, 3_000);
-        let refusals: Vec<(Box<dyn Fn(&mut Rules)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Rules)>;
+        let refusals: Vec<(Change, &str)> = vec![
             (
                 Box::new(|r| r.max_order_shares = 0),
                 "max_order_shares: must be at least 1",
