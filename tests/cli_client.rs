@@ -677,6 +677,8 @@ fn session_jsonl_answers_each_command_by_id_and_ends_at_eof() {
     input.push('\n');
     input.push_str(r#"{"id":8,"cmd":"fly","to":"moon"}"#);
     input.push('\n');
+    input.push_str(r#"{"id":9,"cmd":"rules"}"#);
+    input.push('\n');
     // Orders back to back, in flight together: each gets its own nonce.
     for i in 0..5 {
         input.push_str(&format!(
@@ -700,6 +702,10 @@ fn session_jsonl_answers_each_command_by_id_and_ends_at_eof() {
             .find(|l| l.get("id") == Some(&id))
             .unwrap_or_else(|| panic!("no result for {id}: {session:?}"))
     };
+    let rules = result(9.into());
+    assert_eq!(rules["ok"], true, "{rules}");
+    assert_eq!(rules["since_height"], 0, "{rules}");
+    assert_eq!(rules["in_force"]["max_order_shares"], 10_000, "{rules}");
     let order = result(1.into());
     assert_eq!(order["ok"], true, "{order}");
     assert_eq!(order["cmd"], "order");
@@ -752,7 +758,7 @@ fn session_jsonl_answers_each_command_by_id_and_ends_at_eof() {
     );
     // One result per command line, and nothing on stderr.
     let results = lines.iter().filter(|l| l.get("ok").is_some()).count();
-    assert_eq!(results, 14, "{session:?}");
+    assert_eq!(results, 15, "{session:?}");
     assert!(session.stderr.is_empty(), "{session:?}");
     // Every other line is an event.
     assert!(

@@ -52,6 +52,8 @@ pub enum Command {
     },
     /// Everybody ranked by net worth.
     Leaderboard {},
+    /// The rules in force, since which block, and every earlier set.
+    Rules {},
     /// The latest `last` (default 10) block headers, oldest first.
     Blocks {
         #[serde(default)]
@@ -153,6 +155,7 @@ impl Command {
             Command::Portfolio {} => "portfolio",
             Command::Trades { .. } => "trades",
             Command::Leaderboard {} => "leaderboard",
+            Command::Rules {} => "rules",
             Command::Blocks { .. } => "blocks",
             Command::Status {} => "status",
             Command::Receipt { .. } => "receipt",
