@@ -174,45 +174,38 @@ fn parse_band(text: &str) -> Result<u32, String> {
 impl SetRulesArgs {
     /// `rules` with what the options name changed; `None` if they name nothing.
     fn apply(&self, rules: &Rules) -> Option<Rules> {
+        let named = [
+            self.max_order.is_some(),
+            self.max_position.is_some(),
+            self.orders_per_minute.is_some(),
+            self.short_selling.is_some(),
+            self.max_short.is_some(),
+            self.price_band.is_some(),
+            self.commission_per_order.is_some(),
+            self.commission_per_share.is_some(),
+        ];
+        if !named.contains(&true) {
+            return None;
+        }
         let mut next = rules.clone();
-        let mut any = false;
-        let mut set = |changed: bool| any |= changed;
-        if let Some(n) = self.max_order {
-            next.max_order_shares = n;
-            set(true);
-        }
-        if let Some(n) = self.max_position {
-            next.max_position_shares = n;
-            set(true);
-        }
-        if let Some(n) = self.orders_per_minute {
-            next.max_orders_per_minute = n;
-            set(true);
-        }
+        next.max_order_shares = self.max_order.unwrap_or(next.max_order_shares);
+        next.max_position_shares = self.max_position.unwrap_or(next.max_position_shares);
+        next.max_orders_per_minute = self.orders_per_minute.unwrap_or(next.max_orders_per_minute);
         if let Some(on) = self.short_selling {
             next.short_selling = on;
             if !on {
                 next.max_short_shares = 0;
             }
-            set(true);
         }
-        if let Some(n) = self.max_short {
-            next.max_short_shares = n;
-            set(true);
-        }
-        if let Some(bps) = self.price_band {
-            next.price_band_bps = bps;
-            set(true);
-        }
-        if let Some(cents) = self.commission_per_order {
-            next.commission_per_order = cents;
-            set(true);
-        }
-        if let Some(cents) = self.commission_per_share {
-            next.commission_per_share = cents;
-            set(true);
-        }
-        any.then_some(next)
+        next.max_short_shares = self.max_short.unwrap_or(next.max_short_shares);
+        next.price_band_bps = self.price_band.unwrap_or(next.price_band_bps);
+        next.commission_per_order = self
+            .commission_per_order
+            .unwrap_or(next.commission_per_order);
+        next.commission_per_share = self
+            .commission_per_share
+            .unwrap_or(next.commission_per_share);
+        Some(next)
     }
 }
 
