@@ -92,6 +92,7 @@ fn default_genesis(rules: Rules, cash: i64) -> (Genesis, BTreeMap<String, Keypai
         participants,
         voters: vec![],
         learners: vec![],
+        scenario: None,
     };
     (genesis, keys)
 }

@@ -220,6 +220,7 @@ fn build_genesis(
         participants,
         voters,
         learners,
+        scenario: None,
     };
     if let Err(violations) = genesis.validate() {
         let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();

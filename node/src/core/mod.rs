@@ -8,6 +8,8 @@
 //!   incremental state digest and snapshots.
 //! - [`ledger`]: applies ordered batches of signed transactions to the exchange and
 //!   produces blocks with receipts.
+//! - [`scenario`]: the teacher's story: rounds and events at game times, applied by the
+//!   exchange from block timestamps.
 //! - [`hash`]: the 32-byte hash type and domain-separated hashing helpers.
 //!
 //! Rules for this module tree (checked in CI by `.ci/core-purity`): no `std::time`,
@@ -25,5 +27,6 @@ pub mod exchange;
 pub mod genesis;
 pub mod hash;
 pub mod ledger;
+pub mod scenario;
 pub mod tx;
 pub mod types;

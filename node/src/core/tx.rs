@@ -153,6 +153,9 @@ pub enum AdminAction {
     /// already resting keep what they were accepted under; `open_at_start` and the candle
     /// length stay the genesis's.
     SetRules(super::genesis::Rules),
+    /// Starts the game's scenario, when it waits for the admin: game time counts from
+    /// this block.
+    StartScenario,
 }
 
 impl Tx {

@@ -210,6 +210,7 @@ fn build(
         participants,
         voters,
         learners: vec![],
+        scenario: None,
     };
     if let Err(violations) = genesis.validate() {
         let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();

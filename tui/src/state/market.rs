@@ -51,6 +51,7 @@ impl MarketState {
                 volume: 0,
                 best_bid: None,
                 best_ask: None,
+                value: None,
             })
             .collect();
         MarketState {

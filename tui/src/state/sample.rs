@@ -60,6 +60,7 @@ fn symbol(
         volume,
         best_bid: bid,
         best_ask: ask,
+        value: None,
     }
 }
 
@@ -154,11 +155,15 @@ pub fn state() -> State {
             height: 50,
             timestamp_ms: T0 + 90_000,
             headline: "ACME beats earnings expectations; guidance raised for next quarter".into(),
+            symbol: Ticker::new("ACME").ok(),
+            text: String::new(),
         },
         NewsItem {
             height: 12,
             timestamp_ms: T0 + 10_000,
             headline: "Trading in DYNA halted pending an announcement".into(),
+            symbol: Ticker::new("DYNA").ok(),
+            text: String::new(),
         },
     ];
     s.market.leaderboard = vec![

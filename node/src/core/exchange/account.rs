@@ -43,6 +43,16 @@ pub(crate) struct Account {
     pub recent_orders: std::collections::VecDeque<u64>,
     /// Every commission it paid, in cents.
     pub commissions_paid: Cents,
+    /// What it was given: its worth when it joined (cash and holdings at the prices
+    /// then) plus every cash adjustment since. Its return is measured against this.
+    pub contributed: Cents,
+    /// Dividends received, less what short positions paid, in cents.
+    pub dividends: Cents,
+    /// Its worth at settlement prices when the current round opened.
+    pub round_start_worth: Cents,
+    /// Its return in each round that closed while it was in the game: (round, basis
+    /// points), at most [`MAX_ROUNDS`](crate::core::scenario::MAX_ROUNDS).
+    pub round_returns: Vec<(u16, i64)>,
     /// Digest bookkeeping: the core leaf folded into the digest, whether it is stale, and
     /// whether the (unchanging) identity leaf has been folded in.
     pub committed: Lanes,
@@ -63,6 +73,10 @@ impl Account {
             last_nonce: 0,
             recent_orders: std::collections::VecDeque::new(),
             commissions_paid: 0,
+            contributed: cash,
+            dividends: 0,
+            round_start_worth: cash,
+            round_returns: Vec::new(),
             committed: Lanes::ZERO,
             dirty: true,
             identity_committed: false,

@@ -1,15 +1,14 @@
 //! Game administration: market sessions, participants, symbols, cash, news, the end.
 
 use super::Exchange;
+use super::MAX_CASH;
 use super::reject::Rejection;
-use super::views::NewsItem;
-use super::{MAX_CASH, MAX_NEWS};
 use crate::core::tx::{AdminAction, MAX_NEWS_BYTES, Scope};
 use crate::core::types::Session;
 
 /// The session changes an admin can make.
 #[derive(Clone, Copy)]
-enum Transition {
+pub(super) enum Transition {
     Open,
     Halt,
     Resume,
@@ -114,6 +113,7 @@ impl Exchange {
                     });
                 }
                 account.cash = cash;
+                account.contributed = account.contributed.saturating_add(*amount);
                 self.issued.add_cash(*amount);
                 self.touch_account(index);
                 Ok(())
@@ -128,23 +128,11 @@ impl Exchange {
                         "a headline may have at most {MAX_NEWS_BYTES} bytes"
                     )));
                 }
-                if self.news.len() == MAX_NEWS {
-                    self.news.pop_front();
-                }
-                self.news.push_back(NewsItem {
-                    height: self.height,
-                    timestamp_ms: self.timestamp_ms,
-                    headline: headline.to_string(),
-                });
+                self.publish(None, headline.to_string(), String::new());
                 Ok(())
             }
             AdminAction::EndGame => {
-                let slots: Vec<u32> = (0..self.accounts.len() as u32)
-                    .flat_map(|account| self.books.account_orders(account))
-                    .collect();
-                for slot in slots {
-                    self.cancel_slot(slot);
-                }
+                self.cancel_every_order();
                 self.session = Session::Closed;
                 self.game_over = true;
                 Ok(())
@@ -152,10 +140,15 @@ impl Exchange {
             AdminAction::AddNode(spec) => self.add_node(spec),
             AdminAction::SetNodeAddress { id, address } => self.set_node_address(*id, address),
             AdminAction::SetRules(rules) => self.set_rules(rules),
+            AdminAction::StartScenario => self.start_scenario(),
         }
     }
 
-    fn transition(&mut self, scope: Scope, transition: Transition) -> Result<(), Rejection> {
+    pub(super) fn transition(
+        &mut self,
+        scope: Scope,
+        transition: Transition,
+    ) -> Result<(), Rejection> {
         match scope {
             Scope::All => {
                 self.session = transition.apply(self.session, "the market")?;

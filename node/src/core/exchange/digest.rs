@@ -138,7 +138,11 @@ pub(crate) fn account_core_leaf(index: u32, account: &Account) -> Lanes {
         .u64(account.last_nonce)
         .i64(account.commissions_paid)
         .u64(account.recent_orders.len() as u64)
-        .u64(account.recent_orders.front().copied().unwrap_or(0));
+        .u64(account.recent_orders.front().copied().unwrap_or(0))
+        .i64(account.contributed)
+        .i64(account.dividends)
+        .i64(account.round_start_worth)
+        .u64(account.round_returns.len() as u64);
     b.hash(ACCOUNT_KEY)
 }
 
@@ -179,7 +183,8 @@ pub(crate) fn symbol_leaf(index: usize, symbol: &SymbolState) -> Lanes {
         .u64(symbol.spec.reference_price)
         .u64(session_code(symbol.session))
         .u64(symbol.last_price.unwrap_or(0))
-        .u64(symbol.volume);
+        .u64(symbol.volume)
+        .u64(symbol.value.map_or(0, |v| v + 1));
     b.hash(SYMBOL_KEY)
 }
 
@@ -212,6 +217,8 @@ pub(crate) struct Globals {
     pub nodes: u64,
     /// The rules in force and how many sets the game has had.
     pub rules: Hash32,
+    /// The scenario's progress and recorded round results (zero without a scenario).
+    pub scenario: Hash32,
 }
 
 pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
@@ -228,7 +235,8 @@ pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
     bytes.extend_from_slice(&globals.rules.0);
-    Hash32::of("qraft/state-digest/v2", &bytes)
+    bytes.extend_from_slice(&globals.scenario.0);
+    Hash32::of("qraft/state-digest/v3", &bytes)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! - `symbol`: a symbol's session, last price and candles.
 //! - `orders`: placing, matching and cancelling orders.
 //! - `admin`: game administration transactions.
+//! - [`schedule`]: the scenario applied: rounds and events at their game times.
 //! - [`rules`]: the rules in force, their history, and the limits they set on orders.
 //! - `nodes`: the registry of nodes that may join the network.
 //! - [`views`]: read-only market data and account views (depth, trades, candles,
@@ -33,6 +34,7 @@ mod orders;
 pub mod receipt;
 pub mod reject;
 pub mod rules;
+pub mod schedule;
 pub mod snapshot;
 mod symbol;
 pub mod views;
@@ -119,6 +121,8 @@ pub struct Exchange {
     nodes: Vec<NodeSpec>,
     /// Registered nodes the admin removed.
     removed_nodes: BTreeSet<NodeId>,
+    /// The game's scenario and how far it has run; none for a free market.
+    scenario: Option<schedule::ScenarioRun>,
     // Block context.
     height: u64,
     timestamp_ms: u64,
@@ -162,6 +166,7 @@ impl Exchange {
             news: VecDeque::new(),
             nodes: Vec::new(),
             removed_nodes: BTreeSet::new(),
+            scenario: genesis.scenario.as_ref().map(schedule::ScenarioRun::new),
             height: 0,
             timestamp_ms: 0,
             block_trades: Vec::new(),
@@ -190,11 +195,13 @@ impl Exchange {
         Ok(exchange)
     }
 
-    /// Starts a block: trades and candles use this height and time.
+    /// Starts a block: trades and candles use this height and time, and the scenario takes
+    /// every step due by `timestamp_ms` ([`schedule`]).
     pub fn begin_block(&mut self, height: u64, timestamp_ms: u64) {
         self.height = height;
         self.timestamp_ms = timestamp_ms;
         self.block_trades.clear();
+        self.run_schedule();
     }
 
     /// Applies one transaction whose signature has been checked. Returns what happened;
@@ -389,9 +396,14 @@ impl Exchange {
             account.position_mut(symbol as usize).shares += shares;
         }
         self.issued.add_cash(account.cash);
+        let mut worth = account.cash as i128;
         for (symbol, position) in account.positions.iter().enumerate() {
             self.issued.add_shares(symbol, position.shares);
+            let s = &self.symbols[symbol];
+            worth += position.shares as i128 * s.mark_price() as i128 * s.spec.tick_size as i128;
         }
+        account.contributed = worth.clamp(0, i64::MAX as i128) as Cents;
+        account.round_start_worth = account.contributed;
         let index = self.accounts.len() as u32;
         self.account_index.insert(spec.key, index);
         self.accounts.push(account);
@@ -414,6 +426,10 @@ impl Exchange {
                 &postcard::to_stdvec(&(&self.rules, self.rule_changes.len() as u64))
                     .expect("encoding into a Vec cannot fail"),
             ),
+            scenario: self
+                .scenario
+                .as_ref()
+                .map_or(Hash32::ZERO, schedule::ScenarioRun::digest),
         }
     }
 

@@ -17,6 +17,7 @@ use super::book::{NewResting, OrderBooks};
 use super::digest::Lanes;
 use super::receipt::Trade;
 use super::rules::RuleChange;
+use super::schedule::{ScenarioRun, ScenarioRunSnapshot};
 use super::symbol::SymbolState;
 use super::views::NewsItem;
 use super::{Exchange, ExchangeError};
@@ -24,7 +25,7 @@ use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
 use crate::core::types::{Cents, NodeId, Role, Session, Shares};
 
-const SNAPSHOT_VERSION: u32 = 4;
+const SNAPSHOT_VERSION: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotV2 {
@@ -44,6 +45,7 @@ struct SnapshotV2 {
     news: Vec<NewsItem>,
     nodes: Vec<NodeSpec>,
     removed_nodes: Vec<NodeId>,
+    scenario: Option<ScenarioRunSnapshot>,
     digest: Hash32,
 }
 
@@ -59,6 +61,10 @@ struct AccountSnapshot {
     /// The block times of its orders in the last minute, while orders are rate-limited.
     recent_orders: Vec<u64>,
     commissions_paid: Cents,
+    contributed: Cents,
+    dividends: Cents,
+    round_start_worth: Cents,
+    round_returns: Vec<(u16, i64)>,
     /// (symbol index, shares, reserved), non-zero only.
     positions: Vec<(u16, i64, Shares)>,
 }
@@ -79,6 +85,10 @@ impl Exchange {
                 last_nonce: a.last_nonce,
                 recent_orders: a.recent_orders.iter().copied().collect(),
                 commissions_paid: a.commissions_paid,
+                contributed: a.contributed,
+                dividends: a.dividends,
+                round_start_worth: a.round_start_worth,
+                round_returns: a.round_returns.clone(),
                 positions: a
                     .positions
                     .iter()
@@ -124,6 +134,7 @@ impl Exchange {
             news: self.news.iter().cloned().collect(),
             nodes: self.nodes.clone(),
             removed_nodes: self.removed_nodes.iter().copied().collect(),
+            scenario: self.scenario.as_ref().map(ScenarioRun::to_snapshot),
             digest: self.digest,
         };
         postcard::to_stdvec(&snapshot).expect("encoding into a Vec cannot fail")
@@ -157,6 +168,13 @@ impl Exchange {
             account.last_nonce = a.last_nonce;
             account.recent_orders = VecDeque::from(a.recent_orders);
             account.commissions_paid = a.commissions_paid;
+            account.contributed = a.contributed;
+            account.dividends = a.dividends;
+            account.round_start_worth = a.round_start_worth;
+            if a.round_returns.len() > crate::core::scenario::MAX_ROUNDS {
+                return Err(bad(format!("participant {i} has too many round results")));
+            }
+            account.round_returns = a.round_returns;
             for (symbol, shares, reserved) in a.positions {
                 if symbol as usize >= s.symbols.len() {
                     return Err(bad(format!("position in unknown symbol {symbol}")));
@@ -197,6 +215,10 @@ impl Exchange {
         if s.rule_changes.len() > super::MAX_RULE_CHANGES {
             return Err(bad(format!("{} sets of rules", s.rule_changes.len())));
         }
+        let scenario = match s.scenario {
+            Some(run) => Some(ScenarioRun::from_snapshot(run).map_err(bad)?),
+            None => None,
+        };
         let mut exchange = Exchange {
             rules,
             rule_changes: s.rule_changes,
@@ -213,6 +235,7 @@ impl Exchange {
             news: VecDeque::from(s.news),
             removed_nodes: s.removed_nodes.into_iter().collect(),
             nodes: s.nodes,
+            scenario,
             height: s.height,
             timestamp_ms: s.timestamp_ms,
             block_trades: Vec::new(),

@@ -32,6 +32,8 @@ pub(crate) struct SymbolState {
     pub volume: Shares,
     /// Price history, oldest first.
     pub candles: VecDeque<Candle>,
+    /// What one share is worth, in ticks, as the scenario last said (none before it says).
+    pub value: Option<Ticks>,
     #[serde(skip)]
     pub dirty: bool,
     #[serde(skip)]
@@ -46,6 +48,7 @@ impl SymbolState {
             last_price: None,
             volume: 0,
             candles: VecDeque::new(),
+            value: None,
             dirty: true,
             committed: super::digest::Lanes::ZERO,
         }
@@ -54,6 +57,11 @@ impl SymbolState {
     /// The last traded price, or the reference price before the first trade.
     pub fn mark_price(&self) -> Ticks {
         self.last_price.unwrap_or(self.spec.reference_price)
+    }
+
+    /// The price a round settles at: the fundamental value, else the mark price.
+    pub fn settlement_price(&self) -> Ticks {
+        super::schedule::settlement_price(self.value, self.mark_price())
     }
 
     /// Records a trade in the price history.

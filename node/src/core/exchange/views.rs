@@ -23,6 +23,8 @@ pub struct SymbolView {
     pub volume: Shares,
     pub best_bid: Option<Ticks>,
     pub best_ask: Option<Ticks>,
+    /// What one share is worth, as the game's scenario last said (none without one).
+    pub value: Option<Ticks>,
 }
 
 /// One aggregated price level.
@@ -91,12 +93,16 @@ pub struct LeaderboardRow {
     pub cash: Cents,
 }
 
-/// A headline published by the admin.
+/// A headline, from the admin or the scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewsItem {
     pub height: u64,
     pub timestamp_ms: u64,
     pub headline: String,
+    /// The symbol it is about, if one.
+    pub symbol: Option<Ticker>,
+    /// The story below the headline (empty for a headline alone).
+    pub text: String,
 }
 
 impl Exchange {
@@ -114,6 +120,7 @@ impl Exchange {
                 volume: s.volume,
                 best_bid: book.best(Side::Buy).map(|(p, _)| p),
                 best_ask: book.best(Side::Sell).map(|(p, _)| p),
+                value: s.value,
             })
             .collect()
     }

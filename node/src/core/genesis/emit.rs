@@ -419,6 +419,7 @@ mod tests {
                 participants,
                 voters: (0..voters).map(node).collect(),
                 learners: (voters..voters + learners).map(node).collect(),
+                scenario: None,
             }
         }
     }

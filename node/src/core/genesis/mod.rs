@@ -20,6 +20,7 @@ use qraft_keys::{ChainId, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use super::hash::Hash32;
+use super::scenario::Scenario;
 use super::tx::{ParticipantSpec, SymbolSpec};
 use super::types::{Cents, NodeId, Shares};
 
@@ -39,6 +40,8 @@ pub struct Genesis {
     pub voters: Vec<NodeSpec>,
     /// Full, verifying replicas that do not vote (every other laptop).
     pub learners: Vec<NodeSpec>,
+    /// The story the game tells: rounds and scheduled events; none for a free market.
+    pub scenario: Option<Scenario>,
 }
 
 /// A node of the network.

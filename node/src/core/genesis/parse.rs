@@ -503,6 +503,7 @@ impl Reader {
             participants: participants?,
             voters: voters?,
             learners: learners?,
+            scenario: None,
         })
     }
 

@@ -102,6 +102,7 @@ pub fn sample_game(options: &SampleOptions) -> SampleGame {
             participants,
             voters,
             learners: vec![],
+            scenario: None,
         },
         admin,
         traders,

@@ -616,6 +616,7 @@ mod tests {
                 address: "127.0.0.1:7801".to_string(),
             }],
             learners: vec![],
+            scenario: None,
         }
     }
 
