@@ -257,6 +257,7 @@ mod tests {
             volume: 0,
             best_bid: None,
             best_ask: None,
+            value: None,
         }
     }
 
