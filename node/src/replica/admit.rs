@@ -184,34 +184,57 @@ impl Replica {
                 owners.push((p.hash, p.origin));
                 txs.push(p.tx);
             }
-            let seq = self.next_proposal;
-            self.next_proposal += 1;
-            let tag = ProposalTag {
-                node: self.config.id,
-                seq,
-            };
-            let batch = Batch {
-                proposer: self.config.id,
-                timestamp_ms: now.unix_ms,
-                txs,
-            };
-            let context = postcard::to_stdvec(&tag).expect("encoding into a Vec cannot fail");
-            let data = postcard::to_stdvec(&batch).expect("encoding into a Vec cannot fail");
-            match self.driver.handle_propose(context, data) {
-                Ok(()) => {
-                    // The leader appended the entry at once, at its last index.
-                    let index = self.driver.last_index();
-                    self.inflight.insert(index, Inflight { seq, txs: owners });
-                }
-                Err(err) => {
-                    tracing::warn!(%err, count = owners.len(), "raft dropped a proposal");
-                    self.mempool.forget(owners.iter().map(|(hash, _)| hash));
-                    for (hash, origin) in owners {
-                        self.refuse(hash, origin, Refusal::LeaderChanged);
-                    }
+            self.propose_batch(txs, owners, now);
+        }
+        self.propose_scheduled_block(now);
+        Ok(())
+    }
+
+    /// The scenario's next step is due by the leader's clock and nobody is trading: an
+    /// empty batch makes the block that takes it (the exchange takes due steps at the
+    /// start of every block). At most one such batch is in flight, and none while
+    /// anything else is: any block takes due steps.
+    fn propose_scheduled_block(&mut self, now: Now) {
+        if self.role != Role::Leader || !self.inflight.is_empty() || !self.mempool.is_empty() {
+            return;
+        }
+        let Some(due) = self.ledger.exchange().next_scheduled_ms() else {
+            return;
+        };
+        if due > now.unix_ms {
+            return;
+        }
+        self.propose_batch(Vec::new(), Vec::new(), now);
+    }
+
+    /// Proposes one batch; its transactions are refused to their senders if Raft drops it.
+    fn propose_batch(&mut self, txs: Vec<SignedTx>, owners: Vec<(TxHash, Origin)>, now: Now) {
+        let seq = self.next_proposal;
+        self.next_proposal += 1;
+        let tag = ProposalTag {
+            node: self.config.id,
+            seq,
+        };
+        let batch = Batch {
+            proposer: self.config.id,
+            timestamp_ms: now.unix_ms,
+            txs,
+        };
+        let context = postcard::to_stdvec(&tag).expect("encoding into a Vec cannot fail");
+        let data = postcard::to_stdvec(&batch).expect("encoding into a Vec cannot fail");
+        match self.driver.handle_propose(context, data) {
+            Ok(()) => {
+                // The leader appended the entry at once, at its last index.
+                let index = self.driver.last_index();
+                self.inflight.insert(index, Inflight { seq, txs: owners });
+            }
+            Err(err) => {
+                tracing::warn!(%err, count = owners.len(), "raft dropped a proposal");
+                self.mempool.forget(owners.iter().map(|(hash, _)| hash));
+                for (hash, origin) in owners {
+                    self.refuse(hash, origin, Refusal::LeaderChanged);
                 }
             }
         }
-        Ok(())
     }
 }

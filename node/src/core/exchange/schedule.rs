@@ -412,7 +412,7 @@ impl Exchange {
         self.publish(
             Some(ticker),
             format!(
-                "{ticker} pays a dividend of {} a share",
+                "{ticker} pays a dividend of ${} a share",
                 format_cents(per_share as i128)
             ),
             String::new(),
@@ -497,3 +497,7 @@ fn halt_headline(scope: &Scope, halt: bool) -> String {
 pub(super) fn settlement_price(value: Option<Ticks>, mark: Ticks) -> Ticks {
     value.unwrap_or(mark)
 }
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;
