@@ -62,6 +62,7 @@ fn workload(count: usize) -> Workload {
             max_order_shares: 1_000,
             ..Rules::default()
         },
+        scenario: None,
     });
     let mut generator = Exchange::from_genesis(&game.genesis).expect("sample genesis");
     let start = generator.clone();

@@ -91,6 +91,7 @@ impl Harness {
             cash: 2_000_000, // $20,000.00
             shares: 200,
             rules,
+            scenario: None,
         });
         let tickers = game.genesis.symbols.iter().map(|s| s.ticker).collect();
         Harness {

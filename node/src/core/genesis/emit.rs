@@ -273,6 +273,7 @@ mod tests {
                     commission_per_order: 150,
                     commission_per_share: 1,
                 },
+                scenario: None,
             })
             .genesis,
         );

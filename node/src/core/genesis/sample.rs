@@ -36,6 +36,8 @@ pub struct SampleOptions {
     /// Starting shares of every symbol per trader.
     pub shares: u64,
     pub rules: Rules,
+    /// The story the game tells, if any.
+    pub scenario: Option<crate::core::scenario::Scenario>,
 }
 
 impl Default for SampleOptions {
@@ -47,6 +49,7 @@ impl Default for SampleOptions {
             cash: 100_000_000, // $1,000,000.00
             shares: 1_000,
             rules: Rules::default(),
+            scenario: None,
         }
     }
 }
@@ -102,7 +105,7 @@ pub fn sample_game(options: &SampleOptions) -> SampleGame {
             participants,
             voters,
             learners: vec![],
-            scenario: None,
+            scenario: options.scenario.clone(),
         },
         admin,
         traders,
