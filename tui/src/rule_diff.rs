@@ -56,6 +56,15 @@ pub fn commission(rules: &Rules) -> String {
     }
 }
 
+/// The leaderboard: `shown`, or `hidden` (until the game ends).
+pub fn leaderboard(rules: &Rules) -> String {
+    if rules.leaderboard_hidden {
+        "hidden until the end".to_owned()
+    } else {
+        "shown".to_owned()
+    }
+}
+
 fn limit(shares: u64) -> String {
     match shares {
         0 => "no limit".to_owned(),
@@ -70,13 +79,14 @@ type Show = fn(&Rules) -> String;
 /// order the Rules box lists them (empty when nothing an admin can change differs; the
 /// short limit counts only while short selling is allowed).
 pub fn differences(before: &Rules, after: &Rules) -> Vec<String> {
-    let parts: [(&str, Show); 6] = [
+    let parts: [(&str, Show); 7] = [
         ("orders", orders),
         ("positions", positions),
         ("rate", rate),
         ("short sales", short_sales),
         ("price band", price_band),
         ("commission", commission),
+        ("leaderboard", leaderboard),
     ];
     parts
         .iter()

@@ -232,6 +232,8 @@ pub(crate) mod tests {
             cash_reserved: reserved,
             last_nonce: 0,
             commissions_paid: 0,
+            start_worth: cash + shares * 1000,
+            dividends: 0,
             positions: vec![PositionView {
                 symbol: acme(),
                 shares,

@@ -50,8 +50,12 @@ pub enum Command {
         #[serde(default)]
         limit: Option<u32>,
     },
-    /// Everybody ranked by net worth.
-    Leaderboard {},
+    /// Students, then bots, each ranked on its own `by` return since the start (the
+    /// default), average round rank (`rounds`) or net worth (`worth`).
+    Leaderboard {
+        #[serde(default)]
+        by: RankBy,
+    },
     /// The rules in force, since which block, and every earlier set.
     Rules {},
     /// The latest `last` (default 10) block headers, oldest first.
@@ -154,7 +158,7 @@ impl Command {
             Command::Book { .. } => "book",
             Command::Portfolio {} => "portfolio",
             Command::Trades { .. } => "trades",
-            Command::Leaderboard {} => "leaderboard",
+            Command::Leaderboard { .. } => "leaderboard",
             Command::Rules {} => "rules",
             Command::Blocks { .. } => "blocks",
             Command::Status {} => "status",
@@ -315,5 +319,45 @@ mod tests {
             price_text(&json!(true)).map_err(|e| e.to_string()),
             Err("a price is a string of dollars like \"12.50\", not true".to_string())
         );
+    }
+}
+
+/// What a leaderboard is ranked by, as commands and the CLI name it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RankBy {
+    /// Return since the start.
+    #[default]
+    Return,
+    /// The average of each closed round's rank.
+    Rounds,
+    /// Net worth.
+    Worth,
+}
+
+impl RankBy {
+    /// The ledger's ranking this names.
+    pub fn ranking(self) -> qraft_node::core::exchange::scoring::Ranking {
+        use qraft_node::core::exchange::scoring::Ranking;
+        match self {
+            RankBy::Return => Ranking::Return,
+            RankBy::Rounds => Ranking::RoundRanks,
+            RankBy::Worth => Ranking::NetWorth,
+        }
+    }
+}
+
+impl std::str::FromStr for RankBy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RankBy, String> {
+        match text {
+            "return" => Ok(RankBy::Return),
+            "rounds" => Ok(RankBy::Rounds),
+            "worth" => Ok(RankBy::Worth),
+            other => Err(format!(
+                "{other:?} is not a ranking: use return, rounds or worth"
+            )),
+        }
     }
 }

@@ -115,15 +115,21 @@ pub struct RulesReport {
     pub history: Vec<qraft_node::core::exchange::rules::RuleChange>,
 }
 
-/// Everybody ranked by net worth.
+/// Students, then bots, each group ranked on its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Leaderboard {
+    /// What the rows are ranked by: `return`, `rounds` or `worth`.
+    pub ranked_by: String,
+    /// Whether the game's rules hide the leaderboard until the end (then `rows` is
+    /// empty).
+    pub hidden: bool,
     pub rows: Vec<Ranked>,
 }
 
 /// One row of the leaderboard.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ranked {
+    /// Within its group: students (traders) and bots are ranked apart.
     pub rank: u32,
     pub name: String,
     pub role: Role,
@@ -131,6 +137,25 @@ pub struct Ranked {
     pub net_worth_cents: Cents,
     pub cash: String,
     pub cash_cents: Cents,
+    /// What it was given: its worth when it joined plus cash the admin added.
+    pub start_worth: String,
+    pub start_worth_cents: Cents,
+    /// Return since the start, as a percentage with two decimals (`"+12.50"`), and in
+    /// basis points.
+    pub return_pct: String,
+    pub return_bps: i64,
+    /// The average of its round ranks (`"1.50"`), once a round it took part in closed.
+    pub round_rank_average: Option<String>,
+    /// Its rank in each closed round it took part in, rounds counted from 1.
+    pub round_ranks: Vec<RoundRank>,
+}
+
+/// A participant's rank and return in one round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundRank {
+    pub round: u32,
+    pub rank: u32,
+    pub return_pct: String,
 }
 
 /// The latest block headers, oldest first.

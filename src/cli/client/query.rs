@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use clap::Args;
+use qraft_client::protocol::command::RankBy;
 use qraft_client::query;
 use qraft_client::session::{Follow, Followed, Link, Policy};
 use qraft_node::core::hash::Hash32;
@@ -114,17 +115,28 @@ pub async fn trades(ctx: &Ctx, symbol: Option<Ticker>, limit: u32) -> Result<Rep
 
 #[derive(Debug, Args)]
 pub struct LeaderboardArgs {
+    /// What to rank by: `return` since the start (the default), `rounds` (the average
+    /// of each round's rank), or `worth` (net worth).
+    #[arg(long, default_value = "return")]
+    pub by: RankBy,
     #[command(flatten)]
     pub common: CommonArgs,
 }
 
 pub fn run_leaderboard(args: LeaderboardArgs) -> anyhow::Result<()> {
-    run_cli(args.common, |ctx| async move { leaderboard(&ctx).await })
+    let by = args.by;
+    run_cli(args.common, move |ctx| async move {
+        leaderboard(&ctx, by).await
+    })
 }
 
-pub async fn leaderboard(ctx: &Ctx) -> Result<Report, Failure> {
+pub async fn leaderboard(ctx: &Ctx, by: RankBy) -> Result<Report, Failure> {
     let rows = ctx.query(query::leaderboard()).await?;
-    Ok(render::leaderboard(&rows))
+    let hidden = rows.is_empty() && {
+        let history = ctx.query(query::rules()).await?;
+        history.last().is_some_and(|c| c.rules.leaderboard_hidden)
+    };
+    Ok(render::leaderboard(&rows, by.ranking(), hidden))
 }
 
 #[derive(Debug, Args)]

@@ -11,19 +11,20 @@ use qraft_client::protocol;
 use qraft_client::protocol::event::Fill as FillEvent;
 use qraft_client::protocol::report::{
     BlockHeader, Blocks, Book, Leaderboard, Level, NodeStatus, OpenOrder, Peer, Portfolio,
-    Position, Ranked, Trade, Trades,
+    Position, Ranked, RoundRank, Trade, Trades,
 };
 use qraft_client::protocol::result::{
     AdminReport, CancelledOrder, Holding, OrderFill, OrderReport, TxAccepted,
 };
 use qraft_node::api::Status;
 use qraft_node::core::exchange::receipt::{Effect, Fill, OrderResult, Outcome, PublicTrade};
+use qraft_node::core::exchange::scoring::{Ranking, rerank};
 use qraft_node::core::exchange::views::{
     AccountView, DepthLevel, DepthView, LeaderboardRow, SymbolView,
 };
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::{AdminAction, NewOrder, OrderKind, Scope, TxBody};
-use qraft_node::core::types::{Ticker, Ticks};
+use qraft_node::core::types::{Role, Ticker, Ticks};
 use qraft_node::net::proto::{BlockSummary, CommittedView, Event, OwnFill};
 
 use super::market::Prices;
@@ -455,9 +456,35 @@ pub fn trades(prices: &Prices, trades: &[PublicTrade]) -> Report {
     Report::new(json, text)
 }
 
-/// Traders and bots ranked by net worth.
-pub fn leaderboard(rows: &[LeaderboardRow]) -> Report {
+/// A return in basis points as a signed percentage with two decimals: `+12.50`.
+pub fn percent_bps(bps: i64) -> String {
+    let sign = if bps < 0 { "-" } else { "+" };
+    let abs = bps.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// A round-rank average in hundredths as `1.50`.
+fn hundredths(value: u32) -> String {
+    format!("{}.{:02}", value / 100, value % 100)
+}
+
+/// What a ranking is called, in the JSON and the heading.
+pub fn ranking_name(ranking: Ranking) -> &'static str {
+    match ranking {
+        Ranking::Return => "return",
+        Ranking::RoundRanks => "rounds",
+        Ranking::NetWorth => "worth",
+    }
+}
+
+/// Students, then bots, each ranked on its own by `ranking` (rows as the node gave
+/// them; ranked again here). `hidden`: the rules hide the leaderboard until the end.
+pub fn leaderboard(rows: &[LeaderboardRow], ranking: Ranking, hidden: bool) -> Report {
+    let mut rows = rows.to_vec();
+    rerank(&mut rows, ranking);
     let json = Leaderboard {
+        ranked_by: ranking_name(ranking).to_string(),
+        hidden,
         rows: rows
             .iter()
             .map(|r| Ranked {
@@ -468,29 +495,75 @@ pub fn leaderboard(rows: &[LeaderboardRow]) -> Report {
                 net_worth_cents: r.net_worth,
                 cash: dollars(r.cash as i128),
                 cash_cents: r.cash,
+                start_worth: dollars(r.start_worth as i128),
+                start_worth_cents: r.start_worth,
+                return_pct: percent_bps(r.return_bps),
+                return_bps: r.return_bps,
+                round_rank_average: r.round_rank_average.map(hundredths),
+                round_ranks: r
+                    .round_ranks
+                    .iter()
+                    .map(|&(round, rank)| RoundRank {
+                        round: u32::from(round) + 1,
+                        rank,
+                        return_pct: r
+                            .round_returns
+                            .iter()
+                            .find(|(n, _)| *n == round)
+                            .map_or_else(String::new, |&(_, bps)| percent_bps(bps)),
+                    })
+                    .collect(),
             })
             .collect(),
     };
     let mut text = String::new();
+    if hidden && rows.is_empty() {
+        text.push_str("The game's admin has hidden the leaderboard until the game ends.");
+        return Report::new(json, text);
+    }
     if rows.is_empty() {
         text.push_str("Nobody is ranked yet.");
-    } else {
-        let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-        let _ = writeln!(
+        return Report::new(json, text);
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let by = match ranking {
+        Ranking::Return => "by return since the start",
+        Ranking::RoundRanks => "by average round rank",
+        Ranking::NetWorth => "by net worth",
+    };
+    let any_rounds = rows.iter().any(|r| r.round_rank_average.is_some());
+    for (title, role) in [("Students", Role::Trader), ("Bots", Role::Bot)] {
+        let group: Vec<&LeaderboardRow> = rows.iter().filter(|r| r.role == role).collect();
+        if group.is_empty() {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let _ = writeln!(text, "{title}, {by}");
+        let _ = write!(
             text,
-            "{:>4}  {:<width$}  {:<6}  {:>16}  {:>16}",
-            "rank", "name", "role", "net worth", "cash"
+            "{:>4}  {:<width$}  {:>9}  {:>16}",
+            "rank", "name", "return", "net worth"
         );
-        for r in rows {
-            let _ = writeln!(
+        if any_rounds {
+            let _ = write!(text, "  {:>10}", "round avg");
+        }
+        text.push('\n');
+        for r in group {
+            let _ = write!(
                 text,
-                "{:>4}  {:<width$}  {:<6}  {:>16}  {:>16}",
+                "{:>4}  {:<width$}  {:>9}  {:>16}",
                 r.rank,
                 r.name,
-                r.role.to_string(),
+                format!("{}%", percent_bps(r.return_bps)),
                 usd(r.net_worth as i128),
-                usd(r.cash as i128)
             );
+            if any_rounds {
+                let avg = r.round_rank_average.map(hundredths).unwrap_or_default();
+                let _ = write!(text, "  {avg:>10}");
+            }
+            text.push('\n');
         }
     }
     Report::new(json, text)
@@ -702,7 +775,7 @@ mod tests {
     use qraft_node::core::exchange::receipt::{CancelReason, Receipt};
     use qraft_node::core::exchange::reject::Rejection;
     use qraft_node::core::hash::Hash32;
-    use qraft_node::core::types::{Role, Shares, Side};
+    use qraft_node::core::types::{Shares, Side};
     use serde_json::{Value, json};
 
     use super::*;
@@ -892,17 +965,46 @@ mod tests {
         assert!(lines[2].contains("$12.40  |  $12.60"), "{}", report.human);
         assert!(lines[3].contains("|  $12.70"), "{}", report.human);
 
-        let rows = vec![LeaderboardRow {
+        let row = |name: &str, role, net_worth, start_worth, return_bps| LeaderboardRow {
             rank: 1,
-            name: "alice".into(),
-            role: Role::Trader,
-            net_worth: 1_000_050,
+            name: String::from(name),
+            role,
+            net_worth,
             cash: 5,
-        }];
-        let report = leaderboard(&rows);
-        assert_eq!(report.json["rows"][0]["net_worth"], "10000.50");
-        assert_eq!(report.json["rows"][0]["net_worth_cents"], 1_000_050);
+            start_worth,
+            return_bps,
+            round_returns: vec![(0, return_bps)],
+            round_ranks: vec![],
+            round_rank_average: None,
+        };
+        let rows = vec![
+            row("mm", Role::Bot, 90_000_000, 100_000_000, -1_000),
+            row("alice", Role::Trader, 1_000_050, 1_000_000, 0),
+            row("bob", Role::Trader, 1_100_000, 1_000_000, 1_000),
+        ];
+        let report = leaderboard(&rows, Ranking::Return, false);
+        assert_eq!(report.json["rows"][0]["name"], "bob");
+        assert_eq!(report.json["rows"][0]["return_pct"], "+10.00");
+        assert_eq!(report.json["rows"][1]["net_worth"], "10000.50");
+        assert_eq!(report.json["rows"][1]["net_worth_cents"], 1_000_050);
+        assert_eq!(report.json["rows"][1]["round_ranks"][0]["rank"], 2);
+        assert_eq!(report.json["rows"][2]["name"], "mm");
+        assert_eq!(report.json["rows"][2]["rank"], 1, "bots are ranked apart");
         assert!(report.human.contains("$10,000.50"), "{}", report.human);
+        assert!(
+            report.human.starts_with("Students, by return"),
+            "{}",
+            report.human
+        );
+        assert!(
+            report.human.contains("\nBots, by return"),
+            "{}",
+            report.human
+        );
+        assert!(report.human.contains("-10.00%"), "{}", report.human);
+        let hidden = leaderboard(&[], Ranking::Return, true);
+        assert!(hidden.human.contains("hidden"), "{}", hidden.human);
+        assert_eq!(percent_bps(-5), "-0.05");
 
         let account = AccountView {
             key: Keypair::from_label("a").public(),
@@ -913,6 +1015,8 @@ mod tests {
             cash_reserved: 12_400,
             last_nonce: 9,
             commissions_paid: 0,
+            start_worth: 100_000,
+            dividends: 0,
             positions: vec![],
             open_orders: vec![qraft_node::core::exchange::views::OrderView {
                 id: 43,

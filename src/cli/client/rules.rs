@@ -112,6 +112,13 @@ fn lines(rules: &Rules) -> Vec<(&'static str, String)> {
                 rules.price_band_bps % 100
             ),
         ),
+        (
+            "leaderboard",
+            match rules.leaderboard_hidden {
+                true => "hidden until the game ends".to_owned(),
+                false => "shown".to_owned(),
+            },
+        ),
     ]
 }
 
@@ -143,6 +150,9 @@ pub struct SetRulesArgs {
     /// Dollars an order pays for each share it trades (e.g. 0.01; 0: none).
     #[arg(long, value_name = "DOLLARS", value_parser = parse_dollars)]
     pub commission_per_share: Option<Cents>,
+    /// Whether participants see the leaderboard only when the game ends.
+    #[arg(long, value_name = "yes|no", value_parser = clap::builder::BoolishValueParser::new())]
+    pub hide_leaderboard: Option<bool>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -183,6 +193,7 @@ impl SetRulesArgs {
             self.price_band.is_some(),
             self.commission_per_order.is_some(),
             self.commission_per_share.is_some(),
+            self.hide_leaderboard.is_some(),
         ];
         if !named.contains(&true) {
             return None;
@@ -205,6 +216,7 @@ impl SetRulesArgs {
         next.commission_per_share = self
             .commission_per_share
             .unwrap_or(next.commission_per_share);
+        next.leaderboard_hidden = self.hide_leaderboard.unwrap_or(next.leaderboard_hidden);
         Some(next)
     }
 }
@@ -223,7 +235,7 @@ async fn set_rules(ctx: &Ctx, args: &SetRulesArgs) -> Result<Report, Failure> {
         return Err(Failure::usage(
             "which rule? give one or more of --max-order, --max-position, \
              --orders-per-minute, --short-selling, --max-short, --price-band, \
-             --commission-per-order, --commission-per-share",
+             --commission-per-order, --commission-per-share, --hide-leaderboard",
         ));
     };
     transact(ctx, TxBody::Admin(AdminAction::SetRules(next)), &mut None).await
@@ -253,6 +265,7 @@ mod tests {
             price_band: None,
             commission_per_order: Some(150),
             commission_per_share: None,
+            hide_leaderboard: None,
             common: CommonArgs {
                 connect: super::super::connect::ConnectArgs {
                     genesis: None,

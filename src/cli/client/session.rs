@@ -489,7 +489,7 @@ async fn execute(ctx: &Ctx, command: Command, turn: &mut Option<Turn>) -> Result
         Command::Trades { symbol, limit } => {
             query::trades(ctx, symbol, limit.unwrap_or(20).clamp(1, 1000)).await
         }
-        Command::Leaderboard {} => query::leaderboard(ctx).await,
+        Command::Leaderboard { by } => query::leaderboard(ctx, by).await,
         Command::Rules {} => super::rules::rules(ctx).await,
         Command::Blocks { last } => {
             query::blocks(ctx, last.unwrap_or(10).clamp(1, query::MAX_LAST_BLOCKS)).await

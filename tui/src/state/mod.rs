@@ -38,7 +38,7 @@ use qraft_client::class::ClassCommand;
 use qraft_keys::PublicKey;
 use qraft_node::core::genesis::{Genesis, Rules};
 use qraft_node::core::tx::TxBody;
-use qraft_node::core::types::{Cents, NodeId, Role};
+use qraft_node::core::types::{NodeId, Role};
 
 pub use account::AccountState;
 pub use admin::AdminItem;
@@ -111,9 +111,6 @@ pub struct State {
     pub rules: Rules,
     /// Every set of rules the game has had, for the Rules box.
     pub rule_history: RuleHistory,
-    /// Net worth at the start of the game by participant name (cash plus holdings at
-    /// reference prices), for P&L.
-    pub start_worth: BTreeMap<String, Cents>,
     /// Milliseconds since the Unix epoch, from the last tick.
     pub now_ms: u64,
     /// The local time zone's offset from UTC, for clocks.
@@ -151,29 +148,12 @@ impl State {
             name: spec.map_or_else(|| "me".to_string(), |p| p.name.clone()),
             role: spec.map_or(Role::Trader, |p| p.role),
         };
-        let start_worth = genesis
-            .participants
-            .iter()
-            .map(|p| {
-                let held: i128 = p
-                    .holdings
-                    .iter()
-                    .filter_map(|(t, q)| {
-                        let s = genesis.symbols.iter().find(|s| s.ticker == *t)?;
-                        Some(*q as i128 * s.reference_price as i128 * s.tick_size as i128)
-                    })
-                    .sum();
-                let worth = (p.cash as i128 + held).clamp(0, i64::MAX as i128) as Cents;
-                (p.name.clone(), worth)
-            })
-            .collect();
         State {
             title,
             game: genesis.game.clone(),
             me,
             rules: genesis.rules.clone(),
             rule_history: RuleHistory::default(),
-            start_worth,
             now_ms: 0,
             utc_offset_ms: 0,
             mode: Mode::Normal,

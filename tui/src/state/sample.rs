@@ -37,6 +37,10 @@ pub fn genesis() -> Genesis {
     game.genesis
 }
 
+/// What every sample participant starts with: $10,000.00 and 100 shares of each symbol
+/// at its reference price.
+pub const START_WORTH: i64 = 1_700_000;
+
 pub fn me() -> qraft_keys::PublicKey {
     genesis().participants[1].key
 }
@@ -167,20 +171,24 @@ pub fn state() -> State {
         },
     ];
     s.market.leaderboard = vec![
-        ("t2", Who::Trader, 1_846_250, 400_000),
-        ("t0", Who::Trader, 1_819_500, 987_500),
-        ("mm-bot", Who::Bot, 1_780_000, 1_250_000),
-        ("t1", Who::Trader, 1_765_100, 1_000_000),
-        ("t3", Who::Trader, 1_702_000, 700_000),
+        (1, "t2", Who::Trader, 1_846_250, 400_000),
+        (2, "t0", Who::Trader, 1_819_500, 987_500),
+        (3, "t1", Who::Trader, 1_765_100, 1_000_000),
+        (4, "t3", Who::Trader, 1_702_000, 700_000),
+        (1, "mm-bot", Who::Bot, 1_780_000, 1_250_000),
     ]
     .into_iter()
-    .enumerate()
-    .map(|(i, (name, role, net_worth, cash))| LeaderboardRow {
-        rank: i as u32 + 1,
+    .map(|(rank, name, role, net_worth, cash)| LeaderboardRow {
+        rank,
         name: name.into(),
         role,
         net_worth,
         cash,
+        start_worth: START_WORTH,
+        return_bps: (net_worth - START_WORTH) * 10_000 / START_WORTH,
+        round_returns: vec![],
+        round_ranks: vec![],
+        round_rank_average: None,
     })
     .collect();
     s.account.view = Some(AccountView {
@@ -192,6 +200,8 @@ pub fn state() -> State {
         cash_reserved: 12_450,
         last_nonce: 17,
         commissions_paid: 0,
+        start_worth: START_WORTH,
+        dividends: 0,
         positions: vec![
             PositionView {
                 symbol: t("ACME"),

@@ -1,4 +1,5 @@
-//! The leaderboard: rank, name, net worth and P&L since the start; my row highlighted.
+//! The leaderboard: students, then bots, each ranked by return since the start (the
+//! ledger's ranking); rank, name, net worth and P&L; my row highlighted.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -35,15 +36,24 @@ impl Widget for Leaders<'_> {
         }
         let inner = frame::draw(area, buf, title, None, focused);
         if board.is_empty() {
-            rows::empty(inner, buf, "no rankings yet");
+            let why = if state.rules.leaderboard_hidden && !state.market.game_over {
+                "hidden by the teacher until the game ends"
+            } else {
+                "no rankings yet"
+            };
+            rows::empty(inner, buf, why);
             return;
         }
         let columns = Columns::new(&COLS, inner.width);
-        let lines: Vec<Line<'_>> = board
-            .iter()
-            .map(|row| {
+        let mut lines: Vec<Line<'_>> = Vec::with_capacity(board.len() + 1);
+        for (i, row) in board.iter().enumerate() {
+            // Bots are ranked apart from students, under a line of their own.
+            if row.role == Role::Bot && i > 0 && board[i - 1].role != Role::Bot {
+                lines.push(Line::styled(" house bots", theme::muted()));
+            }
+            lines.push({
                 let me = row.name == state.me.name;
-                let start = state.start_worth.get(&row.name).copied();
+                let start = Some(row.start_worth);
                 let pnl = start.map(|s| i128::from(row.net_worth) - i128::from(s));
                 // Bots are dimmed rather than labelled, so names keep their room.
                 let bot = row.role == Role::Bot;
@@ -73,8 +83,8 @@ impl Widget for Leaders<'_> {
                 } else {
                     line
                 }
-            })
-            .collect();
+            });
+        }
         let first = rows::clamp(state.scrolls.leaders, lines.len(), rows::room(inner, true));
         rows::draw(inner, buf, Some(columns.header()), &lines, first);
     }

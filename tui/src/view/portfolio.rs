@@ -38,7 +38,7 @@ impl Widget for Portfolio<'_> {
             rows::empty(inner, buf, "waiting for my account");
             return;
         };
-        let mut lines = summary(state, account, usize::from(inner.width));
+        let mut lines = summary(account, usize::from(inner.width));
         lines.push(Line::raw(""));
         let top = lines.len() as u16;
         rows::draw(inner, buf, None, &lines, 0);
@@ -89,7 +89,7 @@ impl Widget for Portfolio<'_> {
 }
 
 /// The cash, net worth and P&L lines.
-fn summary<'a>(state: &State, account: &AccountView, width: usize) -> Vec<Line<'a>> {
+fn summary<'a>(account: &AccountView, width: usize) -> Vec<Line<'a>> {
     let holdings: i128 = account.positions.iter().map(|p| i128::from(p.value)).sum();
     let worth = i128::from(account.net_worth);
     let mut lines = vec![
@@ -107,19 +107,17 @@ fn summary<'a>(state: &State, account: &AccountView, width: usize) -> Vec<Line<'
         Span::styled("for open buys", theme::muted()),
         width,
     );
-    if let Some(start) = state.start_worth.get(&state.me.name) {
-        let start = i128::from(*start);
-        let pnl = worth - start;
-        let mut line = pair(
-            "P&L",
-            format::signed_usd(pnl),
-            theme::signed(pnl).patch(theme::bold()),
-        );
-        if let Some(pct) = format::percent(pnl, start) {
-            note(&mut line, Span::styled(pct, theme::signed(pnl)), width);
-        }
-        lines.push(line);
+    let start = i128::from(account.start_worth);
+    let pnl = worth - start;
+    let mut line = pair(
+        "P&L",
+        format::signed_usd(pnl),
+        theme::signed(pnl).patch(theme::bold()),
+    );
+    if let Some(pct) = format::percent(pnl, start) {
+        note(&mut line, Span::styled(pct, theme::signed(pnl)), width);
     }
+    lines.push(line);
     if account.suspended {
         lines.push(Line::styled(
             " suspended: orders are refused",

@@ -89,8 +89,11 @@ fn in_force(rules: &Rules) -> Vec<Line<'static>> {
         ("Short sales", short),
         ("Price band", rule_diff::price_band(rules)),
         ("Commission", rule_diff::commission(rules)),
+        ("Leaderboard", rule_diff::leaderboard(rules)),
     ]
     .into_iter()
+    // The leaderboard is named only when hidden: shown is what everyone expects.
+    .filter(|(name, _)| *name != "Leaderboard" || rules.leaderboard_hidden)
     .map(|(name, value)| {
         Line::from(vec![
             Span::styled(format!(" {name:<LABEL$}"), theme::muted()),

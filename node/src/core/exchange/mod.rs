@@ -7,6 +7,8 @@
 //! - `symbol`: a symbol's session, last price and candles.
 //! - `orders`: placing, matching and cancelling orders.
 //! - `admin`: game administration transactions.
+//! - [`scoring`]: the leaderboard: return since the start, round ranks, students and
+//!   bots apart.
 //! - [`schedule`]: the scenario applied: rounds and events at their game times.
 //! - [`rules`]: the rules in force, their history, and the limits they set on orders.
 //! - `nodes`: the registry of nodes that may join the network.
@@ -35,6 +37,7 @@ pub mod receipt;
 pub mod reject;
 pub mod rules;
 pub mod schedule;
+pub mod scoring;
 pub mod snapshot;
 mod symbol;
 pub mod views;

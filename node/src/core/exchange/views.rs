@@ -81,16 +81,33 @@ pub struct AccountView {
     pub net_worth: Cents,
     /// Every commission the account paid.
     pub commissions_paid: Cents,
+    /// What it was given: its worth when it joined plus cash the admin added since; its
+    /// profit is `net_worth - start_worth`.
+    pub start_worth: Cents,
+    /// Dividends received, less what short positions paid.
+    pub dividends: Cents,
 }
 
-/// One row of the leaderboard.
+/// One row of the leaderboard ([`scoring`](super::scoring)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaderboardRow {
+    /// Within its group (students, or bots), by the board's ranking; equal scores share.
     pub rank: u32,
     pub name: String,
     pub role: Role,
     pub net_worth: Cents,
     pub cash: Cents,
+    /// What it was given: its worth when it joined plus cash the admin added since.
+    pub start_worth: Cents,
+    /// Net worth against `start_worth`, in basis points (1 = 0.01%).
+    pub return_bps: i64,
+    /// Its return in each closed round it took part in: (round from 0, basis points).
+    pub round_returns: Vec<(u16, i64)>,
+    /// Its rank in its group in each of those rounds.
+    pub round_ranks: Vec<(u16, u32)>,
+    /// The average of its round ranks, in hundredths (150 = 1.50); none before a round
+    /// it took part in has closed.
+    pub round_rank_average: Option<u32>,
 }
 
 /// A headline, from the admin or the scenario.
@@ -204,12 +221,14 @@ impl Exchange {
             last_nonce: account.last_nonce,
             net_worth: self.net_worth(index),
             commissions_paid: account.commissions_paid,
+            start_worth: account.contributed,
+            dividends: account.dividends,
             positions,
             open_orders,
         })
     }
 
-    fn net_worth(&self, index: u32) -> Cents {
+    pub(super) fn net_worth(&self, index: u32) -> Cents {
         let account = &self.accounts[index as usize];
         let held: i128 = account
             .positions
@@ -221,39 +240,6 @@ impl Exchange {
             })
             .sum();
         (account.cash as i128 + held).clamp(i64::MIN as i128, i64::MAX as i128) as Cents
-    }
-
-    /// Traders and bots ranked by net worth (cash plus positions at the last price),
-    /// highest first; ties by name. Admins are not ranked.
-    pub fn leaderboard(&self) -> Vec<LeaderboardRow> {
-        let mut rows: Vec<LeaderboardRow> = self
-            .accounts
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.role != Role::Admin)
-            .map(|(i, a)| LeaderboardRow {
-                rank: 0,
-                name: a.name.clone(),
-                role: a.role,
-                net_worth: self.net_worth(i as u32),
-                cash: a.cash,
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            b.net_worth
-                .cmp(&a.net_worth)
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        let mut rank = 0;
-        let mut previous = None;
-        for (position, row) in rows.iter_mut().enumerate() {
-            if previous != Some(row.net_worth) {
-                rank = position as u32 + 1;
-                previous = Some(row.net_worth);
-            }
-            row.rank = rank;
-        }
-        rows
     }
 
     /// How many orders rest in all books.

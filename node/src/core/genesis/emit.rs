@@ -103,6 +103,11 @@ fn write_genesis(out: &mut String, genesis: &Genesis) -> fmt::Result {
         "commission_per_share = \"{}\"",
         format_cents(i128::from(rules.commission_per_share))
     )?;
+    writeln!(
+        out,
+        "# Whether participants see the leaderboard only when the game ends."
+    )?;
+    writeln!(out, "hide_leaderboard = {}", rules.leaderboard_hidden)?;
 
     writeln!(out)?;
     writeln!(
@@ -272,6 +277,7 @@ mod tests {
                     max_orders_per_minute: 30,
                     commission_per_order: 150,
                     commission_per_share: 1,
+                    leaderboard_hidden: true,
                 },
                 scenario: None,
             })
@@ -329,6 +335,7 @@ mod tests {
             max_orders_per_minute in 0u32..=600,
             commission_per_order in 0i64..=100_000,
             commission_per_share in 0i64..=100_000,
+            leaderboard_hidden in any::<bool>(),
         ) -> Rules {
             Rules {
                 short_selling,
@@ -341,6 +348,7 @@ mod tests {
                 max_orders_per_minute,
                 commission_per_order,
                 commission_per_share,
+                leaderboard_hidden,
             }
         }
     }

@@ -109,6 +109,10 @@ pub struct Rules {
     pub commission_per_order: Cents,
     /// Cash an order pays for each share it trades, in cents.
     pub commission_per_share: Cents,
+    /// Whether participants see an empty leaderboard until the game ends (the teacher's
+    /// choice: a race to the top can crowd out the lesson). Every score is still on the
+    /// chain; this is what the game shows, not a secret.
+    pub leaderboard_hidden: bool,
 }
 
 impl Default for Rules {
@@ -124,6 +128,7 @@ impl Default for Rules {
             max_orders_per_minute: 0,
             commission_per_order: 0,
             commission_per_share: 0,
+            leaderboard_hidden: false,
         }
     }
 }

@@ -83,6 +83,7 @@ pub const RULES_FIELDS: &[&str] = &[
     "max_orders_per_minute",
     "commission_per_order",
     "commission_per_share",
+    "hide_leaderboard",
 ];
 /// The fields of a `[[symbols]]` entry.
 pub const SYMBOL_FIELDS: &[&str] = &["ticker", "name", "tick_size", "reference_price"];
@@ -565,6 +566,12 @@ impl Reader {
             default.commission_per_share,
             Self::money,
         );
+        let leaderboard_hidden = self.optional(
+            &table,
+            "hide_leaderboard",
+            default.leaderboard_hidden,
+            Self::boolean,
+        );
         let max_orders_per_minute = match max_orders_per_minute.map(u32::try_from) {
             Some(Ok(n)) => Some(n),
             Some(Err(_)) => {
@@ -587,6 +594,7 @@ impl Reader {
             max_orders_per_minute: max_orders_per_minute?,
             commission_per_order: commission_per_order?,
             commission_per_share: commission_per_share?,
+            leaderboard_hidden: leaderboard_hidden?,
         })
     }
 

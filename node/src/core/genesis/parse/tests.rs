@@ -28,6 +28,7 @@ max_position_shares = 2000
 max_orders_per_minute = 30
 commission_per_order = "1.50"
 commission_per_share = "0.01"
+hide_leaderboard = true
 
 [[symbols]]
 ticker = "ACME"
@@ -159,6 +160,7 @@ fn a_valid_file_parses() {
             max_orders_per_minute: 30,
             commission_per_order: 150,
             commission_per_share: 1,
+            leaderboard_hidden: true,
         }
     );
     assert_eq!(
@@ -682,7 +684,7 @@ fn reference_price_zero_or_negative() {
 
 #[test]
 fn unreadable_money() {
-    for money in ["\"12.345\"", "\"twelve\"", "1e3", "true"] {
+    for money in ["\"12.345\"", "\"twelve\"", "1e3", "[true]"] {
         let text = edit(&valid(), "cash = \"10,000.00\"", &format!("cash = {money}"));
         assert_one(&text, money, "participants[1].cash", "money");
     }
