@@ -104,7 +104,11 @@ mod tests {
                 .unwrap_err()
                 .contains("hours, then minutes")
         );
-        assert!(parse_duration("1.5m").unwrap_err().contains("whole numbers"));
+        assert!(
+            parse_duration("1.5m")
+                .unwrap_err()
+                .contains("whole numbers")
+        );
         assert!(parse_duration("m").unwrap_err().contains("not a time"));
         assert!(parse_duration("99999999999999999999h").is_err());
     }
