@@ -1,10 +1,15 @@
-//! Writing a genesis file: a [`Genesis`] as commented TOML that people can read and edit.
+//! Writing a genesis file: a [`Genesis`] as commented TOML that people can read and edit;
+//! and a scenario file ([`scenario_to_toml`]), the same scenario fields on their own.
 
 use std::fmt::{self, Write as _};
 
 use super::validate::{MAX_VOTERS, format_bps};
 use super::{Genesis, NodeSpec};
-use crate::core::tx::MAX_NAME_BYTES;
+use crate::core::scenario::duration::format_duration;
+use crate::core::scenario::{
+    Event, MAX_EVENTS, MAX_ROUNDS, RulesPatch, Scenario, ScenarioStart, ScheduledEvent,
+};
+use crate::core::tx::{MAX_NAME_BYTES, Scope, SymbolSpec};
 use crate::core::types::format_cents;
 
 /// The genesis as a TOML file with a comment explaining every section and field.
@@ -32,6 +37,224 @@ const HEADER: &str = "\
 #
 # Money is dollars and cents in quotes (\"12.50\"); share counts are whole numbers.
 ";
+
+/// A scenario as a scenario file of its own, with `secret_text` as its `[secret]`, for a
+/// game with these `symbols` (a value is written as money, from the symbol's tick size).
+///
+/// For every scenario that passes the genesis's checks (and has no commitment: the file
+/// holds the text instead), [`parse_scenario`] reads the text back to an equal value.
+///
+/// [`parse_scenario`]: super::parse_scenario
+pub fn scenario_to_toml(
+    scenario: &Scenario,
+    secret_text: Option<&str>,
+    symbols: &[SymbolSpec],
+) -> String {
+    let mut out = String::new();
+    write_scenario_file(&mut out, scenario, secret_text, symbols)
+        .expect("writing to a String cannot fail");
+    out
+}
+
+const SCENARIO_HEADER: &str = "\
+# QRaft scenario file: the story one game tells, in rounds and events at game times.
+#
+# The game's genesis holds the scenario (so it is part of the chain id, and every node
+# applies it from block times); [secret] stays with you: the genesis holds only its
+# commitment, and the game's report reveals the text.
+#
+# Times are game times from the scenario's start: \"90s\", \"2m\", \"1m30s\", \"1h15m\".
+# Money is dollars and cents in quotes (\"12.50\").
+";
+
+fn write_scenario_file(
+    out: &mut String,
+    scenario: &Scenario,
+    secret_text: Option<&str>,
+    symbols: &[SymbolSpec],
+) -> fmt::Result {
+    out.push_str(SCENARIO_HEADER);
+    writeln!(out)?;
+    write_scenario_fields(out, scenario)?;
+    write_scenario_lists(out, "", scenario, symbols)?;
+    if let Some(text) = secret_text {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "# What only you see until the report (the answer to the case, say)."
+        )?;
+        writeln!(out, "[secret]")?;
+        writeln!(out, "text = {}", quote(text))?;
+    }
+    Ok(())
+}
+
+/// The scenario's own fields, in the table being written.
+fn write_scenario_fields(out: &mut String, scenario: &Scenario) -> fmt::Result {
+    writeln!(out, "# The scenario's name, shown to participants.")?;
+    writeln!(out, "name = {}", quote(&scenario.name))?;
+    writeln!(
+        out,
+        "# The briefing participants read before they trade (optional)."
+    )?;
+    writeln!(out, "description = {}", quote(&scenario.description))?;
+    writeln!(
+        out,
+        "# When game time starts: \"first-block\" (with the game's first block) or \"admin\"\n\
+         # (when an admin starts the scenario)."
+    )?;
+    let start = match scenario.start {
+        ScenarioStart::FirstBlock => "first-block",
+        ScenarioStart::ByAdmin => "admin",
+    };
+    writeln!(out, "start = {}", quote(start))?;
+    writeln!(
+        out,
+        "# Whether the game ends when its last round closes (with rounds only)."
+    )?;
+    writeln!(
+        out,
+        "end_after_last_round = {}",
+        scenario.end_after_last_round
+    )
+}
+
+/// The scenario's rounds and events, as `[[{prefix}rounds]]` and `[[{prefix}events]]`.
+fn write_scenario_lists(
+    out: &mut String,
+    prefix: &str,
+    scenario: &Scenario,
+    symbols: &[SymbolSpec],
+) -> fmt::Result {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "# The rounds, in order, at most {MAX_ROUNDS}: trading opens when one starts and closes when\n\
+         # it ends, and every participant's result for it is recorded. None: the market\n\
+         # follows the admin.\n\
+         #   name:   optional, \"Round 1\", \"Round 2\"... if left out.\n\
+         #   length: how long trading is open, at least 10s.\n\
+         #   break:  the pause after it, market closed (optional, \"0s\")."
+    )?;
+    for round in &scenario.rounds {
+        writeln!(out)?;
+        writeln!(out, "[[{prefix}rounds]]")?;
+        writeln!(out, "name = {}", quote(&round.name))?;
+        writeln!(out, "length = {}", quote(&format_duration(round.length_ms)))?;
+        writeln!(out, "break = {}", quote(&format_duration(round.break_ms)))?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "# The events, at most {MAX_EVENTS}, each at a game time and doing exactly one thing:\n\
+         #   at:       when, from the start (or from round `round`'s opening, with round = N).\n\
+         #   news:     a headline everyone sees; text = \"...\" for the story, symbol = \"...\"\n\
+         #             for the symbol it is about (both optional).\n\
+         #   value:    what one share of `symbol` is worth from now on (a whole number of ticks).\n\
+         #   dividend: cash per share paid to every holder of `symbol`.\n\
+         #   halt:     stops trading in a symbol, or \"all\"; resume: starts it again.\n\
+         #   rules:    changes some [rules], like {{ short_selling = true, max_short_shares = 100 }}."
+    )?;
+    for event in &scenario.events {
+        write_event(out, prefix, event, symbols)?;
+    }
+    Ok(())
+}
+
+fn write_event(
+    out: &mut String,
+    prefix: &str,
+    scheduled: &ScheduledEvent,
+    symbols: &[SymbolSpec],
+) -> fmt::Result {
+    writeln!(out)?;
+    writeln!(out, "[[{prefix}events]]")?;
+    writeln!(out, "at = {}", quote(&format_duration(scheduled.at_ms)))?;
+    match &scheduled.event {
+        Event::News {
+            symbol,
+            headline,
+            text,
+        } => {
+            writeln!(out, "news = {}", quote(headline))?;
+            if !text.is_empty() {
+                writeln!(out, "text = {}", quote(text))?;
+            }
+            if let Some(ticker) = symbol {
+                writeln!(out, "symbol = {}", quote(ticker.as_str()))?;
+            }
+        }
+        Event::Value { symbol, value } => {
+            let tick_size = symbols
+                .iter()
+                .find(|spec| spec.ticker == *symbol)
+                .map_or(1, |spec| spec.tick_size);
+            let cents = i128::from(*value) * i128::from(tick_size);
+            writeln!(out, "symbol = {}", quote(symbol.as_str()))?;
+            writeln!(out, "value = {}", quote(&format_cents(cents)))?;
+        }
+        Event::Dividend { symbol, per_share } => {
+            writeln!(out, "symbol = {}", quote(symbol.as_str()))?;
+            writeln!(
+                out,
+                "dividend = {}",
+                quote(&format_cents(i128::from(*per_share)))
+            )?;
+        }
+        Event::Halt(scope) => writeln!(out, "halt = {}", quote(&scope_text(scope)))?,
+        Event::Resume(scope) => writeln!(out, "resume = {}", quote(&scope_text(scope)))?,
+        Event::Rules(patch) => writeln!(out, "rules = {{ {} }}", patch_text(patch))?,
+    }
+    Ok(())
+}
+
+fn scope_text(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "all".to_string(),
+        Scope::Symbol(ticker) => ticker.to_string(),
+    }
+}
+
+/// The rules a patch changes, as the inside of an inline table, in `[rules]`'s order.
+fn patch_text(patch: &RulesPatch) -> String {
+    let money = |cents: i64| quote(&format_cents(i128::from(cents)));
+    let fields: [(&str, Option<String>); 8] = [
+        ("short_selling", patch.short_selling.map(|v| v.to_string())),
+        (
+            "max_short_shares",
+            patch.max_short_shares.map(|v| v.to_string()),
+        ),
+        (
+            "max_order_shares",
+            patch.max_order_shares.map(|v| v.to_string()),
+        ),
+        (
+            "price_band",
+            patch.price_band_bps.map(|v| quote(&format_bps(v))),
+        ),
+        (
+            "max_position_shares",
+            patch.max_position_shares.map(|v| v.to_string()),
+        ),
+        (
+            "max_orders_per_minute",
+            patch.max_orders_per_minute.map(|v| v.to_string()),
+        ),
+        (
+            "commission_per_order",
+            patch.commission_per_order.map(money),
+        ),
+        (
+            "commission_per_share",
+            patch.commission_per_share.map(money),
+        ),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| format!("{name} = {value}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn write_genesis(out: &mut String, genesis: &Genesis) -> fmt::Result {
     out.push_str(HEADER);
@@ -203,6 +426,32 @@ fn write_genesis(out: &mut String, genesis: &Genesis) -> fmt::Result {
     for node in &genesis.learners {
         write_node(out, "learners", node)?;
     }
+
+    writeln!(out)?;
+    writeln!(
+        out,
+        "# The scenario: the story the game tells, in rounds and events at game times (\"90s\",\n\
+         # \"1m30s\", from the scenario's start), applied by every node from block times."
+    )?;
+    match &genesis.scenario {
+        None => writeln!(
+            out,
+            "# None: the market follows the admin. A scenario goes in a [scenario] table."
+        )?,
+        Some(scenario) => {
+            writeln!(out, "[scenario]")?;
+            write_scenario_fields(out, scenario)?;
+            if let Some(secret) = &scenario.secret {
+                writeln!(
+                    out,
+                    "# The commitment to the secret only the author sees until the report,\n\
+                     # which anyone can check the revealed text against."
+                )?;
+                writeln!(out, "secret = {}", quote(&secret.0.to_hex()))?;
+            }
+            write_scenario_lists(out, "scenario.", scenario, &genesis.symbols)?;
+        }
+    }
     Ok(())
 }
 
@@ -241,8 +490,10 @@ mod tests {
 
     use super::*;
     use crate::core::genesis::sample::{SampleOptions, sample_game};
-    use crate::core::genesis::{Rules, parse_genesis};
-    use crate::core::tx::{ParticipantSpec, SymbolSpec};
+    use crate::core::genesis::{Rules, parse_genesis, parse_scenario};
+    use crate::core::hash::Hash32;
+    use crate::core::scenario::{MAX_DIVIDEND, Round, SecretCommitment};
+    use crate::core::tx::ParticipantSpec;
     use crate::core::types::{Role, Ticker};
 
     fn round_trip(genesis: &Genesis) {
@@ -372,6 +623,125 @@ mod tests {
         }
     }
 
+    /// What a scenario is made of, before it is fitted to a game's symbols and rules.
+    type ScenarioParts = (
+        (String, String, bool, bool, Option<[u8; 32]>),
+        Vec<(String, u64, u64)>,
+        Vec<(u64, u8, proptest::sample::Index, u64, String)>,
+    );
+
+    fn scenario_parts() -> impl Strategy<Value = ScenarioParts> {
+        (
+            (
+                text(),
+                "[a-z \n\"]{0,40}",
+                any::<bool>(),
+                any::<bool>(),
+                proptest::option::of(any::<[u8; 32]>()),
+            ),
+            proptest::collection::vec((text(), 10u64..600, 0u64..60), 0..4),
+            proptest::collection::vec(
+                (
+                    0u64..10_000,
+                    0u8..6,
+                    any::<proptest::sample::Index>(),
+                    any::<u64>(),
+                    text(),
+                ),
+                0..8,
+            ),
+        )
+    }
+
+    /// A valid scenario for a game with `symbols` and `rules`, from `parts`.
+    fn fit_scenario(parts: ScenarioParts, symbols: &[SymbolSpec], rules: &Rules) -> Scenario {
+        let ((name, description, by_admin, end_after_last_round, secret), rounds, events) = parts;
+        let rounds: Vec<Round> = rounds
+            .into_iter()
+            .map(|(name, length, pause)| Round {
+                name: format!("R{name}"),
+                length_ms: length * 1000,
+                break_ms: pause * 1000,
+            })
+            .collect();
+        let mut scenario = Scenario {
+            name: format!("S{name}"),
+            description,
+            start: if by_admin {
+                ScenarioStart::ByAdmin
+            } else {
+                ScenarioStart::FirstBlock
+            },
+            rounds,
+            events: Vec::new(),
+            end_after_last_round,
+            secret: secret.map(|bytes| SecretCommitment(Hash32(bytes))),
+        };
+        let end_s = scenario
+            .rounds_end_ms()
+            .filter(|_| end_after_last_round)
+            .map(|end| end / 1000);
+        let mut events: Vec<ScheduledEvent> = events
+            .into_iter()
+            .map(|(at, kind, pick, amount, words)| {
+                let at = end_s.map_or(at, |end| at % end);
+                let ticker = pick.get(symbols).ticker;
+                let scope = if amount % 2 == 0 {
+                    Scope::All
+                } else {
+                    Scope::Symbol(ticker)
+                };
+                let event = match kind {
+                    0 => Event::News {
+                        symbol: (amount % 3 > 0).then_some(ticker),
+                        headline: format!("H{words}"),
+                        text: if amount % 2 == 0 {
+                            String::new()
+                        } else {
+                            format!("{words}\nmore")
+                        },
+                    },
+                    1 => Event::Value {
+                        symbol: ticker,
+                        value: 1 + amount % 1_000_000,
+                    },
+                    2 => Event::Dividend {
+                        symbol: ticker,
+                        per_share: 1 + (amount % MAX_DIVIDEND as u64) as i64,
+                    },
+                    3 => Event::Halt(scope),
+                    4 => Event::Resume(scope),
+                    // Filled in below, in time order, from the rules in force then.
+                    _ => Event::Rules(RulesPatch {
+                        price_band_bps: Some(1 + (amount % 10_000) as u32),
+                        commission_per_share: (amount % 3 == 0).then_some((amount % 100) as i64),
+                        short_selling: (amount % 5 == 0).then_some(true),
+                        ..RulesPatch::default()
+                    }),
+                };
+                ScheduledEvent {
+                    at_ms: at * 1000,
+                    event,
+                }
+            })
+            .collect();
+        events.sort_by_key(|event| event.at_ms);
+        let mut in_force = rules.clone();
+        for event in &mut events {
+            if let Event::Rules(patch) = &mut event.event {
+                // Always a change: the most shares an order may be for moves.
+                patch.max_order_shares = Some(in_force.max_order_shares % 1_000_000 + 1);
+                if patch.short_selling.is_some() {
+                    patch.short_selling = Some(!in_force.short_selling);
+                    patch.max_short_shares = Some(if in_force.short_selling { 0 } else { 100 });
+                }
+                in_force = patch.applied_to(&in_force);
+            }
+        }
+        scenario.events = events;
+        scenario
+    }
+
     prop_compose! {
         fn genesis()(
             game in text(),
@@ -385,7 +755,9 @@ mod tests {
             voters in 1usize..=7,
             learners in 0usize..4,
             ipv6 in any::<bool>(),
+            scenario in proptest::option::of(scenario_parts()),
         ) -> Genesis {
+            let scenario = scenario.map(|parts| fit_scenario(parts, &symbols, &rules));
             let participants = people
                 .into_iter()
                 .enumerate()
@@ -428,7 +800,7 @@ mod tests {
                 participants,
                 voters: (0..voters).map(node).collect(),
                 learners: (voters..voters + learners).map(node).collect(),
-                scenario: None,
+                scenario,
             }
         }
     }
@@ -442,6 +814,19 @@ mod tests {
             let text = to_toml(&genesis);
             let back = parse_genesis(&text, "written.toml");
             prop_assert_eq!(back.as_ref(), Ok(&genesis), "{}", text);
+            if let Some(scenario) = &genesis.scenario {
+                // On its own, the scenario holds the secret's text, not its commitment.
+                let mut scenario = scenario.clone();
+                let secret_text = scenario.secret.take().map(|c| format!("secret {}", c.0));
+                let text = scenario_to_toml(&scenario, secret_text.as_deref(), &genesis.symbols);
+                let back = parse_scenario(&text, "written.toml", &genesis.symbols, &genesis.rules);
+                prop_assert_eq!(
+                    back.as_ref().map(|file| (&file.scenario, file.secret_text.as_deref())),
+                    Ok((&scenario, secret_text.as_deref())),
+                    "{}",
+                    text
+                );
+            }
         }
     }
 }

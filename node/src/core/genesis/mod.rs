@@ -5,10 +5,13 @@
 //! so comments, spacing and key order in the file do not change the chain.
 //!
 //! - [`parse`]: TOML text to a validated [`Genesis`], with errors naming file, line and
-//!   field.
-//! - [`emit`]: a [`Genesis`] as a commented TOML file that [`parse`] reads back.
+//!   field; and a scenario file (the teacher's, with its secret) to a [`ScenarioFile`],
+//!   checked against the game's symbols and rules.
+//! - [`emit`]: a [`Genesis`] as a commented TOML file that [`parse`] reads back, and a
+//!   scenario as a scenario file.
 //! - [`validate`]: the rules every genesis satisfies (unique names and keys, an admin, 1
-//!   to 7 voters, sane trading rules, ...).
+//!   to 7 voters, sane trading rules, a scenario whose events name listed symbols and
+//!   happen within the game, ...).
 //! - [`sample`]: a deterministic sample game for tests, simulations and benchmarks.
 
 pub mod emit;
@@ -24,8 +27,8 @@ use super::scenario::Scenario;
 use super::tx::{ParticipantSpec, SymbolSpec};
 use super::types::{Cents, NodeId, Shares};
 
-pub use emit::to_toml;
-pub use parse::{Diagnostic, GenesisError, parse_genesis};
+pub use emit::{scenario_to_toml, to_toml};
+pub use parse::{Diagnostic, GenesisError, ScenarioFile, parse_genesis, parse_scenario};
 pub use validate::Violation;
 
 /// A whole game's starting point.

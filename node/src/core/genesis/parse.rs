@@ -1,4 +1,5 @@
-//! Reading a genesis file: TOML text to a validated [`Genesis`].
+//! Reading a genesis file: TOML text to a validated [`Genesis`]; and a scenario file, on
+//! its own ([`parse_scenario`]).
 //!
 //! The file is written for people to edit. [`to_toml`](super::to_toml) writes one with a
 //! comment above every field; in short:
@@ -34,7 +35,53 @@
 //! address = "127.0.0.1:7801"
 //!
 //! [[learners]]                  # optional, any number, same fields as voters
+//!
+//! [scenario]                    # optional: rounds and events (see below)
+//! name = "Acme's quarter"
+//! secret = "<64 hex digits>"    # optional: the commitment to the author's secret
 //! ```
+//!
+//! ## Scenarios
+//!
+//! The teacher writes a scenario in a file of its own, read by [`parse_scenario`] against
+//! the game's symbols and rules; in a genesis, the same fields go under `[scenario]`
+//! (`[[scenario.rounds]]`, `[[scenario.events]]`). Times are game times, from the
+//! scenario's start: `"90s"`, `"2m"`, `"1m30s"`, `"1h15m"`.
+//!
+//! ```toml
+//! name = "Acme's quarter"       # 1 to 64 bytes
+//! description = """..."""       # optional: the briefing read before trading
+//! start = "first-block"         # or "admin": when an admin starts it; first-block if left out
+//! end_after_last_round = true   # the default
+//!
+//! [[rounds]]                    # optional, at most 50, in order
+//! name = "Round 1"              # optional, "Round N" if left out
+//! length = "3m"                 # at least 10s
+//! break = "30s"                 # optional, "0s": the pause after it, market closed
+//!
+//! [[events]]                    # optional, at most 500; each does exactly one of:
+//! at = "1m30s"                  # from the start, or from round `round`'s opening
+//! round = 2                     # optional, from 1
+//! news = "Acme wins a contract" # a headline; text = "..." and symbol = "ACME" optional
+//!
+//! [[events]]
+//! at = "2m"
+//! symbol = "ACME"
+//! value = "14.00"               # what a share is worth now: a whole number of ticks
+//! # or: dividend = "0.50"       # cash per share, with symbol
+//! # or: halt = "ACME"           # a ticker, or "all"; likewise resume = "all"
+//! # or: rules = { short_selling = true, max_short_shares = 100 }
+//! #                             # any [rules] field but open_at_start and candle_seconds
+//!
+//! [secret]                      # scenario file only: what only the author sees
+//! text = """ACME is really worth $16."""
+//! ```
+//!
+//! Events are kept at absolute game times, in the order they happen (events at the same
+//! time in the file's order). The whole game must fit in a week; with rounds and
+//! `end_after_last_round`, every event comes before the last round closes. A rule change
+//! applies to the rules in force then (the genesis's, changed by earlier changes) and must
+//! leave rules a genesis could have.
 //!
 //! Money is dollars and cents: a string (`"12.50"`, `"$12.50"`) or a plain number
 //! (`12.5`, `10000`), read as decimal text and never through floating point.
@@ -44,6 +91,10 @@
 //! only its syntax errors are reported; otherwise every structural problem (unknown or
 //! missing fields, wrong types, unreadable money, keys, tickers) is reported together with
 //! every rule the readable parts break (see [`validate`](super::validate)).
+//!
+//! Problems in a scenario file are reported the same way, with paths like
+//! `events[1].value` (`scenario.events[1].value` in a genesis; indices count entries in
+//! the file, whatever their times).
 //!
 //! This module does no IO: it reads a `&str`.
 
@@ -70,6 +121,7 @@ pub const GAME_FIELDS: &[&str] = &[
     "participants",
     "voters",
     "learners",
+    "scenario",
 ];
 /// The fields of `[rules]`.
 pub const RULES_FIELDS: &[&str] = &[
@@ -159,18 +211,12 @@ impl std::error::Error for GenesisError {}
 /// (`demo/genesis.toml`); nothing is read from it.
 pub fn parse_genesis(text: &str, file: &str) -> Result<Genesis, GenesisError> {
     let (root, syntax_errors) = DeTable::parse_recoverable(text);
-    let mut reader = Reader::new();
+    let mut reader = Reader::new(Checker::new());
     if syntax_errors.is_empty() {
         let genesis = reader.game(root.get_ref());
         reader.finish(text, file, genesis)
     } else {
-        for error in syntax_errors {
-            reader.problem(
-                error.span().unwrap_or(0..0),
-                String::new(),
-                error.message().to_string(),
-            );
-        }
+        reader.syntax_errors(syntax_errors);
         reader.finish(text, file, None)
     }
 }
@@ -211,11 +257,22 @@ struct Reader {
 }
 
 impl Reader {
-    fn new() -> Reader {
+    fn new(checker: Checker) -> Reader {
         Reader {
             problems: Vec::new(),
             spans: BTreeMap::new(),
-            checker: Checker::new(),
+            checker,
+        }
+    }
+
+    /// Records the errors of a file that is not TOML.
+    fn syntax_errors(&mut self, errors: Vec<toml::de::Error>) {
+        for error in errors {
+            self.problem(
+                error.span().unwrap_or(0..0),
+                String::new(),
+                error.message().to_string(),
+            );
         }
     }
 
@@ -261,21 +318,17 @@ impl Reader {
         );
     }
 
-    fn finish(
-        mut self,
-        text: &str,
-        file: &str,
-        genesis: Option<Genesis>,
-    ) -> Result<Genesis, GenesisError> {
+    /// What was read, or every problem found.
+    fn finish<T>(mut self, text: &str, file: &str, read: Option<T>) -> Result<T, GenesisError> {
         for violation in std::mem::take(&mut self.checker).finish() {
             self.problem_at(violation.path, violation.message);
         }
-        match genesis {
-            Some(genesis) if self.problems.is_empty() => Ok(genesis),
+        match read {
+            Some(read) if self.problems.is_empty() => Ok(read),
             _ => {
                 debug_assert!(
                     !self.problems.is_empty(),
-                    "a genesis that could not be read must have a recorded problem"
+                    "a file that could not be read must have a recorded problem"
                 );
                 // Stable: problems at the same place keep the order they were found in.
                 self.problems.sort_by_key(|p| p.span.start);
@@ -497,6 +550,12 @@ impl Reader {
             List::Invalid => None,
         };
 
+        // After the symbols and rules, which the scenario is checked against.
+        let scenario = match self.field(&root, "scenario") {
+            Some((value, path)) => self.genesis_scenario(value, &path).map(Some),
+            None => Some(None),
+        };
+
         Some(Genesis {
             game: game?,
             rules: rules?,
@@ -504,7 +563,7 @@ impl Reader {
             participants: participants?,
             voters: voters?,
             learners: learners?,
-            scenario: None,
+            scenario: scenario?,
         })
     }
 
@@ -963,6 +1022,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     previous[b.len()]
 }
+
+mod scenario;
+
+pub use scenario::{
+    EVENT_FIELDS, EVENT_KINDS, ROUND_FIELDS, SCENARIO_FIELDS, SECRET_FIELDS, ScenarioFile,
+    parse_scenario,
+};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,9 @@
 //! names, keys, ids) runs on whatever items could be read, and a check that needs a whole
 //! list (at least one admin, holdings naming listed symbols) runs only once that list was
 //! read without errors, so a typo in one entry never causes a false report about another.
+//! A scenario is checked round by round and event by event, then whole (how many rounds
+//! and events, when events happen, the rules each rule change leads to); the same checks
+//! run on a standalone scenario file, against the genesis's symbols and rules.
 //!
 //! Problems name fields by their path in the genesis file's vocabulary
 //! (`participants[2].cash`, `rules.price_band`; indices count from 0), which the parser
@@ -19,9 +22,14 @@ use qraft_keys::PublicKey;
 use super::{DIALS_OUT, Genesis, NodeSpec, Rules};
 use crate::core::exchange::{
     MAX_ACCOUNTS, MAX_CASH, MAX_COMMISSION, MAX_HOLDING_SHARES, MAX_ORDER_SHARES,
-    MAX_ORDERS_PER_MINUTE, MAX_TICK_SIZE,
+    MAX_ORDERS_PER_MINUTE, MAX_PRICE_TICKS, MAX_RULE_CHANGES, MAX_TICK_SIZE,
 };
-use crate::core::tx::{MAX_NAME_BYTES, ParticipantSpec, SymbolSpec};
+use crate::core::scenario::duration::format_duration;
+use crate::core::scenario::{
+    Event, MAX_DESCRIPTION_BYTES, MAX_DIVIDEND, MAX_EVENTS, MAX_NEWS_TEXT_BYTES, MAX_ROUNDS,
+    MAX_SCENARIO_MS, MIN_ROUND_MS, Round, Scenario,
+};
+use crate::core::tx::{MAX_NAME_BYTES, MAX_NEWS_BYTES, ParticipantSpec, Scope, SymbolSpec};
 use crate::core::types::{Cents, NodeId, Role, Ticker, format_cents};
 
 /// The most voters a game may have. Raft needs a majority of voters for every commit, so
@@ -35,6 +43,10 @@ pub const MAX_SYMBOL_NAME_BYTES: usize = 64;
 pub const MIN_PRICE_BAND_BPS: u32 = 1;
 /// The widest price band: 100%.
 pub const MAX_PRICE_BAND_BPS: u32 = 10_000;
+/// The longest scenario name, in bytes.
+pub const MAX_SCENARIO_NAME_BYTES: usize = 64;
+/// The longest round name (`"Round 1: the merger"`), in bytes.
+pub const MAX_ROUND_NAME_BYTES: usize = 64;
 
 /// One rule a genesis breaks: the field, as a path in the genesis file
 /// (`participants[2].cash`), and what is wrong with it.
@@ -77,6 +89,9 @@ impl Genesis {
         for (i, node) in self.learners.iter().enumerate() {
             checker.node(&format!("learners[{i}]"), node);
         }
+        if let Some(scenario) = &self.scenario {
+            checker.whole_scenario("scenario.", scenario);
+        }
         let violations = checker.finish();
         if violations.is_empty() {
             Ok(())
@@ -103,7 +118,7 @@ pub fn rules_problems(rules: &Rules) -> Vec<String> {
 
 /// Runs the checks item by item, remembering what it has seen for the checks that compare
 /// items. Items must be given in file order: game, rules, symbols, participants, voters,
-/// learners.
+/// learners, scenario.
 #[derive(Debug, Default)]
 pub(super) struct Checker {
     violations: Vec<Violation>,
@@ -111,6 +126,11 @@ pub(super) struct Checker {
     tickers: BTreeMap<Ticker, String>,
     /// Set once every symbol was read: holdings can then be checked against the list.
     symbols_complete: bool,
+    /// Each listed ticker's tick size, in cents.
+    tick_sizes: BTreeMap<Ticker, Cents>,
+    /// The genesis's rules, once read and found valid: a scenario's rule changes apply to
+    /// them.
+    rules: Option<Rules>,
     /// Participant names, lower-cased, and the path of the participant with each.
     participant_names: BTreeMap<String, String>,
     /// Participant keys and the path of the participant with each.
@@ -127,6 +147,49 @@ impl Checker {
         Checker::default()
     }
 
+    /// A checker for a scenario of a game with these symbols and rules, which are taken
+    /// as they are (a standalone scenario file is checked against a genesis already read).
+    pub(super) fn for_game(symbols: &[SymbolSpec], rules: &Rules) -> Checker {
+        let mut checker = Checker::new();
+        for symbol in symbols {
+            checker
+                .tickers
+                .entry(symbol.ticker)
+                .or_insert_with(|| symbol.ticker.to_string());
+            checker
+                .tick_sizes
+                .entry(symbol.ticker)
+                .or_insert(symbol.tick_size);
+        }
+        checker.symbols_complete = true;
+        checker.rules = Some(rules.clone());
+        checker
+    }
+
+    /// The tick size of `ticker`, if it is listed.
+    pub(super) fn tick_size(&self, ticker: Ticker) -> Option<Cents> {
+        self.tick_sizes.get(&ticker).copied()
+    }
+
+    /// Whether `ticker` may be named: it is listed, or the list is not known yet (its own
+    /// problems are reported). Reports it at `path` if not.
+    pub(super) fn listed(&mut self, path: &str, ticker: Ticker) -> bool {
+        if !self.symbols_complete || self.tickers.contains_key(&ticker) {
+            return true;
+        }
+        let listed = self
+            .tickers
+            .keys()
+            .map(Ticker::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.violation(
+            path,
+            format!("{ticker} is not a listed symbol (listed: {listed})"),
+        );
+        false
+    }
+
     fn violation(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.violations.push(Violation {
             path: path.into(),
@@ -141,6 +204,14 @@ impl Checker {
     }
 
     pub(super) fn rules(&mut self, rules: &Rules) {
+        let before = self.violations.len();
+        self.rule_checks(rules);
+        if self.violations.len() == before {
+            self.rules = Some(rules.clone());
+        }
+    }
+
+    fn rule_checks(&mut self, rules: &Rules) {
         if rules.max_order_shares == 0 {
             self.violation(
                 "rules.max_order_shares",
@@ -259,6 +330,7 @@ impl Checker {
             }
             None => {
                 self.tickers.insert(symbol.ticker, path.to_string());
+                self.tick_sizes.insert(symbol.ticker, symbol.tick_size);
             }
         }
     }
@@ -344,21 +416,8 @@ impl Checker {
                 );
             }
         }
-        if self.symbols_complete {
-            for (ticker, _) in &participant.holdings {
-                if !self.tickers.contains_key(ticker) {
-                    let listed = self
-                        .tickers
-                        .keys()
-                        .map(Ticker::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    self.violation(
-                        format!("{path}.holdings.{ticker}"),
-                        format!("{ticker} is not a listed symbol (listed: {listed})"),
-                    );
-                }
-            }
+        for (ticker, _) in &participant.holdings {
+            self.listed(&format!("{path}.holdings.{ticker}"), *ticker);
         }
     }
 
@@ -478,6 +537,266 @@ impl Checker {
     /// Every violation, in the order the items were given.
     pub(super) fn finish(self) -> Vec<Violation> {
         self.violations
+    }
+}
+
+// ----- Scenarios -----
+//
+// A scenario's paths start with `prefix`: `"scenario."` in a genesis, nothing in a
+// scenario file. Its events are named by their place in the file, which need not be their
+// place in time (the parser sorts them), so whole-scenario checks take a function naming
+// the event at each index of `Scenario::events`.
+
+impl Checker {
+    /// Every check of a scenario built in code, whose events are named by their index.
+    pub(super) fn whole_scenario(&mut self, prefix: &str, scenario: &Scenario) {
+        self.scenario_name(prefix, &scenario.name);
+        self.scenario_description(prefix, &scenario.description);
+        for (i, round) in scenario.rounds.iter().enumerate() {
+            self.round(&format!("{prefix}rounds[{i}]"), round);
+        }
+        for (i, event) in scenario.events.iter().enumerate() {
+            self.event(&format!("{prefix}events[{i}]"), &event.event);
+        }
+        self.scenario(prefix, scenario, &|i| format!("{prefix}events[{i}]"));
+    }
+
+    pub(super) fn scenario_name(&mut self, prefix: &str, name: &str) {
+        if let Err(message) = check_text("the scenario's name", name, MAX_SCENARIO_NAME_BYTES) {
+            self.violation(format!("{prefix}name"), message);
+        }
+    }
+
+    /// The briefing participants read before they trade.
+    pub(super) fn scenario_description(&mut self, prefix: &str, description: &str) {
+        if description.len() > MAX_DESCRIPTION_BYTES {
+            self.violation(
+                format!("{prefix}description"),
+                format!(
+                    "is {} bytes long; the limit is {MAX_DESCRIPTION_BYTES}",
+                    description.len()
+                ),
+            );
+        }
+    }
+
+    /// One round, on its own.
+    pub(super) fn round(&mut self, path: &str, round: &Round) {
+        if let Err(message) = check_text("a round's name", &round.name, MAX_ROUND_NAME_BYTES) {
+            self.violation(format!("{path}.name"), message);
+        }
+        if round.length_ms < MIN_ROUND_MS {
+            self.violation(
+                format!("{path}.length"),
+                format!(
+                    "is {}; a round lasts at least {}, to place an order and see it trade",
+                    format_duration(round.length_ms),
+                    format_duration(MIN_ROUND_MS)
+                ),
+            );
+        }
+        for (field, ms) in [("length", round.length_ms), ("break", round.break_ms)] {
+            self.whole_seconds(&format!("{path}.{field}"), ms);
+        }
+    }
+
+    fn whole_seconds(&mut self, path: &str, ms: u64) {
+        if !ms.is_multiple_of(1000) {
+            self.violation(
+                path,
+                format!("must be a whole number of seconds; it is {ms} ms"),
+            );
+        }
+    }
+
+    /// What one event does, on its own (not when).
+    pub(super) fn event(&mut self, path: &str, event: &Event) {
+        match event {
+            Event::News {
+                symbol,
+                headline,
+                text,
+            } => {
+                if let Err(message) = check_text("the headline", headline, MAX_NEWS_BYTES) {
+                    self.violation(format!("{path}.news"), message);
+                }
+                if text.len() > MAX_NEWS_TEXT_BYTES {
+                    self.violation(
+                        format!("{path}.text"),
+                        format!(
+                            "is {} bytes long; the limit is {MAX_NEWS_TEXT_BYTES}",
+                            text.len()
+                        ),
+                    );
+                }
+                if let Some(ticker) = symbol {
+                    self.listed(&format!("{path}.symbol"), *ticker);
+                }
+            }
+            Event::Value { symbol, value } => {
+                self.listed(&format!("{path}.symbol"), *symbol);
+                if !(1..=MAX_PRICE_TICKS).contains(value) {
+                    self.violation(
+                        format!("{path}.value"),
+                        format!("is {value} ticks; a value is 1 to {MAX_PRICE_TICKS} ticks"),
+                    );
+                }
+            }
+            Event::Dividend { symbol, per_share } => {
+                self.listed(&format!("{path}.symbol"), *symbol);
+                if !(1..=MAX_DIVIDEND).contains(per_share) {
+                    self.violation(
+                        format!("{path}.dividend"),
+                        format!(
+                            "is {}; a dividend is more than 0.00 and at most {} a share",
+                            format_cents(i128::from(*per_share)),
+                            format_cents(i128::from(MAX_DIVIDEND))
+                        ),
+                    );
+                }
+            }
+            Event::Halt(scope) | Event::Resume(scope) => {
+                let field = if matches!(event, Event::Halt(_)) {
+                    "halt"
+                } else {
+                    "resume"
+                };
+                if let Scope::Symbol(ticker) = scope {
+                    self.listed(&format!("{path}.{field}"), *ticker);
+                }
+            }
+            Event::Rules(patch) => {
+                if patch.is_empty() {
+                    self.violation(
+                        format!("{path}.rules"),
+                        "changes no rule: name at least one, like { short_selling = true }",
+                    );
+                }
+            }
+        }
+    }
+
+    /// What needs the whole scenario: how many rounds and events, when events happen, and
+    /// the rules each rule change leads to. `event_path(i)` names `scenario.events[i]`.
+    pub(super) fn scenario(
+        &mut self,
+        prefix: &str,
+        scenario: &Scenario,
+        event_path: &dyn Fn(usize) -> String,
+    ) {
+        if scenario.rounds.len() > MAX_ROUNDS {
+            self.violation(
+                format!("{prefix}rounds"),
+                format!(
+                    "{} rounds; a scenario may have at most {MAX_ROUNDS}",
+                    scenario.rounds.len()
+                ),
+            );
+        }
+        if scenario.events.len() > MAX_EVENTS {
+            self.violation(
+                format!("{prefix}events"),
+                format!(
+                    "{} events; a scenario may have at most {MAX_EVENTS}",
+                    scenario.events.len()
+                ),
+            );
+        }
+        let rounds_end = scenario.rounds_end_ms();
+        if let Some(end) = rounds_end.filter(|&end| end > MAX_SCENARIO_MS) {
+            self.violation(
+                format!("{prefix}rounds"),
+                format!(
+                    "the rounds last {}; a scenario may last at most {}",
+                    format_duration(end),
+                    format_duration(MAX_SCENARIO_MS)
+                ),
+            );
+        }
+        let game_end = rounds_end.filter(|_| scenario.end_after_last_round);
+        let mut rules = self.rules.clone();
+        let mut rule_changes = 0usize;
+        for (i, scheduled) in scenario.events.iter().enumerate() {
+            let path = event_path(i);
+            let at = scheduled.at_ms;
+            self.whole_seconds(&format!("{path}.at"), at);
+            let previous = i.checked_sub(1).map(|p| scenario.events[p].at_ms);
+            if let Some(previous) = previous.filter(|&previous| at < previous) {
+                self.violation(
+                    format!("{path}.at"),
+                    format!(
+                        "is at {}, before the event listed before it ({}): events are listed \
+                         in the order they happen",
+                        format_duration(at),
+                        format_duration(previous)
+                    ),
+                );
+            }
+            if let Some(end) = game_end.filter(|&end| at >= end) {
+                self.violation(
+                    format!("{path}.at"),
+                    format!(
+                        "is at {}; the game ends at {}, when its last round closes",
+                        format_duration(at),
+                        format_duration(end)
+                    ),
+                );
+            } else if at > MAX_SCENARIO_MS {
+                self.violation(
+                    format!("{path}.at"),
+                    format!(
+                        "is at {}; a scenario may last at most {}",
+                        format_duration(at),
+                        format_duration(MAX_SCENARIO_MS)
+                    ),
+                );
+            }
+            let Event::Rules(patch) = &scheduled.event else {
+                continue;
+            };
+            if patch.is_empty() {
+                continue;
+            }
+            rule_changes += 1;
+            // The genesis's rules are the first of the game's rule changes.
+            if rule_changes == MAX_RULE_CHANGES {
+                self.violation(
+                    format!("{path}.rules"),
+                    format!(
+                        "a game may change its rules at most {} times",
+                        MAX_RULE_CHANGES - 1
+                    ),
+                );
+            }
+            // Without valid genesis rules (their own problems are reported) there is
+            // nothing to apply the change to.
+            let Some(current) = &rules else {
+                continue;
+            };
+            let next = patch.applied_to(current);
+            let mut check = Checker::new();
+            check.rule_checks(&next);
+            let problems = check.finish();
+            if !problems.is_empty() {
+                // As the exchange does: the change is not applied, the rules stay.
+                for problem in problems {
+                    self.violation(
+                        format!("{path}.{}", problem.path),
+                        format!(
+                            "{} (once this change applies to the rules in force then)",
+                            problem.message
+                        ),
+                    );
+                }
+            } else if next == *current {
+                self.violation(
+                    format!("{path}.rules"),
+                    "changes nothing: the rules in force then already say this",
+                );
+            } else {
+                rules = Some(next);
+            }
+        }
     }
 }
 
