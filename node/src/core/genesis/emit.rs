@@ -218,7 +218,7 @@ fn scope_text(scope: &Scope) -> String {
 /// The rules a patch changes, as the inside of an inline table, in `[rules]`'s order.
 fn patch_text(patch: &RulesPatch) -> String {
     let money = |cents: i64| quote(&format_cents(i128::from(cents)));
-    let fields: [(&str, Option<String>); 8] = [
+    let fields: [(&str, Option<String>); 9] = [
         ("short_selling", patch.short_selling.map(|v| v.to_string())),
         (
             "max_short_shares",
@@ -247,6 +247,10 @@ fn patch_text(patch: &RulesPatch) -> String {
         (
             "commission_per_share",
             patch.commission_per_share.map(money),
+        ),
+        (
+            "hide_leaderboard",
+            patch.leaderboard_hidden.map(|v| v.to_string()),
         ),
     ];
     fields
@@ -716,6 +720,7 @@ mod tests {
                         price_band_bps: Some(1 + (amount % 10_000) as u32),
                         commission_per_share: (amount % 3 == 0).then_some((amount % 100) as i64),
                         short_selling: (amount % 5 == 0).then_some(true),
+                        leaderboard_hidden: (amount % 7 == 0).then_some(amount % 2 == 0),
                         ..RulesPatch::default()
                     }),
                 };

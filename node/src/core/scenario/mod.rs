@@ -102,6 +102,7 @@ pub struct RulesPatch {
     pub max_orders_per_minute: Option<u32>,
     pub commission_per_order: Option<Cents>,
     pub commission_per_share: Option<Cents>,
+    pub leaderboard_hidden: Option<bool>,
 }
 
 impl RulesPatch {
@@ -131,6 +132,9 @@ impl RulesPatch {
         }
         if let Some(v) = self.commission_per_share {
             out.commission_per_share = v;
+        }
+        if let Some(v) = self.leaderboard_hidden {
+            out.leaderboard_hidden = v;
         }
         out
     }

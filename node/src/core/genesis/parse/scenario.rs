@@ -518,6 +518,9 @@ impl Reader {
             self.optional(&table, "commission_per_share", None, |r, v, p| {
                 r.money(v, p).map(Some)
             });
+        let leaderboard_hidden = self.optional(&table, "hide_leaderboard", None, |r, v, p| {
+            r.boolean(v, p).map(Some)
+        });
         let patch = RulesPatch {
             short_selling: short_selling?,
             max_short_shares: max_short_shares?,
@@ -527,6 +530,7 @@ impl Reader {
             max_orders_per_minute: max_orders_per_minute?,
             commission_per_order: commission_per_order?,
             commission_per_share: commission_per_share?,
+            leaderboard_hidden: leaderboard_hidden?,
         };
         (!refused).then_some(patch)
     }
