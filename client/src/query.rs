@@ -15,6 +15,7 @@ use qraft_node::api::{MembershipChange, Status};
 use qraft_node::core::block::Block;
 use qraft_node::core::exchange::receipt::PublicTrade;
 use qraft_node::core::exchange::rules::RuleChange;
+use qraft_node::core::exchange::schedule::ScenarioView;
 use qraft_node::core::exchange::views::{AccountView, DepthView, LeaderboardRow, SymbolView};
 use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::tx::TxHash;
@@ -209,6 +210,14 @@ pub fn rules() -> Query<Vec<RuleChange>> {
     Query {
         request: Request::Rules,
         read: read!(Rules),
+    }
+}
+
+/// The game's scenario and how far it has run; none for a free market.
+pub fn scenario() -> Query<Option<Box<ScenarioView>>> {
+    Query {
+        request: Request::Scenario,
+        read: read!(Scenario),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::core::block::{Block, BlockHeader};
 use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::PublicTrade;
 use crate::core::exchange::rules::RuleChange;
+use crate::core::exchange::schedule::ScenarioView;
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
 use crate::core::genesis::NodeSpec;
 use crate::core::tx::{SignedTx, TxHash};
@@ -399,6 +400,12 @@ impl Handle {
     /// Every set of rules the game has had, the genesis's first; the last is in force.
     pub async fn rules(&self) -> Result<Vec<RuleChange>, QueryError> {
         self.query(|replica| replica.ledger().exchange().rule_changes().to_vec())
+            .await
+    }
+
+    /// The game's scenario and how far it has run; none for a free market.
+    pub async fn scenario(&self) -> Result<Option<ScenarioView>, QueryError> {
+        self.query(|replica| replica.ledger().exchange().scenario())
             .await
     }
 

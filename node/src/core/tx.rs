@@ -156,6 +156,11 @@ pub enum AdminAction {
     /// Starts the game's scenario, when it waits for the admin: game time counts from
     /// this block.
     StartScenario,
+    /// Records the hash of the end-of-game report (`qraft report`), once, after the game
+    /// ended: anyone can then check a report they were given against the chain.
+    RecordReport {
+        hash: Hash32,
+    },
 }
 
 impl Tx {

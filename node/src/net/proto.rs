@@ -21,6 +21,7 @@ use crate::core::block::{Block, BlockHash, BlockHeader};
 use crate::core::exchange::Candle;
 use crate::core::exchange::receipt::{PublicTrade, Receipt, Trade};
 use crate::core::exchange::rules::RuleChange;
+use crate::core::exchange::schedule::ScenarioView;
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
 use crate::core::genesis::NodeSpec;
 use crate::core::hash::Hash32;
@@ -96,6 +97,8 @@ pub enum Request {
     },
     /// The rules in force, and every earlier set with the height it came into force.
     Rules,
+    /// The game's scenario and how far it has run (none for a free market).
+    Scenario,
 }
 
 /// The answer to one transaction of a pipeline.
@@ -151,6 +154,7 @@ pub enum Response {
     /// Every set of rules the game has had, the genesis's first (at most
     /// [`MAX_RULE_CHANGES`](crate::core::exchange::MAX_RULE_CHANGES)).
     Rules(Vec<RuleChange>),
+    Scenario(Option<Box<ScenarioView>>),
 }
 
 /// A transaction's receipt once applied, as a client sees it.

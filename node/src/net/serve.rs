@@ -317,6 +317,10 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
         }),
         Request::Nodes => handle.nodes().await.map_or_else(stopped, Response::Nodes),
         Request::Rules => handle.rules().await.map_or_else(stopped, Response::Rules),
+        Request::Scenario => handle
+            .scenario()
+            .await
+            .map_or_else(stopped, |view| Response::Scenario(view.map(Box::new))),
         Request::Subscribe(_) | Request::Pipeline => Response::Error(ProtocolError::Invalid(
             "subscriptions and pipelines are served on their own stream".into(),
         )),

@@ -141,6 +141,23 @@ impl Exchange {
             AdminAction::SetNodeAddress { id, address } => self.set_node_address(*id, address),
             AdminAction::SetRules(rules) => self.set_rules(rules),
             AdminAction::StartScenario => self.start_scenario(),
+            AdminAction::RecordReport { hash } => {
+                if !self.game_over {
+                    return Err(Rejection::WrongState {
+                        what: "the game".into(),
+                        state: "still going".into(),
+                        hint: "a report is recorded after the game ends".into(),
+                    });
+                }
+                if self.report.is_some() {
+                    return Err(Rejection::AlreadyInState {
+                        what: "the report".into(),
+                        state: "recorded".into(),
+                    });
+                }
+                self.report = Some(*hash);
+                Ok(())
+            }
         }
     }
 

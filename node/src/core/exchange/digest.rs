@@ -219,6 +219,8 @@ pub(crate) struct Globals {
     pub rules: Hash32,
     /// The scenario's progress and recorded round results (zero without a scenario).
     pub scenario: Hash32,
+    /// The recorded report's hash (zero before one is recorded).
+    pub report: Hash32,
 }
 
 pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
@@ -236,6 +238,7 @@ pub(crate) fn finish(accumulator: &Lanes, globals: &Globals) -> Hash32 {
     }
     bytes.extend_from_slice(&globals.rules.0);
     bytes.extend_from_slice(&globals.scenario.0);
+    bytes.extend_from_slice(&globals.report.0);
     Hash32::of("qraft/state-digest/v3", &bytes)
 }
 

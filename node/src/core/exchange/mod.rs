@@ -126,6 +126,8 @@ pub struct Exchange {
     removed_nodes: BTreeSet<NodeId>,
     /// The game's scenario and how far it has run; none for a free market.
     scenario: Option<schedule::ScenarioRun>,
+    /// The hash of the end-of-game report, once the admin recorded it.
+    report: Option<Hash32>,
     // Block context.
     height: u64,
     timestamp_ms: u64,
@@ -170,6 +172,7 @@ impl Exchange {
             nodes: Vec::new(),
             removed_nodes: BTreeSet::new(),
             scenario: genesis.scenario.as_ref().map(schedule::ScenarioRun::new),
+            report: None,
             height: 0,
             timestamp_ms: 0,
             block_trades: Vec::new(),
@@ -233,10 +236,14 @@ impl Exchange {
         // From here on the nonce is used, whatever the outcome.
         self.accounts[account as usize].last_nonce = tx.nonce;
         self.touch_account(account);
-        if self.game_over {
+        let acct = &self.accounts[account as usize];
+        let records_report = matches!(
+            tx.body,
+            TxBody::Admin(super::tx::AdminAction::RecordReport { .. })
+        );
+        if self.game_over && !records_report {
             return Err(Rejection::GameOver);
         }
-        let acct = &self.accounts[account as usize];
         if acct.suspended {
             return Err(Rejection::Suspended);
         }
@@ -282,6 +289,11 @@ impl Exchange {
 
     pub fn is_game_over(&self) -> bool {
         self.game_over
+    }
+
+    /// The hash of the end-of-game report the admin recorded, if any.
+    pub fn report_hash(&self) -> Option<Hash32> {
+        self.report
     }
 
     /// The role of a participant, if the key is one.
@@ -433,6 +445,7 @@ impl Exchange {
                 .scenario
                 .as_ref()
                 .map_or(Hash32::ZERO, schedule::ScenarioRun::digest),
+            report: self.report.unwrap_or(Hash32::ZERO),
         }
     }
 

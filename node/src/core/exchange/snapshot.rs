@@ -46,6 +46,7 @@ struct SnapshotV2 {
     nodes: Vec<NodeSpec>,
     removed_nodes: Vec<NodeId>,
     scenario: Option<ScenarioRunSnapshot>,
+    report: Option<Hash32>,
     digest: Hash32,
 }
 
@@ -135,6 +136,7 @@ impl Exchange {
             nodes: self.nodes.clone(),
             removed_nodes: self.removed_nodes.iter().copied().collect(),
             scenario: self.scenario.as_ref().map(ScenarioRun::to_snapshot),
+            report: self.report,
             digest: self.digest,
         };
         postcard::to_stdvec(&snapshot).expect("encoding into a Vec cannot fail")
@@ -236,6 +238,7 @@ impl Exchange {
             removed_nodes: s.removed_nodes.into_iter().collect(),
             nodes: s.nodes,
             scenario,
+            report: s.report,
             height: s.height,
             timestamp_ms: s.timestamp_ms,
             block_trades: Vec::new(),
