@@ -49,7 +49,8 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// How many bots trade [default: 6 in a new game, all of a continued game's]. Bots
-    /// take turns being a market maker, random traders and momentum traders.
+    /// take turns being a market maker, random traders, value traders and momentum
+    /// traders.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=40))]
     pub bots: Option<u16>,
     /// No dashboard: print a line per block (height, transactions, trades, hash) until

@@ -4,17 +4,19 @@
 //!
 //! - makers quote every symbol in turn, each a little wider than the maker before;
 //! - random traders send random orders near the mid of a random symbol, at random pauses;
-//! - momentum traders follow the trades and act on moving-average crossovers.
+//! - momentum traders follow the trades and act on moving-average crossovers;
+//! - value traders trade every symbol in turn toward its fundamental value from the
+//!   game's scenario (without one they only quote quietly around the last price).
 
 use std::time::Duration;
 
 use qraft_client::bot::market::Rng;
-use qraft_client::bot::strategies::{market_maker, momentum, random};
+use qraft_client::bot::strategies::{market_maker, momentum, random, value_trader};
 use qraft_client::bot::{Bot, BotError, Event, Topics};
 use qraft_keys::Keypair;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::SymbolSpec;
-use qraft_node::core::types::Ticks;
+use qraft_node::core::types::{Shares, Ticks};
 use qraft_node::net::client::ClientError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -117,6 +119,7 @@ async fn run(plan: Plan, mut stop: watch::Receiver<bool>) {
             BotKind::Maker => make_markets(&mut bot, &plan, &mut rng, &mut stop).await,
             BotKind::Random => trade_randomly(&mut bot, &plan, &mut rng, &mut stop).await,
             BotKind::Momentum => follow_momentum(&mut bot, &plan, &mut rng, &mut stop).await,
+            BotKind::Value => trade_toward_value(&mut bot, &plan, &mut rng, &mut stop).await,
         };
         if let Err(err) = traded {
             tracing::info!(bot = %plan.name, %err, "lost the connection; connecting again");
@@ -265,6 +268,62 @@ async fn trade_randomly(
     }
 }
 
+/// Shares of each symbol `name` starts with (the genesis gives every symbol the same).
+fn starting_shares(genesis: &Genesis, name: &str) -> Shares {
+    genesis
+        .participants
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.holdings.first())
+        .map_or(0, |&(_, shares)| shares)
+}
+
+/// Value traders hold at most this many shares more than they started with.
+const VALUE_EXTRA_SHARES: i64 = 500;
+
+/// A value trader's settings for `symbol`: the game's price band, and room to buy
+/// `VALUE_EXTRA_SHARES` beyond what it started with.
+fn value_config(genesis: &Genesis, symbol: &SymbolSpec, shares: Shares) -> value_trader::Config {
+    value_trader::Config {
+        band_bps: genesis.rules.price_band_bps,
+        max_position: i64::try_from(shares)
+            .unwrap_or(i64::MAX)
+            .saturating_add(VALUE_EXTRA_SHARES),
+        ..value_trader::Config::new(symbol.ticker)
+    }
+}
+
+async fn trade_toward_value(
+    bot: &mut Bot,
+    plan: &Plan,
+    rng: &mut Rng,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), BotError> {
+    let shares = starting_shares(&plan.genesis, &plan.name);
+    let mut traded: Vec<(value_trader::Config, value_trader::State)> = plan
+        .genesis
+        .symbols
+        .iter()
+        .map(|symbol| {
+            let config = value_config(&plan.genesis, symbol, shares);
+            (config, value_trader::State::new(rng.next_u64()))
+        })
+        .collect();
+    loop {
+        for (config, state) in &mut traded {
+            if step(&plan.name, stop, value_trader::step(bot, config, state))
+                .await?
+                .is_none()
+            {
+                return Ok(());
+            }
+        }
+        if !pause(stop, jitter(rng, 150, 400)).await {
+            return Ok(());
+        }
+    }
+}
+
 fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> Option<&'a T> {
     let index = usize::try_from(rng.below(items.len() as u64)).ok()?;
     items.get(index)
@@ -276,13 +335,7 @@ async fn follow_momentum(
     rng: &mut Rng,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), BotError> {
-    let shares = plan
-        .genesis
-        .participants
-        .iter()
-        .find(|p| p.name == plan.name)
-        .and_then(|p| p.holdings.first())
-        .map_or(0, |&(_, shares)| shares);
+    let shares = starting_shares(&plan.genesis, &plan.name);
     let mut followed = Vec::with_capacity(plan.genesis.symbols.len());
     for symbol in &plan.genesis.symbols {
         let config = momentum::Config {
@@ -342,6 +395,7 @@ async fn follow_momentum(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::demo::lineup::{self, Players};
     use qraft_node::core::types::Ticker;
 
     #[test]
@@ -363,5 +417,25 @@ mod tests {
         let items = [1, 2, 3];
         assert!((0..100).all(|_| pick(&mut rng, &items).is_some()));
         assert_eq!(pick::<u8>(&mut rng, &[]), None);
+    }
+
+    #[test]
+    fn value_traders_keep_to_the_games_band_and_have_room_to_buy() {
+        let key = |label: &str| Keypair::from_label(label).public();
+        let players = Players {
+            admin: key("admin"),
+            you: key("you"),
+            bots: &[],
+        };
+        let nodes = [(key("node1"), "127.0.0.1:7001".to_string())];
+        let mut genesis = lineup::genesis(&players, &nodes).unwrap();
+        genesis.rules.price_band_bps = 500;
+        let symbol = &genesis.symbols[0];
+        let config = value_config(&genesis, symbol, 1_000);
+        assert_eq!(config.symbol, symbol.ticker);
+        assert_eq!(config.band_bps, 500);
+        assert_eq!(config.max_position, 1_500);
+        assert_eq!(starting_shares(&genesis, "you"), 25);
+        assert_eq!(starting_shares(&genesis, "nobody"), 0);
     }
 }

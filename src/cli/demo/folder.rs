@@ -293,7 +293,7 @@ mod tests {
         let names: Vec<&str> = again.bots.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(
             names,
-            ["maker1", "random1", "momentum1", "random2", "maker2"]
+            ["maker1", "random1", "value1", "momentum1", "maker2"]
         );
     }
 

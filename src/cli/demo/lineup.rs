@@ -42,19 +42,32 @@ pub enum BotKind {
     Random,
     /// Follows moving-average crossovers of trade prices (`strategies::momentum`).
     Momentum,
+    /// Trades toward each symbol's fundamental value from the game's scenario, and
+    /// quotes quietly around the last price without one (`strategies::value_trader`).
+    Value,
 }
 
 impl BotKind {
-    /// The kind of the `index`-th bot (from 0): a maker, then random traders and
-    /// momentum traders, and every fourth one a maker again. Two bots (a maker and a
-    /// random trader) are enough for trades.
+    /// The kind of the `index`-th bot (from 0): a maker, a random trader, a value
+    /// trader, a momentum trader, a maker again, then value, random and value traders,
+    /// and so on in eights: every fourth bot a maker. Two bots (a maker and a random
+    /// trader) are enough for trades; the default six have two value traders.
     pub fn of_index(index: usize) -> BotKind {
-        match index % 4 {
-            0 => BotKind::Maker,
-            2 => BotKind::Momentum,
-            _ => BotKind::Random,
+        match index % 8 {
+            0 | 4 => BotKind::Maker,
+            1 | 6 => BotKind::Random,
+            3 => BotKind::Momentum,
+            _ => BotKind::Value,
         }
     }
+
+    /// Every kind, in the order `bot_names` counts them.
+    pub const ALL: [BotKind; 4] = [
+        BotKind::Maker,
+        BotKind::Random,
+        BotKind::Momentum,
+        BotKind::Value,
+    ];
 
     /// The start of its participants' names: `maker1`, `random2`, ...
     pub fn prefix(self) -> &'static str {
@@ -62,17 +75,16 @@ impl BotKind {
             BotKind::Maker => "maker",
             BotKind::Random => "random",
             BotKind::Momentum => "momentum",
+            BotKind::Value => "value",
         }
     }
 
     /// The kind a bot's name says, if any.
     pub fn from_name(name: &str) -> Option<BotKind> {
-        [BotKind::Maker, BotKind::Random, BotKind::Momentum]
-            .into_iter()
-            .find(|kind| {
-                name.strip_prefix(kind.prefix())
-                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            })
+        BotKind::ALL.into_iter().find(|kind| {
+            name.strip_prefix(kind.prefix())
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
     }
 
     /// Starting cash and shares of each symbol: makers need plenty of both.
@@ -81,13 +93,14 @@ impl BotKind {
             BotKind::Maker => (100_000_000, 5_000),
             BotKind::Random => (10_000_000, 1_000),
             BotKind::Momentum => (10_000_000, 500),
+            BotKind::Value => (10_000_000, 1_000),
         }
     }
 }
 
 /// The first `count` bots: (name, kind).
 pub fn bot_names(count: usize) -> Vec<(String, BotKind)> {
-    let mut seen = [0usize; 3];
+    let mut seen = [0usize; BotKind::ALL.len()];
     (0..count)
         .map(|i| {
             let kind = BotKind::of_index(i);
@@ -233,15 +246,16 @@ mod tests {
             [
                 "maker1",
                 "random1",
+                "value1",
                 "momentum1",
-                "random2",
                 "maker2",
-                "random3"
+                "value2"
             ]
         );
         for (name, kind) in bot_names(20) {
             assert_eq!(BotKind::from_name(&name), Some(kind), "{name}");
         }
+        assert_eq!(BotKind::from_name("value3"), Some(BotKind::Value));
         assert_eq!(BotKind::from_name("maker"), None);
         assert_eq!(BotKind::from_name("makerx"), None);
         assert_eq!(BotKind::from_name("you"), None);
@@ -272,5 +286,27 @@ mod tests {
         let you = &genesis.participants[1];
         assert_eq!((you.name.as_str(), you.cash), (YOU, YOUR_CASH));
         assert!(you.holdings.iter().all(|&(_, n)| n == YOUR_SHARES));
+    }
+
+    #[test]
+    fn every_fourth_bot_is_a_maker_and_value_traders_are_among_them() {
+        let kinds: Vec<BotKind> = bot_names(16).into_iter().map(|(_, k)| k).collect();
+        for (i, kind) in kinds.iter().enumerate() {
+            assert_eq!(*kind == BotKind::Maker, i % 4 == 0, "bot {i}");
+        }
+        let count = |wanted| kinds.iter().filter(|&&k| k == wanted).count();
+        assert_eq!(
+            [
+                BotKind::Maker,
+                BotKind::Random,
+                BotKind::Momentum,
+                BotKind::Value
+            ]
+            .map(count),
+            [4, 4, 2, 6]
+        );
+        // A value trader starts with cash and shares to trade both ways.
+        let (cash, shares) = BotKind::Value.funds();
+        assert!(cash > 0 && shares > 0);
     }
 }

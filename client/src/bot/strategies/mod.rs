@@ -10,7 +10,10 @@
 //! - [`momentum`]: immediate-or-cancel orders when the short moving average of trade
 //!   prices crosses the long one, within a position limit.
 //! - [`random`]: seeded random limit and immediate-or-cancel orders near the mid.
+//! - [`value_trader`]: trades toward the scenario's fundamental value of a symbol, with
+//!   seeded noise, and rests quotes around its estimate.
 
 pub mod market_maker;
 pub mod momentum;
 pub mod random;
+pub mod value_trader;
