@@ -47,6 +47,13 @@ enum Command {
     /// status 1. A node that caught up from its leader's snapshot backfills the blocks
     /// before it from its peers: audit it once its status shows none missing.
     Verify(cli::verify::VerifyArgs),
+    /// Scenarios: the story a game tells (rounds, news, values, dividends, halts, rule
+    /// changes at set times). `qraft scenario check FILE` checks one and prints its
+    /// timeline; `qraft scenario demo` prints the demo's, to start your own from.
+    Scenario {
+        #[command(subcommand)]
+        command: cli::scenario::check::ScenarioCommand,
+    },
     /// A live local game, no configuration needed: three nodes and trading bots in this
     /// process, and the dashboard as you.
     ///
@@ -206,6 +213,7 @@ fn main() -> std::process::ExitCode {
         Command::Session(args) => cli::client::session::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Chaos(args) => cli::chaos::run(args),
+        Command::Scenario { command } => cli::scenario::check::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -182,3 +182,10 @@ mod tests {
         ));
     }
 }
+
+/// `N` bytes of the operating system's randomness: salts and nonces that are not keys.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| KeyError::Randomness(e.to_string()))?;
+    Ok(bytes)
+}

@@ -37,5 +37,5 @@ pub mod text;
 pub mod verify;
 
 pub use error::KeyError;
-pub use identity::{Keypair, PublicKey};
+pub use identity::{Keypair, PublicKey, random_bytes};
 pub use signing::{ChainId, Domain, Signature, verify_batch, verify_one};

@@ -64,6 +64,15 @@ pub struct DemoArgs {
     /// close the market, publish news, add participants, end the game) instead of as "you".
     #[arg(long, conflicts_with = "headless")]
     pub teacher: bool,
+    /// Play this scenario file in a new game instead of the built-in one ("A week on
+    /// the floor": three three-minute rounds with news and dividends). `qraft scenario
+    /// demo` prints the built-in one to start from.
+    #[arg(long, value_name = "FILE", conflicts_with = "free_market")]
+    pub scenario: Option<PathBuf>,
+    /// A new game with no scenario: prices drift with the bots, no rounds, no news but
+    /// the admin's.
+    #[arg(long)]
+    pub free_market: bool,
 }
 
 /// Runs `qraft demo`.
@@ -78,7 +87,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
         None => Folder::temporary()?,
     };
     let wanted = usize::from(args.bots.unwrap_or(DEFAULT_BOTS));
-    let game = folder::open_or_create(&folder, wanted)?;
+    let story = match (&args.scenario, args.free_market) {
+        (Some(path), _) => folder::Story::File(path.clone()),
+        (None, true) => folder::Story::None,
+        (None, false) => folder::Story::BuiltIn,
+    };
+    let game = folder::open_or_create(&folder, wanted, &story)?;
     let bots = bot_count(&game, args.bots)?;
     let log = game.dir.join("qraft.log");
     if args.headless {

@@ -12,5 +12,6 @@ pub mod join;
 pub mod keys;
 pub mod logs;
 pub mod run;
+pub mod scenario;
 pub mod signal;
 pub mod verify;

@@ -45,6 +45,9 @@ pub struct AppliedBlock {
     pub block: Block,
     pub receipts: Vec<Receipt>,
     pub trades: Vec<Trade>,
+    /// How many of the scenario's steps (rounds opening or closing, news, dividends...)
+    /// the block took before its transactions: what a dashboard refreshes for.
+    pub scenario_steps: u32,
 }
 
 /// Why a stored block does not replay to itself.
@@ -210,6 +213,7 @@ impl Ledger {
             state_digest,
         };
         AppliedBlock {
+            scenario_steps: self.exchange.block_scenario_steps(),
             block: Block {
                 header,
                 txs: batch.txs,

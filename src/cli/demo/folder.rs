@@ -23,6 +23,7 @@ use qraft_node::testkit::disk::free_port;
 use super::lineup::{self, ADMIN, BotKind, Players, YOU};
 use crate::cli::game::load_genesis;
 use crate::cli::keys::open_key;
+use crate::cli::scenario;
 
 /// The file that marks a demo game's folder.
 pub const MARKER: &str = "demo.toml";
@@ -100,18 +101,30 @@ impl Folder {
     }
 }
 
-/// The demo game in `folder`: the one already there, or a new one with `bots` bots.
-pub fn open_or_create(folder: &Folder, bots: usize) -> Result<DemoGame> {
+/// The story a new demo game tells.
+#[derive(Clone, Debug)]
+pub enum Story {
+    /// The built-in scenario ([`scenario::DEMO_SCENARIO`]).
+    BuiltIn,
+    /// A scenario file.
+    File(PathBuf),
+    /// None: a free market.
+    None,
+}
+
+/// The demo game in `folder`: the one already there, or a new one with `bots` bots
+/// telling `story`.
+pub fn open_or_create(folder: &Folder, bots: usize, story: &Story) -> Result<DemoGame> {
     let dir = folder.path();
     if dir.join(MARKER).exists() {
         return load(dir);
     }
     prepare_empty(dir, MARKER, "demo game", "`qraft demo --dir`")?;
-    create(dir, bots)
+    create(dir, bots, story)
 }
 
 /// Makes the keys and genesis of a new game and writes them into the empty `dir`.
-fn create(dir: &Path, bot_count: usize) -> Result<DemoGame> {
+fn create(dir: &Path, bot_count: usize, story: &Story) -> Result<DemoGame> {
     let new_key = || Keypair::generate().context("cannot make a key");
     let nodes = (0..3).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
     let admin = new_key()?;
@@ -138,7 +151,17 @@ fn create(dir: &Path, bot_count: usize) -> Result<DemoGame> {
         you: you.public(),
         bots: &bot_keys,
     };
-    let genesis = lineup::genesis(&players, &addresses)?;
+    let mut genesis = lineup::genesis(&players, &addresses)?;
+    let file = match story {
+        Story::BuiltIn => Some(scenario::demo(&genesis)?),
+        Story::File(path) => Some(scenario::load(path, &genesis)?),
+        Story::None => None,
+    };
+    if let Some(file) = file
+        && let Some(secret) = scenario::embed(&mut genesis, file)?
+    {
+        scenario::secret::write(&dir.join(scenario::SECRET_FILE), &secret)?;
+    }
 
     let named = genesis
         .voters
@@ -278,15 +301,22 @@ mod tests {
     fn a_new_game_is_continued_from_its_folder() {
         let parent = tempfile::tempdir().unwrap();
         let folder = Folder::Named(parent.path().join("game"));
-        let first = open_or_create(&folder, 5).unwrap();
+        let first = open_or_create(&folder, 5, &Story::BuiltIn).unwrap();
         assert!(!first.continued);
+        // The built-in scenario is in the genesis; its secret only beside it.
+        let scenario = first.genesis.scenario.as_ref().expect("a scenario");
+        assert_eq!(scenario.name, "A week on the floor");
+        let secret = scenario::secret::read(&first.dir.join(scenario::SECRET_FILE)).unwrap();
+        assert!(secret.matches(&scenario.secret.expect("a commitment")));
+        let written = fs::read_to_string(first.dir.join("genesis.toml")).unwrap();
+        assert!(!written.contains("What the house knew"), "{written}");
         assert_eq!(first.bots.len(), 5);
         for name in [
             "node1", "node2", "node3", "admin", "you", "maker1", "maker2",
         ] {
             assert!(key_file(&first.dir, name).exists(), "{name}.key");
         }
-        let again = open_or_create(&folder, 2).unwrap();
+        let again = open_or_create(&folder, 2, &Story::None).unwrap();
         assert!(again.continued);
         assert_eq!(again.genesis, first.genesis);
         assert_eq!(again.you.public(), first.you.public());
@@ -298,7 +328,7 @@ mod tests {
     }
 
     fn refusal(folder: &Folder) -> String {
-        match open_or_create(folder, 2) {
+        match open_or_create(folder, 2, &Story::None) {
             Ok(_) => panic!("the folder was taken for a demo game"),
             Err(err) => err.to_string(),
         }

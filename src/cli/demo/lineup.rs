@@ -174,6 +174,14 @@ pub fn class_genesis(
     build(game, participants, nodes)
 }
 
+/// The demo's and a class's rules: the defaults, with five-second candles.
+pub fn rules() -> Rules {
+    Rules {
+        candle_ms: CANDLE_MS,
+        ..Rules::default()
+    }
+}
+
 /// `shares` of every symbol, in ticker order (as a genesis lists holdings).
 fn holdings(shares: Shares) -> Vec<(Ticker, Shares)> {
     let mut holdings: Vec<(Ticker, Shares)> =
@@ -215,10 +223,7 @@ fn build(
         .collect();
     let genesis = Genesis {
         game: game.to_string(),
-        rules: Rules {
-            candle_ms: CANDLE_MS,
-            ..Rules::default()
-        },
+        rules: rules(),
         symbols: symbols(),
         participants,
         voters,

@@ -239,6 +239,12 @@ impl Follower {
             }
         }
         stale.rules |= sets_rules(block);
+        if block.scenario_steps > 0 {
+            // A round opened or closed, news or a dividend came, a rule changed.
+            stale.news = true;
+            stale.book = true;
+            stale.rules = true;
+        }
     }
 
     /// Everything, from scratch.

@@ -132,6 +132,8 @@ pub struct Exchange {
     height: u64,
     timestamp_ms: u64,
     block_trades: Vec<Trade>,
+    /// How many scenario steps this block took.
+    block_steps: u32,
     // Digest.
     dirty_accounts: Vec<u32>,
     accumulator: Lanes,
@@ -176,6 +178,7 @@ impl Exchange {
             height: 0,
             timestamp_ms: 0,
             block_trades: Vec::new(),
+            block_steps: 0,
             dirty_accounts: Vec::new(),
             accumulator: Lanes::ZERO,
             digest: Hash32::ZERO,
@@ -207,6 +210,7 @@ impl Exchange {
         self.height = height;
         self.timestamp_ms = timestamp_ms;
         self.block_trades.clear();
+        self.block_steps = 0;
         self.run_schedule();
     }
 
@@ -272,6 +276,12 @@ impl Exchange {
     /// The digest as of the last [`Exchange::end_block`].
     pub fn digest(&self) -> Hash32 {
         self.digest
+    }
+
+    /// How many scenario steps the current block took (at its start, or with the admin's
+    /// start).
+    pub fn block_scenario_steps(&self) -> u32 {
+        self.block_steps
     }
 
     /// Trades made since [`Exchange::begin_block`].

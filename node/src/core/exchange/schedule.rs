@@ -248,6 +248,7 @@ impl Exchange {
     }
 
     fn take_step(&mut self, scenario: &Scenario, step: Step) {
+        self.block_steps += 1;
         match step {
             Step::OpenRound(index) => self.open_round(scenario, index),
             Step::CloseRound(index) => self.close_round(scenario, index),

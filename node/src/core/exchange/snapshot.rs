@@ -242,6 +242,7 @@ impl Exchange {
             height: s.height,
             timestamp_ms: s.timestamp_ms,
             block_trades: Vec::new(),
+            block_steps: 0,
             dirty_accounts: Vec::new(),
             accumulator: Lanes::ZERO,
             digest: Hash32::ZERO,

@@ -1,0 +1,89 @@
+//! The scenario's secret as a file beside the game: what the teacher keeps until the
+//! report reveals it. TOML: `salt` (32 hex digits) and `text`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use qraft_node::core::scenario::ScenarioSecret;
+use serde::{Deserialize, Serialize};
+
+/// Its name in a game's folder. Students' laptops never receive it: only the genesis
+/// (which holds its hash) travels.
+pub const SECRET_FILE: &str = "scenario-secret.toml";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretToml {
+    salt: String,
+    text: String,
+}
+
+/// Writes `secret` to `path`, readable by its owner only.
+pub fn write(path: &Path, secret: &ScenarioSecret) -> Result<()> {
+    let body = toml::to_string(&SecretToml {
+        salt: secret.salt.iter().map(|b| format!("{b:02x}")).collect(),
+        text: secret.text.clone(),
+    })
+    .context("cannot write the scenario's secret as TOML")?;
+    let text = format!(
+        "# The scenario's secret: only its hash is in the genesis. Keep this file to\n\
+         # yourself; `qraft report --secret {}` reveals it with the report.\n{body}",
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads a secret [`write`] wrote.
+#[allow(dead_code)] // read by `qraft report --secret`, which lands next
+pub fn read(path: &Path) -> Result<ScenarioSecret> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: SecretToml = toml::from_str(&text)
+        .with_context(|| format!("{} is not a scenario secret", path.display()))?;
+    let bytes: Vec<u8> = (0..file.salt.len())
+        .step_by(2)
+        .filter_map(|i| file.salt.get(i..i + 2))
+        .filter_map(|pair| u8::from_str_radix(pair, 16).ok())
+        .collect();
+    let Ok(salt) = <[u8; 16]>::try_from(bytes.as_slice()) else {
+        bail!("{}: salt must be 32 hex digits", path.display());
+    };
+    Ok(ScenarioSecret {
+        salt,
+        text: file.text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_secret_reads_back_and_keeps_its_commitment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SECRET_FILE);
+        let secret = ScenarioSecret {
+            salt: [0xab; 16],
+            text: "Acme is worth $15.00 \"really\"\nsecond line".into(),
+        };
+        write(&path, &secret).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back, secret);
+        assert!(back.matches(&secret.commitment()));
+        std::fs::write(&path, "salt = \"abc\"\ntext = \"x\"\n").unwrap();
+        assert!(
+            read(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("32 hex digits")
+        );
+    }
+}
