@@ -11,7 +11,16 @@
 //! an admin named admin. Anyone else (mallory) has a key that is not in the game.
 //! `game key=value ...` before the first transaction changes the rules: `short=N`
 //! (allow short selling up to N shares), `max_order=N`, `band_bps=N`, `closed` (market
-//! closed at start), `cash=DOLLARS`.
+//! closed at start), `cash=DOLLARS`, `scenario=FILE` (plays the game scenario in
+//! `tests/scenarios/FILE`, read as `qraft` reads one).
+//!
+//! Game time: every transaction's block is one second after the one before it;
+//! `wait DURATION` (`30s`, `1m30s`) makes an empty block that much later, as a leader
+//! does when a scenario step falls due, and prints the news it brought. Queries for a
+//! scenario: `round` (where the game is in its rounds) and `scores` (the leaderboard by
+//! return and by round ranks). At the end of every script, the whole chain is replayed
+//! from the genesis block by block, as `qraft verify` does, and must give the same
+//! digests.
 //!
 //! Commands: `WHO buy|sell SYM QTY [@ PRICE] [ioc]`, `WHO buy|sell SYM QTY market`,
 //! `WHO cancel #ID`, `WHO cancel-all [SYM]`, `WHO open|halt|resume|close [SYM]`,
@@ -20,22 +29,28 @@
 //! (sends WHO's last transaction again), `WHO nonce N COMMAND` (explicit nonce),
 //! `WHO tamper COMMAND` (signature damaged), `WHO other-chain COMMAND` (signed for
 //! another game). Queries: `book SYM`, `account NAME`, `leaderboard`, `trades [SYM]`,
-//! `news`, `symbols`.
+//! `news`, `symbols`, `round`, `scores`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use qraft_keys::{ChainId, Keypair};
+use qraft_node::core::exchange::scoring::Ranking;
 use qraft_node::core::exchange::{Effect, Receipt, receipt::Outcome};
+use qraft_node::core::genesis::parse_scenario;
 use qraft_node::core::genesis::{Genesis, Rules};
-use qraft_node::core::ledger::{Batch, Ledger};
+use qraft_node::core::ledger::{AppliedBlock, Batch, Ledger};
+use qraft_node::core::scenario::duration::{format_duration, parse_duration};
 use qraft_node::core::tx::{
     AdminAction, NewOrder, OrderKind, ParticipantSpec, Scope, SignedTx, SymbolSpec, Tx, TxBody,
 };
 use qraft_node::core::types::{Role, Side, Ticker, format_cents, parse_cents};
 
 struct World {
+    genesis: Genesis,
+    /// Every block made, for the replay at the end.
+    blocks: Vec<qraft_node::core::block::Block>,
     ledger: Ledger,
     keys: BTreeMap<String, Keypair>,
     nonces: BTreeMap<String, u64>,
@@ -98,10 +113,21 @@ fn default_genesis(rules: Rules, cash: i64) -> (Genesis, BTreeMap<String, Keypai
 }
 
 impl World {
-    fn new(rules: Rules, cash: i64) -> World {
-        let (genesis, keys) = default_genesis(rules, cash);
+    fn new(rules: Rules, cash: i64, scenario: Option<&str>) -> World {
+        let (mut genesis, keys) = default_genesis(rules, cash);
+        if let Some(file) = scenario {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/scenarios")
+                .join(file);
+            let text = std::fs::read_to_string(&path).expect("read the game scenario");
+            let read = parse_scenario(&text, file, &genesis.symbols, &genesis.rules)
+                .unwrap_or_else(|e| panic!("{e}"));
+            genesis.scenario = Some(read.scenario);
+        }
         World {
             ledger: Ledger::new(&genesis).expect("scenario genesis is valid"),
+            genesis,
+            blocks: Vec::new(),
             keys,
             nonces: BTreeMap::new(),
             last_tx: BTreeMap::new(),
@@ -251,11 +277,7 @@ impl World {
         };
         self.last_tx.insert(who.to_string(), signed.clone());
         self.clock_ms += 1_000;
-        let applied = self.ledger.apply_batch(Batch {
-            proposer: 1,
-            timestamp_ms: self.clock_ms,
-            txs: vec![signed],
-        });
+        let applied = self.make_block(vec![signed]);
         assert_eq!(
             self.ledger.exchange().recompute_digest(),
             applied.block.header.state_digest,
@@ -266,6 +288,51 @@ impl World {
             .check_invariants()
             .unwrap_or_else(|e| panic!("invariant broken: {e}"));
         self.render_receipt(&applied.receipts[0], words)
+    }
+
+    /// Applies one block of `txs` at the clock's time, checking the digest and invariants.
+    fn make_block(&mut self, txs: Vec<SignedTx>) -> AppliedBlock {
+        let applied = self.ledger.apply_batch(Batch {
+            proposer: 1,
+            timestamp_ms: self.clock_ms,
+            txs,
+        });
+        self.blocks.push(applied.block.clone());
+        applied
+    }
+
+    /// `wait DURATION`: an empty block that much later, and the news it brought.
+    fn wait(&mut self, duration: &str) -> String {
+        self.clock_ms += parse_duration(duration).unwrap_or_else(|e| panic!("{e}"));
+        let before = self.ledger.exchange().news().len();
+        let applied = self.make_block(Vec::new());
+        let news = self.ledger.exchange().news();
+        let mut out = format!(
+            "block {} took {} scenario step{}",
+            applied.block.header.height,
+            applied.scenario_steps,
+            if applied.scenario_steps == 1 { "" } else { "s" }
+        );
+        let fresh = news.len().saturating_sub(before).min(news.len());
+        for item in news[..fresh].iter().rev() {
+            write!(out, "\n  news: {}", item.headline).unwrap();
+        }
+        out
+    }
+
+    /// Replays every block from the genesis, as `qraft verify` does.
+    fn replay(&self) {
+        let mut replica = Ledger::new(&self.genesis).expect("genesis");
+        for block in &self.blocks {
+            replica
+                .replay_block(block)
+                .unwrap_or_else(|e| panic!("replay: {e}"));
+        }
+        assert_eq!(
+            replica.head(),
+            self.ledger.head(),
+            "the replay ends elsewhere"
+        );
     }
 
     fn next_nonce(&mut self, who: &str) -> u64 {
@@ -420,6 +487,45 @@ impl World {
                 .map(|n| format!("[{}] {}", n.height, n.headline))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            ["round"] => match ex.scenario() {
+                None => "no scenario".to_string(),
+                Some(view) => format!(
+                    "{:?}; {} of {} events done; next step {}",
+                    view.phase,
+                    view.events_done,
+                    view.events_total,
+                    match (view.next_step_ms, view.started_ms) {
+                        (Some(next), Some(start)) =>
+                            format!("at {}", format_duration(next - start)),
+                        _ => "none".to_string(),
+                    }
+                ),
+            },
+            ["scores"] => {
+                let mut out = String::new();
+                for ranking in [Ranking::Return, Ranking::RoundRanks] {
+                    write!(out, "by {ranking:?}:").unwrap();
+                    for r in ex.scores(ranking) {
+                        write!(
+                            out,
+                            "\n  {}. {} ({:?}) return {} bps; rounds {:?}; average rank {}",
+                            r.rank,
+                            r.name,
+                            r.role,
+                            r.return_bps,
+                            r.round_returns,
+                            r.round_rank_average.map_or("-".to_string(), |a| format!(
+                                "{}.{:02}",
+                                a / 100,
+                                a % 100
+                            ))
+                        )
+                        .unwrap();
+                    }
+                    out.push('\n');
+                }
+                out.trim_end().to_string()
+            }
             ["symbols"] => ex
                 .symbols()
                 .iter()
@@ -447,6 +553,9 @@ impl World {
         if let Some(out) = self.query(&words) {
             return out;
         }
+        if let ["wait", duration] = words.as_slice() {
+            return self.wait(duration);
+        }
         match words.as_slice() {
             [who, rest @ ..] if !rest.is_empty() => self.submit(who, rest),
             _ => panic!("cannot run {command:?}"),
@@ -465,6 +574,7 @@ fn plural(n: u32, word: &str) -> String {
 fn game_world(options: &[&str]) -> World {
     let mut rules = Rules::default();
     let mut cash = 1_000_000;
+    let mut scenario = None;
     for option in options {
         match option.split_once('=') {
             Some(("short", n)) => {
@@ -474,11 +584,12 @@ fn game_world(options: &[&str]) -> World {
             Some(("max_order", n)) => rules.max_order_shares = n.parse().expect("max_order"),
             Some(("band_bps", n)) => rules.price_band_bps = n.parse().expect("band_bps"),
             Some(("cash", n)) => cash = parse_cents(n).expect("cash"),
+            Some(("scenario", file)) => scenario = Some(file),
             None if *option == "closed" => rules.open_at_start = false,
             _ => panic!("unknown game option {option}"),
         }
     }
-    World::new(rules, cash)
+    World::new(rules, cash, scenario)
 }
 
 /// Runs one script and returns it with the actual outputs in place of the expected ones.
@@ -518,6 +629,7 @@ fn run_script(text: &str) -> String {
         out.push_str(&actual);
         out.push('\n');
     }
+    world.replay();
     out
 }
 
