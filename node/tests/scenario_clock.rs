@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use qraft_node::audit::audit;
 use qraft_node::core::genesis::sample::SampleOptions;
 use qraft_node::core::scenario::{Event, Scenario, ScenarioStart, ScheduledEvent};
 use qraft_node::testkit::local::{ClusterOptions, LocalCluster};
@@ -110,4 +111,13 @@ async fn scheduled_news_arrives_in_empty_blocks_on_every_node_across_a_leader_ch
     let height = cluster.handle(next).status().await.unwrap().height;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(cluster.handle(next).status().await.unwrap().height, height);
+    // `qraft verify`'s audit replays every node's chain, scheduled steps included, from
+    // the block times the leaders chose.
+    for id in cluster.ids() {
+        cluster.kill(id);
+    }
+    for id in cluster.ids() {
+        let report = audit(&cluster.data_dir(id), |_, _| {}).expect("the chain audits");
+        assert!(report.blocks >= height.min(3), "node {id}: {} blocks", report.blocks);
+    }
 }
