@@ -118,6 +118,10 @@ async fn scheduled_news_arrives_in_empty_blocks_on_every_node_across_a_leader_ch
     }
     for id in cluster.ids() {
         let report = audit(&cluster.data_dir(id), |_, _| {}).expect("the chain audits");
-        assert!(report.blocks >= height.min(3), "node {id}: {} blocks", report.blocks);
+        assert!(
+            report.blocks >= height.min(3),
+            "node {id}: {} blocks",
+            report.blocks
+        );
     }
 }

@@ -78,6 +78,11 @@ pub struct ClassArgs {
     /// `refuse N`, `close`, `reopen`).
     #[arg(long)]
     pub headless: bool,
+    /// A new class plays this scenario file (rounds, news, dividends at set times; see
+    /// `qraft scenario check`). Write `start = "admin"` in it to start it when the class
+    /// is ready, with `qraft admin start`.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Runs `qraft class`.
@@ -106,6 +111,7 @@ pub fn run(args: ClassArgs) -> Result<()> {
         bots: usize::from(args.bots),
         cash: i64::from(args.cash) * 100,
         shares: u64::from(args.shares),
+        scenario: args.scenario.clone(),
     };
     let game = folder::open_or_create(&args.dir, &new, host)?;
     if args.headless {

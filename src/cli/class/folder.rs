@@ -25,6 +25,7 @@ use crate::cli::demo::folder::{
 use crate::cli::demo::lineup::{self, BotKind};
 use crate::cli::game::load_genesis;
 use crate::cli::keys::open_key;
+use crate::cli::scenario;
 
 /// The file that marks a class's folder.
 pub const MARKER: &str = "class.toml";
@@ -41,6 +42,8 @@ pub struct NewClass {
     pub bots: usize,
     pub cash: Cents,
     pub shares: Shares,
+    /// The scenario file a new class plays, if any.
+    pub scenario: Option<PathBuf>,
 }
 
 /// A class on disk, with the keys the teacher's laptop runs it with.
@@ -132,8 +135,14 @@ fn create(dir: &Path, new: &NewClass, host: Ipv4Addr) -> Result<ClassGame> {
         .iter()
         .map(|b| (b.name.clone(), b.kind, b.key.public()))
         .collect();
-    let genesis =
+    let mut genesis =
         lineup::class_genesis(&new.name, TEACHER, teacher.public(), &bot_keys, &addresses)?;
+    if let Some(path) = &new.scenario {
+        let file = scenario::load(path, &genesis)?;
+        if let Some(secret) = scenario::embed(&mut genesis, file)? {
+            scenario::secret::write(&dir.join(scenario::SECRET_FILE), &secret)?;
+        }
+    }
 
     let named = genesis
         .voters
@@ -253,6 +262,7 @@ mod tests {
             bots: 2,
             cash: 500_000,
             shares: 40,
+            scenario: None,
         };
         let first = open_or_create(&dir, &new, Ipv4Addr::new(10, 0, 0, 1)).unwrap();
         assert!(!first.continued);
@@ -277,6 +287,7 @@ mod tests {
             bots: 0,
             cash: 1,
             shares: 1,
+            scenario: None,
         };
         open_or_create(&dir, &new, Ipv4Addr::LOCALHOST).unwrap();
         let marker = dir.join(MARKER);

@@ -70,6 +70,19 @@ pub enum AdminCommand {
     /// changes. Orders already resting keep what they were accepted under.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Rules(super::rules::SetRulesArgs),
+    /// Start the game's scenario, when it waits for the admin (`start = "admin"`): game
+    /// time, its rounds and events count from this block.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    Start(OnlyCommonArgs),
+    /// End the game: cancels every order, stops all trading and freezes the leaderboard.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    End(OnlyCommonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OnlyCommonArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +190,10 @@ pub enum AdminOp {
     Suspend(String),
     /// Reinstates a suspended participant, by genesis name or key.
     Reinstate(String),
+    /// Starts a scenario that waits for the admin.
+    StartScenario,
+    /// Ends the game.
+    EndGame,
 }
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
@@ -220,6 +237,8 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Remove(a) => (AdminOp::RemoveNode(a.id), a.common),
         AdminCommand::Suspend(a) => (AdminOp::Suspend(a.participant), a.common),
         AdminCommand::Reinstate(a) => (AdminOp::Reinstate(a.participant), a.common),
+        AdminCommand::Start(a) => (AdminOp::StartScenario, a.common),
+        AdminCommand::End(a) => (AdminOp::EndGame, a.common),
     };
     run_transaction_cli(
         common,
@@ -275,6 +294,8 @@ pub async fn admin(ctx: &Ctx, op: AdminOp, turn: &mut Option<Turn>) -> Result<Re
         AdminOp::Reinstate(who) => AdminAction::ReinstateParticipant {
             key: participant_key(&ctx.genesis, &who)?,
         },
+        AdminOp::StartScenario => AdminAction::StartScenario,
+        AdminOp::EndGame => AdminAction::EndGame,
         AdminOp::Membership(change) => return membership(ctx, change).await,
         AdminOp::AddNode(spec) => return add_node(ctx, spec, turn).await,
     };
