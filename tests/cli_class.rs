@@ -59,8 +59,10 @@ fn a_teacher_refuses_approves_and_closes_and_a_laptop_resumes_its_seat() {
             &port,
             "--code",
             CODE,
+            // A maker and a random trader: trades go on, so blocks keep coming for
+            // the laptops to follow (a lone maker quotes once and waits).
             "--bots",
-            "1",
+            "2",
             "--no-advertise",
         ],
         &dir.path().join("class.log"),
