@@ -130,6 +130,17 @@ fn intro(game: &ClassGame, view: &ClassView, problem: Option<&str>, approve_all:
             "note: the game is not advertised on the network: {problem}\n"
         ));
     }
+    if let Some(scenario) = &game.genesis.scenario {
+        text.push_str(&format!("scenario: {:?}", scenario.name));
+        if scenario.start == qraft_node::core::scenario::ScenarioStart::ByAdmin {
+            let dir = game.dir.display();
+            text.push_str(&format!(
+                "; it waits for you: `qraft admin start --genesis {dir}/genesis.toml --key \
+                 {dir}/keys/teacher.key` starts it (once started, it starts no more)"
+            ));
+        }
+        text.push('\n');
+    }
     if view.addresses.is_empty() {
         text.push_str(
             "note: this laptop has no network address: students on other laptops cannot reach it\n",
