@@ -13,8 +13,9 @@ use crate::bot::market::{
 };
 use crate::bot::{Bot, BotError, Pending, PendingOrder};
 use qraft_node::core::exchange::receipt::OrderResult;
-use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::exchange::views::{AccountView, SymbolView};
+
+use super::requote::{cancelled, placed};
 use qraft_node::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
 
 /// How the maker quotes.
@@ -210,33 +211,6 @@ async fn settle(requote: Requote, center: Ticks, state: &mut State) -> Result<St
             state.quote = Some(quote);
             Ok(step)
         }
-    }
-}
-
-/// The cancels' answers: (order, shares that were still open) for each order that was
-/// cancelled. An order filled meanwhile is not an error: nothing was left to cancel.
-async fn cancelled(
-    cancels: Vec<(OrderId, Pending<Shares>)>,
-) -> Result<Vec<(OrderId, Shares)>, BotError> {
-    let mut done = Vec::with_capacity(cancels.len());
-    let mut failure = None;
-    // All are in flight: awaiting them in turn costs no extra round trip.
-    for (order, pending) in cancels {
-        match pending.wait().await {
-            Ok(shares) => done.push((order, shares)),
-            Err(BotError::Rejected(Rejection::NotYourOpenOrder(_))) => {}
-            Err(err) => {
-                failure.get_or_insert(err);
-            }
-        }
-    }
-    failure.map_or(Ok(done), Err)
-}
-
-async fn placed(order: Option<PendingOrder>) -> Result<Option<OrderResult>, BotError> {
-    match order {
-        Some(pending) => pending.wait().await.map(Some),
-        None => Ok(None),
     }
 }
 

@@ -16,4 +16,5 @@
 pub mod market_maker;
 pub mod momentum;
 pub mod random;
+mod requote;
 pub mod value_trader;

@@ -26,8 +26,9 @@ use crate::bot::market::{
 };
 use crate::bot::{Bot, BotError, OrderKind, Pending, PendingOrder};
 use qraft_node::core::exchange::receipt::OrderResult;
-use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::exchange::views::{AccountView, SymbolView};
+
+use super::requote::{cancelled, placed};
 use qraft_node::core::types::{Cents, OrderId, Shares, Side, Ticker, Ticks};
 
 /// Basis points in one.
@@ -526,32 +527,6 @@ async fn settle(sent: Sent, state: &mut State) -> Result<Step, BotError> {
             state.quote = Some(quote);
             Ok(step)
         }
-    }
-}
-
-/// The cancels' answers: (order, shares that were still open) for each order that was
-/// cancelled. An order filled meanwhile is not an error: nothing was left to cancel.
-async fn cancelled(
-    cancels: Vec<(OrderId, Pending<Shares>)>,
-) -> Result<Vec<(OrderId, Shares)>, BotError> {
-    let mut done = Vec::with_capacity(cancels.len());
-    let mut failure = None;
-    for (order, pending) in cancels {
-        match pending.wait().await {
-            Ok(shares) => done.push((order, shares)),
-            Err(BotError::Rejected(Rejection::NotYourOpenOrder(_))) => {}
-            Err(err) => {
-                failure.get_or_insert(err);
-            }
-        }
-    }
-    failure.map_or(Ok(done), Err)
-}
-
-async fn placed(order: Option<PendingOrder>) -> Result<Option<OrderResult>, BotError> {
-    match order {
-        Some(pending) => pending.wait().await.map(Some),
-        None => Ok(None),
     }
 }
 
