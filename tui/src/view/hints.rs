@@ -21,7 +21,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
         Mode::Command => vec![("Enter", "run"), ("↑↓", "history"), ("Esc", "cancel")],
         Mode::Normal if state.projector => vec![
             ("P/Esc", "back to the panels"),
-            ("1-4", "page"),
+            (if state.class.is_some() { "1-5" } else { "1-4" }, "page"),
             ("?", "help"),
             ("q", "quit"),
         ],
