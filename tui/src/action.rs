@@ -7,6 +7,7 @@ use qraft_node::api::Status;
 use qraft_node::core::exchange::Candle;
 use qraft_node::core::exchange::receipt::{PublicTrade, Receipt};
 use qraft_node::core::exchange::rules::RuleChange;
+use qraft_node::core::exchange::schedule::ScenarioView;
 use qraft_node::core::exchange::views::{
     AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView,
 };
@@ -66,6 +67,8 @@ pub enum Action {
     ReopenJoining,
     /// The Class panel: make the selected seat's machine a voter (asks first).
     PromoteSelected,
+    /// `P`: shows the projector page, or leaves it.
+    ToggleProjector,
     /// Time passes: `now` in ms since the Unix epoch.
     Tick(u64),
 
@@ -77,6 +80,10 @@ pub enum Action {
     },
     Depth(DepthView),
     Candles(Ticker, Vec<Candle>),
+    /// Every symbol's candles (for the projector page's charts).
+    AllCandles(Vec<(Ticker, Vec<Candle>)>),
+    /// The game's scenario, if it has one.
+    Scenario(Option<Box<ScenarioView>>),
     Account(Option<AccountView>),
     Leaderboard(Vec<LeaderboardRow>),
     /// The latest trades, newest first (replaces the tape).

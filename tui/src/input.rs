@@ -85,6 +85,7 @@ fn normal(key: &KeyEvent, ctrl: bool) -> Option<Action> {
         KeyCode::Char('o') => Action::OpenTicket(None),
         KeyCode::Char('x') | KeyCode::Delete => Action::CancelSelected,
         KeyCode::Char('X') => Action::CancelAll,
+        KeyCode::Char('P') => Action::ToggleProjector,
         _ => return None,
     })
 }
@@ -158,6 +159,10 @@ mod tests {
         assert_eq!(
             action(&press(KeyCode::Char('3')), Mode::Normal, Panel::Watch),
             Some(Action::Page(3))
+        );
+        assert_eq!(
+            action(&press(KeyCode::Char('P')), Mode::Normal, Panel::Watch),
+            Some(Action::ToggleProjector)
         );
     }
 

@@ -16,7 +16,8 @@
 //! - [`command`]: what `update` asks the shell to do (submit, watch a symbol, ask the
 //!   class service, quit).
 //! - [`input`]: terminal events to actions, by mode and focused panel (pure).
-//! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure.
+//! - [`view`]: the screen drawn from the state (`impl Widget for &State`), pure: the
+//!   panels, or the projector page for a classroom's screen.
 //! - [`cmdline`]: the `:` command language (pure).
 //! - [`describe`], [`format`](mod@format): receipts, money, prices and times in words (pure).
 //! - [`rule_diff`]: the rules in short words, and what changed between two sets (pure).

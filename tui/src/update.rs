@@ -37,6 +37,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::Market { .. }
         | Action::Depth(_)
         | Action::Candles(..)
+        | Action::AllCandles(_)
+        | Action::Scenario(_)
         | Action::Account(_)
         | Action::Leaderboard(_)
         | Action::TradesSnapshot(_)

@@ -3,8 +3,8 @@
 //! in the crate that talks to the node (its in-process [`Handle`], and other nodes over
 //! QUIC for the cluster panel).
 //!
-//! - this file: [`Feed`]: loading the market, my account and the rules, following the
-//!   node's events.
+//! - this file: [`Feed`]: loading the market, my account, the rules and the scenario,
+//!   following the node's events.
 //! - `submit`: my transactions through the client crate's session on the handle
 //!   ([`qraft_client::session::Session`]: signing, ordering, retrying, settling), and
 //!   reporting each answer.
@@ -151,11 +151,13 @@ struct Stale {
     book: bool,
     /// A block put new rules in force.
     rules: bool,
+    /// The scenario may have taken a step (a round opening or closing, an event).
+    scenario: bool,
 }
 
 impl Stale {
     fn any(&self) -> bool {
-        self.market || self.news || self.book || self.rules
+        self.market || self.news || self.book || self.rules || self.scenario
     }
 }
 
@@ -232,6 +234,10 @@ impl Follower {
 
     fn mark_stale(&self, block: &AppliedBlock, stale: &mut Stale) {
         stale.market = true;
+        // A scenario's steps are taken at block times, without a transaction, and tell
+        // of themselves in the news.
+        stale.scenario = true;
+        stale.news = true;
         for tx in &block.block.txs {
             if let TxBody::Admin(_) = tx.tx.body {
                 stale.news = true;
@@ -254,6 +260,7 @@ impl Follower {
             news: true,
             book: true,
             rules: true,
+            scenario: true,
         })
         .await?;
         let trades = self.handle.recent_trades(None, TAPE_LOAD).await?;
@@ -286,6 +293,8 @@ impl Follower {
                 session,
                 game_over,
             } = self.handle.market().await?;
+            let tickers: Vec<Ticker> = symbols.iter().map(|s| s.ticker).collect();
+            let symbols_len = tickers.len();
             self.send(Action::Market {
                 symbols,
                 session,
@@ -297,6 +306,17 @@ impl Follower {
                 let candles = self.handle.candles(ticker).await?;
                 self.send(Action::Candles(ticker, candles.unwrap_or_default()));
             }
+            // Every symbol's, for the projector page.
+            let mut all = Vec::with_capacity(symbols_len);
+            for ticker in tickers {
+                let candles = self.handle.candles(ticker).await?;
+                all.push((ticker, candles.unwrap_or_default()));
+            }
+            self.send(Action::AllCandles(all));
+        }
+        if stale.scenario {
+            let scenario = self.handle.scenario().await?;
+            self.send(Action::Scenario(scenario.map(Box::new)));
         }
         if stale.news {
             let news = self.handle.news().await?;

@@ -1,6 +1,6 @@
 //! Market data as last heard from the node.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use qraft_node::core::exchange::Candle;
 use qraft_node::core::exchange::receipt::PublicTrade;
@@ -24,6 +24,8 @@ pub struct MarketState {
     /// The selected symbol's candles, oldest first.
     pub candles: Vec<Candle>,
     pub candles_of: Option<Ticker>,
+    /// Every symbol's candles, oldest first, for the projector page's charts.
+    pub all_candles: BTreeMap<Ticker, Vec<Candle>>,
     /// Every symbol's trades, newest first.
     pub tape: VecDeque<PublicTrade>,
     /// Headlines, newest first.
@@ -66,6 +68,7 @@ impl MarketState {
             depth: None,
             candles: Vec::new(),
             candles_of: None,
+            all_candles: BTreeMap::new(),
             tape: VecDeque::new(),
             news: Vec::new(),
             leaderboard: Vec::new(),
@@ -103,6 +106,15 @@ impl MarketState {
             (Some(a), Some(b)) if a == b => &self.candles,
             _ => &[],
         }
+    }
+
+    /// The candles of `ticker`: the selected symbol's if it is the one, else the last
+    /// load of every symbol's.
+    pub fn candles_of(&self, ticker: Ticker) -> &[Candle] {
+        if self.candles_of == Some(ticker) && self.selected_ticker() == Some(ticker) {
+            return &self.candles;
+        }
+        self.all_candles.get(&ticker).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `ticker` takes orders now: the exchange and the symbol both open.

@@ -12,6 +12,7 @@
 //! - [`chain`]: the block feed and my submit-to-commit times.
 //! - [`cluster`]: every node's consensus state and reachability.
 //! - [`notice`]: messages for the status line and the connection banner.
+//! - [`scenario`]: the scenario's rounds as a clock (round, time left, break, game over).
 
 pub mod account;
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod notice;
 pub mod panel;
 pub mod prompt;
 pub mod rule_history;
+pub mod scenario;
 pub mod ticket;
 
 #[cfg(test)]
@@ -31,11 +33,14 @@ pub mod sample;
 pub mod sample_class;
 #[cfg(test)]
 pub mod sample_rules;
+#[cfg(test)]
+pub mod sample_scenario;
 
 use std::collections::BTreeMap;
 
 use qraft_client::class::ClassCommand;
 use qraft_keys::PublicKey;
+use qraft_node::core::exchange::schedule::ScenarioView;
 use qraft_node::core::genesis::{Genesis, Rules};
 use qraft_node::core::tx::TxBody;
 use qraft_node::core::types::{NodeId, Role};
@@ -50,6 +55,7 @@ pub use notice::{Notice, NoticeKind};
 pub use panel::{Panel, Scrolls};
 pub use prompt::Prompt;
 pub use rule_history::RuleHistory;
+pub use scenario::RoundClock;
 pub use ticket::{Field, Ticket};
 
 /// What keys currently drive.
@@ -133,6 +139,10 @@ pub struct State {
     pub admin_cursor: usize,
     /// The class, when the dashboard is the teacher's under `qraft class`.
     pub class: Option<ClassState>,
+    /// The game's scenario (rounds and scheduled news), if it has one.
+    pub scenario: Option<ScenarioView>,
+    /// Whether the projector page (the big leaderboard for a classroom) has the screen.
+    pub projector: bool,
     pub quitting: bool,
 }
 
@@ -171,6 +181,8 @@ impl State {
             pending: BTreeMap::new(),
             admin_cursor: 0,
             class: None,
+            scenario: None,
+            projector: false,
             quitting: false,
         }
     }
@@ -200,6 +212,12 @@ impl State {
         } else {
             panel::CLASS_PAGE - 1
         }
+    }
+
+    /// Where the game is in its rounds now, if its scenario has rounds.
+    pub fn round_clock(&self) -> Option<RoundClock> {
+        let view = self.scenario.as_ref()?;
+        scenario::round_clock(view, self.now_ms, self.market.game_over)
     }
 
     /// Sets a message for the status line.

@@ -40,6 +40,8 @@ pub(super) fn apply(state: &mut State, action: Action, out: &mut Vec<Command>) {
             state.market.candles_of = Some(ticker);
             state.market.candles = candles;
         }
+        Action::AllCandles(all) => state.market.all_candles = all.into_iter().collect(),
+        Action::Scenario(view) => state.scenario = view.map(|v| *v),
         Action::Account(view) => {
             state.account.view = view;
             state.account.clamp_cursor();

@@ -46,7 +46,25 @@ fn answer(state: &mut State, yes: bool, out: &mut Vec<Command>) {
 }
 
 fn normal(state: &mut State, action: Action, out: &mut Vec<Command>) {
+    // The projector page gives way to the panels when asked for one (or the ticket).
+    if state.projector
+        && matches!(
+            action,
+            Action::Back
+                | Action::FocusNext
+                | Action::FocusPrev
+                | Action::Focus(_)
+                | Action::Page(_)
+                | Action::OpenTicket(_)
+        )
+    {
+        state.projector = false;
+        if action == Action::Back {
+            return;
+        }
+    }
     match action {
+        Action::ToggleProjector => state.projector = !state.projector,
         Action::FocusNext => cycle_focus(state, 1),
         Action::FocusPrev => cycle_focus(state, -1),
         Action::Focus(panel) if state.panels().contains(&panel) => state.focus = panel,

@@ -487,3 +487,31 @@ fn new_market_data_keeps_the_selection_by_symbol() {
     );
     assert_eq!(s.market.book_cursor, 0);
 }
+
+#[test]
+fn the_projector_page_comes_and_goes() {
+    let mut s = sample::state();
+    run(&mut s, [Action::ToggleProjector]);
+    assert!(s.projector);
+    run(&mut s, [Action::ToggleProjector]);
+    assert!(!s.projector);
+    // Esc leaves it and does nothing else; a page key leaves it for that page.
+    run(&mut s, [Action::ToggleProjector, Action::Back]);
+    assert!(!s.projector);
+    run(&mut s, [Action::ToggleProjector, Action::Page(3)]);
+    assert!(!s.projector);
+    assert_eq!(s.focus, Panel::Portfolio);
+    // The scenario and every symbol's candles come from the feed.
+    let view = crate::state::sample_scenario::scenario(
+        qraft_node::core::exchange::schedule::RoundPhase::Open(0),
+    );
+    run(
+        &mut s,
+        [
+            Action::Scenario(Some(Box::new(view.clone()))),
+            Action::AllCandles(vec![(t("BOLT"), vec![])]),
+        ],
+    );
+    assert_eq!(s.scenario, Some(view));
+    assert!(s.market.all_candles.contains_key(&t("BOLT")));
+}

@@ -1,4 +1,4 @@
-//! The selected symbol's candles as a price chart, drawn by hand with integer arithmetic:
+//! A symbol's candles as a price chart (the chart panel's: the selected symbol's), drawn by hand with integer arithmetic:
 //! a wick from low to high, a body from open to close (green up, red down), prices on the
 //! left axis and the first and last candle's times underneath.
 
@@ -8,38 +8,68 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use qraft_node::core::exchange::Candle;
+use qraft_node::core::exchange::views::SymbolView;
 use qraft_node::core::types::{Cents, Ticks};
 
 use super::{frame, rows, theme};
 use crate::format;
 use crate::state::{Panel, State};
 
-/// The chart panel.
+/// The chart panel: the selected symbol's chart.
 pub struct Chart<'a>(pub &'a State);
 
 impl Widget for Chart<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let state = self.0;
         let focused = state.focus == Panel::Chart;
-        let selected = state.market.selected();
-        let mut title = vec![Span::raw(Panel::Chart.title())];
-        if let Some(s) = selected {
-            title.push(Span::styled(format!(" · {}", s.ticker), theme::bold()));
-            if let Some(last) = s.last_price {
-                title.push(Span::styled(
-                    format!(" {}", format::price(last, s.tick_size)),
-                    theme::plain(),
-                ));
+        match state.market.selected() {
+            Some(symbol) => SymbolChart {
+                symbol,
+                candles: state.market.selected_candles(),
+                utc_offset_ms: state.utc_offset_ms,
+                focused,
+                title: Panel::Chart.title(),
+            }
+            .render(area, buf),
+            None => {
+                let title = vec![Span::raw(Panel::Chart.title())];
+                let inner = frame::draw(area, buf, title, None, focused);
+                rows::empty(inner, buf, "no symbol selected");
             }
         }
-        let inner = frame::draw(area, buf, title, None, focused);
-        let Some(symbol) = selected else {
-            rows::empty(inner, buf, "no symbol selected");
-            return;
-        };
-        let candles = state.market.selected_candles();
-        if candles.is_empty() {
-            rows::empty(inner, buf, &format!("no trades in {} yet", symbol.ticker));
+    }
+}
+
+/// One symbol's candles in a frame titled `title · TICKER last` (the chart panel's, and
+/// each of the projector page's).
+pub struct SymbolChart<'a> {
+    pub symbol: &'a SymbolView,
+    /// Oldest first.
+    pub candles: &'a [Candle],
+    pub utc_offset_ms: i64,
+    pub focused: bool,
+    /// The frame's title before the ticker (empty: the ticker alone).
+    pub title: &'a str,
+}
+
+impl Widget for SymbolChart<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.symbol;
+        let mut title = Vec::new();
+        if !self.title.is_empty() {
+            title.push(Span::raw(self.title));
+            title.push(Span::styled(" · ", theme::bold()));
+        }
+        title.push(Span::styled(s.ticker.to_string(), theme::bold()));
+        if let Some(last) = s.last_price {
+            title.push(Span::styled(
+                format!(" {}", format::price(last, s.tick_size)),
+                theme::plain(),
+            ));
+        }
+        let inner = frame::draw(area, buf, title, None, self.focused);
+        if self.candles.is_empty() {
+            rows::empty(inner, buf, &format!("no trades in {} yet", s.ticker));
             return;
         }
         let area = inner.intersection(*buf.area());
@@ -47,7 +77,7 @@ impl Widget for Chart<'_> {
             rows::empty(area, buf, "too small for a chart");
             return;
         }
-        draw(area, buf, candles, symbol.tick_size, state.utc_offset_ms);
+        draw(area, buf, self.candles, s.tick_size, self.utc_offset_ms);
     }
 }
 

@@ -1,6 +1,6 @@
-//! The top line: who and where (title, game, me), the exchange's session, the chain's
-//! height and the leader; a banner when the node is gone. Less important parts are left
-//! out on a narrow terminal.
+//! The top line: who and where (title, game, me), the exchange's session, the scenario's
+//! round and its time left, the chain's height and the leader; a banner when the node is
+//! gone. Less important parts are left out on a narrow terminal.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,7 +10,7 @@ use ratatui::widgets::Widget;
 use qraft_node::core::types::Session;
 
 use super::theme;
-use crate::state::{Reach, State};
+use crate::state::{Reach, RoundClock, State};
 
 /// The header line.
 pub struct Header<'a>(pub &'a State);
@@ -69,7 +69,27 @@ pub fn session(state: &State) -> (&'static str, ratatui::style::Style) {
     (word, theme::session(s))
 }
 
-fn parts(state: &State) -> Vec<Part<'_>> {
+/// Below this width the round clock is the short one (`R2/3 04:12`).
+const FULL_CLOCK_WIDTH: u16 = 120;
+
+/// The round clock, in the header's styles: the round open in the accent colour, a
+/// break or the end in yellow.
+pub fn round_spans(state: &State, compact: bool) -> Option<Vec<Span<'static>>> {
+    let clock = state.round_clock()?;
+    let text = if compact {
+        clock.compact()
+    } else {
+        clock.text()
+    };
+    let style = match clock {
+        RoundClock::Open { .. } => theme::header().fg(theme::ACCENT),
+        RoundClock::GameOver => theme::banner(),
+        _ => theme::header().fg(theme::WARN),
+    };
+    Some(vec![Span::styled(text, style)])
+}
+
+fn parts(state: &State, width: u16) -> Vec<Part<'_>> {
     let mut parts = vec![Part {
         spans: vec![
             Span::styled("QRaft", theme::header().fg(theme::ACCENT)),
@@ -100,10 +120,17 @@ fn parts(state: &State) -> Vec<Part<'_>> {
         drop: 3,
     });
     let (word, style) = session(state);
-    parts.push(Part {
-        spans: vec![Span::styled(word, style)],
-        drop: 1,
-    });
+    // The round clock says "game over" itself.
+    let clock = round_spans(state, width < FULL_CLOCK_WIDTH);
+    if clock.is_none() || !state.market.game_over {
+        parts.push(Part {
+            spans: vec![Span::styled(word, style)],
+            drop: 1,
+        });
+    }
+    if let Some(spans) = clock {
+        parts.push(Part { spans, drop: 1 });
+    }
     let height = state
         .chain
         .head()
@@ -143,7 +170,7 @@ fn parts(state: &State) -> Vec<Part<'_>> {
 
 impl Widget for Header<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let mut parts = parts(self.0);
+        let mut parts = parts(self.0, area.width);
         let width = usize::from(area.width);
         let need = |parts: &[Part<'_>]| {
             1 + parts.iter().map(Part::width).sum::<usize>()

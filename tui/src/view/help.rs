@@ -10,7 +10,7 @@ use super::{popup, rows, theme};
 use crate::state::State;
 
 /// Everywhere.
-const KEYS: [(&str, &str); 15] = [
+const KEYS: [(&str, &str); 16] = [
     ("q", "quit"),
     ("Tab S-Tab", "next / previous panel"),
     ("1 2 3 4", "show a page"),
@@ -23,6 +23,7 @@ const KEYS: [(&str, &str); 15] = [
     ("b  s", "buy / sell the symbol"),
     ("x", "cancel the selected order"),
     ("X", "cancel all my orders"),
+    ("P", "projector page (class view)"),
     (":", "command line"),
     ("?", "this help"),
     ("Esc", "close / back"),

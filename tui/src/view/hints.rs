@@ -19,6 +19,12 @@ pub fn hints(state: &State) -> Vec<Hint> {
         Mode::Help => vec![("Esc", "close help")],
         Mode::Confirm => vec![("y", "yes"), ("n", "no"), ("Esc", "no")],
         Mode::Command => vec![("Enter", "run"), ("↑↓", "history"), ("Esc", "cancel")],
+        Mode::Normal if state.projector => vec![
+            ("P/Esc", "back to the panels"),
+            (if state.class.is_some() { "1-5" } else { "1-4" }, "page"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         Mode::Normal => {
             let mut out = panel(state);
             if state.class.is_some() && state.focus != Panel::Class {
@@ -30,6 +36,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
                 (":", "command"),
                 ("?", "help"),
                 ("q", "quit"),
+                ("P", "projector"),
             ]);
             out
         }

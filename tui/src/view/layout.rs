@@ -2,7 +2,8 @@
 //! the size of the terminal. A small terminal (below [`WIDE`]) shows one page of panels
 //! at a time; a large one shows the four pages at once, in a grid. The Class page (the
 //! teacher's, under `qraft class`) has the whole screen on any terminal, and with a class
-//! the page tabs always show, so that its key is in sight.
+//! the page tabs always show, so that its key is in sight. The projector page has the
+//! body to itself, without tabs.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -57,7 +58,8 @@ pub fn current_page(state: &State) -> usize {
 pub fn screen(state: &State, area: Rect) -> Screen {
     let class_page = state.class.is_some() && current_page(state) == CLASS_PAGE;
     let wide = is_wide(area) && !class_page;
-    let tabs_height = u16::from((!wide || state.class.is_some()) && area.height >= 6);
+    let tabs_height =
+        u16::from((!wide || state.class.is_some()) && area.height >= 6 && !state.projector);
     let [header, tabs, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(tabs_height),
@@ -65,7 +67,10 @@ pub fn screen(state: &State, area: Rect) -> Screen {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (page, panels, rules) = if wide {
+    let (page, panels, rules) = if state.projector {
+        // The projector page has the body to itself.
+        (None, Vec::new(), None)
+    } else if wide {
         let [top, bottom] = Layout::vertical([
             Constraint::Length(top_height(state, body)),
             Constraint::Fill(1),

@@ -2,11 +2,13 @@
 //!
 //! `impl Widget for &State` draws the screen; [`cursor`] says where the terminal cursor
 //! goes while something is typed. The screen is laid out by [`layout`]: one page of
-//! panels at a time on a small terminal, every panel on a large one. Each panel, the Rules
-//! box (under the trades on the Market page), the header, the bottom line and the
-//! overlays have a file of their own.
+//! panels at a time on a small terminal, every panel on a large one, or the projector page
+//! (`P`, the game big for a classroom, [`projector`]) instead of the panels. Each panel,
+//! the Rules box (under the trades on the Market page), the header, the bottom line and
+//! the overlays have a file of their own.
 
 pub mod admin;
+pub mod big;
 pub mod blocks;
 pub mod book;
 pub mod chart;
@@ -25,6 +27,7 @@ pub mod news;
 pub mod orders;
 pub mod popup;
 pub mod portfolio;
+pub mod projector;
 pub mod roster;
 pub mod rows;
 pub mod rules;
@@ -37,6 +40,8 @@ pub mod watch;
 
 #[cfg(test)]
 mod class_tests;
+#[cfg(test)]
+mod projector_tests;
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
@@ -64,6 +69,9 @@ impl Widget for &State {
                 pages: self.pages(),
             }
             .render(tabs, buf);
+        }
+        if self.projector {
+            projector::Projector(self).render(screen.body, buf);
         }
         for (panel, rect) in &screen.panels {
             render_panel(self, *panel, *rect, buf);

@@ -1,9 +1,12 @@
-//! Headlines, newest first, each under its time and block height, wrapped to the panel.
+//! Headlines, newest first, each under its time and block height and after the symbol
+//! it is about, wrapped to the panel; the newest one's story under it when there is room.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use qraft_node::core::exchange::views::NewsItem;
 
 use super::{frame, rows, theme};
 use crate::format;
@@ -11,6 +14,19 @@ use crate::state::{Panel, State};
 
 /// The news panel.
 pub struct News<'a>(pub &'a State);
+
+/// The fewest rows inside the panel that show the newest headline's story.
+const STORY_ROWS: u16 = 8;
+
+/// A headline in bold, after the symbol it is about (`ACME ·`) in the accent colour.
+pub fn headline(item: &NewsItem) -> Line<'static> {
+    let mut spans = Vec::new();
+    if let Some(symbol) = item.symbol {
+        spans.push(Span::styled(format!("{symbol} · "), theme::key()));
+    }
+    spans.push(Span::styled(item.headline.clone(), theme::bold()));
+    Line::from(spans)
+}
 
 impl Widget for News<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -28,7 +44,7 @@ impl Widget for News<'_> {
         }
         let first = state.scrolls.news.min(news.len() - 1);
         let mut lines: Vec<Line<'_>> = Vec::new();
-        for item in news.iter().skip(first) {
+        for (i, item) in news.iter().enumerate().skip(first) {
             if !lines.is_empty() {
                 lines.push(Line::raw(""));
             }
@@ -39,7 +55,11 @@ impl Widget for News<'_> {
                 ),
                 Span::styled(format!("  block {}", item.height), theme::muted()),
             ]));
-            lines.push(Line::styled(item.headline.clone(), theme::bold()));
+            lines.push(headline(item));
+            // The story under the newest headline, when the panel has the rows for it.
+            if i == 0 && !item.text.is_empty() && inner.height >= STORY_ROWS {
+                lines.push(Line::styled(item.text.clone(), theme::plain()));
+            }
         }
         let text_area = Rect {
             x: inner.x.saturating_add(1).min(inner.right()),

@@ -55,7 +55,7 @@ pub fn row_with<'a>(lines: &'a [String], text: &str) -> (usize, &'a str) {
 }
 
 /// The screen drawn through a `TestBackend` terminal, as text (trailing spaces trimmed).
-fn screen(state: &State, width: u16, height: u16) -> String {
+pub fn screen(state: &State, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
         .draw(|frame| frame.render_widget(state, frame.area()))
