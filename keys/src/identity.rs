@@ -112,6 +112,13 @@ impl fmt::Debug for Keypair {
     }
 }
 
+/// `N` bytes of the operating system's randomness: salts and nonces that are not keys.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| KeyError::Randomness(e.to_string()))?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,11 +188,4 @@ mod tests {
             Err(KeyError::InvalidPublicKey)
         ));
     }
-}
-
-/// `N` bytes of the operating system's randomness: salts and nonces that are not keys.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| KeyError::Randomness(e.to_string()))?;
-    Ok(bytes)
 }

@@ -42,7 +42,7 @@ pub fn write(path: &Path, secret: &ScenarioSecret) -> Result<()> {
 }
 
 /// Reads a secret [`write`] wrote.
-#[allow(dead_code)] // read by `qraft report --secret`, which lands next
+#[allow(dead_code, reason = "read by `qraft report --secret`")]
 pub fn read(path: &Path) -> Result<ScenarioSecret> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
