@@ -41,7 +41,7 @@ pub fn write(path: &Path, secret: &ScenarioSecret) -> Result<()> {
     Ok(())
 }
 
-/// Reads a secret [`write`] wrote.
+/// Reads a secret [`write()`] wrote.
 #[allow(dead_code, reason = "read by `qraft report --secret`")]
 pub fn read(path: &Path) -> Result<ScenarioSecret> {
     let text =
