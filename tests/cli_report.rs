@@ -73,8 +73,15 @@ fn a_stopped_nodes_chain_is_reported_recorded_and_checked() {
         );
     }
     let csv = fs::read_to_string(first.join("report.csv")).unwrap();
-    assert!(csv.starts_with("rank,name,role,start_worth,net_worth,"), "{csv}");
-    assert!(fs::read_to_string(first.join("report.html")).unwrap().contains("<svg"));
+    assert!(
+        csv.starts_with("rank,name,role,start_worth,net_worth,"),
+        "{csv}"
+    );
+    assert!(
+        fs::read_to_string(first.join("report.html"))
+            .unwrap()
+            .contains("<svg")
+    );
 
     // Nothing recorded yet: --check refuses.
     let output = qraft(&[
@@ -85,14 +92,26 @@ fn a_stopped_nodes_chain_is_reported_recorded_and_checked() {
         arg(&first.join("report.json")),
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(text(&output).contains("holds no report hash"), "{}", text(&output));
+    assert!(
+        text(&output).contains("holds no report hash"),
+        "{}",
+        text(&output)
+    );
 
     // A secret for a game without one is refused.
     let secret = out.path().join("secret.toml");
-    fs::write(&secret, "salt = \"00000000000000000000000000000000\"\ntext = \"x\"\n").unwrap();
+    fs::write(
+        &secret,
+        "salt = \"00000000000000000000000000000000\"\ntext = \"x\"\n",
+    )
+    .unwrap();
     let output = qraft(&["report", "--data", arg(&dir1), "--secret", arg(&secret)]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(text(&output).contains("no scenario secret"), "{}", text(&output));
+    assert!(
+        text(&output).contains("no scenario secret"),
+        "{}",
+        text(&output)
+    );
 
     // The admin records the hash (on the two nodes still up), then they stop.
     assert!(sim.run_until(10_000, |s| s.leader().is_some_and(|l| l != 1)));
@@ -130,6 +149,10 @@ fn a_stopped_nodes_chain_is_reported_recorded_and_checked() {
         fs::write(&path, bytes).unwrap();
         let output = qraft(&["report", "--data", arg(&dir2), "--check", arg(&path)]);
         assert_eq!(output.status.code(), Some(1), "{name}: {}", text(&output));
-        assert!(text(&output).contains("is NOT the report"), "{}", text(&output));
+        assert!(
+            text(&output).contains("is NOT the report"),
+            "{}",
+            text(&output)
+        );
     }
 }

@@ -54,11 +54,7 @@ fn read(path: &Path) -> Result<Vec<u8>, CheckError> {
 
 /// Checks `file` against the report hash the chain `recorded` (and its block), the
 /// chain having been read up to `height`. Returns the recording block.
-pub fn check(
-    file: &Path,
-    recorded: Option<(Hash32, u64)>,
-    height: u64,
-) -> Result<u64, CheckError> {
+pub fn check(file: &Path, recorded: Option<(Hash32, u64)>, height: u64) -> Result<u64, CheckError> {
     let (hash, at) = recorded.ok_or(CheckError::NotRecorded { height })?;
     let name = file
         .file_name()
@@ -84,11 +80,10 @@ pub fn check(
         });
     }
     if name != JSON {
-        let report: Report =
-            serde_json::from_slice(&json).map_err(|e| CheckError::BadJson {
-                path: json_path.clone(),
-                reason: e.to_string(),
-            })?;
+        let report: Report = serde_json::from_slice(&json).map_err(|e| CheckError::BadJson {
+            path: json_path.clone(),
+            reason: e.to_string(),
+        })?;
         let expected = report.files.get(name).cloned().unwrap_or_default();
         let found = file_hash(&read(file)?);
         if found != expected {

@@ -107,7 +107,10 @@ mod tests {
 
     #[test]
     fn hostile_names_stay_text_and_quoted() {
-        assert_eq!(field(&text("=HYPERLINK(\"x\")")), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(
+            field(&text("=HYPERLINK(\"x\")")),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field(&text("Ada")), "Ada");
     }

@@ -47,9 +47,11 @@ pub fn render(report: &mut Report) -> (String, String, String) {
 /// Writes the three files into `dir` (made if missing); returns the report hash.
 pub fn write(report: &mut Report, dir: &Path) -> Result<Hash32, WriteError> {
     let (csv, html, json) = render(report);
-    let fail = |path: PathBuf| move |e: std::io::Error| WriteError {
-        path,
-        reason: e.to_string(),
+    let fail = |path: PathBuf| {
+        move |e: std::io::Error| WriteError {
+            path,
+            reason: e.to_string(),
+        }
     };
     std::fs::create_dir_all(dir).map_err(fail(dir.to_path_buf()))?;
     for (name, bytes) in [(CSV, &csv), (HTML, &html), (JSON, &json)] {

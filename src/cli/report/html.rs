@@ -62,7 +62,11 @@ pub fn render(report: &Report) -> String {
         }
     );
     if let Some(s) = &game.scenario {
-        let _ = write!(out, "<p class=\"meta\">Scenario: <b>{}</b>", escape(&s.name));
+        let _ = write!(
+            out,
+            "<p class=\"meta\">Scenario: <b>{}</b>",
+            escape(&s.name)
+        );
         if !s.rounds.is_empty() {
             out.push_str(" · rounds: ");
             let rounds: Vec<String> = s

@@ -47,10 +47,7 @@ impl AuditVisitor for Watcher {
 
 /// Replays and audits the chain in the stopped node's data directory `dir`, calling
 /// `progress(height, last)` after each block.
-pub fn from_data_dir(
-    dir: &Path,
-    progress: impl FnMut(u64, u64),
-) -> Result<Replayed, AuditError> {
+pub fn from_data_dir(dir: &Path, progress: impl FnMut(u64, u64)) -> Result<Replayed, AuditError> {
     let mut watcher = Watcher::default();
     audit_visiting(dir, progress, &mut watcher)?;
     match (watcher.genesis, watcher.report) {

@@ -55,8 +55,11 @@ pub fn style(i: usize) -> (&'static str, &'static str) {
 }
 
 /// The chart as an `<svg>` element.
-pub fn line_chart(chart: &Chart) -> String {
-    let values = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+pub fn line_chart(chart: &Chart<'_>) -> String {
+    let values = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1));
     let (mut lo, mut hi) = values.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         (lo, hi) = (0, 1);

@@ -232,26 +232,43 @@ fn returns_ranks_ties_trades_volume_commissions_and_dividends() {
         (t0.profit_cents as i128 * 10_000 / start as i128) as i64
     );
     let t1 = p("t1");
-    assert_eq!((t1.trades, t1.volume, t1.dividends_cents), (2, 20, 110 * 50));
+    assert_eq!(
+        (t1.trades, t1.volume, t1.dividends_cents),
+        (2, 20, 110 * 50)
+    );
     let t2 = p("t2");
     assert_eq!((t2.trades, t2.volume, t2.commissions_cents), (1, 5, 100));
     // The tie: two untouched accounts share rank 2, listed by name.
     assert_eq!(p("t4").return_bps, p(HOSTILE).return_bps);
-    assert_eq!(p("t4").net_worth_cents, 1_000_000 + 100 * 50 + 100 * 1_180 + 100 * 1_500);
+    assert_eq!(
+        p("t4").net_worth_cents,
+        1_000_000 + 100 * 50 + 100 * 1_180 + 100 * 1_500
+    );
     assert_eq!(p("t4").trades, 0);
     let maker = p("maker");
-    assert_eq!((maker.trades, maker.volume, maker.dividends_cents), (1, 5, 0));
+    assert_eq!(
+        (maker.trades, maker.volume, maker.dividends_cents),
+        (1, 5, 0)
+    );
     // Two closed rounds, each with a return and a rank.
     assert_eq!(t0.rounds.len(), 2);
     assert!(t0.round_rank_average.is_some());
     // Positions at the final price.
     let acme = t0.positions.iter().find(|x| x.symbol == "ACME").unwrap();
-    assert_eq!((acme.shares, acme.price_ticks, acme.value_cents), (100, 1_180, 118_000));
+    assert_eq!(
+        (acme.shares, acme.price_ticks, acme.value_cents),
+        (100, 1_180, 118_000)
+    );
     // Prices, news and net worth over time are there and bounded.
     let acme = &report.symbols[0];
     assert_eq!(acme.final_price_ticks, 1_180);
     assert_eq!(acme.prices.first().map(|p| p.1), Some(1_080));
-    assert!(report.news.iter().any(|n| n.headline == "ACME wins a <b>contract</b>"));
+    assert!(
+        report
+            .news
+            .iter()
+            .any(|n| n.headline == "ACME wins a <b>contract</b>")
+    );
     assert_eq!(report.net_worth_times_ms.last(), Some(&(T0 + 46_000)));
     for p in &report.participants {
         assert_eq!(p.net_worth_history.len(), report.net_worth_times_ms.len());
@@ -370,6 +387,9 @@ fn check_accepts_the_recorded_report_and_refuses_a_one_byte_change() {
     for name in ["report.json", "report.html"] {
         let err = check(&dir.path().join(name), recorded, 7).unwrap_err();
         assert!(matches!(err, CheckError::Differs { .. }), "{err}");
-        assert!(err.to_string().contains("is NOT the report the chain holds"));
+        assert!(
+            err.to_string()
+                .contains("is NOT the report the chain holds")
+        );
     }
 }
