@@ -48,9 +48,9 @@ pub fn render(report: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — end-of-game report</title><style>{STYLE}</style></head><body>\n",
         escape(&game.name)
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<h1>{}</h1><p class=\"meta\">End-of-game report · chain <code>{}</code> · block {} (<code>{}</code>){}</p>\n",
+        "<h1>{}</h1><p class=\"meta\">End-of-game report · chain <code>{}</code> · block {} (<code>{}</code>){}</p>",
         escape(&game.name),
         escape(&game.chain_id),
         game.height,
@@ -86,9 +86,9 @@ pub fn render(report: &Report) -> String {
         out.push_str("</p>\n");
     }
     if let Some(secret) = &report.secret {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<h2>The scenario's secret</h2><div class=\"secret\">{}</div><p class=\"meta\">It matches the commitment in the genesis (<code>{}</code>, salt <code>{}</code>).</p>\n",
+            "<h2>The scenario's secret</h2><div class=\"secret\">{}</div><p class=\"meta\">It matches the commitment in the genesis (<code>{}</code>, salt <code>{}</code>).</p>",
             escape(&secret.text),
             escape(&secret.commitment),
             escape(&secret.salt)

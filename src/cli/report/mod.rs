@@ -42,6 +42,7 @@ use super::client::submit::transact;
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A stopped node's data directory: its chain is replayed (and audited) from genesis.
+    /// Without it, the chain is fetched from a running node (--genesis, --key, --node).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// Where to write report.csv, report.html and report.json.
@@ -66,18 +67,18 @@ pub struct ReportArgs {
 
 /// Runs `qraft report`.
 pub fn run(args: ReportArgs) -> Result<()> {
-    let Some(data) = &args.data else {
-        bail!(
-            "give --data DIR, a stopped node's data directory (reading the chain from a running node is not supported yet)"
-        );
-    };
     let secret = args
         .secret
         .as_ref()
         .map(|path| secret::read(path).map(|s| (s, path.display().to_string())))
         .transpose()?;
-    eprintln!("replaying and auditing the chain in {}", data.display());
-    let replayed = source::from_data_dir(data, |_, _| {})?;
+    let replayed = match &args.data {
+        Some(data) => {
+            eprintln!("replaying and auditing the chain in {}", data.display());
+            source::from_data_dir(data, |_, _| {})?
+        }
+        None => from_network(&args.connect)?,
+    };
     if let Some(file) = &args.check {
         let at = check::check(file, replayed.recorded, replayed.report.game.height)?;
         println!(
@@ -125,6 +126,23 @@ pub fn run(args: ReportArgs) -> Result<()> {
         record(args.connect, hash).context("recording the report hash")?;
     }
     Ok(())
+}
+
+/// The chain as a running node serves it (`--genesis`, `--key`, `--node`).
+fn from_network(connect: &ConnectArgs) -> Result<source::Replayed> {
+    crate::cli::logs::to_stderr("off");
+    let runtime = super::client::connect::runtime()?;
+    let replayed = runtime.block_on(async {
+        let ctx = super::client::connect::Ctx::connect(connect).await?;
+        eprintln!(
+            "replaying the chain node {} serves, from the genesis",
+            ctx.node_name()
+        );
+        let replayed = source::from_node(&ctx).await;
+        ctx.close().await;
+        replayed
+    })?;
+    Ok(replayed)
 }
 
 /// Submits `AdminAction::RecordReport { hash }` with the admin's key.

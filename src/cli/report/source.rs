@@ -1,5 +1,7 @@
 //! Where the chain comes from: a stopped node's data directory, replayed and checked by
-//! the audit ([`qraft_node::audit::audit_visiting`]) while the report watches.
+//! the audit ([`qraft_node::audit::audit_visiting`]) while the report watches; or a
+//! running node, asked for whole blocks in bounded pages ([`from_node`]) and replayed
+//! from the genesis file, each block checked to reproduce itself.
 
 use std::path::Path;
 
@@ -58,4 +60,53 @@ pub fn from_data_dir(dir: &Path, progress: impl FnMut(u64, u64)) -> Result<Repla
         }),
         _ => Err(AuditError::NoGenesis),
     }
+}
+
+/// Replays the chain a running node serves, up to its height when asked: blocks are
+/// fetched [`MAX_FULL_BLOCKS_PER_REQUEST`] at a time and each must replay to itself
+/// ([`Ledger::replay_block`]: link, roots, digest) from `ctx`'s genesis.
+pub async fn from_node(
+    ctx: &crate::cli::client::connect::Ctx,
+) -> Result<Replayed, crate::cli::client::output::Failure> {
+    use crate::cli::client::output::Failure;
+    use qraft_client::query;
+    use qraft_node::net::proto::MAX_FULL_BLOCKS_PER_REQUEST;
+
+    let genesis = ctx.genesis.clone();
+    let mut ledger =
+        Ledger::new(&genesis).map_err(|e| Failure::error(format!("the genesis: {e}")))?;
+    let last = ctx.query(query::status()).await?.height;
+    let mut builder = ReportBuilder::new();
+    let mut height = 1;
+    while height <= last {
+        let to = last.min(height + MAX_FULL_BLOCKS_PER_REQUEST - 1);
+        let page = ctx.query(query::full_blocks(height, to)).await?;
+        if page.is_empty() {
+            return Err(Failure::error(format!(
+                "node {} does not hold block {height} whole (it caught up from a snapshot): ask another node with --node",
+                ctx.node_name()
+            )));
+        }
+        for full in page.into_iter().take((to + 1 - height) as usize) {
+            if full.block.header.height != height {
+                return Err(Failure::error(format!(
+                    "node {} sent block {} for block {height}",
+                    ctx.node_name(),
+                    full.block.header.height
+                )));
+            }
+            let applied = ledger
+                .replay_block(&full.block)
+                .map_err(|e| Failure::error(format!("the chain does not replay: {e}")))?;
+            builder.block(&ledger, &applied);
+            height += 1;
+        }
+    }
+    let recorded = builder.recorded();
+    let report = builder.finish(&genesis, &ledger, None);
+    Ok(Replayed {
+        genesis,
+        report,
+        recorded,
+    })
 }
