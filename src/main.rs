@@ -49,7 +49,8 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// The end-of-game report a teacher grades from: report.csv, report.html, report.json.
     ///
-    /// Replays (and audits) a stopped node's chain from --data DIR and writes into --out
+    /// Replays (and audits) a stopped node's chain from --data DIR (or, without it, the
+    /// chain a running node serves: --genesis, --key, --node) and writes into --out
     /// DIR (./qraft-report): report.csv (one row per student and bot: worth, profit,
     /// return, rank, round results, trades, volume, commissions, dividends), report.html
     /// (one self-contained printable page: ranking, net worth and price charts with the

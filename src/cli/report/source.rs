@@ -63,7 +63,8 @@ pub fn from_data_dir(dir: &Path, progress: impl FnMut(u64, u64)) -> Result<Repla
 }
 
 /// Replays the chain a running node serves, up to its height when asked: blocks are
-/// fetched [`MAX_FULL_BLOCKS_PER_REQUEST`] at a time and each must replay to itself
+/// fetched at most `MAX_FULL_BLOCKS_PER_REQUEST` at a time (fewer when the node's
+/// byte bound cuts an answer short) and each must replay to itself
 /// ([`Ledger::replay_block`]: link, roots, digest) from `ctx`'s genesis.
 pub async fn from_node(
     ctx: &crate::cli::client::connect::Ctx,
@@ -78,16 +79,26 @@ pub async fn from_node(
     let last = ctx.query(query::status()).await?.height;
     let mut builder = ReportBuilder::new();
     let mut height = 1;
+    let mut to = last.min(MAX_FULL_BLOCKS_PER_REQUEST);
     while height <= last {
-        let to = last.min(height + MAX_FULL_BLOCKS_PER_REQUEST - 1);
-        let page = ctx.query(query::full_blocks(height, to)).await?;
-        if page.is_empty() {
-            return Err(Failure::error(format!(
-                "node {} does not hold block {height} whole (it caught up from a snapshot): ask another node with --node",
-                ctx.node_name()
-            )));
+        // The node answers from `to` down, and may stop early (at its byte bound): then
+        // ask again for the blocks below what it sent.
+        let mut page = fetch(ctx, height, to).await?;
+        page.sort_by_key(|full| full.block.header.height);
+        match page.first().map(|full| full.block.header.height) {
+            None => {
+                return Err(Failure::error(format!(
+                    "node {} does not hold block {height} whole (it caught up from a snapshot): ask another node with --node",
+                    ctx.node_name()
+                )));
+            }
+            Some(low) if low > height && low <= to => {
+                to = low - 1;
+                continue;
+            }
+            Some(_) => {}
         }
-        for full in page.into_iter().take((to + 1 - height) as usize) {
+        for full in page {
             if full.block.header.height != height {
                 return Err(Failure::error(format!(
                     "node {} sent block {} for block {height}",
@@ -100,7 +111,11 @@ pub async fn from_node(
                 .map_err(|e| Failure::error(format!("the chain does not replay: {e}")))?;
             builder.block(&ledger, &applied);
             height += 1;
+            if height > to {
+                break;
+            }
         }
+        to = last.min(height.saturating_add(MAX_FULL_BLOCKS_PER_REQUEST - 1));
     }
     let recorded = builder.recorded();
     let report = builder.finish(&genesis, &ledger, None);
@@ -109,4 +124,30 @@ pub async fn from_node(
         report,
         recorded,
     })
+}
+
+/// Consecutive over-budget answers tolerated before giving up: a minute of pauses.
+const MAX_OVER_BUDGET: u32 = 60;
+
+/// Blocks `from..=to` as the node serves them, pausing while it says the key asks faster
+/// than its share (full blocks are budgeted per key).
+async fn fetch(
+    ctx: &crate::cli::client::connect::Ctx,
+    from: u64,
+    to: u64,
+) -> Result<Vec<qraft_node::net::proto::FullBlock>, crate::cli::client::output::Failure> {
+    use qraft_client::query::{self, QueryError};
+    use qraft_node::net::budget::OVER_BUDGET_PAUSE;
+    use qraft_node::net::proto::ProtocolError;
+
+    let mut refused = 0;
+    loop {
+        match query::full_blocks(from, to).ask(ctx.client()).await {
+            Err(QueryError::Refused(ProtocolError::OverBudget)) if refused < MAX_OVER_BUDGET => {
+                refused += 1;
+                tokio::time::sleep(OVER_BUDGET_PAUSE).await;
+            }
+            other => return other.map_err(crate::cli::client::connect::query_failure),
+        }
+    }
 }
