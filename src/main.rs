@@ -54,6 +54,19 @@ enum Command {
         #[command(subcommand)]
         command: cli::scenario::check::ScenarioCommand,
     },
+    /// The end-of-game report a teacher grades from: report.csv, report.html, report.json.
+    ///
+    /// Replays (and audits) a stopped node's chain from --data DIR (or, without it, the
+    /// chain a running node serves: --genesis, --key, --node) and writes into --out
+    /// DIR (./qraft-report): report.csv (one row per student and bot: worth, profit,
+    /// return, rank, round results, trades, volume, commissions, dividends), report.html
+    /// (one self-contained printable page: ranking, net worth and price charts with the
+    /// news) and report.json (everything, with the other two files' blake3 hashes). The
+    /// report hash (of report.json) is printed. --secret FILE reveals the scenario's
+    /// secret after checking it against the genesis. --record (with the admin's --key
+    /// and --genesis) records the report hash on the chain once the game ended; --check
+    /// FILE says whether FILE is the report the chain holds (exit 0) or not (exit 1).
+    Report(cli::report::ReportArgs),
     /// A live local game, no configuration needed: three nodes and trading bots in this
     /// process, and the dashboard as you.
     ///
@@ -195,6 +208,7 @@ fn main() -> std::process::ExitCode {
         Command::Genesis { command } => cli::genesis::run(command),
         Command::Keys(cmd) => cli::keys::run(cmd),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Report(args) => cli::report::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Class(args) => cli::class::run(args),
         Command::Join(args) => cli::join::run(args),

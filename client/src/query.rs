@@ -174,6 +174,16 @@ pub fn account() -> Query<Option<AccountView>> {
 /// Block headers `from..=to` (at most
 /// [`MAX_BLOCKS_PER_REQUEST`](qraft_node::net::proto::MAX_BLOCKS_PER_REQUEST); `to` is
 /// capped at the head).
+/// Whole blocks `from..=to` with their receipts (at most
+/// [`MAX_FULL_BLOCKS_PER_REQUEST`](qraft_node::net::proto::MAX_FULL_BLOCKS_PER_REQUEST)
+/// a request); the answer stops early at a block the node does not hold whole.
+pub fn full_blocks(from: u64, to: u64) -> Query<Vec<qraft_node::net::proto::FullBlock>> {
+    Query {
+        request: Request::FullBlocks { from, to },
+        read: read!(FullBlocks),
+    }
+}
+
 pub fn blocks(from: u64, to: u64) -> Query<Vec<BlockSummary>> {
     Query {
         request: Request::Blocks { from, to },

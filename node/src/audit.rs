@@ -150,11 +150,37 @@ impl AuditError {
     }
 }
 
+/// What else an audit's caller does with the chain as it is replayed (`qraft report`
+/// builds the end-of-game report from it): shown the genesis first, then the ledger
+/// after each checked block, in height order. A block is shown only once it checked
+/// out; an audit that fails part way has shown the blocks before the bad one.
+pub trait AuditVisitor {
+    /// The genesis the chain is replayed from, before any block.
+    fn genesis(&mut self, _genesis: &Genesis) {}
+    /// A block that checked out, and the ledger just after it.
+    fn block(&mut self, _ledger: &Ledger, _applied: &AppliedBlock) {}
+    /// The ledger after the last block, once the whole chain checked out.
+    fn end(&mut self, _ledger: &Ledger) {}
+}
+
+/// Looks at nothing: what [`audit`] uses.
+impl AuditVisitor for () {}
+
 /// Audits the chain in the stopped node's data directory `dir`; see the
 /// [module docs](self). `progress(height, last)` is called after each block.
-pub fn audit(dir: &Path, mut progress: impl FnMut(u64, u64)) -> Result<AuditReport, AuditError> {
+pub fn audit(dir: &Path, progress: impl FnMut(u64, u64)) -> Result<AuditReport, AuditError> {
+    audit_visiting(dir, progress, &mut ())
+}
+
+/// [`audit`], showing `visitor` the genesis and every block that checked out.
+pub fn audit_visiting(
+    dir: &Path,
+    mut progress: impl FnMut(u64, u64),
+    visitor: &mut impl AuditVisitor,
+) -> Result<AuditReport, AuditError> {
     let store = open_store(dir)?;
     let genesis = read_genesis(&store)?;
+    visitor.genesis(&genesis);
     let chain = genesis.chain_id();
     let mut ledger = Ledger::new(&genesis).map_err(|e| AuditError::BadGenesis(e.to_string()))?;
     // A snapshot that cannot be read is reported after the blocks, which come first.
@@ -200,6 +226,7 @@ pub fn audit(dir: &Path, mut progress: impl FnMut(u64, u64)) -> Result<AuditRepo
                 check_snapshot(snap, ledger.head())?;
                 report.snapshot_height = Some(height);
             }
+            visitor.block(&ledger, &applied);
             report.blocks = height;
             report.txs += applied.receipts.len() as u64;
             let accepted = applied.receipts.iter().filter(|r| r.is_accepted()).count() as u64;
@@ -224,6 +251,7 @@ pub fn audit(dir: &Path, mut progress: impl FnMut(u64, u64)) -> Result<AuditRepo
         return Err(gap(last + 1, None, Some(snap)));
     }
     snapshot_or_error?;
+    visitor.end(&ledger);
     let head = ledger.head();
     report.head_hash = head.hash;
     report.head_timestamp_ms = head.timestamp_ms;

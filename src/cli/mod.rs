@@ -11,6 +11,7 @@ pub mod init;
 pub mod join;
 pub mod keys;
 pub mod logs;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod signal;

@@ -306,7 +306,8 @@ mod tests {
         // The built-in scenario is in the genesis; its secret only beside it.
         let scenario = first.genesis.scenario.as_ref().expect("a scenario");
         assert_eq!(scenario.name, "A week on the floor");
-        let secret = scenario::secret::read(&first.dir.join(scenario::SECRET_FILE)).unwrap();
+        let secret =
+            crate::cli::report::secret::read(&first.dir.join(scenario::SECRET_FILE)).unwrap();
         assert!(secret.matches(&scenario.secret.expect("a commitment")));
         let written = fs::read_to_string(first.dir.join("genesis.toml")).unwrap();
         assert!(!written.contains("What the house knew"), "{written}");

@@ -1,18 +1,18 @@
 //! The scenario's secret as a file beside the game: what the teacher keeps until the
-//! report reveals it. TOML: `salt` (32 hex digits) and `text`.
+//! report reveals it. TOML: `salt` (32 hex digits) and `text`; `qraft report --secret`
+//! reads it back (`cli::report::secret::read`).
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use qraft_node::core::scenario::ScenarioSecret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Its name in a game's folder. Students' laptops never receive it: only the genesis
 /// (which holds its hash) travels.
 pub const SECRET_FILE: &str = "scenario-secret.toml";
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct SecretToml {
     salt: String,
     text: String,
@@ -41,27 +41,6 @@ pub fn write(path: &Path, secret: &ScenarioSecret) -> Result<()> {
     Ok(())
 }
 
-/// Reads a secret [`write()`] wrote.
-#[allow(dead_code, reason = "read by `qraft report --secret`")]
-pub fn read(path: &Path) -> Result<ScenarioSecret> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: SecretToml = toml::from_str(&text)
-        .with_context(|| format!("{} is not a scenario secret", path.display()))?;
-    let bytes: Vec<u8> = (0..file.salt.len())
-        .step_by(2)
-        .filter_map(|i| file.salt.get(i..i + 2))
-        .filter_map(|pair| u8::from_str_radix(pair, 16).ok())
-        .collect();
-    let Ok(salt) = <[u8; 16]>::try_from(bytes.as_slice()) else {
-        bail!("{}: salt must be 32 hex digits", path.display());
-    };
-    Ok(ScenarioSecret {
-        salt,
-        text: file.text,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,15 +54,11 @@ mod tests {
             text: "Acme is worth $15.00 \"really\"\nsecond line".into(),
         };
         write(&path, &secret).unwrap();
-        let back = read(&path).unwrap();
+        let back = crate::cli::report::secret::read(&path).unwrap();
         assert_eq!(back, secret);
         assert!(back.matches(&secret.commitment()));
         std::fs::write(&path, "salt = \"abc\"\ntext = \"x\"\n").unwrap();
-        assert!(
-            read(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("32 hex digits")
-        );
+        let refused = crate::cli::report::secret::read(&path).unwrap_err();
+        assert!(refused.to_string().contains("32 hex digits"), "{refused}");
     }
 }

@@ -142,6 +142,7 @@ fn rank_rounds(rows: &mut [LeaderboardRow]) {
     for row in rows.iter_mut() {
         let count = row.round_ranks.len() as u64;
         let sum: u64 = row.round_ranks.iter().map(|&(_, r)| u64::from(r)).sum();
+        // None before a round it took part in has closed (no ranks: no average).
         if let Some(average) = (sum * 100).checked_div(count) {
             row.round_rank_average = Some(average as u32);
         }
