@@ -68,6 +68,7 @@ fn service(game: &SampleGame, nodes: &[NetNode]) -> ClassService {
         advertised: false,
         limits: Limits::default(),
         code: Some(CODE.parse().unwrap()),
+        earlier: vec![],
     })
     .unwrap()
 }

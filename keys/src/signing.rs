@@ -37,12 +37,20 @@ impl std::fmt::Display for ChainId {
 pub enum Domain {
     /// A participant's transaction.
     Transaction,
+    /// A game's admin saying the class's game on `chain` continues as the game whose
+    /// chain id is the payload (a class's next game).
+    Handover,
+    /// A participant proving its key to the class's enrollment port, to move its laptop
+    /// to the class's current game (`chain`); the payload binds the exchange.
+    Return,
 }
 
 impl Domain {
     pub fn tag(self) -> &'static [u8] {
         match self {
             Domain::Transaction => b"qraft/tx/v1\0",
+            Domain::Handover => b"qraft/handover/v1\0",
+            Domain::Return => b"qraft/return/v1\0",
         }
     }
 }

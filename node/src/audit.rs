@@ -298,7 +298,7 @@ fn read_genesis(store: &Store) -> Result<Genesis, AuditError> {
     else {
         return Err(AuditError::NoGenesis);
     };
-    let genesis: Genesis = decode_exact(&bytes).map_err(AuditError::BadGenesis)?;
+    let genesis = Genesis::decode(&bytes).map_err(AuditError::BadGenesis)?;
     let chain = genesis.chain_id();
     if stored_chain != chain.0 {
         return Err(AuditError::GenesisMismatch {

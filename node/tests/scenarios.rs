@@ -108,6 +108,7 @@ fn default_genesis(rules: Rules, cash: i64) -> (Genesis, BTreeMap<String, Keypai
         voters: vec![],
         learners: vec![],
         scenario: None,
+        previous: None,
     };
     (genesis, keys)
 }

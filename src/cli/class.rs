@@ -11,6 +11,7 @@
 
 mod folder;
 mod lines;
+pub mod next;
 mod voters;
 
 use std::io::IsTerminal;
@@ -83,6 +84,14 @@ pub struct ClassArgs {
     /// is ready, with `qraft admin start`.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// Start the class's next game: the same students (names, keys, laptops: nobody
+    /// types a code again), fresh balances, and the last game's scenario unless
+    /// --scenario or --free-market says otherwise. The last game is kept in games/N/.
+    #[arg(long)]
+    pub next: bool,
+    /// With --next: no scenario, a free market.
+    #[arg(long, requires = "next", conflicts_with = "scenario")]
+    pub free_market: bool,
 }
 
 /// Runs `qraft class`.
@@ -113,7 +122,25 @@ pub fn run(args: ClassArgs) -> Result<()> {
         shares: u64::from(args.shares),
         scenario: args.scenario.clone(),
     };
-    let game = folder::open_or_create(&args.dir, &new, host)?;
+    if args.next {
+        if !args.dir.join(folder::MARKER).exists() {
+            bail!(
+                "{} holds no class: --next starts the next game of a class an earlier \
+                 `qraft class` made (give its folder with --dir)",
+                args.dir.display()
+            );
+        }
+        let last = folder::open_or_create(&args.dir, &new, host)?;
+        let choice = match (&args.scenario, args.free_market) {
+            (Some(path), _) => next::NextScenario::File(path.clone()),
+            (None, true) => next::NextScenario::FreeMarket,
+            (None, false) => next::NextScenario::Same,
+        };
+        next::make(&last, &choice, host)?;
+    }
+    let mut game = folder::open_or_create(&args.dir, &new, host)?;
+    // A next game starts now, from no block.
+    game.continued &= !args.next;
     if args.headless {
         logs::to_stderr("warn");
     } else {
@@ -145,7 +172,7 @@ async fn run_class(
     let advertisement = match args.no_advertise {
         true => None,
         false => Some(Advertisement::start(
-            &game.name,
+            game.shown_name(),
             &game.genesis.chain_id(),
             game.port,
         )),
@@ -161,7 +188,7 @@ async fn run_class(
         .collect();
     let identity = TlsIdentity::from_keypair(&game.nodes[0]).context("the enrollment identity")?;
     let service = ClassService::start(ClassOptions {
-        game: game.name.clone(),
+        game: game.shown_name().to_owned(),
         genesis: game.genesis.clone(),
         admin: game.teacher.clone(),
         local: voters
@@ -195,6 +222,7 @@ async fn run_class(
         advertised,
         limits: Limits::default(),
         code,
+        earlier: next::earlier_chains(&game.dir),
     });
     let mut service = match service {
         Ok(service) => service,

@@ -221,6 +221,7 @@ fn build_genesis(
         voters,
         learners,
         scenario: None,
+        previous: None,
     };
     if let Err(violations) = genesis.validate() {
         let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();

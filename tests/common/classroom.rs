@@ -100,6 +100,15 @@ impl Qraft {
         }
     }
 
+    /// Asks it to stop, as Ctrl-C does (SIGINT).
+    pub fn interrupt(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }

@@ -2,7 +2,7 @@
 //! genesis, its node id and name, the voters' addresses (their keys are in the genesis),
 //! and the names it was enrolled under. Encoded with postcard; checked on arrival.
 
-use qraft_keys::ChainId;
+use qraft_keys::{ChainId, PublicKey};
 use qraft_node::core::genesis::{Genesis, parse_genesis, to_toml};
 use qraft_node::core::types::NodeId;
 use serde::{Deserialize, Serialize};
@@ -93,8 +93,13 @@ impl GrantPayload {
 
     /// Reads a payload received for `chain_id` (the game the code was confirmed for) and
     /// checks it: its genesis is that game, its voters are the genesis's, its node id is
-    /// free. Returns it with its genesis parsed.
-    pub fn decode(bytes: &[u8], chain_id: &ChainId) -> Result<(GrantPayload, Genesis), GrantError> {
+    /// free or (in a class's next game) a learner of the genesis with the laptop's own
+    /// `node` key. Returns it with its genesis parsed.
+    pub fn decode(
+        bytes: &[u8],
+        chain_id: &ChainId,
+        node: &PublicKey,
+    ) -> Result<(GrantPayload, Genesis), GrantError> {
         let payload: GrantPayload =
             postcard::from_bytes(bytes).map_err(|e| GrantError::Garbled(e.to_string()))?;
         if payload.version != GRANT_VERSION {
@@ -129,7 +134,11 @@ impl GrantPayload {
                 return Err(GrantError::UnknownVoter(voter.id));
             }
         }
-        if genesis.node(payload.node_id).is_some() {
+        let ours = genesis
+            .learners
+            .iter()
+            .any(|n| n.id == payload.node_id && n.key == *node);
+        if genesis.node(payload.node_id).is_some() && !ours {
             return Err(GrantError::TakenNodeId(payload.node_id));
         }
         Ok((payload, genesis))
@@ -158,7 +167,8 @@ mod tests {
         let game = sample_game(&SampleOptions::default());
         let chain = game.genesis.chain_id();
         let grant = payload(&game.genesis);
-        let (read, genesis) = GrantPayload::decode(&grant.encode(), &chain).unwrap();
+        let node = qraft_keys::Keypair::from_label("grant/ada-node").public();
+        let (read, genesis) = GrantPayload::decode(&grant.encode(), &chain, &node).unwrap();
         assert_eq!(read, grant);
         assert_eq!(genesis.chain_id(), chain);
 
@@ -166,25 +176,41 @@ mod tests {
             traders: 5,
             ..SampleOptions::default()
         });
-        let err = GrantPayload::decode(&grant.encode(), &other.genesis.chain_id()).unwrap_err();
+        let err =
+            GrantPayload::decode(&grant.encode(), &other.genesis.chain_id(), &node).unwrap_err();
         assert!(matches!(err, GrantError::OtherGame { .. }), "{err}");
 
         let mut taken = grant.clone();
         taken.node_id = game.genesis.voters[0].id;
-        let err = GrantPayload::decode(&taken.encode(), &chain).unwrap_err();
+        let err = GrantPayload::decode(&taken.encode(), &chain, &node).unwrap_err();
         assert!(matches!(err, GrantError::TakenNodeId(_)), "{err}");
 
         let mut stranger = grant.clone();
         stranger.voters[0].id = 99;
-        let err = GrantPayload::decode(&stranger.encode(), &chain).unwrap_err();
+        let err = GrantPayload::decode(&stranger.encode(), &chain, &node).unwrap_err();
         assert!(matches!(err, GrantError::UnknownVoter(99)), "{err}");
 
         let mut escaping = grant.clone();
         escaping.game = "Period 3\u{1b}[2J".into();
-        let err = GrantPayload::decode(&escaping.encode(), &chain).unwrap_err();
+        let err = GrantPayload::decode(&escaping.encode(), &chain, &node).unwrap_err();
         assert!(err.to_string().contains("control characters"), "{err}");
 
-        let err = GrantPayload::decode(b"\x05junk", &chain).unwrap_err();
+        let err = GrantPayload::decode(b"\x05junk", &chain, &node).unwrap_err();
         assert!(matches!(err, GrantError::Garbled(_)), "{err}");
+        // A class's next game lists her laptop's node: the grant may give its id, to her.
+        let mut next = game.genesis.clone();
+        next.learners.push(qraft_node::core::genesis::NodeSpec {
+            id: 40,
+            name: "ada-40".into(),
+            key: node,
+            address: qraft_node::core::genesis::DIALS_OUT.into(),
+        });
+        let carried = payload(&next);
+        let (read, _) = GrantPayload::decode(&carried.encode(), &next.chain_id(), &node).unwrap();
+        assert_eq!(read.node_id, 40);
+        let someone_else = qraft_keys::Keypair::from_label("grant/eve-node").public();
+        let err =
+            GrantPayload::decode(&carried.encode(), &next.chain_id(), &someone_else).unwrap_err();
+        assert!(matches!(err, GrantError::TakenNodeId(40)), "{err}");
     }
 }

@@ -61,6 +61,7 @@ pub async fn enroll(
     step: &(dyn Fn(JoinStep) + Sync),
 ) -> Result<Joined, JoinError> {
     step(JoinStep::Dialling(teacher));
+    let node = request.node;
     let (hello_state, hello) = Student::start(code, request)?;
     let mut stream = EnrollStream::dial(endpoint, teacher).await?;
     step(JoinStep::Proving);
@@ -81,7 +82,7 @@ pub async fn enroll(
     };
     let grant = requested.grant(&answer)?;
     stream.finish().await;
-    let (payload, genesis) = GrantPayload::decode(&grant.payload, &grant.chain_id)?;
+    let (payload, genesis) = GrantPayload::decode(&grant.payload, &grant.chain_id, &node)?;
     Ok(Joined {
         chain_id: grant.chain_id,
         genesis,

@@ -14,11 +14,14 @@
 //! - [`promote`]: making a joined machine the teacher trusts a voter, and one of the
 //!   teacher laptop's voters a learner in its place.
 //! - [`join`]: the student's side: one enrollment attempt, from dial to grant.
+//! - [`returning`]: a laptop of an earlier game of the class moving to the current one
+//!   (`qraft class --next`) without a code.
 
 pub mod admit;
 pub mod grant;
 pub mod join;
 pub mod promote;
+pub mod returning;
 pub mod roster;
 pub mod service;
 pub mod view;

@@ -13,10 +13,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use qraft_keys::Keypair;
+use qraft_keys::{ChainId, Keypair};
 use qraft_node::api::Handle;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::types::NodeId;
+use qraft_node::enroll::returning::{self, ReturnRequest, Welcome};
+use qraft_node::enroll::wire::RETURN_NONCE_LEN;
 use qraft_node::enroll::{
     EnrollRequest, JoinCode, Limits, PendingGrant, Refusal, Teacher, os_seeded_rng,
 };
@@ -62,6 +64,9 @@ pub struct ClassOptions {
     pub limits: Limits,
     /// The join code; a fresh one when `None`.
     pub code: Option<JoinCode>,
+    /// The class's earlier games: laptops that hold one of them move to this game
+    /// without a code ([`qraft_node::enroll::returning`]).
+    pub earlier: Vec<ChainId>,
 }
 
 /// Why the class could not start.
@@ -102,6 +107,11 @@ struct Class {
     genesis: Genesis,
     voters: Vec<GrantVoter>,
     view: watch::Sender<ClassView>,
+    /// The teacher's admin key: it signs the handover to a returning laptop.
+    admin: Keypair,
+    /// The enrollment endpoint's TLS key, which a returning laptop's proof names.
+    endpoint_key: qraft_keys::PublicKey,
+    earlier: Vec<ChainId>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,6 +164,9 @@ impl ClassService {
             genesis: options.genesis,
             voters: options.voters,
             view,
+            admin: options.admin,
+            endpoint_key: options.identity.public_key(),
+            earlier: options.earlier,
         });
         let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let tasks = vec![
@@ -349,7 +362,8 @@ fn promote(class: &Arc<Class>, seat: u32) {
 /// Seats, joined, for the students an earlier `qraft class` in this folder admitted, so
 /// a class that continues shows them (and its teacher can make their machines voters).
 async fn seat_earlier_students(class: Arc<Class>, handle: Handle) {
-    let in_genesis: Vec<NodeId> = class.genesis.nodes().map(|n| n.id).collect();
+    // A next game lists the students' nodes as learners: only its voters are no one's.
+    let in_genesis: Vec<NodeId> = class.genesis.voters.iter().map(|n| n.id).collect();
     let (Ok(rows), Ok(nodes)) = (handle.leaderboard().await, handle.nodes().await) else {
         return;
     };
@@ -506,6 +520,14 @@ async fn serve(
 ) -> Result<(), ServeError> {
     let mut stream = EnrollStream::accept(connection).await?;
     let hello = stream.recv_from_student().await?;
+    match returning::read_return(&hello) {
+        Ok(Some(request)) => return serve_return(stream, class, request).await,
+        Ok(None) => {}
+        Err(refusal) => {
+            let reply = returning::refusal_message(refusal.clone());
+            return refuse(stream, class, reply, refusal).await;
+        }
+    }
     let begun = lock(&class.teacher).begin(source, Instant::now(), &hello, &mut os_seeded_rng());
     let (attempt, offer) = match begun {
         Ok(ok) => ok,
@@ -527,6 +549,58 @@ async fn serve(
     };
     tracing::info!(name = %request.name, %source, "a student proved the join code");
     seat_and_answer(stream, source, class, request, pending).await
+}
+
+/// A laptop of an earlier game of the class: told it holds the current game, or moved
+/// to it once its participant key signed the challenge.
+async fn serve_return(
+    mut stream: EnrollStream,
+    class: &Class,
+    request: ReturnRequest,
+) -> Result<(), ServeError> {
+    let Ok(nonce) = qraft_keys::random_bytes::<RETURN_NONCE_LEN>() else {
+        let refusal = Refusal::Denied("the teacher's laptop has no randomness to offer".into());
+        let reply = returning::refusal_message(refusal.clone());
+        return refuse(stream, class, reply, refusal).await;
+    };
+    let current = class.genesis.chain_id();
+    let (welcome, returner) =
+        match returning::welcome(&request, &class.genesis, &class.earlier, nonce) {
+            Ok(ok) => ok,
+            Err(refusal) => {
+                let reply = returning::refusal_message(refusal.clone());
+                return refuse(stream, class, reply, refusal).await;
+            }
+        };
+    stream
+        .send(&returning::welcome_message(&welcome, &current))
+        .await?;
+    let (Welcome::Challenge(_), Some(returner)) = (welcome, returner) else {
+        stream.finish().await;
+        return Ok(());
+    };
+    let proof = stream.recv_from_student().await?;
+    if let Err(refusal) =
+        returning::check_proof(&proof, &request, &current, &nonce, &class.endpoint_key)
+    {
+        let reply = returning::refusal_message(refusal.clone());
+        return refuse(stream, class, reply, refusal).await;
+    }
+    let payload = GrantPayload::new(
+        &class.game,
+        &class.genesis,
+        &returner.name,
+        returner.node_id,
+        &returner.node_name,
+        class.voters.clone(),
+    );
+    let handover = returning::handover(&class.admin, &request.previous, &current);
+    stream
+        .send(&returning::moved_message(handover, payload.encode()))
+        .await?;
+    stream.finish().await;
+    tracing::info!(name = %returner.name, node = returner.node_id, "a laptop moved to this game");
+    Ok(())
 }
 
 async fn refuse(

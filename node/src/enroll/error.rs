@@ -59,4 +59,11 @@ pub enum EnrollError {
     Tampered,
     #[error("invalid enrollment request: {0}")]
     InvalidRequest(String),
+    /// A returning laptop was offered a new game without a handover signed by an admin
+    /// of the game it holds: not its class's next game.
+    #[error(
+        "the new game's handover is not signed by the teacher of this laptop's game: not this \
+         class's next game"
+    )]
+    HandoverUnproven,
 }

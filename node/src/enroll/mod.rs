@@ -72,11 +72,14 @@
 //! - [`limit`]: the rate limiter for failed attempts.
 //! - [`student`], [`teacher`]: the two state machines.
 //! - [`error`]: [`CodeError`], [`EnrollError`], [`Refusal`].
+//! - [`returning`]: a laptop of an earlier game of the class moving to the current one
+//!   without a code (its keys, and the earlier game's admin's handover, prove both sides).
 
 pub mod code;
 pub mod error;
 pub mod limit;
 pub mod request;
+pub mod returning;
 mod session;
 pub mod student;
 pub mod teacher;

@@ -1,7 +1,7 @@
 //! The enrollment messages on the wire (postcard), with a byte limit on each before it is
 //! decoded, and nothing left over after it.
 
-use qraft_keys::ChainId;
+use qraft_keys::{ChainId, PublicKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,16 @@ pub enum StudentMsg {
     },
     /// The [`EnrollRequest`](super::EnrollRequest), sealed with the session's request key.
     Request { sealed: Vec<u8> },
+    /// Instead of `Hello`: a laptop of an earlier game of the class asks for the current
+    /// one ([`super::returning`]), naming the game it holds and its keys there.
+    Return {
+        version: u16,
+        previous: ChainId,
+        participant: PublicKey,
+        node: PublicKey,
+    },
+    /// The participant key's signature of the teacher's challenge.
+    ReturnProof { signature: Vec<u8> },
 }
 
 /// What the teacher sends, in this order; `Refused` may replace any of them.
@@ -56,16 +66,30 @@ pub enum TeacherMsg {
     Grant { sealed: Vec<u8> },
     /// The attempt ends here, and why.
     Refused(Refusal),
+    /// To a returning laptop: the class's current game, and a fresh challenge for its
+    /// participant key.
+    Challenge {
+        chain_id: ChainId,
+        nonce: [u8; RETURN_NONCE_LEN],
+    },
+    /// To a returning laptop: the game it holds is the current one.
+    Current,
+    /// To a returning laptop that proved its key: the handover (the earlier game's
+    /// admin, signing that its game continues as the current one) and the grant payload.
+    Moved { handover: Vec<u8>, payload: Vec<u8> },
 }
+
+/// Bytes of the teacher's challenge to a returning laptop.
+pub const RETURN_NONCE_LEN: usize = 32;
 
 /// Encodes a message (infallible for these types: postcard fails only on unsupported
 /// serde features, which they do not use).
-pub(super) fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+pub(crate) fn encode<T: Serialize>(message: &T) -> Vec<u8> {
     postcard::to_allocvec(message).expect("enrollment messages always encode")
 }
 
 /// Decodes one whole message of at most `limit` bytes.
-pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, EnrollError> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, EnrollError> {
     if bytes.len() > limit {
         return Err(EnrollError::TooLarge {
             len: bytes.len(),

@@ -169,6 +169,20 @@ impl EnrollStream {
         })
     }
 
+    /// The key of the other side's TLS certificate (the teacher's endpoint, seen by the
+    /// student; the teacher asks none of the student).
+    pub fn peer_key(&self) -> Option<qraft_keys::PublicKey> {
+        let certs = self
+            .connection
+            .peer_identity()?
+            .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+            .ok()?;
+        match certs.as_slice() {
+            [cert] => super::tls::certificate_key(cert).ok(),
+            _ => None,
+        }
+    }
+
     /// Sends one message.
     pub async fn send(&mut self, message: &[u8]) -> Result<(), ChannelError> {
         write_frame(&mut self.send, message, MAX_GRANT_MESSAGE + FRAME_OVERHEAD).await?;

@@ -202,11 +202,7 @@ impl Replica {
                     crate::io::store::WriteSet {
                         meta: vec![
                             ("chain".to_string(), chain.0.to_vec()),
-                            (
-                                GENESIS_META_KEY.to_string(),
-                                postcard::to_stdvec(genesis)
-                                    .expect("encoding into a Vec cannot fail"),
-                            ),
+                            (GENESIS_META_KEY.to_string(), genesis.encode()),
                             backfill::missing_meta(&[]),
                         ],
                         durable: true,

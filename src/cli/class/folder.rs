@@ -27,6 +27,8 @@ use crate::cli::game::load_genesis;
 use crate::cli::keys::open_key;
 use crate::cli::scenario;
 
+/// Where the class's earlier games are kept, one folder each by number (`games/1/`).
+pub const GAMES_DIR: &str = "games";
 /// The file that marks a class's folder.
 pub const MARKER: &str = "class.toml";
 /// The marker's format version.
@@ -61,9 +63,21 @@ pub struct ClassGame {
     pub cash: Cents,
     pub shares: Shares,
     pub continued: bool,
+    /// Which of the class's games this is, from 1 (`qraft class --next` counts on).
+    pub number: u32,
 }
 
 impl ClassGame {
+    /// The name students see: the class's for its first game, the genesis's
+    /// ("Period 3 · game 2") for the next ones.
+    pub fn shown_name(&self) -> &str {
+        if self.number > 1 {
+            &self.genesis.game
+        } else {
+            &self.name
+        }
+    }
+
     pub fn data_dir(&self, node_name: &str) -> PathBuf {
         self.dir.join("data").join(node_name)
     }
@@ -166,6 +180,7 @@ fn create(dir: &Path, new: &NewClass, host: Ipv4Addr) -> Result<ClassGame> {
         cash: new.cash,
         shares: new.shares,
         continued: false,
+        number: 1,
     })
 }
 
@@ -214,6 +229,14 @@ fn load(dir: &Path) -> Result<ClassGame> {
             marker.display()
         )
     })?;
+    // Classes made before next games had one game, and no `game` field.
+    let number = match table.get("game") {
+        None => 1,
+        Some(_) => u32::try_from(integer("game")?)
+            .ok()
+            .filter(|n| *n >= 1)
+            .with_context(|| format!("{}: `game` must be 1 or more", marker.display()))?,
+    };
     let genesis = load_genesis(&dir.join("genesis.toml"))?;
     let (nodes, bots) = keys_of(dir, &genesis)?;
     let teacher = open_key(&key_file(dir, TEACHER))?;
@@ -228,7 +251,26 @@ fn load(dir: &Path) -> Result<ClassGame> {
         cash,
         shares,
         continued: true,
+        number,
     })
+}
+
+/// Records in the class's marker that its current game is number `number`.
+pub fn set_game_number(dir: &Path, number: u32) -> Result<()> {
+    let marker = dir.join(MARKER);
+    let text =
+        fs::read_to_string(&marker).with_context(|| format!("cannot read {}", marker.display()))?;
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("game ="))
+        .filter(|line| !line.starts_with("# Which of the class's games"))
+        .map(str::to_owned)
+        .collect();
+    lines.push(format!(
+        "# Which of the class's games is in this folder (earlier ones are in games/N/).\n\
+         game = {number}"
+    ));
+    write(&marker, &(lines.join("\n") + "\n"))
 }
 
 fn marker_text(new: &NewClass) -> String {

@@ -125,6 +125,13 @@ fn intro(game: &ClassGame, view: &ClassView, problem: Option<&str>, approve_all:
     for address in &view.addresses {
         text.push_str(&format!("  or:         qraft join {address}\n"));
     }
+    if let Some(previous) = &game.genesis.previous {
+        text.push_str(&format!(
+            "game {} of the class, from block {} of the last one: its students' laptops move \
+             here when they run `qraft join` again (no code)\n",
+            game.number, previous.height
+        ));
+    }
     if let Some(problem) = problem {
         text.push_str(&format!(
             "note: the game is not advertised on the network: {problem}\n"

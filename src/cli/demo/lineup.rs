@@ -229,6 +229,7 @@ fn build(
         voters,
         learners: vec![],
         scenario: None,
+        previous: None,
     };
     if let Err(violations) = genesis.validate() {
         let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();

@@ -67,6 +67,11 @@ pub struct JoinRecord {
     /// The UDP port this laptop's node listens on (for the student's own tools).
     pub port: u16,
     pub voters: Vec<VoterRecord>,
+    /// The class's enrollment port on the teacher's laptop, asked on every resume
+    /// whether the class moved on to a next game (records written before next games
+    /// lack it: the port before the first voter's, as `qraft class` numbers them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enroll_port: Option<u16>,
 }
 
 /// A game this laptop joined, as found in its home.
@@ -79,6 +84,14 @@ pub struct JoinedGame {
 impl JoinedGame {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    /// Where the class's enrollment port is, if the record knows.
+    pub fn enroll_port(&self) -> Option<u16> {
+        self.record.enroll_port.or_else(|| {
+            let first = self.record.voters.iter().filter_map(|v| v.port).min()?;
+            first.checked_sub(1)
+        })
     }
 
     /// Each voter's `host:port`, the teacher's laptop's at `teacher_host`.
@@ -158,9 +171,10 @@ impl Home {
         payload: &GrantPayload,
         genesis: &Genesis,
         prefix: &str,
-        teacher_host: &str,
+        teacher: std::net::SocketAddr,
         port: u16,
     ) -> Result<JoinedGame> {
+        let teacher_host = teacher.ip().to_string();
         let dir = self.games_dir().join(prefix);
         private_dir(&dir)?;
         let record = JoinRecord {
@@ -169,8 +183,9 @@ impl Home {
             name: payload.participant.clone(),
             node_id: payload.node_id,
             node_name: payload.node_name.clone(),
-            teacher: teacher_host.to_owned(),
+            teacher: teacher_host,
             port,
+            enroll_port: Some(teacher.port()),
             voters: payload
                 .voters
                 .iter()
@@ -311,7 +326,7 @@ mod tests {
                 &payload,
                 &game.genesis,
                 "0123456789abcdef",
-                "10.0.0.1",
+                "10.0.0.1:7800".parse().unwrap(),
                 7810,
             )
             .unwrap();

@@ -330,6 +330,14 @@ impl Exchange {
         self.accounts.iter().map(|a| &a.key)
     }
 
+    /// Every participant's key, name, role and whether suspended, in the order they
+    /// joined: the class a next game carries over (`qraft class --next`).
+    pub fn members(&self) -> impl Iterator<Item = (&PublicKey, &str, Role, bool)> {
+        self.accounts
+            .iter()
+            .map(|a| (&a.key, a.name.as_str(), a.role, a.suspended))
+    }
+
     /// The keys of suspended participants, in the order they joined.
     pub fn suspended_keys(&self) -> impl Iterator<Item = &PublicKey> {
         self.accounts.iter().filter(|a| a.suspended).map(|a| &a.key)

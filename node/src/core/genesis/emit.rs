@@ -431,6 +431,19 @@ fn write_genesis(out: &mut String, genesis: &Genesis) -> fmt::Result {
         write_node(out, "learners", node)?;
     }
 
+    if let Some(previous) = &genesis.previous {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "# The game this one follows: this class's earlier game, and the hash of its final\n\
+             # block (qraft verify --previous DIR checks it against that game's chain)."
+        )?;
+        writeln!(out, "[previous]")?;
+        writeln!(out, "chain = {}", quote(&previous.chain.to_string()))?;
+        writeln!(out, "height = {}", previous.height)?;
+        writeln!(out, "block = {}", quote(&previous.block.to_hex()))?;
+    }
+
     writeln!(out)?;
     writeln!(
         out,
@@ -490,11 +503,11 @@ fn key(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use qraft_keys::Keypair;
+    use qraft_keys::{ChainId, Keypair};
 
     use super::*;
     use crate::core::genesis::sample::{SampleOptions, sample_game};
-    use crate::core::genesis::{Rules, parse_genesis, parse_scenario};
+    use crate::core::genesis::{PreviousGame, Rules, parse_genesis, parse_scenario};
     use crate::core::hash::Hash32;
     use crate::core::scenario::{MAX_DIVIDEND, Round, SecretCommitment};
     use crate::core::tx::ParticipantSpec;
@@ -761,6 +774,7 @@ mod tests {
             learners in 0usize..4,
             ipv6 in any::<bool>(),
             scenario in proptest::option::of(scenario_parts()),
+            previous in proptest::option::of((any::<[u8; 32]>(), 0u64..1 << 53, any::<[u8; 32]>())),
         ) -> Genesis {
             let scenario = scenario.map(|parts| fit_scenario(parts, &symbols, &rules));
             let participants = people
@@ -806,6 +820,11 @@ mod tests {
                 voters: (0..voters).map(node).collect(),
                 learners: (voters..voters + learners).map(node).collect(),
                 scenario,
+                previous: previous.map(|(chain, height, block)| PreviousGame {
+                    chain: ChainId(chain),
+                    height,
+                    block: Hash32(block),
+                }),
             }
         }
     }

@@ -45,6 +45,39 @@ pub struct Genesis {
     pub learners: Vec<NodeSpec>,
     /// The story the game tells: rounds and scheduled events; none for a free market.
     pub scenario: Option<Scenario>,
+    /// The game this one follows, for a class's next game (`qraft class --next`): none
+    /// for a first game. Left out of the encoding when none, so a first game's chain id
+    /// is what it was before this field existed. (Genesis is never decoded from postcard:
+    /// its TOML file is its only stored form.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousGame>,
+}
+
+/// A genesis's fields but `previous`, in their order: the whole of a first game's
+/// encoding.
+#[derive(Deserialize)]
+struct FirstGame {
+    game: String,
+    rules: Rules,
+    symbols: Vec<SymbolSpec>,
+    participants: Vec<ParticipantSpec>,
+    voters: Vec<NodeSpec>,
+    learners: Vec<NodeSpec>,
+    scenario: Option<Scenario>,
+}
+
+/// Where a class's next game starts from: the earlier game's chain and its final block.
+/// Part of the chain id, so the new game names the exact end of the old one, and anyone
+/// holding the old chain can check that block is in it (`qraft verify --previous`). The
+/// class's names and keys carry over; balances start afresh.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousGame {
+    /// The earlier game's chain id.
+    pub chain: ChainId,
+    /// Its final block's height (0: it ended with no block after its genesis).
+    pub height: u64,
+    /// Its final block's hash (for height 0, the earlier game's chain id).
+    pub block: Hash32,
 }
 
 /// A node of the network.
@@ -139,8 +172,41 @@ impl Default for Rules {
 impl Genesis {
     /// The hash of the canonical encoding: names this game's chain.
     pub fn chain_id(&self) -> ChainId {
-        let bytes = postcard::to_stdvec(self).expect("encoding into a Vec cannot fail");
-        ChainId(Hash32::of("qraft/genesis", &bytes).0)
+        ChainId(Hash32::of("qraft/genesis", &self.encode()).0)
+    }
+
+    /// The canonical encoding (postcard): what the chain id hashes and a node's store
+    /// keeps. A first game's ends after `scenario`; a next game's adds its `previous`.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("encoding into a Vec cannot fail")
+    }
+
+    /// Reads back [`Genesis::encode`]'s bytes, all of them. (Serde's derived decoding
+    /// cannot stop early at a first game's end, so `previous` is read here by hand.)
+    pub fn decode(bytes: &[u8]) -> Result<Genesis, String> {
+        let (first, rest): (FirstGame, &[u8]) =
+            postcard::take_from_bytes(bytes).map_err(|e| e.to_string())?;
+        let previous = match rest {
+            [] => None,
+            rest => {
+                let (previous, left): (Option<PreviousGame>, &[u8]) =
+                    postcard::take_from_bytes(rest).map_err(|e| e.to_string())?;
+                if !left.is_empty() || previous.is_none() {
+                    return Err(format!("{} bytes left over after the end", rest.len()));
+                }
+                previous
+            }
+        };
+        Ok(Genesis {
+            game: first.game,
+            rules: first.rules,
+            symbols: first.symbols,
+            participants: first.participants,
+            voters: first.voters,
+            learners: first.learners,
+            scenario: first.scenario,
+            previous,
+        })
     }
 
     /// Voters then learners.
@@ -150,5 +216,70 @@ impl Genesis {
 
     pub fn node(&self, id: NodeId) -> Option<&NodeSpec> {
         self.nodes().find(|n| n.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample::{SampleOptions, sample_game};
+    use super::*;
+
+    /// The genesis as it was before `previous`: a first game's encoding must not change,
+    /// or every class and demo folder made earlier would name another chain.
+    #[derive(Serialize)]
+    struct Before<'g> {
+        game: &'g String,
+        rules: &'g Rules,
+        symbols: &'g Vec<SymbolSpec>,
+        participants: &'g Vec<ParticipantSpec>,
+        voters: &'g Vec<NodeSpec>,
+        learners: &'g Vec<NodeSpec>,
+        scenario: &'g Option<Scenario>,
+    }
+
+    #[test]
+    fn a_first_game_keeps_its_chain_id_and_a_next_game_names_its_previous() {
+        let genesis = sample_game(&SampleOptions::default()).genesis;
+        let before = Before {
+            game: &genesis.game,
+            rules: &genesis.rules,
+            symbols: &genesis.symbols,
+            participants: &genesis.participants,
+            voters: &genesis.voters,
+            learners: &genesis.learners,
+            scenario: &genesis.scenario,
+        };
+        let bytes = postcard::to_stdvec(&before).unwrap();
+        assert_eq!(
+            genesis.chain_id(),
+            ChainId(Hash32::of("qraft/genesis", &bytes).0)
+        );
+
+        let previous = PreviousGame {
+            chain: genesis.chain_id(),
+            height: 812,
+            block: Hash32([9; 32]),
+        };
+        let next = Genesis {
+            previous: Some(previous.clone()),
+            ..genesis.clone()
+        };
+        assert_ne!(next.chain_id(), genesis.chain_id());
+        assert_eq!(Genesis::decode(&genesis.encode()).unwrap(), genesis);
+        assert_eq!(Genesis::decode(&next.encode()).unwrap(), next);
+        let mut longer = next.encode();
+        longer.push(0);
+        assert!(Genesis::decode(&longer).is_err());
+        let mut none_written = genesis.encode();
+        none_written.push(0);
+        assert!(Genesis::decode(&none_written).is_err());
+        let other_block = Genesis {
+            previous: Some(PreviousGame {
+                block: Hash32([8; 32]),
+                ..previous
+            }),
+            ..genesis
+        };
+        assert_ne!(other_block.chain_id(), next.chain_id());
     }
 }

@@ -39,6 +39,11 @@
 //! [scenario]                    # optional: rounds and events (see below)
 //! name = "Acme's quarter"
 //! secret = "<64 hex digits>"    # optional: the commitment to the author's secret
+//!
+//! [previous]                    # optional: the game this one follows (a class's next game)
+//! chain = "<64 hex digits>"     # the earlier game's chain id
+//! height = 812                  # its final block
+//! block = "<64 hex digits>"     # that block's hash
 //! ```
 //!
 //! ## Scenarios
@@ -103,13 +108,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use qraft_keys::{KeyError, PublicKey};
+use qraft_keys::{ChainId, KeyError, PublicKey};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::validate::{Checker, check_tick_size};
-use super::{Genesis, NodeSpec, Rules};
+use super::{Genesis, NodeSpec, PreviousGame, Rules};
 use crate::core::exchange::MAX_ORDERS_PER_MINUTE;
+use crate::core::hash::Hash32;
 use crate::core::tx::{ParticipantSpec, SymbolSpec};
 use crate::core::types::{Cents, Role, Shares, Ticker, Ticks, format_cents, parse_cents};
 
@@ -122,7 +128,10 @@ pub const GAME_FIELDS: &[&str] = &[
     "voters",
     "learners",
     "scenario",
+    "previous",
 ];
+/// The fields of `[previous]`.
+pub const PREVIOUS_FIELDS: &[&str] = &["chain", "height", "block"];
 /// The fields of `[rules]`.
 pub const RULES_FIELDS: &[&str] = &[
     "short_selling",
@@ -556,6 +565,11 @@ impl Reader {
             None => Some(None),
         };
 
+        let previous = match self.field(&root, "previous") {
+            Some((value, path)) => self.previous(value, &path).map(Some),
+            None => Some(None),
+        };
+
         Some(Genesis {
             game: game?,
             rules: rules?,
@@ -564,6 +578,19 @@ impl Reader {
             voters: voters?,
             learners: learners?,
             scenario: scenario?,
+            previous: previous?,
+        })
+    }
+
+    fn previous(&mut self, value: &Value<'_>, path: &str) -> Option<PreviousGame> {
+        let table = self.table(value, path, PREVIOUS_FIELDS)?;
+        let chain = self.required(&table, "chain", Self::hash);
+        let height = self.required(&table, "height", Self::count);
+        let block = self.required(&table, "block", Self::hash);
+        Some(PreviousGame {
+            chain: ChainId(chain?.0),
+            height: height?,
+            block: block?,
         })
     }
 
@@ -873,6 +900,19 @@ impl Reader {
                 None
             }
         }
+    }
+
+    fn hash(&mut self, value: &Value<'_>, path: &str) -> Option<Hash32> {
+        let text = self.string(value, path)?;
+        let hash = Hash32::from_hex(&text);
+        if hash.is_none() {
+            self.problem(
+                value.span(),
+                path.to_string(),
+                format!("{text:?} is not a hash: 64 hexadecimal digits"),
+            );
+        }
+        hash
     }
 
     fn ticker(&mut self, value: &Value<'_>, path: &str) -> Option<Ticker> {

@@ -106,6 +106,7 @@ pub fn sample_game(options: &SampleOptions) -> SampleGame {
             voters,
             learners: vec![],
             scenario: options.scenario.clone(),
+            previous: None,
         },
         admin,
         traders,

@@ -936,6 +936,7 @@ mod tests {
             }],
             learners: vec![],
             scenario: None,
+            previous: None,
         }
     }
 

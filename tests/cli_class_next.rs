@@ -1,0 +1,215 @@
+//! A class's next game (`qraft class --next`) with real processes on loopback: a student
+//! joins game 1 by code and trades; the teacher stops the class and starts game 2 with
+//! the same class; the student's laptop, run again with no code, moves to game 2 by
+//! itself, with her name, keys and node kept and a fresh balance; `qraft verify
+//! --previous` checks that game 2 starts from game 1's final block.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::classroom::Qraft;
+use serde_json::Value;
+
+/// Ports of their own, clear of the other tests'.
+const CLASS_PORT: u16 = 17_880;
+const LAPTOP_PORT: u16 = 17_890;
+const CODE: &str = "42-tulip-maple";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn class(dir: &Path, extra: &[&str], log: &str) -> Qraft {
+    let class_dir = dir.join("class");
+    let port = CLASS_PORT.to_string();
+    let mut args = vec![
+        "class",
+        "--headless",
+        "--dir",
+        class_dir.to_str().unwrap(),
+        "--name",
+        "Period 3",
+        "--port",
+        &port,
+        "--code",
+        CODE,
+        "--bots",
+        "2",
+        "--no-advertise",
+        "--approve-all",
+    ];
+    args.extend(extra);
+    Qraft::start_here(&args, &dir.join(log))
+}
+
+fn join(dir: &Path, extra: &[&str], log: &str) -> Qraft {
+    let home = dir.join("ada");
+    let address = format!("127.0.0.1:{CLASS_PORT}");
+    let port = LAPTOP_PORT.to_string();
+    let mut args = vec![
+        "join",
+        &address,
+        "--headless",
+        "--home",
+        home.to_str().unwrap(),
+        "--port",
+        &port,
+        "--name",
+        "Ada",
+    ];
+    args.extend(extra);
+    Qraft::start_here(&args, &dir.join(log))
+}
+
+/// The genesis of the game Ada's laptop most recently played.
+fn ada_genesis(dir: &Path, prefix: &str) -> PathBuf {
+    dir.join("ada/games").join(prefix).join("genesis.toml")
+}
+
+/// `qraft ARGS --json` as Ada against the teacher's voters, in game `genesis`.
+fn as_ada(dir: &Path, genesis: &Path, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_qraft"))
+        .args(args)
+        .arg("--genesis")
+        .arg(genesis)
+        .arg("--key")
+        .arg(dir.join("ada/keys/participant.key"))
+        .args((1..=3).flat_map(|i| ["--node".to_owned(), format!("127.0.0.1:{}", CLASS_PORT + i)]))
+        .args(["--json", "--timeout", "20"])
+        .output()
+        .expect("qraft runs");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "unreadable ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The game prefix in a line like `... moved on to "P", game 1a2b3c4d...`.
+fn game_prefix(line: &str) -> String {
+    let at = line.find(", game ").expect("a game prefix") + ", game ".len();
+    line[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+fn verify(args: &[&str]) -> (bool, Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_qraft"))
+        .arg("verify")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("qraft runs");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "unreadable ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.success(), json)
+}
+
+#[test]
+fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let class_dir = dir.path().join("class");
+
+    // Game 1: Ada joins by code and buys at the market.
+    let mut teacher = class(dir.path(), &[], "class1.log");
+    teacher.wait_for("join code: 42-tulip-maple", WAIT).unwrap();
+    let mut ada = join(dir.path(), &["--code", CODE], "ada1.log");
+    let joined = ada.wait_for("joined \"Period 3\" as Ada", WAIT).unwrap();
+    ada.wait_for("block ", WAIT).unwrap();
+    let first = std::fs::read_dir(dir.path().join("ada/games"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    let game1 = ada_genesis(dir.path(), &first);
+    let bought = as_ada(dir.path(), &game1, &["order", "buy", "ACME", "5"]);
+    assert_eq!(bought["status"], "accepted", "{bought} ({joined})");
+    let portfolio = as_ada(dir.path(), &game1, &["portfolio"]);
+    assert_ne!(portfolio["cash"], "10000.00", "she paid for her shares");
+
+    // The class ends (Ctrl-C); the teacher starts its next game, a free market.
+    teacher.interrupt();
+    assert_eq!(
+        teacher.wait_exit(WAIT),
+        Some(true),
+        "{}",
+        teacher.stderr_text()
+    );
+    drop(ada);
+    let mut teacher = class(dir.path(), &["--next", "--free-market"], "class2.log");
+    let made = teacher.wait_for("game 2 of \"Period 3\"", WAIT).unwrap();
+    assert!(
+        made.contains("1 students and 1 laptops carried over"),
+        "{made}"
+    );
+    teacher.wait_for("join code:", WAIT).unwrap();
+    // Her seat is on the new game's roster from the start.
+    teacher.wait_for("\"Ada\": joined as node", WAIT).unwrap();
+
+    // Ada runs `qraft join` as she always does, with no code: her laptop moves over.
+    let mut ada = join(dir.path(), &[], "ada2.log");
+    let moved = ada.wait_for("the class moved on to", WAIT).unwrap();
+    assert!(moved.contains("Period 3 · game 2"), "{moved}");
+    assert!(moved.contains("You play it as Ada (node 4)"), "{moved}");
+    let second = game_prefix(&moved);
+    assert_ne!(second, first);
+    ada.wait_for("block ", WAIT).unwrap();
+    let game2 = ada_genesis(dir.path(), &second);
+    let fresh = as_ada(dir.path(), &game2, &["portfolio"]);
+    assert_eq!(fresh["cash"], "10000.00", "a fresh start: {fresh}");
+    let again = as_ada(dir.path(), &game2, &["order", "buy", "ACME", "1"]);
+    assert_eq!(again["status"], "accepted", "{again}");
+
+    // Run again in game 2, her laptop stays there.
+    drop(ada);
+    let mut ada = join(dir.path(), &[], "ada3.log");
+    ada.wait_for("resuming \"Period 3 · game 2\" as Ada", WAIT)
+        .unwrap();
+    ada.wait_for("block ", WAIT).unwrap();
+    assert!(
+        !ada.seen.iter().any(|l| l.contains("moved on")),
+        "{:?}",
+        ada.seen
+    );
+    drop(ada);
+
+    // Game 2 starts from game 1's final block: `qraft verify --previous` checks it.
+    teacher.interrupt();
+    assert_eq!(
+        teacher.wait_exit(WAIT),
+        Some(true),
+        "{}",
+        teacher.stderr_text()
+    );
+    let game1_data = class_dir.join("games/1/data/node1");
+    let game2_data = class_dir.join("data/node1");
+    let (ok, old) = verify(&[game1_data.to_str().unwrap()]);
+    assert!(ok, "{old}");
+    let (ok, new) = verify(&[
+        game2_data.to_str().unwrap(),
+        "--previous",
+        game1_data.to_str().unwrap(),
+    ]);
+    assert!(ok, "{new}");
+    assert_eq!(new["previous"]["chain_id"], old["chain_id"]);
+    assert_eq!(new["previous"]["block_hash"], old["head_hash"]);
+    assert_eq!(new["previous"]["height"], old["blocks"]);
+    // Against another chain (game 2's own), the link is refused.
+    let (ok, _) = verify(&[
+        game2_data.to_str().unwrap(),
+        "--previous",
+        game2_data.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+}
