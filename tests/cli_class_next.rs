@@ -1,8 +1,9 @@
-//! A class's next game (`qraft class --next`) with real processes on loopback: a student
-//! joins game 1 by code and trades; the teacher stops the class and starts game 2 with
-//! the same class; the student's laptop, run again with no code, moves to game 2 by
-//! itself, with her name, keys and node kept and a fresh balance; `qraft verify
-//! --previous` checks that game 2 starts from game 1's final block.
+//! A class's next game (`qraft class --next`) with real processes on loopback: two
+//! students join game 1 by code and Ada trades; the teacher stops the class and starts
+//! game 2 with the same class. Ada's laptop, left running, moves to game 2 by itself; Bob's,
+//! switched off meanwhile, moves when he runs `qraft join` again with no code. Names, keys
+//! and nodes are kept, balances start afresh, and `qraft verify --previous` checks that
+//! game 2 starts from game 1's final block.
 
 mod common;
 
@@ -42,10 +43,15 @@ fn class(dir: &Path, extra: &[&str], log: &str) -> Qraft {
     Qraft::start_here(&args, &dir.join(log))
 }
 
-fn join(dir: &Path, extra: &[&str], log: &str) -> Qraft {
-    let home = dir.join("ada");
+fn join(dir: &Path, who: &str, extra: &[&str], log: &str) -> Qraft {
+    let home = dir.join(who.to_lowercase());
     let address = format!("127.0.0.1:{CLASS_PORT}");
-    let port = LAPTOP_PORT.to_string();
+    let port = if who == "Ada" {
+        LAPTOP_PORT
+    } else {
+        LAPTOP_PORT + 1
+    }
+    .to_string();
     let mut args = vec![
         "join",
         &address,
@@ -55,7 +61,7 @@ fn join(dir: &Path, extra: &[&str], log: &str) -> Qraft {
         "--port",
         &port,
         "--name",
-        "Ada",
+        who,
     ];
     args.extend(extra);
     Qraft::start_here(&args, &dir.join(log))
@@ -118,12 +124,14 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     let dir = tempfile::tempdir().unwrap();
     let class_dir = dir.path().join("class");
 
-    // Game 1: Ada joins by code and buys at the market.
+    // Game 1: Ada and Bob join by code, and Ada buys at the market.
     let mut teacher = class(dir.path(), &[], "class1.log");
     teacher.wait_for("join code: 42-tulip-maple", WAIT).unwrap();
-    let mut ada = join(dir.path(), &["--code", CODE], "ada1.log");
+    let mut ada = join(dir.path(), "Ada", &["--code", CODE], "ada1.log");
     let joined = ada.wait_for("joined \"Period 3\" as Ada", WAIT).unwrap();
     ada.wait_for("block ", WAIT).unwrap();
+    let mut bob = join(dir.path(), "Bob", &["--code", CODE], "bob1.log");
+    bob.wait_for("joined \"Period 3\" as Bob", WAIT).unwrap();
     let first = std::fs::read_dir(dir.path().join("ada/games"))
         .unwrap()
         .flatten()
@@ -138,7 +146,8 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     let portfolio = as_ada(dir.path(), &game1, &["portfolio"]);
     assert_ne!(portfolio["cash"], "10000.00", "she paid for her shares");
 
-    // The class ends (Ctrl-C); the teacher starts its next game, a free market.
+    // The class ends (Ctrl-C), Bob's laptop is switched off, and the teacher starts the
+    // class's next game, a free market. Ada's laptop is left running.
     teacher.interrupt();
     assert_eq!(
         teacher.wait_exit(WAIT),
@@ -146,24 +155,25 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
         "{}",
         teacher.stderr_text()
     );
-    drop(ada);
+    drop(bob);
     let mut teacher = class(dir.path(), &["--next", "--free-market"], "class2.log");
     let made = teacher.wait_for("game 2 of \"Period 3\"", WAIT).unwrap();
     assert!(
-        made.contains("1 students and 1 laptops carried over"),
+        made.contains("2 students and 2 laptops carried over"),
         "{made}"
     );
     teacher.wait_for("join code:", WAIT).unwrap();
-    // Her seat is on the new game's roster from the start.
+    // Their seats are on the new game's roster from the start.
     teacher.wait_for("\"Ada\": joined as node", WAIT).unwrap();
 
-    // Ada runs `qraft join` as she always does, with no code: her laptop moves over.
-    let mut ada = join(dir.path(), &[], "ada2.log");
+    // Ada's running laptop finds itself cut off, asks the class, and moves over.
     let moved = ada.wait_for("the class moved on to", WAIT).unwrap();
     assert!(moved.contains("Period 3 · game 2"), "{moved}");
     assert!(moved.contains("You play it as Ada (node 4)"), "{moved}");
     let second = game_prefix(&moved);
     assert_ne!(second, first);
+    ada.wait_for("your node is following the game", WAIT)
+        .unwrap();
     ada.wait_for("block ", WAIT).unwrap();
     let game2 = ada_genesis(dir.path(), &second);
     let fresh = as_ada(dir.path(), &game2, &["portfolio"]);
@@ -171,9 +181,17 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     let again = as_ada(dir.path(), &game2, &["order", "buy", "ACME", "1"]);
     assert_eq!(again["status"], "accepted", "{again}");
 
-    // Run again in game 2, her laptop stays there.
+    // Bob runs `qraft join` as he always does, with no code: his laptop moves over first.
+    let mut bob = join(dir.path(), "Bob", &[], "bob2.log");
+    let moved = bob.wait_for("the class moved on to", WAIT).unwrap();
+    assert!(moved.contains("You play it as Bob (node 5)"), "{moved}");
+    assert_eq!(game_prefix(&moved), second);
+    bob.wait_for("block ", WAIT).unwrap();
+    drop(bob);
+
+    // Run again in game 2, a laptop stays there.
     drop(ada);
-    let mut ada = join(dir.path(), &[], "ada3.log");
+    let mut ada = join(dir.path(), "Ada", &[], "ada3.log");
     ada.wait_for("resuming \"Period 3 · game 2\" as Ada", WAIT)
         .unwrap();
     ada.wait_for("block ", WAIT).unwrap();

@@ -10,20 +10,21 @@
 //! - [`find`]: the teacher's game: a typed address or the games heard.
 //! - [`advice`]: what to say when the network is the problem.
 //! - [`play`]: the joined laptop's node, with the dashboard or headless.
+//! - [`next`]: the class's next game: asked on every resume and while cut off, moved to
+//!   with no code.
 
 mod advice;
 mod find;
 mod home;
+mod next;
 mod play;
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use qraft_client::class::join::{JoinError, JoinStep, Joined, enroll};
-use qraft_client::class::returning::{Returned, return_to_class};
 use qraft_node::enroll::{EnrollError, EnrollRequest, JoinCode, Refusal};
 use qraft_node::net::discovery::chain_prefix;
 use qraft_node::net::enroll::{ChannelError, enroll_client_endpoint};
@@ -84,13 +85,22 @@ pub fn run(args: JoinArgs) -> Result<()> {
 async fn join(home: &Home, args: &JoinArgs) -> Result<()> {
     let joined = home.joined()?;
     let resume = args.code.is_none() && !joined.is_empty();
-    let game = if resume {
+    let mut game = if resume {
         let game = resume_game(joined, args)?;
-        follow_the_class(home, game).await?
+        // A game named with --game is the student's choice: it is not moved from.
+        match args.game {
+            Some(_) => game,
+            None => next::follow_the_class(home, game).await?,
+        }
     } else {
         enroll_game(home, args).await?
     };
-    play::run(home, game, args).await
+    loop {
+        match play::run(home, game, args).await? {
+            play::Ended::Quit => return Ok(()),
+            play::Ended::Moved(next) => game = next,
+        }
+    }
 }
 
 /// The joined game to resume: the one --game names, else the most recently used.
@@ -124,72 +134,6 @@ fn resume_game(joined: Vec<JoinedGame>, args: &JoinArgs) -> Result<JoinedGame> {
         game.record.game, game.record.name, game.record.node_id, game.record.teacher
     ));
     Ok(game)
-}
-
-/// Asks the class's enrollment port whether the class moved on to a next game
-/// (`qraft class --next`), and returns the game to play: the class's current one, moved
-/// to without a code, or `game` when the class still plays it or cannot be reached.
-async fn follow_the_class(home: &Home, game: JoinedGame) -> Result<JoinedGame> {
-    let (Some(port), Ok(ip)) = (game.enroll_port(), game.record.teacher.parse::<IpAddr>()) else {
-        return Ok(game);
-    };
-    let at = SocketAddr::new(ip, port);
-    let identity = home.identity()?;
-    let endpoint = enroll_client_endpoint().context("cannot open a network socket")?;
-    let outcome = return_to_class(
-        &endpoint,
-        at,
-        &game.genesis,
-        &identity.participant,
-        identity.node.public(),
-    )
-    .await;
-    endpoint.close(0u32.into(), b"done");
-    match outcome {
-        Ok(Returned::Current) => Ok(game),
-        Ok(Returned::Moved(joined)) => {
-            let next = home.save(
-                &joined.payload,
-                &joined.genesis,
-                &chain_prefix(&joined.chain_id),
-                joined.teacher,
-                game.record.port,
-            )?;
-            let link = match &joined.genesis.previous {
-                Some(previous) => format!(
-                    ", which starts from block {} ({}) of game {}",
-                    previous.height,
-                    previous.block.short(12),
-                    chain_prefix(&previous.chain),
-                ),
-                None => String::new(),
-            };
-            say(&format!(
-                "the class moved on to {:?}, game {}{link}. You play it as {} (node {}), \
-                 with a fresh start; {:?} stays on this laptop (qraft join --game {})",
-                joined.payload.game,
-                chain_prefix(&joined.chain_id),
-                joined.payload.participant,
-                joined.payload.node_id,
-                game.record.game,
-                game.dir
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ));
-            Ok(next)
-        }
-        Err(JoinError::Channel(
-            ChannelError::DialTimeout { .. } | ChannelError::Unreachable { .. },
-        )) => Ok(game),
-        Err(err) => {
-            say(&format!(
-                "the class at {at} did not move this laptop to a new game ({err}); resuming {:?}",
-                game.record.game
-            ));
-            Ok(game)
-        }
-    }
 }
 
 fn say(text: &str) {

@@ -33,7 +33,7 @@ fn now_ms() -> u64 {
 }
 
 /// Runs the dashboard until the user quits.
-pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
+pub async fn run(dashboard: Dashboard, until: impl Future<Output = ()>) -> Result<(), TuiError> {
     let me = dashboard.keypair.public();
     let known = dashboard
         .handle
@@ -61,7 +61,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
             return Err(err.into());
         }
     };
-    let outcome = run_loop(&mut terminal, &mut state, dashboard).await;
+    let outcome = run_loop(&mut terminal, &mut state, dashboard, until).await;
     let _ = execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::try_restore()?;
     drop(restore_on_panic);
@@ -115,7 +115,9 @@ async fn run_loop(
     terminal: &mut DefaultTerminal,
     state: &mut State,
     dashboard: Dashboard,
+    until: impl Future<Output = ()>,
 ) -> Result<(), TuiError> {
+    tokio::pin!(until);
     let (action_tx, mut actions) = mpsc::unbounded_channel();
     let mut feed = Feed::start(
         FeedConfig {
@@ -145,6 +147,7 @@ async fn run_loop(
             },
             action = actions.recv() => Woken::Action(action.map(Box::new)),
             _ = tick.tick() => Woken::Action(Some(Box::new(Action::Tick(now_ms())))),
+            () = &mut until => break Ok(()),
         };
         let mut quit = match woken {
             // Each key is read in the mode the one before it left.

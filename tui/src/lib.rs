@@ -77,5 +77,14 @@ pub enum TuiError {
 
 /// Runs the dashboard until the user quits. Must be called inside a tokio runtime.
 pub async fn run(dashboard: Dashboard) -> Result<(), TuiError> {
-    app::run(dashboard).await
+    app::run(dashboard, std::future::pending()).await
+}
+
+/// Runs the dashboard until the user quits or `until` is ready (the game ended under
+/// it: a student's laptop moving to the class's next game), then puts the terminal back.
+pub async fn run_until(
+    dashboard: Dashboard,
+    until: impl Future<Output = ()>,
+) -> Result<(), TuiError> {
+    app::run(dashboard, until).await
 }

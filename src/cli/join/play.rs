@@ -20,8 +20,17 @@ use crate::cli::{logs, signal};
 /// silent: catching up takes a second or two on a LAN.
 const FIRST_BLOCK_PATIENCE: Duration = Duration::from_secs(15);
 
-/// Starts the node and runs until the student quits (or a signal).
-pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<()> {
+/// How a laptop's play ended.
+pub enum Ended {
+    /// The student quit (or a signal).
+    Quit,
+    /// The class moved on to its next game: play that one now.
+    Moved(JoinedGame),
+}
+
+/// Starts the node and runs until the student quits (or a signal), or the class moves on
+/// to its next game.
+pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<Ended> {
     let identity = home.identity()?;
     if args.headless {
         logs::to_stderr("warn");
@@ -54,13 +63,27 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<(
         game.record.port = listening.port();
     }
     home.write_record(&game.dir, &game.record)?;
+    let moved = std::sync::Mutex::new(None);
+    let moved_on = tokio::sync::Notify::new();
+    let watch = async {
+        let joined = super::next::watch(home, &node, &game).await;
+        *moved.lock().unwrap_or_else(|p| p.into_inner()) = Some(joined);
+        moved_on.notify_one();
+        std::future::pending::<()>().await
+    };
     let outcome = tokio::select! {
-        outcome = face(&node, &game, &identity, &voters, args) => outcome,
+        outcome = face(&node, &game, &identity, &voters, args, moved_on.notified()) => outcome,
+        () = watch => Ok(()),
         () = follow_the_teacher(&node, home, &game) => Ok(()),
         () = keep_registered_nodes(&node, &game) => Ok(()),
     };
     node.shutdown().await;
-    outcome
+    outcome?;
+    let moved = moved.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match moved {
+        Some(joined) => Ok(Ended::Moved(super::next::move_to(home, &game, &joined)?)),
+        None => Ok(Ended::Quit),
+    }
 }
 
 /// How often a laptop cut off from every voter listens for its game on the network: the
@@ -146,19 +169,30 @@ async fn keep_registered_nodes(node: &NetNode, game: &JoinedGame) {
     }
 }
 
-/// The dashboard, or the headless lines.
+/// The dashboard, or the headless lines, until the student quits or `until` is ready
+/// (the class moved on).
 async fn face(
     node: &NetNode,
     game: &JoinedGame,
     identity: &super::home::Identity,
     voters: &[(u64, String)],
     args: &JoinArgs,
+    until: impl Future<Output = ()>,
 ) -> Result<()> {
+    tokio::pin!(until);
     if args.headless {
-        headless(node, game, &identity.participant_file, voters).await
+        tokio::select! {
+            outcome = headless(node, game, &identity.participant_file, voters) => outcome,
+            () = &mut until => Ok(()),
+        }
     } else {
-        match caught_up(node, &identity.participant.public(), voters).await {
-            true => dashboard(node, game, identity.participant.clone(), voters).await,
+        let me = identity.participant.public();
+        let caught = tokio::select! {
+            caught = caught_up(node, &me, voters) => caught,
+            () = &mut until => false,
+        };
+        match caught {
+            true => dashboard(node, game, identity.participant.clone(), voters, until).await,
             false => Ok(()),
         }
     }
@@ -258,19 +292,23 @@ async fn dashboard(
     game: &JoinedGame,
     participant: qraft_keys::Keypair,
     voters: &[(u64, String)],
+    until: impl Future<Output = ()>,
 ) -> Result<()> {
     let mut addresses: std::collections::BTreeMap<u64, String> = voters.iter().cloned().collect();
     if let Ok(local) = node.local_addr() {
         addresses.insert(node.id, format!("127.0.0.1:{}", local.port()));
     }
-    let dashboard = qraft_tui::run(qraft_tui::Dashboard {
-        handle: node.handle.clone(),
-        keypair: participant,
-        genesis: game.genesis.clone(),
-        title: game.record.node_name.clone(),
-        addresses,
-        class: None,
-    });
+    let dashboard = qraft_tui::run_until(
+        qraft_tui::Dashboard {
+            handle: node.handle.clone(),
+            keypair: participant,
+            genesis: game.genesis.clone(),
+            title: game.record.node_name.clone(),
+            addresses,
+            class: None,
+        },
+        until,
+    );
     tokio::select! {
         result = dashboard => result.context("the dashboard failed"),
         _ = signal::stop_requested(true) => Ok(()),
