@@ -98,7 +98,7 @@ async fn join(home: &Home, args: &JoinArgs) -> Result<()> {
     loop {
         match play::run(home, game, args).await? {
             play::Ended::Quit => return Ok(()),
-            play::Ended::Moved(next) => game = next,
+            play::Ended::Moved(next) => game = *next,
         }
     }
 }

@@ -25,7 +25,7 @@ pub enum Ended {
     /// The student quit (or a signal).
     Quit,
     /// The class moved on to its next game: play that one now.
-    Moved(JoinedGame),
+    Moved(Box<JoinedGame>),
 }
 
 /// Starts the node and runs until the student quits (or a signal), or the class moves on
@@ -81,7 +81,9 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<E
     outcome?;
     let moved = moved.lock().unwrap_or_else(|p| p.into_inner()).take();
     match moved {
-        Some(joined) => Ok(Ended::Moved(super::next::move_to(home, &game, &joined)?)),
+        Some(joined) => Ok(Ended::Moved(Box::new(super::next::move_to(
+            home, &game, &joined,
+        )?))),
         None => Ok(Ended::Quit),
     }
 }
