@@ -141,10 +141,12 @@ enum Command {
     /// "quantity","aggressor"}]}.
     #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
     Trades(cli::client::query::TradesArgs),
-    /// Traders and bots ranked by net worth.
+    /// Students and bots ranked apart, by return since the start (--by rounds: the average
+    /// of each round's rank; --by worth: net worth).
     ///
-    /// JSON: {"ok":true,"rows":[{"rank","name","role","net_worth","net_worth_cents","cash",
-    /// "cash_cents"}]}.
+    /// JSON: {"ok":true,"ranked_by","hidden","rows":[{"rank","name","role","net_worth",
+    /// "net_worth_cents","cash","cash_cents","start_worth","start_worth_cents",
+    /// "return_bps","return_pct","round_ranks","round_rank_average"}]}.
     #[command(after_long_help = cli::client::EXIT_CODES_HELP)]
     Leaderboard(cli::client::query::LeaderboardArgs),
     /// The rules in force (order size, position limit, orders a minute, short selling,

@@ -138,6 +138,20 @@ pub fn run(args: ClassArgs) -> Result<()> {
         };
         next::make(&last, &choice, host)?;
     }
+    let existing = args.dir.join(folder::MARKER).exists();
+    if existing && !args.next && args.scenario.is_some() {
+        eprintln!(
+            "note: {} holds a class, whose game goes on as it was made: --scenario applies \
+             to a new class, or with --next to the class's next game",
+            args.dir.display()
+        );
+    }
+    if existing && args.bots != 2 {
+        eprintln!(
+            "note: --bots applies to a new class; {} keeps its bots from game to game",
+            args.dir.display()
+        );
+    }
     let mut game = folder::open_or_create(&args.dir, &new, host)?;
     // A next game starts now, from no block.
     game.continued &= !args.next;

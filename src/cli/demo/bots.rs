@@ -14,6 +14,7 @@ use qraft_client::bot::market::Rng;
 use qraft_client::bot::strategies::{market_maker, momentum, random, value_trader};
 use qraft_client::bot::{Bot, BotError, Event, Topics};
 use qraft_keys::Keypair;
+use qraft_node::core::exchange::reject::Rejection;
 use qraft_node::core::genesis::Genesis;
 use qraft_node::core::tx::SymbolSpec;
 use qraft_node::core::types::{Shares, Ticks};
@@ -121,6 +122,16 @@ async fn run(plan: Plan, mut stop: watch::Receiver<bool>) {
             BotKind::Momentum => follow_momentum(&mut bot, &plan, &mut rng, &mut stop).await,
             BotKind::Value => trade_toward_value(&mut bot, &plan, &mut rng, &mut stop).await,
         };
+        if let Err(err) = &traded
+            && game_over(err)
+        {
+            // Nothing more will be accepted: orders now would only fill blocks with
+            // refusals. The bot waits, idle, to be stopped.
+            tracing::info!(bot = %plan.name, "the game has ended: the bot stops trading");
+            bot.close().await;
+            let _ = stop.wait_for(|s| *s).await;
+            return;
+        }
         if let Err(err) = traded {
             tracing::info!(bot = %plan.name, %err, "lost the connection; connecting again");
         }
@@ -159,7 +170,7 @@ fn jitter(rng: &mut Rng, low: u64, high: u64) -> Duration {
 
 /// Runs one strategy step unless told to stop first: `None` when stopped. A step that
 /// failed for want of funds, a rejection or a refusal is only logged; a lost
-/// connection is returned.
+/// connection, and the end of the game, are returned.
 async fn step<T>(
     name: &str,
     stop: &mut watch::Receiver<bool>,
@@ -171,12 +182,17 @@ async fn step<T>(
     };
     match result {
         Ok(value) => Ok(Some(Some(value))),
-        Err(err) if connection_lost(&err) => Err(err),
+        Err(err) if connection_lost(&err) || game_over(&err) => Err(err),
         Err(err) => {
             tracing::debug!(bot = name, %err, "step failed");
             Ok(Some(None))
         }
     }
+}
+
+/// Whether the game refused the bot's transaction because it has ended.
+fn game_over(err: &BotError) -> bool {
+    matches!(err, BotError::Rejected(Rejection::GameOver))
 }
 
 fn connection_lost(err: &BotError) -> bool {
@@ -397,6 +413,110 @@ mod tests {
     use super::*;
     use crate::cli::demo::lineup::{self, Players};
     use qraft_node::core::types::Ticker;
+
+    /// A maker and a random trader trade until the admin ends the game, then stop: no
+    /// more of their transactions reach the chain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bots_stop_sending_when_the_game_ends() {
+        use qraft_node::config::Tuning;
+        use qraft_node::core::genesis::sample::SampleOptions;
+        use qraft_node::core::tx::{AdminAction, Tx, TxBody};
+        use qraft_node::testkit::quic::{loopback_game, start_voters};
+
+        use crate::cli::demo::folder::DemoBot;
+
+        let sample = loopback_game(&SampleOptions::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let nodes = start_voters(&sample, dir.path(), Tuning::default())
+            .await
+            .unwrap();
+        let handle = nodes[0].handle.clone();
+        let game = DemoGame {
+            dir: dir.path().to_path_buf(),
+            genesis: sample.genesis.clone(),
+            nodes: sample.nodes.clone(),
+            you: sample.traders[2].clone(),
+            bots: vec![
+                DemoBot {
+                    name: "maker1".into(),
+                    kind: BotKind::Maker,
+                    key: sample.traders[0].clone(),
+                },
+                DemoBot {
+                    name: "random1".into(),
+                    kind: BotKind::Random,
+                    key: sample.traders[1].clone(),
+                },
+            ],
+            continued: false,
+        };
+        let addresses: Vec<String> = sample
+            .genesis
+            .voters
+            .iter()
+            .map(|v| v.address.clone())
+            .collect();
+        let bots = Bots::start(&game, &addresses, 2, 7);
+        let bot_keys = [sample.traders[0].public(), sample.traders[1].public()];
+        let bot_txs = |block: &qraft_node::core::block::Block| {
+            block
+                .txs
+                .iter()
+                .filter(|tx| bot_keys.contains(&tx.tx.signer))
+                .count()
+        };
+
+        // They trade.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut seen = 0;
+        let mut height = 1;
+        while seen < 10 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bots never traded"
+            );
+            if let Ok(Some(block)) = handle.block(height).await {
+                seen += bot_txs(&block);
+                height += 1;
+            } else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+
+        // The admin ends the game.
+        let nonce = handle
+            .last_nonce(sample.admin.public())
+            .await
+            .unwrap()
+            .unwrap_or(0)
+            + 1;
+        let end = Tx {
+            signer: sample.admin.public(),
+            nonce,
+            body: TxBody::Admin(AdminAction::EndGame),
+        }
+        .sign(&sample.admin, &sample.genesis.chain_id());
+        let ended = handle.submit(end).await.unwrap();
+
+        // A few refusals may be in flight as it lands; then nothing more.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let quiet_from = handle.status().await.unwrap().height;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let to = handle.status().await.unwrap().height;
+        let mut after = 0;
+        for height in quiet_from + 1..=to {
+            after += bot_txs(&handle.block(height).await.unwrap().unwrap());
+        }
+        assert_eq!(
+            after, 0,
+            "bot transactions after the end (block {})",
+            ended.height
+        );
+        bots.stop().await;
+        for node in nodes {
+            node.shutdown().await;
+        }
+    }
 
     #[test]
     fn spreads_grow_with_the_price() {
