@@ -223,6 +223,22 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     assert_eq!(new["previous"]["chain_id"], old["chain_id"]);
     assert_eq!(new["previous"]["block_hash"], old["head_hash"]);
     assert_eq!(new["previous"]["height"], old["blocks"]);
+    // Game 2's report says where it starts from.
+    let out = dir.path().join("report2");
+    let written = Command::new(env!("CARGO_BIN_EXE_qraft"))
+        .args(["report", "--data", game2_data.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["game"]["previous"]["block_hash"], old["head_hash"]);
+    assert_eq!(report["game"]["name"], "Period 3 · game 2");
     // Against another chain (game 2's own), the link is refused.
     let (ok, _) = verify(&[
         game2_data.to_str().unwrap(),

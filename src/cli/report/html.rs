@@ -61,6 +61,15 @@ pub fn render(report: &Report) -> String {
             " · <b>the game had not ended at this block</b>"
         }
     );
+    if let Some(p) = &game.previous {
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">The class's next game: it starts from block {} (<code>{}</code>) of game <code>{}</code>, with the same class and fresh balances.</p>",
+            p.height,
+            escape(&p.block_hash),
+            escape(&p.chain_id)
+        );
+    }
     if let Some(s) = &game.scenario {
         let _ = write!(
             out,

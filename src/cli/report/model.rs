@@ -58,6 +58,17 @@ pub struct GameInfo {
     pub first_time_ms: Option<u64>,
     pub game_over: bool,
     pub scenario: Option<ScenarioInfo>,
+    /// For a class's next game: the earlier game it starts from (`[previous]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousInfo>,
+}
+
+/// The earlier game a class's next game starts from: its chain and final block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousInfo {
+    pub chain_id: String,
+    pub height: u64,
+    pub block_hash: String,
 }
 
 /// The game's scenario: its name and rounds.
@@ -374,6 +385,11 @@ impl ReportBuilder {
                 first_time_ms: self.first_time_ms,
                 game_over: exchange.is_game_over(),
                 scenario,
+                previous: genesis.previous.as_ref().map(|p| PreviousInfo {
+                    chain_id: p.chain.to_string(),
+                    height: p.height,
+                    block_hash: p.block.to_hex(),
+                }),
             },
             secret,
             participants,
