@@ -119,6 +119,17 @@ fn verify(args: &[&str]) -> (bool, Value) {
     (output.status.success(), json)
 }
 
+/// Stops the class as its teacher does (Ctrl-C); it must end cleanly.
+fn stop(teacher: &mut Qraft) {
+    teacher.interrupt();
+    assert_eq!(
+        teacher.wait_exit(WAIT),
+        Some(true),
+        "{}",
+        teacher.stderr_text()
+    );
+}
+
 #[test]
 fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,13 +159,7 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
 
     // The class ends (Ctrl-C), Bob's laptop is switched off, and the teacher starts the
     // class's next game, a free market. Ada's laptop is left running.
-    teacher.interrupt();
-    assert_eq!(
-        teacher.wait_exit(WAIT),
-        Some(true),
-        "{}",
-        teacher.stderr_text()
-    );
+    stop(&mut teacher);
     drop(bob);
     let mut teacher = class(dir.path(), &["--next", "--free-market"], "class2.log");
     let made = teacher.wait_for("game 2 of \"Period 3\"", WAIT).unwrap();
@@ -203,13 +208,7 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     drop(ada);
 
     // Game 2 starts from game 1's final block: `qraft verify --previous` checks it.
-    teacher.interrupt();
-    assert_eq!(
-        teacher.wait_exit(WAIT),
-        Some(true),
-        "{}",
-        teacher.stderr_text()
-    );
+    stop(&mut teacher);
     let game1_data = class_dir.join("games/1/data/node1");
     let game2_data = class_dir.join("data/node1");
     let (ok, old) = verify(&[game1_data.to_str().unwrap()]);

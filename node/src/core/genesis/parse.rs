@@ -903,13 +903,18 @@ impl Reader {
     }
 
     fn hash(&mut self, value: &Value<'_>, path: &str) -> Option<Hash32> {
+        self.hash_of(value, path, "a hash: 64 hexadecimal digits")
+    }
+
+    /// A hash as 64 hex digits; anything else is refused as not `what`.
+    fn hash_of(&mut self, value: &Value<'_>, path: &str, what: &str) -> Option<Hash32> {
         let text = self.string(value, path)?;
         let hash = Hash32::from_hex(&text);
         if hash.is_none() {
             self.problem(
                 value.span(),
                 path.to_string(),
-                format!("{text:?} is not a hash: 64 hexadecimal digits"),
+                format!("{text:?} is not {what}"),
             );
         }
         hash

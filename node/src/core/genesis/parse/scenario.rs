@@ -12,7 +12,6 @@ use super::{GenesisError, List, RULES_FIELDS, Reader, Table, Value};
 use crate::core::exchange::MAX_ORDERS_PER_MINUTE;
 use crate::core::genesis::Rules;
 use crate::core::genesis::validate::Checker;
-use crate::core::hash::Hash32;
 use crate::core::scenario::duration::parse_duration;
 use crate::core::scenario::secret::MAX_SECRET_BYTES;
 use crate::core::scenario::{
@@ -548,19 +547,12 @@ impl Reader {
             );
             return None;
         }
-        let text = self.string(value, path)?;
-        let hash = Hash32::from_hex(&text);
-        if hash.is_none() {
-            self.problem(
-                value.span(),
-                path.to_string(),
-                format!(
-                    "{text:?} is not a secret's commitment: expected the 64 hex digits the \
-                     CLI writes"
-                ),
-            );
-        }
-        hash.map(SecretCommitment)
+        self.hash_of(
+            value,
+            path,
+            "a secret's commitment: expected the 64 hex digits the CLI writes",
+        )
+        .map(SecretCommitment)
     }
 
     /// A scenario file's `[secret]`: its text.
