@@ -948,3 +948,35 @@ fn suggestions_only_for_near_misses() {
     );
     assert_eq!(closest("colour", PARTICIPANT_FIELDS), None);
 }
+
+#[test]
+fn a_next_games_previous_game_is_read_and_its_mistakes_named() {
+    let chain = "ab".repeat(32);
+    let block = "cd".repeat(32);
+    let previous =
+        format!("\n[previous]\nchain = \"{chain}\"\nheight = 812\nblock = \"{block}\"\n");
+    let text = valid() + &previous;
+    let genesis = parse_genesis(&text, FILE).unwrap();
+    let read = genesis.previous.clone().expect("a previous game");
+    assert_eq!(read.chain.to_string(), chain);
+    assert_eq!(read.height, 812);
+    assert_eq!(read.block.to_hex(), block);
+    // Written back, read back the same.
+    assert_eq!(
+        parse_genesis(&crate::core::genesis::to_toml(&genesis), FILE),
+        Ok(genesis)
+    );
+
+    let short = edit(&text, &format!("chain = \"{chain}\""), "chain = \"abc\"");
+    assert_one(&short, "chain = \"abc\"", "previous.chain", "is not a hash");
+    let negative = edit(&text, "height = 812", "height = -1");
+    assert_one(&negative, "height = -1", "previous.height", "");
+    let misspelt = edit(&text, "height = 812", "hieght = 812");
+    let found = diagnostics(&misspelt);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.path == "previous.hieght" && d.message.contains("did you mean `height`")),
+        "{found:#?}"
+    );
+}

@@ -3,9 +3,9 @@
 //! inside a genesis.
 
 use super::*;
-use crate::core::hash::Hash32;
 use crate::core::genesis::sample::{SampleOptions, sample_game};
 use crate::core::genesis::{Genesis, parse_genesis, scenario_to_toml, to_toml};
+use crate::core::hash::Hash32;
 use crate::core::scenario::SecretCommitment;
 
 const FILE: &str = "scen.toml";
