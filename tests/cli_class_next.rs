@@ -167,6 +167,10 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
         made.contains("2 students and 2 laptops carried over"),
         "{made}"
     );
+    // Game 1 was never ended: the teacher is told how to write its report still.
+    let note = teacher.wait_for("note: game 1", WAIT).unwrap();
+    assert!(note.contains("had not ended"), "{note}");
+    assert!(note.contains("qraft report --data"), "{note}");
     teacher.wait_for("join code:", WAIT).unwrap();
     // Their seats are on the new game's roster from the start.
     teacher.wait_for("\"Ada\": joined as node", WAIT).unwrap();

@@ -51,6 +51,9 @@ pub struct FinalState {
     pub members: Vec<Member>,
     /// Every registered node the teacher did not remove, in registration order.
     pub nodes: Vec<NodeSpec>,
+    /// Whether the game had ended, and whether its report's hash was recorded.
+    pub ended: bool,
+    pub report_recorded: bool,
 }
 
 /// One participant at the end of a game.
@@ -90,6 +93,8 @@ pub fn final_state(game: &ClassGame) -> Result<FinalState> {
                     },
                     members: end.members,
                     nodes: end.nodes,
+                    ended: end.ended,
+                    report_recorded: end.report_recorded,
                 };
                 if best
                     .as_ref()
@@ -129,11 +134,15 @@ pub fn final_state(game: &ClassGame) -> Result<FinalState> {
 struct EndOf {
     members: Vec<Member>,
     nodes: Vec<NodeSpec>,
+    ended: bool,
+    report_recorded: bool,
 }
 
 impl AuditVisitor for EndOf {
     fn end(&mut self, ledger: &Ledger) {
         let exchange = ledger.exchange();
+        self.ended = exchange.is_game_over();
+        self.report_recorded = exchange.report_hash().is_some();
         self.members = exchange
             .members()
             .map(|(key, name, role, suspended)| Member {
@@ -296,6 +305,22 @@ pub fn make(game: &ClassGame, choice: &NextScenario, host: std::net::Ipv4Addr) -
         end.previous.block.short(12),
         archive.display()
     );
+    let data = archive.join("data").join(&game.genesis.voters[0].name);
+    if !end.ended {
+        println!(
+            "note: game {} had not ended; its report can still be written from its chain: \
+             qraft report --data {}",
+            game.number,
+            data.display()
+        );
+    } else if !end.report_recorded {
+        println!(
+            "note: game {}'s report was not recorded on its chain, and no longer can be (its \
+             voters are stopped); it can still be written: qraft report --data {}",
+            game.number,
+            data.display()
+        );
+    }
     for member in end.members.iter().filter(|m| m.suspended) {
         println!(
             "note: {} was suspended in game {}; they start this one like everyone else \
@@ -403,6 +428,8 @@ mod tests {
             },
             members,
             nodes,
+            ended: true,
+            report_recorded: true,
         };
         let voters: Vec<NodeSpec> = last
             .voters
