@@ -103,9 +103,11 @@ pub fn final_state(game: &ClassGame) -> Result<FinalState> {
                     best = Some(state);
                 }
             }
-            Err(err @ AuditError::InUse { .. }) => {
-                bail!("{err}: stop the class (q, or Ctrl-C) before making its next game")
-            }
+            Err(AuditError::InUse { .. }) => bail!(
+                "the class in {} is running (its voters hold their data): stop it (q, or \
+                 Ctrl-C) before making its next game",
+                game.dir.display()
+            ),
             Err(err) => problems.push(format!("{}: {err}", voter.name)),
         }
     }
@@ -296,10 +298,11 @@ pub fn make(game: &ClassGame, choice: &NextScenario, host: std::net::Ipv4Addr) -
         .filter(|p| p.role == Role::Trader)
         .count();
     println!(
-        "game {number} of {:?}: {students} students and {} laptops carried over, fresh balances; \
-         game {} (to block {}, {}) is kept in {}",
+        "game {number} of {:?}: {} and {} carried over, fresh balances; game {} (to block {}, \
+         {}) is kept in {}",
         game.name,
-        genesis.learners.len(),
+        count(students, "student"),
+        count(genesis.learners.len(), "laptop"),
         game.number,
         end.previous.height,
         end.previous.block.short(12),
@@ -329,6 +332,14 @@ pub fn make(game: &ClassGame, choice: &NextScenario, host: std::net::Ipv4Addr) -
         );
     }
     Ok(())
+}
+
+/// "1 student", "2 students".
+fn count(n: usize, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
 }
 
 /// Moves the last game's files into `archive` (its genesis, data, voters' keys and
