@@ -300,6 +300,7 @@ async fn dashboard(
             view: service.view(),
             commands: service.commands(),
         }),
+        greeting: None,
     });
     tokio::select! {
         result = dashboard => result.context("the dashboard failed"),

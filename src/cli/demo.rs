@@ -253,6 +253,7 @@ impl Session<'_> {
             title: "node1".to_string(),
             addresses,
             class: None,
+            greeting: None,
         });
         tokio::select! {
             result = dashboard => result.context("the dashboard failed"),

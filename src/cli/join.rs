@@ -85,20 +85,20 @@ pub fn run(args: JoinArgs) -> Result<()> {
 async fn join(home: &Home, args: &JoinArgs) -> Result<()> {
     let joined = home.joined()?;
     let resume = args.code.is_none() && !joined.is_empty();
-    let mut game = if resume {
+    let (mut game, mut greeting) = if resume {
         let game = resume_game(joined, args)?;
         // A game named with --game is the student's choice: it is not moved from.
         match args.game {
-            Some(_) => game,
+            Some(_) => (game, None),
             None => next::follow_the_class(home, game).await?,
         }
     } else {
-        enroll_game(home, args).await?
+        (enroll_game(home, args).await?, None)
     };
     loop {
-        match play::run(home, game, args).await? {
+        match play::run(home, game, args, greeting).await? {
             play::Ended::Quit => return Ok(()),
-            play::Ended::Moved(next) => game = *next,
+            play::Ended::Moved(next, said) => (game, greeting) = (*next, Some(said)),
         }
     }
 }

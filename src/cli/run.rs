@@ -173,6 +173,7 @@ fn run_dashboard(args: &RunArgs) -> Result<()> {
             title,
             addresses,
             class: None,
+            greeting: None,
         });
         let shown = tokio::select! {
             result = dashboard => result.context("the dashboard failed"),

@@ -50,6 +50,9 @@ pub async fn run(dashboard: Dashboard, until: impl Future<Output = ()>) -> Resul
         dashboard.title.clone(),
     );
     state.now_ms = now_ms();
+    if let Some(greeting) = &dashboard.greeting {
+        state.say(crate::state::notice::NoticeKind::Warning, greeting.clone());
+    }
     // Clocks show the laptop's local time.
     state.utc_offset_ms = i64::from(chrono::Local::now().offset().local_minus_utc()) * 1000;
 

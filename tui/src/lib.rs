@@ -64,6 +64,9 @@ pub struct Dashboard {
     /// The class service, when this is the teacher's dashboard under `qraft class`: the
     /// Class panel shows it, first.
     pub class: Option<ClassLink>,
+    /// A first message for the status line, kept until dismissed (Esc): a student's
+    /// laptop that just moved to the class's next game says so.
+    pub greeting: Option<String>,
 }
 
 /// Why the dashboard could not run.

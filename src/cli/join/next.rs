@@ -50,15 +50,21 @@ async fn ask(home: &Home, game: &JoinedGame) -> Result<Option<Box<Joined>>, Stri
     }
 }
 
-/// On resume: the class's current game when it moved on (moved to, and said so), else
-/// `game`.
-pub async fn follow_the_class(home: &Home, game: JoinedGame) -> Result<JoinedGame> {
+/// On resume: the class's current game when it moved on (moved to, and said so, with
+/// what was said for the dashboard), else `game`.
+pub async fn follow_the_class(
+    home: &Home,
+    game: JoinedGame,
+) -> Result<(JoinedGame, Option<String>)> {
     match ask(home, &game).await {
-        Ok(Some(joined)) => move_to(home, &game, &joined),
-        Ok(None) => Ok(game),
+        Ok(Some(joined)) => {
+            let (next, said) = move_to(home, &game, &joined)?;
+            Ok((next, Some(said)))
+        }
+        Ok(None) => Ok((game, None)),
         Err(problem) => {
             say(&format!("{problem}; resuming {:?}", game.record.game));
-            Ok(game)
+            Ok((game, None))
         }
     }
 }
@@ -81,8 +87,8 @@ pub async fn watch(home: &Home, node: &NetNode, game: &JoinedGame) -> Box<Joined
 }
 
 /// Records the class's new game on this laptop (beside the one it leaves), says so, and
-/// returns it to play.
-pub fn move_to(home: &Home, left: &JoinedGame, joined: &Joined) -> Result<JoinedGame> {
+/// returns it to play, with the gist of it for the dashboard's status line.
+pub fn move_to(home: &Home, left: &JoinedGame, joined: &Joined) -> Result<(JoinedGame, String)> {
     let next = home
         .save(
             &joined.payload,
@@ -101,7 +107,7 @@ pub fn move_to(home: &Home, left: &JoinedGame, joined: &Joined) -> Result<Joined
         ),
         None => String::new(),
     };
-    say(&format!(
+    let said = format!(
         "the class moved on to {:?}, game {}{link}. You play it as {} (node {}), with a fresh \
          start; {:?} stays on this laptop (qraft join --game {})",
         joined.payload.game,
@@ -113,6 +119,12 @@ pub fn move_to(home: &Home, left: &JoinedGame, joined: &Joined) -> Result<Joined
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
-    ));
-    Ok(next)
+    );
+    say(&said);
+    // The dashboard's status line has one line: the gist.
+    let gist = format!(
+        "The class moved on: this is {:?}, a fresh start as {}",
+        joined.payload.game, joined.payload.participant
+    );
+    Ok((next, gist))
 }

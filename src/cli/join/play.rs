@@ -24,13 +24,20 @@ const FIRST_BLOCK_PATIENCE: Duration = Duration::from_secs(15);
 pub enum Ended {
     /// The student quit (or a signal).
     Quit,
-    /// The class moved on to its next game: play that one now.
-    Moved(Box<JoinedGame>),
+    /// The class moved on to its next game: play that one now (and what was said).
+    Moved(Box<JoinedGame>, String),
 }
 
 /// Starts the node and runs until the student quits (or a signal), or the class moves on
 /// to its next game.
-pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<Ended> {
+///
+/// `greeting` is shown first on the dashboard's status line.
+pub async fn run(
+    home: &Home,
+    mut game: JoinedGame,
+    args: &JoinArgs,
+    greeting: Option<String>,
+) -> Result<Ended> {
     let identity = home.identity()?;
     if args.headless {
         logs::to_stderr("warn");
@@ -72,7 +79,7 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<E
         std::future::pending::<()>().await
     };
     let outcome = tokio::select! {
-        outcome = face(&node, &game, &identity, &voters, args, moved_on.notified()) => outcome,
+        outcome = face(&node, &game, &identity, &voters, args, greeting, moved_on.notified()) => outcome,
         () = watch => Ok(()),
         () = follow_the_teacher(&node, home, &game) => Ok(()),
         () = keep_registered_nodes(&node, &game) => Ok(()),
@@ -81,9 +88,10 @@ pub async fn run(home: &Home, mut game: JoinedGame, args: &JoinArgs) -> Result<E
     outcome?;
     let moved = moved.lock().unwrap_or_else(|p| p.into_inner()).take();
     match moved {
-        Some(joined) => Ok(Ended::Moved(Box::new(super::next::move_to(
-            home, &game, &joined,
-        )?))),
+        Some(joined) => {
+            let (next, said) = super::next::move_to(home, &game, &joined)?;
+            Ok(Ended::Moved(Box::new(next), said))
+        }
         None => Ok(Ended::Quit),
     }
 }
@@ -179,6 +187,7 @@ async fn face(
     identity: &super::home::Identity,
     voters: &[(u64, String)],
     args: &JoinArgs,
+    greeting: Option<String>,
     until: impl Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(until);
@@ -194,7 +203,10 @@ async fn face(
             () = &mut until => false,
         };
         match caught {
-            true => dashboard(node, game, identity.participant.clone(), voters, until).await,
+            true => {
+                let participant = identity.participant.clone();
+                dashboard(node, game, participant, voters, greeting, until).await
+            }
             false => Ok(()),
         }
     }
@@ -294,6 +306,7 @@ async fn dashboard(
     game: &JoinedGame,
     participant: qraft_keys::Keypair,
     voters: &[(u64, String)],
+    greeting: Option<String>,
     until: impl Future<Output = ()>,
 ) -> Result<()> {
     let mut addresses: std::collections::BTreeMap<u64, String> = voters.iter().cloned().collect();
@@ -308,6 +321,7 @@ async fn dashboard(
             title: game.record.node_name.clone(),
             addresses,
             class: None,
+            greeting,
         },
         until,
     );
