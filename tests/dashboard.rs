@@ -132,6 +132,42 @@ fn place_see_and_cancel_an_order_in_the_demo_then_quit_cleanly() {
     assert_eq!(left, Vec::<String>::new());
 }
 
+/// A signal (SIGTERM: a shutdown, a closed session) ends the demo's dashboard as `q`
+/// does: the terminal is given back, off the alternate screen, and the demo cleans up.
+#[test]
+fn a_signal_ends_the_dashboard_and_gives_the_terminal_back() {
+    if tmux::missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} demo --bots 1 --free-market",
+        env!("CARGO_BIN_EXE_qraft")
+    );
+    let term = Tmux::start(dir.path(), 120, 36, &[], &command);
+    term.wait_for("the dashboard", Duration::from_secs(60), |s| {
+        s.contains("Market ·") && height(s).is_some()
+    });
+    assert!(term.alternate_screen());
+    let pid = term.program_pid().expect("the demo's pid");
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = term.wait_for_exit(Duration::from_secs(30));
+    let screen = term.screen();
+    assert_eq!(status, "0", "{screen}");
+    assert!(
+        !term.alternate_screen(),
+        "left on the alternate screen:\n{screen}"
+    );
+    assert!(
+        screen.contains("removed the demo's temporary folder"),
+        "{screen}"
+    );
+}
+
 /// A classroom laptop: its learner node and the dashboard in front (`qraft run`), in a
 /// game whose voters are real headless processes. An order placed from the command line
 /// rests; a voter killed with -9 shows as down in the cluster panel, and as up again

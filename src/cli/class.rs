@@ -290,22 +290,23 @@ async fn dashboard(
         .map(|v| v.id)
         .zip(voters.loopback.iter().cloned())
         .collect();
-    let dashboard = qraft_tui::run(qraft_tui::Dashboard {
-        handle: voters.nodes[0].handle.clone(),
-        keypair: game.teacher.clone(),
-        genesis: game.genesis.clone(),
-        title: "node1".to_owned(),
-        addresses,
-        class: Some(qraft_tui::ClassLink {
-            view: service.view(),
-            commands: service.commands(),
-        }),
-        greeting: None,
-    });
-    tokio::select! {
-        result = dashboard => result.context("the dashboard failed"),
-        _ = signal::stop_requested(true) => Ok(()),
-    }
+    let dashboard = qraft_tui::run_until(
+        qraft_tui::Dashboard {
+            handle: voters.nodes[0].handle.clone(),
+            keypair: game.teacher.clone(),
+            genesis: game.genesis.clone(),
+            title: "node1".to_owned(),
+            addresses,
+            class: Some(qraft_tui::ClassLink {
+                view: service.view(),
+                commands: service.commands(),
+            }),
+            greeting: None,
+        },
+        // A signal ends the dashboard, which puts the terminal back.
+        signal::stop_requested(true),
+    );
+    dashboard.await.context("the dashboard failed")
 }
 
 /// How often the addresses shown to students are checked: a new DHCP lease shows within

@@ -246,19 +246,20 @@ impl Session<'_> {
             .map(|v| v.id)
             .zip(addresses.iter().cloned())
             .collect();
-        let dashboard = qraft_tui::run(qraft_tui::Dashboard {
-            handle: handle.clone(),
-            keypair: self.dashboard_key.clone(),
-            genesis: self.game.genesis.clone(),
-            title: "node1".to_string(),
-            addresses,
-            class: None,
-            greeting: None,
-        });
-        tokio::select! {
-            result = dashboard => result.context("the dashboard failed"),
-            _ = signal::stop_requested(true) => Ok(()),
-        }
+        let dashboard = qraft_tui::run_until(
+            qraft_tui::Dashboard {
+                handle: handle.clone(),
+                keypair: self.dashboard_key.clone(),
+                genesis: self.game.genesis.clone(),
+                title: "node1".to_string(),
+                addresses,
+                class: None,
+                greeting: None,
+            },
+            // A signal ends the dashboard, which puts the terminal back.
+            signal::stop_requested(true),
+        );
+        dashboard.await.context("the dashboard failed")
     }
 }
 

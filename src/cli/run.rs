@@ -166,19 +166,20 @@ fn run_dashboard(args: &RunArgs) -> Result<()> {
                 (n.id, address.clone())
             })
             .collect();
-        let dashboard = qraft_tui::run(qraft_tui::Dashboard {
-            handle: node.handle.clone(),
-            keypair: you,
-            genesis,
-            title,
-            addresses,
-            class: None,
-            greeting: None,
-        });
-        let shown = tokio::select! {
-            result = dashboard => result.context("the dashboard failed"),
-            _ = signal::stop_requested(true) => Ok(()),
-        };
+        let dashboard = qraft_tui::run_until(
+            qraft_tui::Dashboard {
+                handle: node.handle.clone(),
+                keypair: you,
+                genesis,
+                title,
+                addresses,
+                class: None,
+                greeting: None,
+            },
+            // A signal ends the dashboard, which puts the terminal back.
+            signal::stop_requested(true),
+        );
+        let shown = dashboard.await.context("the dashboard failed");
         let failed = node.handle.is_stopped();
         tracing::info!("stopping");
         node.shutdown().await;

@@ -89,6 +89,21 @@ impl Tmux {
         self.run(&["send-keys", "-t", "test", "-l", text]);
     }
 
+    /// Whether the program left the terminal on its alternate screen (a full-screen
+    /// program that did not put the terminal back).
+    pub fn alternate_screen(&self) -> bool {
+        let out = self.run(&["display-message", "-p", "-t", "test", "#{alternate_on}"]);
+        text(&out.stdout).trim() == "1"
+    }
+
+    /// The pid of the program the session runs (the shell's child).
+    pub fn program_pid(&self) -> Option<u32> {
+        let out = self.run(&["display-message", "-p", "-t", "test", "#{pane_pid}"]);
+        let shell = text(&out.stdout).trim().to_string();
+        let children = Command::new("pgrep").args(["-P", &shell]).output().ok()?;
+        text(&children.stdout).lines().next()?.trim().parse().ok()
+    }
+
     /// The screen as text, a line per row.
     pub fn screen(&self) -> String {
         text(&self.run(&["capture-pane", "-p", "-t", "test"]).stdout)

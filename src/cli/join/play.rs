@@ -323,10 +323,13 @@ async fn dashboard(
             class: None,
             greeting,
         },
-        until,
+        // A signal ends the dashboard too, which puts the terminal back.
+        async {
+            tokio::select! {
+                () = until => {}
+                () = signal::stop_requested(true) => {}
+            }
+        },
     );
-    tokio::select! {
-        result = dashboard => result.context("the dashboard failed"),
-        _ = signal::stop_requested(true) => Ok(()),
-    }
+    dashboard.await.context("the dashboard failed")
 }
