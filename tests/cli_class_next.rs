@@ -190,6 +190,86 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     let again = as_ada(dir.path(), &game2, &["order", "buy", "ACME", "1"]);
     assert_eq!(again["status"], "accepted", "{again}");
 
+    // The teacher ends game 2 and records its report; Ada checks the report against her
+    // own laptop's node (a learner of game 2 from its genesis), with no replay.
+    let teacher_key = class_dir.join("keys/teacher.key");
+    let class_genesis = class_dir.join("genesis.toml");
+    let voters: Vec<String> = (1..=3)
+        .flat_map(|i| ["--node".to_owned(), format!("127.0.0.1:{}", CLASS_PORT + i)])
+        .collect();
+    let run = |args: &[&str], extra: &[String]| {
+        Command::new(env!("CARGO_BIN_EXE_qraft"))
+            .args(args)
+            .args(extra)
+            .output()
+            .expect("qraft runs")
+    };
+    let as_teacher = [
+        "--genesis",
+        class_genesis.to_str().unwrap(),
+        "--key",
+        teacher_key.to_str().unwrap(),
+    ];
+    let ended = run(&[&["admin", "end"][..], &as_teacher].concat(), &voters);
+    assert!(ended.status.success(), "{ended:?}");
+    let reported_dir = dir.path().join("report2");
+    let recorded = run(
+        &[
+            &[
+                "report",
+                "--record",
+                "--out",
+                reported_dir.to_str().unwrap(),
+            ][..],
+            &as_teacher,
+        ]
+        .concat(),
+        &voters,
+    );
+    assert!(recorded.status.success(), "{recorded:?}");
+    let report_json = reported_dir.join("report.json");
+    let ada_node = [format!("--node=127.0.0.1:{LAPTOP_PORT}")];
+    let as_ada_on_her_node = [
+        "--genesis",
+        game2.to_str().unwrap(),
+        "--key",
+        dir.path()
+            .join("ada/keys/participant.key")
+            .to_str()
+            .unwrap(),
+    ]
+    .map(str::to_owned);
+    let check = |file: &Path| {
+        let mut args = vec!["report".to_owned(), "--check".to_owned()];
+        args.push(file.to_str().unwrap().to_owned());
+        args.extend(as_ada_on_her_node.iter().cloned());
+        args.extend(ada_node.iter().cloned());
+        Command::new(env!("CARGO_BIN_EXE_qraft"))
+            .args(&args)
+            .output()
+            .expect("qraft runs")
+    };
+    // Her node may take a moment to apply the recording block.
+    let deadline = std::time::Instant::now() + WAIT;
+    let checked = loop {
+        let checked = check(&report_json);
+        if checked.status.success() || std::time::Instant::now() > deadline {
+            break checked;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(said.contains("is the report the chain holds"), "{said}");
+    let mut changed = std::fs::read(&report_json).unwrap();
+    let last = changed.len() - 2;
+    changed[last] ^= 1;
+    let forged = dir.path().join("forged/report.json");
+    std::fs::create_dir_all(forged.parent().unwrap()).unwrap();
+    std::fs::write(&forged, changed).unwrap();
+    let refused = check(&forged);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+
     // Bob runs `qraft join` as he always does, with no code: his laptop moves over first.
     let mut bob = join(dir.path(), "Bob", &[], "bob2.log");
     let moved = bob.wait_for("the class moved on to", WAIT).unwrap();
@@ -227,7 +307,7 @@ fn the_next_game_keeps_the_class_and_its_laptops_move_without_a_code() {
     assert_eq!(new["previous"]["block_hash"], old["head_hash"]);
     assert_eq!(new["previous"]["height"], old["blocks"]);
     // Game 2's report says where it starts from.
-    let out = dir.path().join("report2");
+    let out = dir.path().join("report2-again");
     let written = Command::new(env!("CARGO_BIN_EXE_qraft"))
         .args(["report", "--data", game2_data.to_str().unwrap(), "--out"])
         .arg(&out)

@@ -21,7 +21,9 @@ use qraft_node::core::genesis::NodeSpec;
 use qraft_node::core::tx::TxHash;
 use qraft_node::core::types::Ticker;
 use qraft_node::net::client::{Client, ClientError};
-use qraft_node::net::proto::{BlockSummary, ProtocolError, ReceiptView, Request, Response};
+use qraft_node::net::proto::{
+    BlockSummary, ProtocolError, ReceiptView, RecordedReport, Request, Response,
+};
 
 /// Why a query has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +230,14 @@ pub fn scenario() -> Query<Option<Box<ScenarioView>>> {
     Query {
         request: Request::Scenario,
         read: read!(Scenario),
+    }
+}
+
+/// The end-of-game report's hash the admin recorded, if any, at the node's head.
+pub fn report_hash() -> Query<RecordedReport> {
+    Query {
+        request: Request::ReportHash,
+        read: read!(ReportHash),
     }
 }
 

@@ -23,6 +23,7 @@ use crate::core::exchange::rules::RuleChange;
 use crate::core::exchange::schedule::ScenarioView;
 use crate::core::exchange::views::{AccountView, DepthView, LeaderboardRow, NewsItem, SymbolView};
 use crate::core::genesis::NodeSpec;
+use crate::core::hash::Hash32;
 use crate::core::tx::{SignedTx, TxHash};
 use crate::core::types::NodeId;
 use crate::core::types::{Role as ParticipantRole, Ticker};
@@ -407,6 +408,15 @@ impl Handle {
     pub async fn scenario(&self) -> Result<Option<ScenarioView>, QueryError> {
         self.query(|replica| replica.ledger().exchange().scenario())
             .await
+    }
+
+    /// The end-of-game report's hash the admin recorded, if any, and the head's height.
+    pub async fn report_hash(&self) -> Result<(Option<Hash32>, u64), QueryError> {
+        self.query(|replica| {
+            let ledger = replica.ledger();
+            (ledger.exchange().report_hash(), ledger.head().height)
+        })
+        .await
     }
 
     /// The registered node `id` (`None`: no such node registered).

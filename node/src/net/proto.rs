@@ -99,6 +99,9 @@ pub enum Request {
     Rules,
     /// The game's scenario and how far it has run (none for a free market).
     Scenario,
+    /// The end-of-game report's hash the admin recorded, if any, at the node's head:
+    /// what `qraft report --check` compares a report with.
+    ReportHash,
 }
 
 /// The answer to one transaction of a pipeline.
@@ -155,6 +158,16 @@ pub enum Response {
     /// [`MAX_RULE_CHANGES`](crate::core::exchange::MAX_RULE_CHANGES)).
     Rules(Vec<RuleChange>),
     Scenario(Option<Box<ScenarioView>>),
+    ReportHash(RecordedReport),
+}
+
+/// The report hash a game holds ([`Request::ReportHash`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedReport {
+    /// The hash the admin recorded (`AdminAction::RecordReport`), if one was.
+    pub hash: Option<Hash32>,
+    /// The node's head when it answered.
+    pub height: u64,
 }
 
 /// A transaction's receipt once applied, as a client sees it.

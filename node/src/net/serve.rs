@@ -50,8 +50,8 @@ use super::frame::{
 };
 use super::proto::{
     BlockSummary, CommittedView, Event, MAX_BLOCKS_PER_REQUEST, MAX_FULL_BLOCKS_BYTES,
-    MAX_FULL_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure, ProtocolError, ReceiptView, Request,
-    Response, SubmitFailure, SubmitOutcome, Topics,
+    MAX_FULL_BLOCKS_PER_REQUEST, OwnFill, PipelineFailure, ProtocolError, ReceiptView,
+    RecordedReport, Request, Response, SubmitFailure, SubmitOutcome, Topics,
 };
 use super::ratelog::NET_LOG;
 
@@ -321,6 +321,12 @@ async fn answer(request: Request, caller: &PublicKey, handle: &Handle) -> Respon
             .scenario()
             .await
             .map_or_else(stopped, |view| Response::Scenario(view.map(Box::new))),
+        Request::ReportHash => handle
+            .report_hash()
+            .await
+            .map_or_else(stopped, |(hash, height)| {
+                Response::ReportHash(RecordedReport { hash, height })
+            }),
         Request::Subscribe(_) | Request::Pipeline => Response::Error(ProtocolError::Invalid(
             "subscriptions and pipelines are served on their own stream".into(),
         )),

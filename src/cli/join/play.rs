@@ -28,6 +28,13 @@ pub enum Ended {
     Moved(Box<JoinedGame>, String),
 }
 
+/// Tries at the port the laptop had before taking any free one: a node that just stopped
+/// (the game the laptop left for the class's next) frees its socket once its connections
+/// have drained, within a few seconds; the student's own tools keep reaching the port
+/// they know.
+const PORT_RETRIES: usize = 25;
+const PORT_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
 /// Starts the node and runs until the student quits (or a signal), or the class moves on
 /// to its next game.
 ///
@@ -59,7 +66,16 @@ pub async fn run(
             dial_out: true,
         })
     };
-    let node = match start(port).await {
+    let mut started = start(port).await;
+    // The node of the game this laptop just left may still hold the port for a moment.
+    for _ in 0..PORT_RETRIES {
+        if started.is_ok() || port == 0 {
+            break;
+        }
+        tokio::time::sleep(PORT_RETRY_PAUSE).await;
+        started = start(port).await;
+    }
+    let node = match started {
         Ok(node) => node,
         // The port it had is taken now (another program): any free one will do.
         Err(_) if port != 0 => start(0).await?,

@@ -9,7 +9,9 @@
 //! holds the other two files' hashes; the hash of report.json is the **report hash**.
 //! With `--secret` the scenario's secret is checked against the genesis and revealed
 //! ([`secret`]). `--record` has the admin record the report hash on the chain, and
-//! `--check FILE` says whether FILE is the report the chain holds ([`check`]).
+//! `--check FILE` says whether FILE is the report the chain holds ([`check`]): from a
+//! data directory, once the chain is replayed; from a running node, by asking it
+//! (`Request::ReportHash`), with no replay.
 //! Everything that decides the files' bytes is integer arithmetic: the same chain gives
 //! byte-identical files.
 
@@ -33,6 +35,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use qraft_node::core::hash::Hash32;
 use qraft_node::core::tx::{AdminAction, TxBody};
+use qraft_node::net::proto::RecordedReport;
 
 use super::client::connect::{CommonArgs, ConnectArgs};
 use super::client::settle::run_transaction_cli;
@@ -58,7 +61,9 @@ pub struct ReportArgs {
     record: bool,
     /// Check FILE (report.json, or report.csv/report.html with report.json beside it)
     /// against the report hash the chain holds; writes nothing. Exits 0 if it is the
-    /// report the chain holds, 1 if not.
+    /// report the chain holds, 1 if not. With --data the chain is replayed and audited;
+    /// without, a running node is asked for the hash it holds (--genesis, --key, --node:
+    /// a student checks against their own laptop's node).
     #[arg(long, value_name = "FILE")]
     check: Option<PathBuf>,
     #[command(flatten)]
@@ -72,6 +77,20 @@ pub fn run(args: ReportArgs) -> Result<()> {
         .as_ref()
         .map(|path| secret::read(path).map(|s| (s, path.display().to_string())))
         .transpose()?;
+    if let (Some(file), None) = (&args.check, &args.data) {
+        // A running node's word for the recorded hash: no need to replay the chain.
+        let (recorded, node) = recorded_on_network(&args.connect)?;
+        let at = check::check(
+            file,
+            recorded.hash.map(|hash| (hash, recorded.height)),
+            recorded.height,
+        )?;
+        println!(
+            "OK: {} is the report the chain holds (as node {node} holds it at block {at})",
+            file.display()
+        );
+        return Ok(());
+    }
     let replayed = match &args.data {
         Some(data) => {
             eprintln!("replaying and auditing the chain in {}", data.display());
@@ -143,6 +162,20 @@ fn from_network(connect: &ConnectArgs) -> Result<source::Replayed> {
         replayed
     })?;
     Ok(replayed)
+}
+
+/// The report hash a running node holds (`--genesis`, `--key`, `--node`), and the
+/// node's name.
+fn recorded_on_network(connect: &ConnectArgs) -> Result<(RecordedReport, String)> {
+    crate::cli::logs::to_stderr("off");
+    let runtime = super::client::connect::runtime()?;
+    runtime.block_on(async {
+        let ctx = super::client::connect::Ctx::connect(connect).await?;
+        let recorded = ctx.query(qraft_client::query::report_hash()).await;
+        let node = ctx.node_name();
+        ctx.close().await;
+        Ok((recorded?, node))
+    })
 }
 
 /// Submits `AdminAction::RecordReport { hash }` with the admin's key.
