@@ -164,7 +164,9 @@ pub fn run(args: ClassArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(run_class(&game, code, expected, &args));
+    // Read before the runtime starts: files, not work for its workers.
+    let earlier = next::earlier_chains(&game.dir);
+    let outcome = runtime.block_on(run_class(&game, code, expected, earlier, &args));
     runtime.shutdown_timeout(Duration::from_secs(2));
     outcome
 }
@@ -173,6 +175,7 @@ async fn run_class(
     game: &ClassGame,
     code: Option<JoinCode>,
     expected: ExpectedNames,
+    earlier: Vec<qraft_keys::ChainId>,
     args: &ClassArgs,
 ) -> Result<()> {
     let voters = Voters::start(game).await?;
@@ -236,7 +239,7 @@ async fn run_class(
         advertised,
         limits: Limits::default(),
         code,
-        earlier: next::earlier_chains(&game.dir),
+        earlier,
     });
     let mut service = match service {
         Ok(service) => service,

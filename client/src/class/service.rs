@@ -586,14 +586,7 @@ async fn serve_return(
         let reply = returning::refusal_message(refusal.clone());
         return refuse(stream, class, reply, refusal).await;
     }
-    let payload = GrantPayload::new(
-        &class.game,
-        &class.genesis,
-        &returner.name,
-        returner.node_id,
-        &returner.node_name,
-        class.voters.clone(),
-    );
+    let payload = grant_payload(class, &returner.name, returner.node_id, &returner.node_name);
     let handover = returning::handover(&class.admin, &request.previous, &current);
     stream
         .send(&returning::moved_message(handover, payload.encode()))
@@ -635,7 +628,7 @@ async fn seat_and_answer(
         && class.seat_of(&request.name, admitted.node_id).is_some()
     {
         // Her laptop enrolls again (it lost its grant): the seat she has is hers.
-        let payload = grant_payload(class, &request, admitted.node_id, &admitted.node_name);
+        let payload = grant_payload(class, &request.name, admitted.node_id, &admitted.node_name);
         if let Ok(grant) = pending.grant(&payload.encode()) {
             stream.send(&grant).await?;
         }
@@ -716,7 +709,7 @@ async fn seat_and_answer(
     let Admitted {
         node_id, node_name, ..
     } = admitted;
-    let payload = grant_payload(class, &request, node_id, &node_name);
+    let payload = grant_payload(class, &request.name, node_id, &node_name);
     let grant = match pending.grant(&payload.encode()) {
         Ok(grant) => grant,
         Err(err) => {
@@ -751,16 +744,13 @@ async fn fail(
     Ok(())
 }
 
-fn grant_payload(
-    class: &Class,
-    request: &EnrollRequest,
-    node_id: NodeId,
-    node_name: &str,
-) -> GrantPayload {
+/// The grant of `name`, whose laptop's node is `node_id` (`node_name`), in this class's
+/// game.
+fn grant_payload(class: &Class, name: &str, node_id: NodeId, node_name: &str) -> GrantPayload {
     GrantPayload::new(
         &class.game,
         &class.genesis,
-        &request.name,
+        name,
         node_id,
         node_name,
         class.voters.clone(),

@@ -14,7 +14,7 @@ use qraft_node::net::discovery::chain_prefix;
 use qraft_node::net::enroll::{ChannelError, enroll_client_endpoint};
 use qraft_node::net::node::NetNode;
 
-use super::home::{Home, JoinedGame};
+use super::home::{Home, Identity, JoinedGame};
 use super::say;
 
 /// How often a laptop cut off from every voter asks the class whether it moved on: the
@@ -23,12 +23,11 @@ use super::say;
 const CUT_OFF_CHECK: Duration = Duration::from_secs(10);
 
 /// What the class said, if it could be asked: `Some` when it moved on to another game.
-async fn ask(home: &Home, game: &JoinedGame) -> Result<Option<Box<Joined>>, String> {
+async fn ask(identity: &Identity, game: &JoinedGame) -> Result<Option<Box<Joined>>, String> {
     let (Some(port), Ok(ip)) = (game.enroll_port(), game.record.teacher.parse::<IpAddr>()) else {
         return Ok(None);
     };
     let at = SocketAddr::new(ip, port);
-    let identity = home.identity().map_err(|e| e.to_string())?;
     let endpoint = enroll_client_endpoint().map_err(|e| e.to_string())?;
     let outcome = return_to_class(
         &endpoint,
@@ -56,7 +55,8 @@ pub async fn follow_the_class(
     home: &Home,
     game: JoinedGame,
 ) -> Result<(JoinedGame, Option<String>)> {
-    match ask(home, &game).await {
+    let identity = home.identity()?;
+    match ask(&identity, &game).await {
         Ok(Some(joined)) => {
             let (next, said) = move_to(home, &game, &joined)?;
             Ok((next, Some(said)))
@@ -71,14 +71,14 @@ pub async fn follow_the_class(
 
 /// While the laptop's node reaches none of the game's voters, asks the class now and
 /// then; the game it moved on to, once it did (pending until then).
-pub async fn watch(home: &Home, node: &NetNode, game: &JoinedGame) -> Box<Joined> {
+pub async fn watch(identity: &Identity, node: &NetNode, game: &JoinedGame) -> Box<Joined> {
     let voters: Vec<u64> = game.genesis.voters.iter().map(|v| v.id).collect();
     loop {
         tokio::time::sleep(CUT_OFF_CHECK).await;
         if voters.iter().any(|id| node.is_connected_to(*id)) {
             continue;
         }
-        match ask(home, game).await {
+        match ask(identity, game).await {
             Ok(Some(joined)) => return joined,
             Ok(None) => {}
             Err(problem) => tracing::warn!(%problem, "asking the class whether it moved on"),

@@ -89,7 +89,7 @@ pub async fn run(
     let moved = std::sync::Mutex::new(None);
     let moved_on = tokio::sync::Notify::new();
     let watch = async {
-        let joined = super::next::watch(home, &node, &game).await;
+        let joined = super::next::watch(&identity, &node, &game).await;
         *moved.lock().unwrap_or_else(|p| p.into_inner()) = Some(joined);
         moved_on.notify_one();
         std::future::pending::<()>().await
